@@ -1,0 +1,2 @@
+//! Helm v3 chart engine (being written).
+pub mod value;
