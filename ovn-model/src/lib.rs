@@ -1,0 +1,1 @@
+//! Typed OVN tables (being written).
