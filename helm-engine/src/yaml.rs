@@ -1,0 +1,443 @@
+//! YAML as Helm reads and writes it.
+//!
+//! Helm reads values and `Chart.yaml` through `sigs.k8s.io/yaml`: go-yaml v2 decodes the text with
+//! YAML 1.1 scalar rules (`yes`/`on`/`y` are booleans, `010` is octal, timestamps stay strings), the
+//! result goes through JSON, and JSON hands every number back as a float64. Its `toYaml` runs the
+//! other way: JSON encoding, go-yaml decoding of that JSON (which brings integers back), then
+//! go-yaml v2's emitter with its key order, quoting rules and 80-column folding.
+//!
+//! The parser here takes events from `saphyr-parser` and applies go-yaml v2's resolution; the
+//! emitter is written here to reproduce go-yaml v2's output byte for byte.
+
+use crate::error::{Error, Result};
+use crate::value::{Map, Value};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use std::collections::HashMap;
+
+mod emit;
+mod number;
+
+pub use number::{format_float_g, format_float_g32, json_float};
+
+/// A node as go-yaml v2 decodes it into `interface{}`, before the JSON round trip.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node {
+    /// `~`, `null`, an empty plain scalar.
+    Null,
+    /// YAML 1.1 booleans.
+    Bool(bool),
+    /// Integers that fit an int64.
+    Int(i64),
+    /// Integers above int64's range that fit a uint64.
+    Uint(u64),
+    /// Floats.
+    Float(f64),
+    /// Strings (quoted, block, or plain scalars that resolve to no other type).
+    Str(String),
+    /// Sequences.
+    Seq(Vec<Node>),
+    /// Mappings with keys already turned into strings, in document order, later keys winning.
+    Map(Vec<(String, Node)>),
+}
+
+/// Parses the first YAML document of `s` the way `sigs.k8s.io/yaml.Unmarshal` does into an
+/// `interface{}`: maps, lists, strings, booleans, nil and float64 numbers. An empty document is
+/// `Value::Nil`.
+pub fn from_yaml(s: &str) -> Result<Value, Error> {
+    let docs = parse_nodes(s, Some(1))?;
+    match docs.into_iter().next() {
+        Some(node) => node_to_value(node),
+        None => Ok(Value::Nil),
+    }
+}
+
+/// Parses every document of a multi-document YAML stream (as `fromYamlArray`-style callers and
+/// `helm template`'s manifest checks need), each through the same rules as [`from_yaml`].
+pub fn from_yaml_documents(s: &str) -> Result<Vec<Value>, Error> {
+    parse_nodes(s, None)?
+        .into_iter()
+        .map(node_to_value)
+        .collect()
+}
+
+/// Renders a value exactly as Helm's `toYaml` does: `sigs.k8s.io/yaml.Marshal` (JSON, then go-yaml
+/// v2) with the final newline trimmed. `toYaml` itself prints nothing on error; callers choose.
+pub fn to_yaml(v: &Value) -> Result<String, Error> {
+    let mut out = marshal(v)?;
+    if out.ends_with('\n') {
+        out.pop();
+    }
+    Ok(out)
+}
+
+/// `sigs.k8s.io/yaml.Marshal` of a value: like [`to_yaml`] but keeping the trailing newline.
+pub fn marshal(v: &Value) -> Result<String, Error> {
+    let node = value_to_node(v)?;
+    Ok(emit::emit_document(&node))
+}
+
+/// Parses YAML into go-yaml's raw typed nodes (integers still integers), for callers that need the
+/// type before the JSON round trip, such as `Chart.yaml` string fields.
+#[allow(dead_code)]
+pub(crate) fn parse_first_node(s: &str) -> Result<Option<Node>> {
+    Ok(parse_nodes(s, Some(1))?.into_iter().next())
+}
+
+/// Converts a raw node through the JSON round trip: numbers become floats.
+pub(crate) fn node_to_value(node: Node) -> Result<Value> {
+    Ok(match node {
+        Node::Null => Value::Nil,
+        Node::Bool(b) => Value::Bool(b),
+        Node::Int(i) => Value::Float(i as f64),
+        Node::Uint(u) => Value::Float(u as f64),
+        Node::Float(f) => {
+            if !f.is_finite() {
+                return Err(Error::Yaml(format!(
+                    "error converting YAML to JSON: json: unsupported value: {}",
+                    number::format_float_g(f)
+                )));
+            }
+            Value::Float(f)
+        }
+        Node::Str(s) => Value::String(s),
+        Node::Seq(items) => Value::List(
+            items
+                .into_iter()
+                .map(node_to_value)
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        Node::Map(pairs) => {
+            let mut m = Map::new();
+            for (k, v) in pairs {
+                m.insert(k, node_to_value(v)?);
+            }
+            Value::Map(m)
+        }
+    })
+}
+
+/// The JSON leg of `sigs.k8s.io/yaml.Marshal`: encode as JSON, then read back with go-yaml's
+/// scalar rules (so integral floats below 1e21 become integers again).
+fn value_to_node(v: &Value) -> Result<Node> {
+    Ok(match v {
+        Value::Nil => Node::Null,
+        Value::Bool(b) => Node::Bool(*b),
+        Value::Int(i) => Node::Int(*i),
+        Value::Float(f) => {
+            if !f.is_finite() {
+                return Err(Error::Encode(format!(
+                    "json: unsupported value: {}",
+                    number::format_float_g(*f)
+                )));
+            }
+            resolve_plain(&json_float(*f))
+        }
+        Value::String(s) => Node::Str(s.clone()),
+        Value::List(items) => Node::Seq(items.iter().map(value_to_node).collect::<Result<_>>()?),
+        Value::Map(m) => Node::Map(
+            m.iter()
+                .map(|(k, v)| Ok((k.clone(), value_to_node(v)?)))
+                .collect::<Result<_>>()?,
+        ),
+        Value::Object(o) => Node::Str(o.format()),
+    })
+}
+
+fn yaml_error(span: &Span, info: &str) -> Error {
+    Error::Yaml(format!("yaml: line {}: {}", span.start.line(), info))
+}
+
+/// Builds documents from the event stream, resolving anchors, aliases and merge keys.
+fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
+    let mut parser = Parser::new_from_str(s);
+    let mut docs = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    while let Some(ev) = parser.next_event() {
+        let (ev, span) =
+            ev.map_err(|e| Error::Yaml(format!("yaml: line {}: {}", e.marker().line(), e.info())))?;
+        match ev {
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                anchors.clear();
+                let node = build_node(&mut parser, &mut anchors, None)?;
+                docs.push(node.unwrap_or(Node::Null));
+                if limit.is_some_and(|l| docs.len() >= l) {
+                    break;
+                }
+            }
+            Event::DocumentEnd | Event::StreamStart | Event::Nothing => {}
+            _ => return Err(yaml_error(&span, "unexpected event")),
+        }
+    }
+    Ok(docs)
+}
+
+type Anchors = HashMap<usize, Node>;
+
+/// Reads one node (or `None` at the end of the enclosing collection/document).
+fn build_node(
+    parser: &mut Parser<'_, saphyr_parser::StrInput<'_>>,
+    anchors: &mut Anchors,
+    first: Option<(Event<'_>, Span)>,
+) -> Result<Option<Node>> {
+    let (ev, span) = match first {
+        Some(x) => x,
+        None => match parser.next_event() {
+            Some(r) => r.map_err(|e| {
+                Error::Yaml(format!("yaml: line {}: {}", e.marker().line(), e.info()))
+            })?,
+            None => return Ok(None),
+        },
+    };
+    let ev = own_event(ev);
+    match ev {
+        Event::DocumentEnd | Event::SequenceEnd | Event::MappingEnd | Event::StreamEnd => Ok(None),
+        Event::Alias(id) => match anchors.get(&id) {
+            Some(n) => Ok(Some(n.clone())),
+            None => Err(yaml_error(&span, "unknown anchor referenced")),
+        },
+        Event::Scalar(text, style, anchor, tag) => {
+            let node = resolve_scalar(&text, style, tag.as_deref(), &span)?;
+            if anchor > 0 {
+                anchors.insert(anchor, node.clone());
+            }
+            Ok(Some(node))
+        }
+        Event::SequenceStart(anchor, _) => {
+            let mut items = Vec::new();
+            while let Some(n) = build_node(parser, anchors, None)? {
+                items.push(n);
+            }
+            let node = Node::Seq(items);
+            if anchor > 0 {
+                anchors.insert(anchor, node.clone());
+            }
+            Ok(Some(node))
+        }
+        Event::MappingStart(anchor, _) => {
+            let mut pairs: Vec<(String, Node)> = Vec::new();
+            while let Some(next) = parser.next_event() {
+                let next = next.map_err(|e| {
+                    Error::Yaml(format!("yaml: line {}: {}", e.marker().line(), e.info()))
+                })?;
+                if matches!(next.0, Event::MappingEnd) {
+                    break;
+                }
+                let key_span = next.1;
+                let is_merge =
+                    matches!(&next.0, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
+                let Some(key) = build_node(parser, anchors, Some(next))? else {
+                    break;
+                };
+                let Some(value) = build_node(parser, anchors, None)? else {
+                    return Err(yaml_error(&key_span, "mapping key without value"));
+                };
+                if is_merge {
+                    merge_into(&mut pairs, value, &key_span)?;
+                    continue;
+                }
+                let key = key_string(key, &key_span)?;
+                insert_pair(&mut pairs, key, value);
+            }
+            let node = Node::Map(pairs);
+            if anchor > 0 {
+                anchors.insert(anchor, node.clone());
+            }
+            Ok(Some(node))
+        }
+        _ => Err(yaml_error(&span, "unexpected event")),
+    }
+}
+
+fn own_event(ev: Event<'_>) -> Event<'_> {
+    ev
+}
+
+fn insert_pair(pairs: &mut Vec<(String, Node)>, key: String, value: Node) {
+    if let Some(slot) = pairs.iter_mut().find(|(k, _)| *k == key) {
+        slot.1 = value;
+    } else {
+        pairs.push((key, value));
+    }
+}
+
+/// go-yaml v2's `<<`: a map, or a list of maps where earlier ones take precedence.
+fn merge_into(pairs: &mut Vec<(String, Node)>, value: Node, span: &Span) -> Result<()> {
+    let want_map = || {
+        yaml_error(
+            span,
+            "map merge requires map or sequence of maps as the value",
+        )
+    };
+    match value {
+        Node::Map(m) => {
+            for (k, v) in m {
+                insert_pair(pairs, k, v);
+            }
+        }
+        Node::Seq(items) => {
+            for item in items.into_iter().rev() {
+                let Node::Map(m) = item else {
+                    return Err(want_map());
+                };
+                for (k, v) in m {
+                    insert_pair(pairs, k, v);
+                }
+            }
+        }
+        _ => return Err(want_map()),
+    }
+    Ok(())
+}
+
+/// `sigs.k8s.io/yaml` turns non-string keys into strings on the way to JSON.
+fn key_string(key: Node, span: &Span) -> Result<String> {
+    Ok(match key {
+        Node::Str(s) => s,
+        Node::Int(i) => i.to_string(),
+        Node::Uint(u) => u.to_string(),
+        Node::Float(f) => match format_float_g32(f).as_str() {
+            "+Inf" => ".inf".to_string(),
+            "-Inf" => "-.inf".to_string(),
+            "NaN" => ".nan".to_string(),
+            s => s.to_string(),
+        },
+        Node::Bool(b) => b.to_string(),
+        Node::Null => {
+            return Err(Error::Yaml(format!(
+                "error converting YAML to JSON: Unsupported map key of type: %!s(<nil>), line {}",
+                span.start.line()
+            )));
+        }
+        Node::Seq(_) | Node::Map(_) => {
+            return Err(Error::Yaml(format!(
+                "yaml: line {}: invalid map key: a collection",
+                span.start.line()
+            )));
+        }
+    })
+}
+
+fn resolve_scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&saphyr_parser::Tag>,
+    span: &Span,
+) -> Result<Node> {
+    if let Some(tag) = tag {
+        if tag.is_yaml_core_schema() {
+            return match tag.suffix.as_str() {
+                "str" => Ok(Node::Str(text.to_string())),
+                "null" => Ok(Node::Null),
+                "bool" | "int" | "float" => {
+                    let n = resolve_plain(text);
+                    let ok = matches!(
+                        (tag.suffix.as_str(), &n),
+                        ("bool", Node::Bool(_))
+                            | ("int", Node::Int(_) | Node::Uint(_))
+                            | ("float", Node::Float(_) | Node::Int(_) | Node::Uint(_))
+                    );
+                    if ok {
+                        Ok(match (tag.suffix.as_str(), n) {
+                            ("float", Node::Int(i)) => Node::Float(i as f64),
+                            ("float", Node::Uint(u)) => Node::Float(u as f64),
+                            (_, n) => n,
+                        })
+                    } else {
+                        Err(yaml_error(
+                            span,
+                            &format!("cannot decode !!str `{text}` as a !!{}", tag.suffix),
+                        ))
+                    }
+                }
+                "binary" => {
+                    use base64::Engine;
+                    let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(cleaned.as_bytes())
+                        .map_err(|e| {
+                            yaml_error(
+                                span,
+                                &format!("!!binary value contains invalid base64 data: {e}"),
+                            )
+                        })?;
+                    Ok(Node::Str(String::from_utf8_lossy(&bytes).into_owned()))
+                }
+                _ => Ok(Node::Str(text.to_string())),
+            };
+        }
+        // Local tags (`!foo`): go-yaml decodes them by their resolved type anyway.
+    }
+    if style == ScalarStyle::Plain {
+        Ok(resolve_plain(text))
+    } else {
+        Ok(Node::Str(text.to_string()))
+    }
+}
+
+/// go-yaml v2's `resolve("", s)` for a plain scalar.
+pub(crate) fn resolve_plain(s: &str) -> Node {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Node::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Node::Bool(false);
+        }
+        "" | "~" | "null" | "Null" | "NULL" => return Node::Null,
+        ".nan" | ".NaN" | ".NAN" => return Node::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Node::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Node::Float(f64::NEG_INFINITY),
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    match first {
+        b'.' => {
+            if let Some(f) = number::parse_go_float(s) {
+                return Node::Float(f);
+            }
+        }
+        b'+' | b'-' | b'0'..=b'9' => {
+            if number::is_timestamp(s) {
+                return Node::Str(s.to_string());
+            }
+            let plain: String = s.chars().filter(|&c| c != '_').collect();
+            if let Some(i) = number::parse_go_int(&plain) {
+                return Node::Int(i);
+            }
+            if let Some(u) = number::parse_go_uint(&plain) {
+                return Node::Uint(u);
+            }
+            if number::is_yaml_float(&plain) {
+                if let Some(f) = number::parse_go_float(&plain) {
+                    return Node::Float(f);
+                }
+            }
+            if let Some(rest) = plain.strip_prefix("0b") {
+                if let Ok(i) = i64::from_str_radix(rest, 2) {
+                    return Node::Int(i);
+                }
+            } else if let Some(rest) = plain.strip_prefix("-0b") {
+                if let Ok(i) = i64::from_str_radix(&format!("-{rest}"), 2) {
+                    return Node::Int(i);
+                }
+            }
+        }
+        _ => {}
+    }
+    Node::Str(s.to_string())
+}
+
+/// Whether go-yaml v2 would quote a string when emitting it: it resolves to something other
+/// than a string when read back plain (bools, numbers, null, timestamps, base-60 floats).
+pub(crate) fn needs_quotes(s: &str) -> bool {
+    if number::is_timestamp(s) {
+        return true;
+    }
+    !matches!(resolve_plain(s), Node::Str(_)) || number::is_base60_float(s)
+}
+
+#[cfg(test)]
+mod tests;

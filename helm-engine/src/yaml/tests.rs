@@ -1,0 +1,152 @@
+use super::*;
+
+fn y(s: &str) -> Value {
+    from_yaml(s).unwrap()
+}
+
+fn map(pairs: &[(&str, Value)]) -> Value {
+    Value::Map(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
+}
+
+#[test]
+fn yaml11_scalars_resolve_like_go_yaml_v2() {
+    let v = y(
+        "a: yes\nb: off\nc: y\nd: ~\ne: 010\nf: 0x1F\ng: 1_000\nh: 1e3\ni: .5\nj: 2001-01-01\nk: '1'\nl: 08\n",
+    );
+    let Value::Map(m) = v else { panic!() };
+    assert_eq!(m["a"], Value::Bool(true));
+    assert_eq!(m["b"], Value::Bool(false));
+    assert_eq!(m["c"], Value::Bool(true));
+    assert_eq!(m["d"], Value::Nil);
+    assert_eq!(m["e"], Value::Float(8.0));
+    assert_eq!(m["f"], Value::Float(31.0));
+    assert_eq!(m["g"], Value::Float(1000.0));
+    assert_eq!(m["h"], Value::Float(1000.0));
+    assert_eq!(m["i"], Value::Float(0.5));
+    assert_eq!(m["j"], Value::String("2001-01-01".into()));
+    assert_eq!(m["k"], Value::String("1".into()));
+    assert_eq!(m["l"], Value::Float(8.0));
+}
+
+#[test]
+fn anchors_aliases_and_merge_keys() {
+    let v = y("base: &b {x: 1, z: 2}\nother:\n  <<: *b\n  z: 3\nlist: [*b]\n");
+    let Value::Map(m) = v else { panic!() };
+    assert_eq!(
+        m["other"],
+        map(&[("x", Value::Float(1.0)), ("z", Value::Float(3.0))])
+    );
+    assert!(matches!(&m["list"], Value::List(l) if l.len() == 1));
+}
+
+#[test]
+fn block_scalars_and_quoting() {
+    let v = y("a: |\n  line1\n  line2\nb: >-\n  folded\n  text\nc: \"tab\\there\"\n");
+    let Value::Map(m) = v else { panic!() };
+    assert_eq!(m["a"], Value::String("line1\nline2\n".into()));
+    assert_eq!(m["b"], Value::String("folded text".into()));
+    assert_eq!(m["c"], Value::String("tab\there".into()));
+}
+
+#[test]
+fn malformed_yaml_is_an_error_with_a_line() {
+    let e = from_yaml("a: [1, 2\nb: 3\n").unwrap_err();
+    assert!(e.to_string().starts_with("yaml: line"), "{e}");
+    assert!(from_yaml("a: b: c\n").is_err());
+}
+
+#[test]
+fn to_yaml_sorts_keys_and_does_not_indent_lists_under_keys() {
+    let v = map(&[
+        (
+            "b",
+            Value::List(vec![Value::Int(1), Value::String("x".into())]),
+        ),
+        ("a", map(&[("c", Value::Bool(true))])),
+        ("a10", Value::Nil),
+        ("a9", Value::Float(1000000.0)),
+    ]);
+    assert_eq!(
+        to_yaml(&v).unwrap(),
+        "a:\n  c: true\na9: 1000000\na10: null\nb:\n- 1\n- x"
+    );
+}
+
+#[test]
+fn to_yaml_quotes_strings_that_would_resolve_to_other_types() {
+    for (s, want) in [
+        ("yes", "\"yes\""),
+        ("1.0", "\"1.0\""),
+        ("on", "\"on\""),
+        ("", "\"\""),
+        ("null", "\"null\""),
+        ("2001-01-01", "\"2001-01-01\""),
+        ("1:20", "\"1:20\""),
+        ("plain", "plain"),
+        ("- x", "'- x'"),
+        ("a: b", "'a: b'"),
+        (" lead", "' lead'"),
+        ("tab\there", "\"tab\\there\""),
+    ] {
+        assert_eq!(to_yaml(&Value::String(s.into())).unwrap(), want, "{s:?}");
+    }
+}
+
+#[test]
+fn to_yaml_multiline_strings_use_literal_style() {
+    let v = map(&[("k", Value::String("a\nb".into()))]);
+    assert_eq!(to_yaml(&v).unwrap(), "k: |-\n  a\n  b");
+    let v = map(&[("k", Value::String("a\nb\n".into()))]);
+    assert_eq!(to_yaml(&v).unwrap(), "k: |\n  a\n  b");
+    let v = map(&[("k", Value::String("a \nb".into()))]);
+    assert_eq!(to_yaml(&v).unwrap(), "k: \"a \\nb\"");
+}
+
+#[test]
+fn to_yaml_floats_follow_json_then_go_yaml() {
+    assert_eq!(to_yaml(&Value::Float(1.5)).unwrap(), "1.5");
+    assert_eq!(to_yaml(&Value::Float(1e21)).unwrap(), "1e+21");
+    assert_eq!(to_yaml(&Value::Float(0.000001)).unwrap(), "1e-06");
+    assert_eq!(
+        to_yaml(&Value::Float(123456789.5)).unwrap(),
+        "1.234567895e+08"
+    );
+    assert!(to_yaml(&Value::Float(f64::NAN)).is_err());
+}
+
+#[test]
+fn go_float_formatting() {
+    assert_eq!(format_float_g(1000000.0), "1e+06");
+    assert_eq!(format_float_g(123456.0), "123456");
+    assert_eq!(format_float_g(0.0001), "0.0001");
+    assert_eq!(format_float_g(0.00001), "1e-05");
+    assert_eq!(format_float_g(-2.5), "-2.5");
+    assert_eq!(format_float_g(0.0), "0");
+    assert_eq!(json_float(1e-7), "1e-7");
+    assert_eq!(json_float(100.0), "100");
+    assert_eq!(format_float_g32(1.1), "1.1");
+}
+
+#[test]
+fn long_plain_strings_fold_at_80_columns() {
+    let words = vec!["word"; 30].join(" ");
+    let v = map(&[("k", Value::String(words))]);
+    let out = to_yaml(&v).unwrap();
+    assert!(out.contains("\n  word"), "{out}");
+    for line in out.lines() {
+        assert!(line.len() <= 86, "{line}");
+    }
+}
+
+#[test]
+fn yaml11_boolean_keys_become_strings() {
+    let Value::Map(m) = y("y: 1\non: 2\n") else {
+        panic!()
+    };
+    assert_eq!(m.keys().collect::<Vec<_>>(), vec!["true"]);
+}
