@@ -1,0 +1,370 @@
+//! A hypervisor ("chassis"): ovs-vswitchd with the userspace datapath plus ovn-controller, in a
+//! network namespace of its own.
+//!
+//! Why a namespace: the `netdev` datapath creates TAP devices (`ovs-netdev`, `br-int`) in the
+//! namespace it runs in. Two chassis in one namespace would collide, and the host would keep
+//! leftovers after a crash; deleting the namespace removes everything.
+//!
+//! Why `netdev`: it needs no kernel module, so it works in containers and on CI machines. Pods are
+//! further namespaces joined to `br-int` by veth pairs. One caveat for TCP between such pods: the
+//! userspace datapath does not complete checksums a veth left to offload, so turn tx checksum
+//! offload off on both veth ends (`ethtool -K DEV tx off`); ICMP and UDP work without it.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::process::{Daemon, ScratchDir, daemon_command, run_tool};
+use crate::{DEFAULT_TIMEOUT, Error, OvsdbServer, Result, require_tools, unique_name};
+
+/// Prefix of the namespaces (and chassis names) this harness creates.
+const NAMESPACE_PREFIX: &str = "ovnt";
+
+/// A network namespace with a unique name, deleted (with every interface in it) on drop.
+///
+/// Names are `PREFIX-PID-N`. Creating one also deletes namespaces with the same prefix whose
+/// test process no longer exists, left behind by test processes that were killed before their
+/// `Drop` ran.
+#[derive(Debug)]
+pub struct NetNamespace {
+    name: String,
+}
+
+impl NetNamespace {
+    /// Creates `PREFIX-PID-N` and brings its loopback up.
+    pub fn new(prefix: &str) -> Result<Self> {
+        require_tools(&["ip"])?;
+        reap_stale_namespaces(prefix);
+        let name = unique_name(prefix);
+        ip(["netns", "add", &name])?;
+        let namespace = NetNamespace { name };
+        namespace.exec(["ip", "link", "set", "lo", "up"])?;
+        Ok(namespace)
+    }
+
+    /// The namespace's name, as `ip netns` knows it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A command that runs `program` inside the namespace (`ip netns exec NAME program`).
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.name, program]);
+        command
+    }
+
+    /// Runs `args` (a program and its arguments) inside the namespace and returns its stdout.
+    pub fn exec<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Result<String> {
+        let all = ["netns", "exec", &self.name]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(args.into_iter().map(|a| a.as_ref().to_owned()));
+        ip(all.collect::<Vec<_>>())
+    }
+}
+
+impl Drop for NetNamespace {
+    fn drop(&mut self) {
+        let _ = ip(["netns", "delete", &self.name]);
+    }
+}
+
+fn ip<I: IntoIterator<Item = S>, S: AsRef<str>>(args: I) -> Result<String> {
+    let mut command = Command::new("ip");
+    command.args(args.into_iter().map(|a| a.as_ref().to_owned()));
+    crate::run(&mut command, DEFAULT_TIMEOUT)
+}
+
+/// Deletes `PREFIX-PID-N` namespaces whose PID is not a running process.
+fn reap_stale_namespaces(prefix: &str) {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = ip(["netns", "delete", &name]);
+        }
+    }
+}
+
+/// Configures a [`Chassis`] before it starts.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until .start() is called"]
+pub struct ChassisBuilder {
+    sb_remote: String,
+    encap_ip: String,
+}
+
+impl ChassisBuilder {
+    /// The tunnel endpoint address registered in SB (`external_ids:ovn-encap-ip`, default
+    /// `127.0.0.1`: enough for a single chassis).
+    pub fn encap_ip(mut self, ip: impl Into<String>) -> Self {
+        self.encap_ip = ip.into();
+        self
+    }
+
+    /// Creates the namespace, the Open_vSwitch database with `br-int`, starts ovs-vswitchd and
+    /// ovn-controller inside the namespace, and returns once the chassis is registered in SB.
+    pub fn start(self) -> Result<Chassis> {
+        require_tools(&[
+            "ovsdb-server",
+            "ovs-vsctl",
+            "ovs-vswitchd",
+            "ovn-controller",
+            "ovn-sbctl",
+            "ip",
+            "setpriv",
+        ])?;
+        let netns = NetNamespace::new(NAMESPACE_PREFIX)?;
+        let name = netns.name().to_owned();
+        let dir = ScratchDir::new("chassis")?;
+        let ovs = OvsdbServer::builder(crate::Schema::OpenVswitch).start()?;
+        ovs.vsctl([
+            "--",
+            "init",
+            "--",
+            "set",
+            "Open_vSwitch",
+            ".",
+            &format!("external_ids:system-id={name}"),
+            &format!("external_ids:hostname={name}"),
+            &format!("external_ids:ovn-remote={}", self.sb_remote),
+            "external_ids:ovn-encap-type=geneve",
+            &format!("external_ids:ovn-encap-ip={}", self.encap_ip),
+            "external_ids:ovn-bridge-datapath-type=netdev",
+            "--",
+            "add-br",
+            "br-int",
+            "--",
+            "set",
+            "Bridge",
+            "br-int",
+            "datapath_type=netdev",
+            "fail-mode=secure",
+            "other-config:disable-in-band=true",
+        ])?;
+        let in_namespace = ["ip", "netns", "exec", name.as_str()];
+
+        let vswitchd_log = dir.join("ovs-vswitchd.log");
+        let vswitchd_control = dir.join("ovs-vswitchd.ctl");
+        let mut command = daemon_command(&in_namespace, "ovs-vswitchd", dir.path());
+        command
+            .arg(ovs.unix_remote())
+            .arg(format!("--unixctl={}", vswitchd_control.display()))
+            .arg(format!("--log-file={}", vswitchd_log.display()));
+        let mut vswitchd = Daemon::spawn(
+            format!("ovs-vswitchd {name}"),
+            command,
+            &vswitchd_log,
+            Some(vswitchd_control.clone()),
+        )?;
+        vswitchd.wait_for_socket(&vswitchd_control, DEFAULT_TIMEOUT)?;
+        // ovs-vswitchd applies the database asynchronously; ovn-controller needs br-int.
+        let what = format!("ovs-vswitchd to create br-int in namespace {name}");
+        crate::wait_until(DEFAULT_TIMEOUT, &what, || {
+            ip(["-n", name.as_str(), "link", "show", "br-int"]).is_ok()
+                && dir.join("br-int.mgmt").exists()
+        })
+        .map_err(|e| vswitchd.with_log(e))?;
+
+        // ovn-controller 23.03 has no --unixctl: its socket is $OVN_RUNDIR/ovn-controller.PID.ctl,
+        // and `ip netns exec` execs, so PID is the child's pid.
+        let controller_log = dir.join("ovn-controller.log");
+        let mut command = daemon_command(&in_namespace, "ovn-controller", dir.path());
+        command
+            .arg(ovs.unix_remote())
+            .arg(format!("--log-file={}", controller_log.display()));
+        let mut controller = Daemon::spawn(
+            format!("ovn-controller {name}"),
+            command,
+            &controller_log,
+            None,
+        )?;
+        let pid = controller.pid().unwrap_or_default();
+        let controller_control = dir.join(format!("ovn-controller.{pid}.ctl"));
+        controller.set_control(controller_control.clone());
+        controller.wait_for_socket(&controller_control, DEFAULT_TIMEOUT)?;
+
+        let chassis = Chassis {
+            controller,
+            vswitchd,
+            ovs,
+            netns,
+            name,
+            sb_remote: self.sb_remote,
+            dir,
+        };
+        chassis.wait_registered()?;
+        Ok(chassis)
+    }
+}
+
+/// One hypervisor: an Open_vSwitch database (outside, on a unix socket), ovs-vswitchd with
+/// `br-int` on the `netdev` datapath and ovn-controller (inside a [`NetNamespace`]), registered
+/// in an SB database as a `Chassis` named like the namespace.
+///
+/// Heavy: name tests using it `chassis_…` so nextest runs them one at a time (see the crate
+/// docs).
+///
+/// Why a namespace: the `netdev` datapath creates TAP devices (`ovs-netdev`, `br-int`) in the
+/// namespace it runs in; two chassis in one namespace would collide, and deleting the namespace
+/// cleans up everything. Why `netdev`: it needs no kernel module. Pods are further namespaces
+/// joined to `br-int` by veth pairs; for TCP between them, turn tx checksum offload off on both
+/// veth ends (`ethtool -K DEV tx off`), because the userspace datapath does not complete
+/// checksums left to offload. ICMP and UDP work without it.
+///
+/// ```no_run
+/// # fn main() -> ovn_tests::Result<()> {
+/// use ovn_tests::{Chassis, OvnCentral};
+/// let central = OvnCentral::start()?;
+/// let chassis = Chassis::start(&central.sb.remote())?; // registered in SB when this returns
+/// chassis.vsctl(["show"])?;
+/// chassis.exec(["ip", "link"])?; // inside the chassis namespace
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Chassis {
+    // Drop order matters: ovn-controller, ovs-vswitchd, their database, the namespace, the
+    // directory.
+    controller: Daemon,
+    vswitchd: Daemon,
+    ovs: OvsdbServer,
+    netns: NetNamespace,
+    name: String,
+    sb_remote: String,
+    dir: ScratchDir,
+}
+
+impl Chassis {
+    /// A builder for a chassis connected to `sb_remote`.
+    pub fn builder(sb_remote: &str) -> ChassisBuilder {
+        ChassisBuilder {
+            sb_remote: sb_remote.to_owned(),
+            encap_ip: "127.0.0.1".to_owned(),
+        }
+    }
+
+    /// A chassis connected to `sb_remote`, with the defaults.
+    pub fn start(sb_remote: &str) -> Result<Self> {
+        Self::builder(sb_remote).start()
+    }
+
+    /// The chassis name (SB `Chassis.name`, OVS `system-id`), also the namespace's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace the data plane lives in.
+    pub fn netns(&self) -> &NetNamespace {
+        &self.netns
+    }
+
+    /// The chassis's Open_vSwitch database server.
+    pub fn ovs(&self) -> &OvsdbServer {
+        &self.ovs
+    }
+
+    /// The Open_vSwitch database remote (`unix:PATH`), e.g. for a node daemon.
+    pub fn ovs_remote(&self) -> String {
+        self.ovs.unix_remote()
+    }
+
+    /// The SB remote ovn-controller uses.
+    pub fn sb_remote(&self) -> &str {
+        &self.sb_remote
+    }
+
+    /// ovs-vswitchd's process id.
+    pub fn vswitchd_pid(&self) -> Option<u32> {
+        self.vswitchd.pid()
+    }
+
+    /// ovn-controller's process id.
+    pub fn controller_pid(&self) -> Option<u32> {
+        self.controller.pid()
+    }
+
+    /// Whether ovs-vswitchd and ovn-controller both run.
+    pub fn is_running(&mut self) -> bool {
+        self.vswitchd.is_running() && self.controller.is_running()
+    }
+
+    /// Runs `ovs-vsctl --db=unix:… ARGS`, which waits until ovs-vswitchd has applied the change.
+    pub fn vsctl<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Result<String> {
+        let all = std::iter::once(format!("--db={}", self.ovs.unix_remote()))
+            .chain(args.into_iter().map(|a| a.as_ref().to_owned()));
+        run_tool("ovs-vsctl", self.dir.path(), all.collect::<Vec<_>>())
+    }
+
+    /// Runs `ovs-ofctl ARGS` against this chassis's ovs-vswitchd (e.g.
+    /// `["dump-flows", "br-int"]`).
+    pub fn ofctl<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Result<String> {
+        run_tool(
+            "ovs-ofctl",
+            self.dir.path(),
+            args.into_iter()
+                .map(|a| a.as_ref().to_owned())
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Runs `args` (a program and its arguments) inside the chassis namespace.
+    pub fn exec<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Result<String> {
+        self.netns.exec(args)
+    }
+
+    /// Waits until SB has a `Chassis` row with this chassis's name.
+    pub fn wait_registered(&self) -> Result<()> {
+        let what = format!("chassis {} to register in SB {}", self.name, self.sb_remote);
+        crate::wait_until(DEFAULT_TIMEOUT, &what, || {
+            self.registered_name().is_ok_and(|found| found == self.name)
+        })
+        .map_err(|e| self.controller.with_log(e))
+    }
+
+    /// The scratch directory holding the daemons' logs and sockets.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn registered_name(&self) -> Result<String> {
+        let name = run_tool(
+            "ovn-sbctl",
+            self.dir.path(),
+            [
+                format!("--db={}", self.sb_remote),
+                "--bare".to_owned(),
+                "--columns=name".to_owned(),
+                "find".to_owned(),
+                "Chassis".to_owned(),
+                format!("name={}", self.name),
+            ],
+        )?;
+        let name = name.trim();
+        if name.is_empty() {
+            Err(Error::UnexpectedOutput {
+                what: "ovn-sbctl find Chassis".to_owned(),
+                output: "no such chassis".to_owned(),
+            })
+        } else {
+            Ok(name.to_owned())
+        }
+    }
+}
+
+impl Drop for Chassis {
+    fn drop(&mut self) {
+        // A graceful exit makes ovn-controller delete its Chassis row, so an SB that outlives
+        // the chassis is left as it was found.
+        if !std::thread::panicking() {
+            self.controller.stop();
+        }
+    }
+}

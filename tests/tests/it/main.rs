@@ -1,0 +1,7 @@
+//! The integration tests: one binary against real OVS/OVN processes started by `ovn-tests`.
+//!
+//! Add your tests as a module here (`mod my_feature;` plus `my_feature.rs` beside this file).
+//! Name tests that start a RAFT cluster `raft_…` and tests that start a chassis `chassis_…`:
+//! nextest runs those one at a time (`.config/nextest.toml`).
+
+mod harness;
