@@ -63,6 +63,37 @@ pub enum Error {
         error: ServerError,
     },
 
+    /// A remote string (`unix:PATH`, `tcp:IP:PORT`, `ssl:IP:PORT`) could not be parsed.
+    #[error("invalid remote {remote:?}: {reason}")]
+    InvalidRemote {
+        /// The remote as given.
+        remote: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// TLS could not be set up: a key, certificate or CA file is missing or unusable, or the
+    /// handshake failed (for example an untrusted server certificate).
+    #[error("TLS: {0}")]
+    Tls(String),
+
+    /// The server is not usable for this client: not connected to its cluster, not the leader in
+    /// leader-only mode, behind a server already seen, or missing the database.
+    #[error("server {remote} rejected: {reason}")]
+    ServerRejected {
+        /// The remote connected to.
+        remote: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// The request did not complete within the configured time.
+    #[error("{method} request timed out")]
+    Timeout {
+        /// The method of the request.
+        method: String,
+    },
+
     /// A value does not satisfy its column's type or constraints.
     #[error("invalid value for {table}.{column}: {reason}")]
     InvalidValue {
@@ -121,6 +152,12 @@ pub enum InvalidMessage {
     /// A reply whose id matches no request in flight.
     #[error("reply with unknown id {0}")]
     UnknownId(String),
+    /// The stream ended in the middle of a message.
+    #[error("connection closed in the middle of a {len}-byte message")]
+    Truncated {
+        /// Bytes of the unfinished message received.
+        len: usize,
+    },
     /// A reply whose result has the wrong type for its request.
     #[error("unexpected reply to {method}: {detail}")]
     UnexpectedReply {

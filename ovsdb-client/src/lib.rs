@@ -6,11 +6,16 @@
 //! Northbound, Southbound and Open_vSwitch schemas are just schemas here.
 
 pub mod atom;
+pub mod client;
+pub mod codec;
 pub mod datum;
 pub mod error;
 pub mod operation;
+pub mod remote;
 pub mod replica;
+pub mod rpc;
 pub mod schema;
+pub mod tls;
 pub mod update;
 
 pub use atom::{Atom, AtomicType, Uuid};
