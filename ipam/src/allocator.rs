@@ -1,0 +1,770 @@
+//! [`Ipam`]: owners, subnets and the lock-free claim path put together.
+//!
+//! Owners live in 64 shards, each a small mutex-protected map chosen by the owner key's hash,
+//! so allocations for different owners rarely meet. Every shard keeps its own `Arc` of the
+//! subnet registry, which changes only while a writer holds *all* shards: holding one shard
+//! is then enough to read the registry, without a shared counter that both cores would write.
+//! Addresses are claimed by compare-and-swap in the subnet's bitmap while the owner's shard is
+//! held; the claim, not the shard, is what makes an address unique.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::error::{IpamError, Result};
+use crate::subnet::Subnet;
+use crate::types::{
+    AddressRequest, Allocation, Family, MacAddr, MacRequest, Request, RestoreConflict,
+    RestoreRecord, RestoreReport, SubnetSpec, SubnetUsage,
+};
+
+pub(crate) type Hasher = foldhash::fast::RandomState;
+const SHARDS: usize = 64;
+
+/// What one owner holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub(crate) subnet: u32,
+    pub(crate) v4: Option<Ipv4Addr>,
+    pub(crate) v6: Option<Ipv6Addr>,
+    pub(crate) mac: Option<MacAddr>,
+}
+
+impl Record {
+    pub(crate) fn allocation(&self) -> Allocation {
+        Allocation {
+            v4: self.v4,
+            v6: self.v6,
+            mac: self.mac,
+        }
+    }
+
+    fn holds(&self, subnet: u32, ip: IpAddr) -> bool {
+        self.subnet == subnet
+            && match ip {
+                IpAddr::V4(a) => self.v4 == Some(a),
+                IpAddr::V6(a) => self.v6 == Some(a),
+            }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    by_name: HashMap<Arc<str>, Arc<Subnet>, Hasher>,
+    by_id: HashMap<u32, Arc<Subnet>, Hasher>,
+}
+
+impl Registry {
+    fn with(&self, s: Arc<Subnet>) -> Registry {
+        let mut by_name = self.by_name.clone();
+        let mut by_id = self.by_id.clone();
+        by_name.insert(s.name.clone(), s.clone());
+        by_id.insert(s.id, s);
+        Registry { by_name, by_id }
+    }
+
+    fn without(&self, name: &str) -> Registry {
+        let mut by_name = self.by_name.clone();
+        let mut by_id = self.by_id.clone();
+        if let Some(s) = by_name.remove(name) {
+            by_id.remove(&s.id);
+        }
+        Registry { by_name, by_id }
+    }
+}
+
+struct ShardState {
+    registry: Arc<Registry>,
+    owners: HashMap<Box<str>, Record, Hasher>,
+    /// MACs whose [`mac_shard`] is this shard.
+    macs: HashSet<u64, Hasher>,
+}
+
+#[repr(align(128))]
+struct Shard(Mutex<ShardState>);
+
+/// The shard a MAC's uniqueness entry lives in. Random MACs are drawn so that this is the
+/// owner's shard, which keeps an allocation to one lock.
+fn mac_shard(m: MacAddr) -> usize {
+    usize::from(m.0[5]) % SHARDS
+}
+
+/// A random locally administered unicast MAC whose [`mac_shard`] is `shard`.
+pub(crate) fn random_mac(shard: usize) -> MacAddr {
+    let mut b = [0u8; 6];
+    b.copy_from_slice(&fastrand::u64(..).to_le_bytes()[..6]);
+    b[0] = (b[0] & 0xfc) | 0x02;
+    b[5] = (b[5] & !(SHARDS as u8 - 1)) | shard as u8;
+    MacAddr(b)
+}
+
+/// Splits static addresses into one per family.
+pub(crate) fn split_statics(req: &AddressRequest) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+    let mut out = (None, None);
+    if let AddressRequest::Static(ips) = req {
+        for ip in ips {
+            match ip {
+                IpAddr::V4(a) if out.0.is_none() => out.0 = Some(*a),
+                IpAddr::V6(a) if out.1.is_none() => out.1 = Some(*a),
+                _ => {
+                    return Err(IpamError::DuplicateFamily {
+                        family: Family::of(ip),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn held_text(r: &Record) -> String {
+    r.allocation().to_string()
+}
+
+enum Failure {
+    Error(IpamError),
+    IpInUse {
+        subnet: u32,
+        name: String,
+        ip: IpAddr,
+    },
+    MacInUse(MacAddr),
+}
+
+impl From<IpamError> for Failure {
+    fn from(e: IpamError) -> Failure {
+        Failure::Error(e)
+    }
+}
+
+/// The allocator. Share it by reference or `Arc`; every method takes `&self`.
+///
+/// ```
+/// use ipam::{Ipam, SubnetSpec, Request};
+/// let ipam = Ipam::new();
+/// ipam.add_subnet(SubnetSpec::new("ovn-default", "10.16.0.0/16,fd00:10:16::/64")?
+///     .with_excludes(&["10.16.0.1..10.16.0.10"])?)?;
+/// let a = ipam.allocate("ovn-default", "web-0.default/eth0")?;
+/// assert_eq!(a.v4, Some("10.16.0.11".parse().unwrap()));
+/// assert_eq!(ipam.allocate("ovn-default", "web-0.default/eth0")?, a); // idempotent
+/// assert_eq!(ipam.release("web-0.default/eth0"), Some(a));
+/// # Ok::<(), ipam::IpamError>(())
+/// ```
+pub struct Ipam {
+    shards: Box<[Shard]>,
+    /// Serialises subnet changes and restores; holds the next subnet id.
+    writer: Mutex<u32>,
+    hasher: Hasher,
+}
+
+impl Default for Ipam {
+    fn default() -> Self {
+        Ipam::new()
+    }
+}
+
+impl std::fmt::Debug for Ipam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ipam")
+            .field("subnets", &self.subnet_names())
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a shard cannot leave a half-written record (inserts are single
+    // map operations), so a poisoned lock is still consistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Ipam {
+    /// An empty allocator.
+    pub fn new() -> Ipam {
+        let registry = Arc::new(Registry::default());
+        Ipam {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Shard(Mutex::new(ShardState {
+                        registry: registry.clone(),
+                        owners: HashMap::default(),
+                        macs: HashSet::default(),
+                    }))
+                })
+                .collect(),
+            writer: Mutex::new(0),
+            hasher: Hasher::default(),
+        }
+    }
+
+    fn owner_shard(&self, owner: &str) -> usize {
+        (self.hasher.hash_one(owner) >> 58) as usize % SHARDS
+    }
+
+    fn lock_all(&self) -> Vec<MutexGuard<'_, ShardState>> {
+        self.shards.iter().map(|s| lock(&s.0)).collect()
+    }
+
+    /// Locks `a` and, if different, `b`, in index order so two callers never deadlock.
+    fn lock_pair(
+        &self,
+        a: usize,
+        b: Option<usize>,
+    ) -> (
+        MutexGuard<'_, ShardState>,
+        Option<MutexGuard<'_, ShardState>>,
+    ) {
+        match b {
+            Some(b) if b != a => {
+                if a < b {
+                    let ga = lock(&self.shards[a].0);
+                    (ga, Some(lock(&self.shards[b].0)))
+                } else {
+                    let gb = lock(&self.shards[b].0);
+                    (lock(&self.shards[a].0), Some(gb))
+                }
+            }
+            _ => (lock(&self.shards[a].0), None),
+        }
+    }
+
+    fn registry(&self) -> Arc<Registry> {
+        lock(&self.shards[0].0).registry.clone()
+    }
+
+    fn set_registry(guards: &mut [MutexGuard<'_, ShardState>], r: Registry) {
+        let r = Arc::new(r);
+        for g in guards {
+            g.registry = r.clone();
+        }
+    }
+
+    /// Adds a subnet. Fails, changing nothing, on an invalid spec or an existing name.
+    pub fn add_subnet(&self, spec: SubnetSpec) -> Result<()> {
+        let mut next_id = lock(&self.writer);
+        let subnet = Arc::new(Subnet::build(*next_id, &spec)?);
+        let mut guards = self.lock_all();
+        if guards[0].registry.by_name.contains_key(spec.name.as_str()) {
+            return Err(IpamError::SubnetExists { subnet: spec.name });
+        }
+        let r = guards[0].registry.with(subnet);
+        Self::set_registry(&mut guards, r);
+        *next_id += 1;
+        Ok(())
+    }
+
+    /// Replaces a subnet's configuration (CIDR expansion, excludes, gateway, pools). Existing
+    /// allocations are kept, including ones a new exclude now covers (they are never handed
+    /// out again once released). Fails, changing nothing, if the spec is invalid or an
+    /// allocation would end up outside the CIDR or on the gateway, network or broadcast.
+    pub fn update_subnet(&self, spec: SubnetSpec) -> Result<()> {
+        let _w = lock(&self.writer);
+        let id = match self.registry().by_name.get(spec.name.as_str()) {
+            Some(s) => s.id,
+            None => return Err(IpamError::SubnetNotFound { subnet: spec.name }),
+        };
+        let new = Subnet::build(id, &spec)?;
+        let mut guards = self.lock_all();
+        let old = guards[0].registry.by_id[&id].clone();
+        let held: Vec<(&str, Record)> = guards
+            .iter()
+            .flat_map(|g| g.owners.iter())
+            .filter(|(_, r)| r.subnet == id)
+            .map(|(o, r)| (&**o, *r))
+            .collect();
+        for (owner, rec) in &held {
+            for ip in rec.allocation().ips() {
+                let ok = new
+                    .family(Family::of(&ip))
+                    .and_then(|f| f.offset(ip).map(|o| !f.is_hard_reserved(o)))
+                    .unwrap_or(false);
+                if !ok {
+                    return Err(IpamError::UpdateStrandsAllocation {
+                        subnet: spec.name.clone(),
+                        owner: owner.to_string(),
+                        address: ip,
+                    });
+                }
+            }
+        }
+        for (_, rec) in &held {
+            for ip in rec.allocation().ips() {
+                new.force_claim(ip);
+            }
+        }
+        drop(held);
+        new.carry_history(&old);
+        let r = guards[0].registry.with(Arc::new(new));
+        Self::set_registry(&mut guards, r);
+        Ok(())
+    }
+
+    /// Removes a subnet that holds no allocations.
+    pub fn remove_subnet(&self, name: &str) -> Result<()> {
+        let _w = lock(&self.writer);
+        let mut guards = self.lock_all();
+        let Some(s) = guards[0].registry.by_name.get(name).cloned() else {
+            return Err(IpamError::SubnetNotFound {
+                subnet: name.to_owned(),
+            });
+        };
+        let n = guards
+            .iter()
+            .map(|g| g.owners.values().filter(|r| r.subnet == s.id).count())
+            .sum();
+        if n > 0 {
+            return Err(IpamError::SubnetInUse {
+                subnet: name.to_owned(),
+                allocations: n,
+            });
+        }
+        let r = guards[0].registry.without(name);
+        Self::set_registry(&mut guards, r);
+        Ok(())
+    }
+
+    /// Names of all subnets, sorted.
+    pub fn subnet_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .registry()
+            .by_name
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The configuration a subnet was last added or updated with.
+    pub fn subnet_spec(&self, name: &str) -> Option<SubnetSpec> {
+        self.registry().by_name.get(name).map(|s| s.spec.clone())
+    }
+
+    /// The gateways of a subnet (given or defaulted), IPv4 first.
+    pub fn gateways(&self, name: &str) -> Result<Vec<IpAddr>> {
+        let reg = self.registry();
+        let s = reg
+            .by_name
+            .get(name)
+            .ok_or_else(|| IpamError::SubnetNotFound {
+                subnet: name.to_owned(),
+            })?;
+        Ok(s.v4.iter().chain(s.v6.iter()).map(|f| f.gateway).collect())
+    }
+
+    /// Exact usage of a subnet and its pools.
+    pub fn usage(&self, name: &str) -> Result<SubnetUsage> {
+        let s = self.registry().by_name.get(name).cloned().ok_or_else(|| {
+            IpamError::SubnetNotFound {
+                subnet: name.to_owned(),
+            }
+        })?;
+        Ok(s.usage())
+    }
+
+    /// Bytes held by the address bitmaps of a subnet (not counting owner bookkeeping).
+    pub fn bitmap_bytes(&self, name: &str) -> Result<usize> {
+        let reg = self.registry();
+        let s = reg
+            .by_name
+            .get(name)
+            .ok_or_else(|| IpamError::SubnetNotFound {
+                subnet: name.to_owned(),
+            })?;
+        Ok(s.v4
+            .iter()
+            .chain(s.v6.iter())
+            .map(|f| f.bitmap.bytes())
+            .sum())
+    }
+
+    /// Allocates the next free addresses (one per family) and a random MAC for `owner`.
+    pub fn allocate(&self, subnet: &str, owner: &str) -> Result<Allocation> {
+        self.allocate_with(subnet, owner, &Request::default())
+    }
+
+    /// Allocates for `owner` as `req` says. If `owner` already holds addresses in this subnet
+    /// they are returned unchanged (an error if `req` names different static addresses or MAC).
+    pub fn allocate_with(&self, subnet: &str, owner: &str, req: &Request) -> Result<Allocation> {
+        if owner.is_empty() {
+            return Err(IpamError::EmptyOwner);
+        }
+        let statics = split_statics(&req.addresses)?;
+        let os = self.owner_shard(owner);
+        let ms = match req.mac {
+            MacRequest::Static(m) if !m.is_unicast() => {
+                return Err(IpamError::InvalidMac {
+                    input: m.to_string(),
+                });
+            }
+            MacRequest::Static(m) => Some(mac_shard(m)),
+            _ => None,
+        };
+        // A conflict is named by scanning other shards, which must not happen while holding
+        // ours; if the holder let go meanwhile, try again a few times.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let outcome = {
+                let (mut g, mut gm) = self.lock_pair(os, ms);
+                try_allocate(os, &mut g, gm.as_deref_mut(), subnet, owner, req, statics)
+            };
+            match outcome {
+                Ok(a) => return Ok(a),
+                Err(Failure::Error(e)) => return Err(e),
+                Err(Failure::IpInUse {
+                    subnet: id,
+                    name,
+                    ip,
+                }) => {
+                    let holder = self.find_owner(|r| r.holds(id, ip));
+                    if holder.is_none() && attempts < 4 {
+                        continue;
+                    }
+                    return Err(IpamError::AddressInUse {
+                        subnet: name,
+                        address: ip,
+                        owner: holder,
+                    });
+                }
+                Err(Failure::MacInUse(mac)) => {
+                    let holder = self.find_owner(|r| r.mac == Some(mac));
+                    if holder.is_none() && attempts < 4 {
+                        continue;
+                    }
+                    return Err(IpamError::MacInUse { mac, owner: holder });
+                }
+            }
+        }
+    }
+
+    fn find_owner(&self, pred: impl Fn(&Record) -> bool) -> Option<String> {
+        self.shards.iter().find_map(|s| {
+            lock(&s.0)
+                .owners
+                .iter()
+                .find(|(_, r)| pred(r))
+                .map(|(o, _)| o.to_string())
+        })
+    }
+
+    /// Releases everything `owner` holds and returns it; `None` if it held nothing.
+    pub fn release(&self, owner: &str) -> Option<Allocation> {
+        let os = self.owner_shard(owner);
+        loop {
+            let mut g = lock(&self.shards[os].0);
+            let rec = *g.owners.get(owner)?;
+            let ms = rec.mac.map(mac_shard).filter(|&m| m != os);
+            match ms {
+                None => return Some(release_locked(&mut g, None, owner, rec)),
+                Some(m) if m > os => {
+                    let mut gm = lock(&self.shards[m].0);
+                    return Some(release_locked(&mut g, Some(&mut gm), owner, rec));
+                }
+                Some(m) => {
+                    drop(g);
+                    let (mut g, mut gm) = self.lock_pair(os, Some(m));
+                    match g.owners.get(owner).copied() {
+                        None => return None,
+                        Some(r) if r == rec => {
+                            return Some(release_locked(&mut g, gm.as_deref_mut(), owner, rec));
+                        }
+                        Some(_) => continue,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The subnet and allocation `owner` holds.
+    pub fn lookup(&self, owner: &str) -> Option<(String, Allocation)> {
+        let g = lock(&self.shards[self.owner_shard(owner)].0);
+        let rec = g.owners.get(owner)?;
+        let name = g.registry.by_id.get(&rec.subnet)?.name.to_string();
+        Some((name, rec.allocation()))
+    }
+
+    /// Who holds `ip` in `subnet`. This scans every owner: it is meant for diagnostics and
+    /// conflict messages, not for a hot path.
+    pub fn owner_of(&self, subnet: &str, ip: IpAddr) -> Option<String> {
+        let id = self.registry().by_name.get(subnet)?.id;
+        self.find_owner(|r| r.holds(id, ip))
+    }
+
+    /// Number of owners holding an allocation.
+    pub fn allocation_count(&self) -> usize {
+        self.shards.iter().map(|s| lock(&s.0).owners.len()).sum()
+    }
+
+    /// Loads existing allocations, as a controller does from annotations after a restart.
+    /// Each record is restored whole or refused; refusals (address or MAC held by someone
+    /// else, owner holding something else, address outside the subnet or reserved, unknown
+    /// subnet) are reported, never merged. A record identical to what its owner already holds
+    /// counts as restored.
+    pub fn restore(&self, records: impl IntoIterator<Item = RestoreRecord>) -> RestoreReport {
+        let _w = lock(&self.writer);
+        let mut guards = self.lock_all();
+        let registry = guards[0].registry.clone();
+        let mut report = RestoreReport::default();
+        let mut names = Reverse::default();
+        for (index, r) in records.into_iter().enumerate() {
+            match self.restore_one(&mut guards, &registry, &r, &mut names) {
+                Ok(()) => report.restored += 1,
+                Err(error) => report.conflicts.push(RestoreConflict {
+                    index,
+                    owner: r.owner,
+                    error,
+                }),
+            }
+        }
+        report
+    }
+
+    fn restore_one(
+        &self,
+        guards: &mut [MutexGuard<'_, ShardState>],
+        registry: &Registry,
+        r: &RestoreRecord,
+        names: &mut Reverse,
+    ) -> Result<()> {
+        if r.owner.is_empty() {
+            return Err(IpamError::EmptyOwner);
+        }
+        let sub =
+            registry
+                .by_name
+                .get(r.subnet.as_str())
+                .ok_or_else(|| IpamError::SubnetNotFound {
+                    subnet: r.subnet.clone(),
+                })?;
+        let statics = split_statics(&AddressRequest::Static(r.ips.clone()))?;
+        for ip in &r.ips {
+            sub.check_static(*ip, 0)?;
+        }
+        if let Some(m) = r.mac {
+            if !m.is_unicast() {
+                return Err(IpamError::InvalidMac {
+                    input: m.to_string(),
+                });
+            }
+        }
+        let os = self.owner_shard(&r.owner);
+        let rec = Record {
+            subnet: sub.id,
+            v4: statics.0,
+            v6: statics.1,
+            mac: r.mac,
+        };
+        if let Some(have) = guards[os].owners.get(r.owner.as_str()) {
+            if *have == rec {
+                return Ok(());
+            }
+            if have.subnet != sub.id {
+                let subnet = registry.by_id.get(&have.subnet).map(|s| s.name.to_string());
+                return Err(IpamError::OwnerInOtherSubnet {
+                    owner: r.owner.clone(),
+                    subnet: subnet.unwrap_or_default(),
+                });
+            }
+            return Err(IpamError::OwnerHoldsOther {
+                owner: r.owner.clone(),
+                held: held_text(have),
+            });
+        }
+        if let Some(m) = r.mac {
+            if guards[mac_shard(m)].macs.contains(&m.to_u64()) {
+                return Err(IpamError::MacInUse {
+                    mac: m,
+                    owner: names.mac_owner(guards, m),
+                });
+            }
+        }
+        let claimed = match sub.claim_exact(statics) {
+            Ok(c) => c,
+            Err(IpamError::AddressInUse {
+                subnet, address, ..
+            }) => {
+                return Err(IpamError::AddressInUse {
+                    subnet,
+                    address,
+                    owner: names.ip_owner(guards, sub.id, address),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        debug_assert!(claimed.v4.map(|c| c.0) == rec.v4 && claimed.v6.map(|c| c.0) == rec.v6);
+        if let Some(m) = r.mac {
+            guards[mac_shard(m)].macs.insert(m.to_u64());
+        }
+        let owner: Box<str> = r.owner.as_str().into();
+        names.note(&owner, &rec);
+        guards[os].owners.insert(owner, rec);
+        Ok(())
+    }
+}
+
+/// Address and MAC holders, built on the first conflict of a restore and kept up to date
+/// after that, so naming many conflicts stays linear.
+#[derive(Default)]
+struct Reverse {
+    built: bool,
+    ips: HashMap<(u32, IpAddr), Box<str>, Hasher>,
+    macs: HashMap<MacAddr, Box<str>, Hasher>,
+}
+
+impl Reverse {
+    fn build(&mut self, guards: &[MutexGuard<'_, ShardState>]) {
+        if self.built {
+            return;
+        }
+        self.built = true;
+        for g in guards {
+            for (o, r) in &g.owners {
+                self.note(o, r);
+            }
+        }
+    }
+
+    fn note(&mut self, owner: &str, r: &Record) {
+        if !self.built {
+            return;
+        }
+        for ip in r.allocation().ips() {
+            self.ips.insert((r.subnet, ip), owner.into());
+        }
+        if let Some(m) = r.mac {
+            self.macs.insert(m, owner.into());
+        }
+    }
+
+    fn ip_owner(
+        &mut self,
+        g: &[MutexGuard<'_, ShardState>],
+        subnet: u32,
+        ip: IpAddr,
+    ) -> Option<String> {
+        self.build(g);
+        self.ips.get(&(subnet, ip)).map(|o| o.to_string())
+    }
+
+    fn mac_owner(&mut self, g: &[MutexGuard<'_, ShardState>], m: MacAddr) -> Option<String> {
+        self.build(g);
+        self.macs.get(&m).map(|o| o.to_string())
+    }
+}
+
+fn try_allocate(
+    owner_shard: usize,
+    st: &mut ShardState,
+    mac_st: Option<&mut ShardState>,
+    subnet: &str,
+    owner: &str,
+    req: &Request,
+    statics: (Option<Ipv4Addr>, Option<Ipv6Addr>),
+) -> std::result::Result<Allocation, Failure> {
+    let ShardState {
+        registry,
+        owners,
+        macs,
+    } = st;
+    if let Some(have) = owners.get(owner) {
+        return existing(registry, have, subnet, owner, req, statics).map_err(Failure::Error);
+    }
+    let sub = registry
+        .by_name
+        .get(subnet)
+        .ok_or_else(|| IpamError::SubnetNotFound {
+            subnet: subnet.to_owned(),
+        })?;
+    let pool = sub.pool_index(req.pool.as_deref())?;
+    let mac_set: &mut HashSet<u64, Hasher> = match mac_st {
+        Some(m) => &mut m.macs,
+        None => macs,
+    };
+    if let MacRequest::Static(m) = req.mac {
+        if mac_set.contains(&m.to_u64()) {
+            return Err(Failure::MacInUse(m));
+        }
+    }
+    let claimed = match sub.claim(&req.addresses, statics, pool) {
+        Ok(c) => c,
+        Err(IpamError::AddressInUse {
+            subnet, address, ..
+        }) => {
+            return Err(Failure::IpInUse {
+                subnet: sub.id,
+                name: subnet,
+                ip: address,
+            });
+        }
+        Err(e) => return Err(Failure::Error(e)),
+    };
+    let mac = match req.mac {
+        MacRequest::Static(m) => Some(m),
+        MacRequest::None => None,
+        MacRequest::Random => Some(loop {
+            let m = random_mac(owner_shard);
+            if !mac_set.contains(&m.to_u64()) {
+                break m;
+            }
+        }),
+    };
+    if let Some(m) = mac {
+        mac_set.insert(m.to_u64());
+    }
+    let rec = Record {
+        subnet: sub.id,
+        v4: claimed.v4.map(|c| c.0),
+        v6: claimed.v6.map(|c| c.0),
+        mac,
+    };
+    owners.insert(owner.into(), rec);
+    Ok(rec.allocation())
+}
+
+/// The answer to a repeated request by an owner that already holds addresses.
+fn existing(
+    registry: &Registry,
+    have: &Record,
+    subnet: &str,
+    owner: &str,
+    req: &Request,
+    statics: (Option<Ipv4Addr>, Option<Ipv6Addr>),
+) -> Result<Allocation> {
+    let held_in = registry.by_id.get(&have.subnet).map(|s| &*s.name);
+    if held_in != Some(subnet) {
+        return Err(IpamError::OwnerInOtherSubnet {
+            owner: owner.to_owned(),
+            subnet: held_in.unwrap_or_default().to_owned(),
+        });
+    }
+    let ip_differs = statics.0.is_some_and(|a| have.v4 != Some(a))
+        || statics.1.is_some_and(|a| have.v6 != Some(a));
+    let mac_differs = matches!(req.mac, MacRequest::Static(m) if have.mac != Some(m));
+    if ip_differs || mac_differs {
+        return Err(IpamError::OwnerHoldsOther {
+            owner: owner.to_owned(),
+            held: held_text(have),
+        });
+    }
+    Ok(have.allocation())
+}
+
+fn release_locked(
+    st: &mut ShardState,
+    mac_st: Option<&mut ShardState>,
+    owner: &str,
+    rec: Record,
+) -> Allocation {
+    st.owners.remove(owner);
+    if let Some(m) = rec.mac {
+        match mac_st {
+            Some(ms) => ms.macs.remove(&m.to_u64()),
+            None => st.macs.remove(&m.to_u64()),
+        };
+    }
+    if let Some(sub) = st.registry.by_id.get(&rec.subnet) {
+        sub.release(rec.v4, rec.v6);
+    }
+    rec.allocation()
+}
