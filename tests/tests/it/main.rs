@@ -5,3 +5,5 @@
 //! nextest runs those one at a time (`.config/nextest.toml`).
 
 mod harness;
+mod client_common;
+mod client_methods;
