@@ -29,7 +29,7 @@ use crate::atom::Uuid;
 use crate::codec::DEFAULT_MAX_FRAME;
 use crate::datum::Datum;
 use crate::error::{Error, InvalidMessage};
-use crate::operation::{Operation, OperationResult, Row, TransactReply};
+use crate::operation::{Condition, Operation, OperationResult, Row, TransactReply};
 use crate::remote::Remote;
 use crate::replica::{Event, Replica};
 use crate::schema::DatabaseSchema;
@@ -703,24 +703,39 @@ impl Client {
             })
     }
 
-    /// `monitor_cond_change`: replaces the conditions (and columns) of some tables of a
-    /// `monitor_cond`/`monitor_cond_since` monitor. Rows that start or stop matching arrive as
-    /// updates on the monitor's stream (or in its replica).
+    /// `monitor_cond_change`: replaces the conditions of some tables of a
+    /// `monitor_cond`/`monitor_cond_since` monitor (ovsdb-server cannot change columns). Rows
+    /// that start or stop matching arrive as updates on the monitor's stream (or in its
+    /// replica). If the connection drops before the reply, the monitor restarts from a full
+    /// dump instead of resuming, since the server may or may not have applied the change.
     pub async fn monitor_cond_change(
         &self,
         id: &MonitorId,
-        changes: MonitorRequests,
+        conditions: BTreeMap<String, Vec<Condition>>,
     ) -> Result<(), Error> {
         let m = self.find_monitor(id)?;
         self.bounded("monitor_cond_change", async {
             let conn = self.ready_conn().await?;
             let rid = self.next_id();
-            let bytes =
-                crate::rpc::encode_request("monitor_cond_change", &(&m.id, &m.id, &changes), rid)?;
+            #[derive(Serialize)]
+            struct CondUpdate<'a> {
+                #[serde(rename = "where")]
+                conditions: &'a [Condition],
+            }
+            // ovsdb-server wants an array of monitor-cond-update requests per table.
+            let per_table: BTreeMap<&String, [CondUpdate<'_>; 1]> = conditions
+                .iter()
+                .map(|(t, c)| (t, [CondUpdate { conditions: c }]))
+                .collect();
+            let bytes = crate::rpc::encode_request(
+                "monitor_cond_change",
+                &(&m.id, &m.id, &per_table),
+                rid,
+            )?;
             {
                 let mut st = m.lock();
-                for (table, req) in &changes {
-                    st.requests.insert(table.clone(), req.clone());
+                for (table, conds) in &conditions {
+                    st.requests.entry(table.clone()).or_default().conditions = Some(conds.clone());
                 }
                 st.cond_changes_in_flight += 1;
             }

@@ -438,7 +438,7 @@ async fn client_connect_reports_why_no_server_was_usable() {
         Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(ClientConfig::new("tcp:1.2.3.4"), Ok(_)));
+    assert!(ClientConfig::new("tcp:1.2.3.4").is_ok());
     assert!(matches!(
         ClientConfig::new("udp:1.2.3.4:1"),
         Err(Error::InvalidRemote { .. })

@@ -7,3 +7,6 @@
 mod harness;
 mod client_common;
 mod client_methods;
+mod client_monitor;
+mod client_locks;
+mod client_ssl;
