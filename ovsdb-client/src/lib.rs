@@ -10,6 +10,7 @@ pub mod client;
 pub mod codec;
 pub mod datum;
 pub mod error;
+pub mod format;
 pub mod operation;
 pub mod remote;
 pub mod replica;
