@@ -19,8 +19,14 @@ fn c_ovsdb_client(args: &[&str]) -> Result<String> {
     ovn_tests::run(&mut command, Duration::from_secs(15))
 }
 
+/// Whether `pid` is a live process. A killed daemon whose parent is gone stays a zombie until
+/// init reaps it, which counts as dead.
 fn process_exists(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the parenthesised command name: "PID (comm) S ...".
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'))
+    })
 }
 
 #[test]
@@ -135,6 +141,32 @@ fn daemons_outlive_the_thread_that_started_them() -> Result<()> {
     assert!(nb.is_running());
     assert!(nb.nbctl(["ls-list"]).is_ok());
     Ok(())
+}
+
+#[test]
+fn daemons_die_with_a_test_process_that_aborts() -> Result<()> {
+    // The helper starts a server and exits without unwinding: no Drop runs, only the kernel's
+    // pdeathsig can stop the daemon.
+    let mut helper = Command::new(env!("CARGO_BIN_EXE_ovn-tests-abort"));
+    let output = helper.output().expect("the helper runs");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "the helper exits early on purpose"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (pid, dir) = stdout
+        .trim()
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("helper printed {stdout:?}, stderr {:?}", output.stderr));
+    let pid: u32 = pid.parse().expect("a pid");
+    let dir = std::path::PathBuf::from(dir);
+    let died = wait_until(DEFAULT_TIMEOUT, "the orphaned ovsdb-server to die", || {
+        !process_exists(pid)
+    });
+    // Nothing deletes a scratch directory after an abort; this test does.
+    let _ = std::fs::remove_dir_all(&dir);
+    died
 }
 
 #[test]
