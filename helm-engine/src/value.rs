@@ -45,6 +45,13 @@ pub trait Object: Send + Sync {
         let _ = (name, args);
         None
     }
+    /// For objects that are Go maps or slices underneath (such as `.Files.Glob`'s result): the
+    /// entries `range` visits, in order (map keys sorted), as (key or index, value) pairs.
+    /// `None` (the default) for objects that are not collections. A collection object is also
+    /// false in `if` when empty, and has a `len`.
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        None
+    }
     /// Go's `%v` formatting of the object.
     fn format(&self) -> String {
         format!("{{{}}}", self.type_name())

@@ -1,0 +1,241 @@
+//! Go `text/template`'s predefined functions.
+
+use super::{P, Registry, arg_int, s};
+use crate::template::exec::{Shared, V, is_true};
+use crate::template::format::{self, type_name};
+use crate::value::Value;
+
+pub(super) fn register(r: &mut Registry) {
+    r.add_logic();
+    r.plain("not", "a", |a| Ok(Value::Bool(!is_true(a[0]))));
+    r.plain("len", "a", length);
+    r.ctx("index", "aa*", index);
+    r.plain("print", "a*", |a| s(format::sprint(a)));
+    r.plain("println", "a*", |a| s(format::sprintln(a)));
+    r.plain("printf", "sa*", |a| {
+        let f = super::arg_str(a, 0);
+        s(format::sprintf(f, &a[1..]))
+    });
+    r.plain("html", "a*", |a| s(html_escape(&eval_args(a))));
+    r.plain("js", "a*", |a| s(js_escape(&eval_args(a))));
+    r.plain("urlquery", "a*", |a| s(query_escape(&eval_args(a))));
+    r.plain("eq", "aa*", |a| {
+        if a.len() < 2 {
+            return Err("missing argument for comparison".into());
+        }
+        for b in &a[1..] {
+            if eq(a[0], b)? {
+                return Ok(Value::Bool(true));
+            }
+        }
+        Ok(Value::Bool(false))
+    });
+    r.plain("ne", "aa", |a| Ok(Value::Bool(!eq(a[0], a[1])?)));
+    r.plain("lt", "aa", |a| Ok(Value::Bool(lt(a[0], a[1])?)));
+    r.plain("le", "aa", |a| {
+        Ok(Value::Bool(lt(a[0], a[1])? || eq(a[0], a[1])?))
+    });
+    r.plain("gt", "aa", |a| {
+        Ok(Value::Bool(!(lt(a[0], a[1])? || eq(a[0], a[1])?)))
+    });
+    r.plain("ge", "aa", |a| Ok(Value::Bool(!lt(a[0], a[1])?)));
+    r.plain("call", "aa*", |a| match a[0] {
+        Value::Nil => Err("call of nil".into()),
+        other => Err(format!("non-function of type {}", type_name(other))),
+    });
+    let _ = arg_int;
+}
+
+impl Registry {
+    fn add_logic(&mut self) {
+        self.add("and", "aa*", super::Imp::And);
+        self.add("or", "aa*", super::Imp::Or);
+    }
+}
+
+/// Go's `evalArgs`: a lone string as is, otherwise `fmt.Sprint`.
+fn eval_args(a: &[&Value]) -> String {
+    if let [Value::String(s)] = a {
+        return s.clone();
+    }
+    format::sprint(a)
+}
+
+fn length(a: &[&Value]) -> Result<Value, String> {
+    match a[0] {
+        Value::String(s) => Ok(Value::Int(s.len() as i64)),
+        Value::List(l) => Ok(Value::Int(l.len() as i64)),
+        Value::Map(m) => Ok(Value::Int(m.len() as i64)),
+        Value::Nil => Err("len of nil pointer".into()),
+        Value::Object(o) if o.entries().is_some() => {
+            Ok(Value::Int(o.entries().map_or(0, |e| e.len()) as i64))
+        }
+        other => Err(format!("len of type {}", type_name(other))),
+    }
+}
+
+fn index<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
+    let idx: Vec<Value> = a.drain(1..).map(V::into_value).collect();
+    let mut cur = a.pop().unwrap_or_else(|| V::own(Value::Nil));
+    if matches!(cur.get(), Value::Nil) && !idx.is_empty() {
+        return Err("index of untyped nil".into());
+    }
+    for i in idx {
+        cur = index_one(cur, &i)?;
+    }
+    Ok(cur)
+}
+
+fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
+    let pos = |len: usize| -> Result<usize, String> {
+        let x = match i {
+            Value::Int(n) => *n,
+            Value::Nil => return Err("cannot index slice/array with nil".into()),
+            other => {
+                return Err(format!(
+                    "cannot index slice/array with type {}",
+                    type_name(other)
+                ));
+            }
+        };
+        if x < 0 || x as usize >= len {
+            return Err(format!("index out of range: {x}"));
+        }
+        Ok(x as usize)
+    };
+    match cur.get() {
+        Value::List(l) => {
+            let p = pos(l.len())?;
+            Ok(cur.list_elem(p))
+        }
+        Value::String(s) => {
+            let p = pos(s.len())?;
+            Ok(V::own(Value::Int(i64::from(s.as_bytes()[p]))))
+        }
+        Value::Map(_) => match i {
+            Value::String(k) => Ok(cur.map_elem(k)),
+            Value::Nil => Ok(cur.map_elem("")),
+            other => Err(format!(
+                "value has type {}; should be string",
+                type_name(other)
+            )),
+        },
+        Value::Nil => Err("index of nil pointer".into()),
+        other => Err(format!("can't index item of type {}", type_name(other))),
+    }
+}
+
+/// The comparison class of a value (Go's `basicKind`).
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Kind {
+    Invalid,
+    Bool,
+    Int,
+    Float,
+    Str,
+}
+
+fn kind(v: &Value) -> Kind {
+    match v {
+        Value::Bool(_) => Kind::Bool,
+        Value::Int(_) => Kind::Int,
+        Value::Float(_) => Kind::Float,
+        Value::String(_) => Kind::Str,
+        _ => Kind::Invalid,
+    }
+}
+
+/// Go's `eq` for two operands.
+pub(crate) fn eq(a: &Value, b: &Value) -> Result<bool, String> {
+    let (k1, k2) = (kind(a), kind(b));
+    if k1 != k2 {
+        if !matches!(a, Value::Nil) && !matches!(b, Value::Nil) {
+            return Err("incompatible types for comparison".into());
+        }
+        return Ok(false);
+    }
+    Ok(match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) && matches!(b, Value::Nil),
+        (Value::List(_), _) | (Value::Map(_), _) => {
+            return Err(format!(
+                "non-comparable type {}: {}",
+                format::sprint_value(b),
+                type_name(b)
+            ));
+        }
+        (Value::Object(x), Value::Object(y)) => std::sync::Arc::ptr_eq(x, y),
+        _ => false,
+    })
+}
+
+fn lt(a: &Value, b: &Value) -> Result<bool, String> {
+    let (k1, k2) = (kind(a), kind(b));
+    if k1 == Kind::Invalid || k2 == Kind::Invalid {
+        return Err("invalid type for comparison".into());
+    }
+    if k1 != k2 {
+        return Err("incompatible types for comparison".into());
+    }
+    Ok(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Float(x), Value::Float(y)) => x < y,
+        (Value::String(x), Value::String(y)) => x < y,
+        _ => return Err("invalid type for comparison".into()),
+    })
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\0' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn js_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            '<' => out.push_str("\\u003C"),
+            '>' => out.push_str("\\u003E"),
+            '&' => out.push_str("\\u0026"),
+            '=' => out.push_str("\\u003D"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Go's `url.QueryEscape`.
+pub(crate) fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[allow(dead_code)]
+fn unused(_: P) {}

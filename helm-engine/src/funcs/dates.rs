@@ -1,0 +1,540 @@
+//! Sprig's date functions over a `time.Time` object, with Go's reference-time layouts.
+//! Times are UTC (the zone `helm template` uses on machines without a local zone).
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{Registry, arg_str};
+use crate::value::{Object, Value};
+
+/// Go's `time.Time`, held as nanoseconds since the Unix epoch in UTC.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GoTime {
+    pub nanos: i128,
+}
+
+impl Object for GoTime {
+    fn type_name(&self) -> &str {
+        "time.Time"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        let c = civil(self.nanos);
+        Some(match name {
+            "Year" => Value::Int(c.year),
+            "Month" => Value::Int(c.month),
+            "Day" => Value::Int(c.day),
+            "Hour" => Value::Int(c.hour),
+            "Minute" => Value::Int(c.min),
+            "Second" => Value::Int(c.sec),
+            "Nanosecond" => Value::Int(c.nano),
+            "Unix" => Value::Int(self.nanos.div_euclid(1_000_000_000) as i64),
+            "UnixNano" => Value::Int(self.nanos as i64),
+            "YearDay" => Value::Int(c.yday),
+            "UTC" | "Local" => Value::Object(Arc::new(*self)),
+            "String" => Value::String(self.format()),
+            _ => return None,
+        })
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        match (name, args) {
+            ("Format", [Value::String(layout)]) => {
+                Some(Ok(Value::String(format_time(self.nanos, layout))))
+            }
+            ("Add", [Value::Int(d)]) => Some(Ok(Value::Object(Arc::new(GoTime {
+                nanos: self.nanos + i128::from(*d),
+            })))),
+            _ => None,
+        }
+    }
+    fn format(&self) -> String {
+        format_time(self.nanos, "2006-01-02 15:04:05.999999999 -0700 MST")
+    }
+}
+
+pub(super) fn register(r: &mut Registry) {
+    r.plain("now", "", |_| Ok(time_value(now_nanos())));
+    r.plain("date", "sa", |a| {
+        Ok(Value::String(format_time(time_of(a[1]), arg_str(a, 0))))
+    });
+    r.plain("dateInZone", "sas", |a| {
+        Ok(Value::String(format_time(time_of(a[1]), arg_str(a, 0))))
+    });
+    r.plain("date_in_zone", "sas", |a| {
+        Ok(Value::String(format_time(time_of(a[1]), arg_str(a, 0))))
+    });
+    r.plain("htmlDate", "a", |a| {
+        Ok(Value::String(format_time(time_of(a[0]), "2006-01-02")))
+    });
+    r.plain("htmlDateInZone", "as", |a| {
+        Ok(Value::String(format_time(time_of(a[0]), "2006-01-02")))
+    });
+    r.plain("unixEpoch", "a", |a| {
+        Ok(Value::String(
+            (time_of(a[0]).div_euclid(1_000_000_000)).to_string(),
+        ))
+    });
+    r.plain("ago", "a", |a| {
+        Ok(Value::String(go_duration(
+            ((now_nanos() - time_of(a[0])) / 1_000_000_000) * 1_000_000_000,
+        )))
+    });
+    // Sprig reads only strings and int64s; a Go `int` (what literals are) counts as zero.
+    r.plain("duration", "a", |a| {
+        let secs = match a[0] {
+            Value::String(s) => s.parse::<i64>().unwrap_or(0),
+            _ => 0,
+        };
+        Ok(Value::String(go_duration(i128::from(secs) * 1_000_000_000)))
+    });
+    r.plain("toDate", "ss", |a| {
+        Ok(parse_date(arg_str(a, 0), arg_str(a, 1))
+            .map(time_value)
+            .unwrap_or_else(|_| time_value(ZERO_TIME)))
+    });
+    r.plain("mustToDate", "ss", |a| {
+        parse_date(arg_str(a, 0), arg_str(a, 1)).map(time_value)
+    });
+    r.plain("dateModify", "sa", |a| {
+        Ok(parse_duration(arg_str(a, 0))
+            .map(|d| time_value(time_of(a[1]) + d))
+            .unwrap_or_else(|_| a[1].clone()))
+    });
+    r.plain("date_modify", "sa", |a| {
+        Ok(parse_duration(arg_str(a, 0))
+            .map(|d| time_value(time_of(a[1]) + d))
+            .unwrap_or_else(|_| a[1].clone()))
+    });
+    r.plain("mustDateModify", "sa", |a| {
+        parse_duration(arg_str(a, 0)).map(|d| time_value(time_of(a[1]) + d))
+    });
+    r.plain("must_date_modify", "sa", |a| {
+        parse_duration(arg_str(a, 0)).map(|d| time_value(time_of(a[1]) + d))
+    });
+}
+
+/// Go's zero `time.Time` (January 1, year 1), in Unix nanoseconds.
+const ZERO_TIME: i128 = -62_135_596_800 * 1_000_000_000;
+
+fn now_nanos() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+fn time_value(nanos: i128) -> Value {
+    Value::Object(Arc::new(GoTime { nanos }))
+}
+
+/// Sprig's `toTime`-like coercion for `date`: a time, or Unix seconds; anything else is now.
+fn time_of(v: &Value) -> i128 {
+    match v {
+        Value::Object(o) if o.type_name() == "time.Time" => match o.field("UnixNano") {
+            Some(Value::Int(n)) => i128::from(n),
+            _ => now_nanos(),
+        },
+        Value::Int(i) => i128::from(*i) * 1_000_000_000,
+        _ => now_nanos(),
+    }
+}
+
+struct Civil {
+    year: i64,
+    month: i64,
+    day: i64,
+    hour: i64,
+    min: i64,
+    sec: i64,
+    nano: i64,
+    wday: i64,
+    yday: i64,
+}
+
+fn civil(nanos: i128) -> Civil {
+    let secs = nanos.div_euclid(1_000_000_000) as i64;
+    let nano = nanos.rem_euclid(1_000_000_000) as i64;
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = if m <= 2 { y + 1 } else { y };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    const CUM: [i64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let yday = CUM[(m - 1) as usize] + d + i64::from(leap && m > 2);
+    Civil {
+        year,
+        month: m,
+        day: d,
+        hour: sod / 3600,
+        min: (sod % 3600) / 60,
+        sec: sod % 60,
+        nano,
+        wday: (days + 4).rem_euclid(7),
+        yday,
+    }
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
+/// A layout element and how it prints.
+type Token<'f> = (&'static str, &'f dyn Fn(&mut String));
+
+/// Go's `Time.Format` with a reference-time layout, in UTC.
+pub(crate) fn format_time(nanos: i128, layout: &str) -> String {
+    let c = civil(nanos);
+    let mut out = String::new();
+    let mut rest = layout;
+    while !rest.is_empty() {
+        let tok: &[Token<'_>] = &[
+            ("January", &|o| o.push_str(MONTHS[(c.month - 1) as usize])),
+            ("Monday", &|o| o.push_str(DAYS[c.wday as usize])),
+            ("2006", &|o| o.push_str(&format!("{:04}", c.year))),
+            ("-07:00:00", &|o| o.push_str("+00:00:00")),
+            ("-0700", &|o| o.push_str("+0000")),
+            ("-07:00", &|o| o.push_str("+00:00")),
+            ("-07", &|o| o.push_str("+00")),
+            ("Z07:00:00", &|o| o.push('Z')),
+            ("Z0700", &|o| o.push('Z')),
+            ("Z07:00", &|o| o.push('Z')),
+            ("Z07", &|o| o.push('Z')),
+            ("Jan", &|o| o.push_str(&MONTHS[(c.month - 1) as usize][..3])),
+            ("Mon", &|o| o.push_str(&DAYS[c.wday as usize][..3])),
+            ("MST", &|o| o.push_str("UTC")),
+            ("002", &|o| o.push_str(&format!("{:03}", c.yday))),
+            ("__2", &|o| o.push_str(&format!("{:>3}", c.yday))),
+            ("01", &|o| o.push_str(&format!("{:02}", c.month))),
+            ("02", &|o| o.push_str(&format!("{:02}", c.day))),
+            ("_2", &|o| o.push_str(&format!("{:>2}", c.day))),
+            ("06", &|o| o.push_str(&format!("{:02}", c.year % 100))),
+            ("15", &|o| o.push_str(&format!("{:02}", c.hour))),
+            ("03", &|o| {
+                o.push_str(&format!(
+                    "{:02}",
+                    if c.hour % 12 == 0 { 12 } else { c.hour % 12 }
+                ))
+            }),
+            ("04", &|o| o.push_str(&format!("{:02}", c.min))),
+            ("05", &|o| o.push_str(&format!("{:02}", c.sec))),
+            ("PM", &|o| {
+                o.push_str(if c.hour >= 12 { "PM" } else { "AM" })
+            }),
+            ("pm", &|o| {
+                o.push_str(if c.hour >= 12 { "pm" } else { "am" })
+            }),
+            ("1", &|o| o.push_str(&c.month.to_string())),
+            ("2", &|o| o.push_str(&c.day.to_string())),
+            ("3", &|o| {
+                o.push_str(&(if c.hour % 12 == 0 { 12 } else { c.hour % 12 }).to_string())
+            }),
+            ("4", &|o| o.push_str(&c.min.to_string())),
+            ("5", &|o| o.push_str(&c.sec.to_string())),
+        ];
+        // Fractional seconds: `.000`/`,000` (fixed) or `.999` (trailing zeros dropped).
+        if let Some(sep @ ('.' | ',')) = rest.chars().next() {
+            let digits: String = rest[1..]
+                .chars()
+                .take_while(|&d| d == '0' || d == '9')
+                .collect();
+            let all_same =
+                !digits.is_empty() && digits.chars().all(|d| d == digits.as_bytes()[0] as char);
+            let next_is_digit = rest[1 + digits.len()..]
+                .chars()
+                .next()
+                .is_some_and(|d| d.is_ascii_digit());
+            if all_same && !next_is_digit {
+                let n = digits.len().min(9);
+                let frac = format!("{:09}", c.nano);
+                let mut f = frac[..n].to_string();
+                if digits.starts_with('9') {
+                    while f.ends_with('0') {
+                        f.pop();
+                    }
+                    if !f.is_empty() {
+                        out.push(sep);
+                        out.push_str(&f);
+                    }
+                } else {
+                    out.push(sep);
+                    out.push_str(&f);
+                }
+                rest = &rest[1 + digits.len()..];
+                continue;
+            }
+        }
+        if let Some((t, f)) = tok.iter().find(|(t, _)| rest.starts_with(t)) {
+            f(&mut out);
+            rest = &rest[t.len()..];
+            continue;
+        }
+        let ch = rest.chars().next().unwrap_or(' ');
+        out.push(ch);
+        rest = &rest[ch.len_utf8()..];
+    }
+    out
+}
+
+/// Go's `Duration.String`.
+pub(crate) fn go_duration(nanos: i128) -> String {
+    if nanos == 0 {
+        return "0s".into();
+    }
+    let neg = nanos < 0;
+    let u = nanos.unsigned_abs();
+    let mut out = String::new();
+    if u < 1_000_000_000 {
+        let (unit, div) = if u < 1_000 {
+            ("ns", 1u128)
+        } else if u < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        out.push_str(&trim_frac(u, div));
+        out.push_str(unit);
+    } else {
+        let h = u / 3_600_000_000_000;
+        let m = (u / 60_000_000_000) % 60;
+        let s = u % 60_000_000_000;
+        if h > 0 {
+            out.push_str(&format!("{h}h"));
+        }
+        if h > 0 || m > 0 {
+            out.push_str(&format!("{m}m"));
+        }
+        out.push_str(&trim_frac(s, 1_000_000_000));
+        out.push('s');
+    }
+    if neg { format!("-{out}") } else { out }
+}
+
+fn trim_frac(v: u128, div: u128) -> String {
+    let int = v / div;
+    let frac = v % div;
+    if frac == 0 {
+        return int.to_string();
+    }
+    let width = div.to_string().len() - 1;
+    let mut f = format!("{frac:0width$}");
+    while f.ends_with('0') {
+        f.pop();
+    }
+    format!("{int}.{f}")
+}
+
+/// Go's `time.ParseDuration`.
+pub(crate) fn parse_duration(s: &str) -> Result<i128, String> {
+    let orig = s;
+    let err = || {
+        format!(
+            "time: invalid duration {}",
+            crate::template::format::go_quote(orig)
+        )
+    };
+    let (neg, mut s) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if s == "0" {
+        return Ok(0);
+    }
+    if s.is_empty() {
+        return Err(err());
+    }
+    let mut total: f64 = 0.0;
+    while !s.is_empty() {
+        let n = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        if n == 0 {
+            return Err(err());
+        }
+        let num: f64 = s[..n].parse().map_err(|_| err())?;
+        s = &s[n..];
+        let u = s
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(s.len());
+        let unit = &s[..u];
+        s = &s[u..];
+        let mult = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "" => {
+                return Err(format!(
+                    "time: missing unit in duration {}",
+                    crate::template::format::go_quote(orig)
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    crate::template::format::go_quote(unit),
+                    crate::template::format::go_quote(orig)
+                ));
+            }
+        };
+        total += num * mult;
+    }
+    Ok(if neg { -(total as i128) } else { total as i128 })
+}
+
+/// Go's `time.ParseInLocation` for the common layout elements, in UTC.
+fn parse_date(layout: &str, value: &str) -> Result<i128, String> {
+    let fail = || {
+        format!(
+            "parsing time {} as {}: cannot parse {} as {}",
+            crate::template::format::go_quote(value),
+            crate::template::format::go_quote(layout),
+            crate::template::format::go_quote(value),
+            crate::template::format::go_quote(layout)
+        )
+    };
+    let (mut y, mut mo, mut d, mut h, mut mi, mut se, mut ns) =
+        (1i64, 1i64, 1i64, 0i64, 0i64, 0i64, 0i64);
+    let mut off_secs = 0i64;
+    let mut l = layout;
+    let mut v = value;
+    let num = |v: &mut &str, n: usize| -> Option<i64> {
+        if v.len() < n || !v.as_bytes()[..n].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let r = v[..n].parse().ok();
+        *v = &v[n..];
+        r
+    };
+    while !l.is_empty() {
+        if let Some(r) = l.strip_prefix("2006") {
+            y = num(&mut v, 4).ok_or_else(fail)?;
+            l = r;
+        } else if let Some(r) = l.strip_prefix("01") {
+            mo = num(&mut v, 2).ok_or_else(fail)?;
+            l = r;
+        } else if let Some(r) = l.strip_prefix("02") {
+            d = num(&mut v, 2).ok_or_else(fail)?;
+            l = r;
+        } else if let Some(r) = l.strip_prefix("15") {
+            h = num(&mut v, 2).ok_or_else(fail)?;
+            l = r;
+        } else if let Some(r) = l.strip_prefix("04") {
+            mi = num(&mut v, 2).ok_or_else(fail)?;
+            l = r;
+        } else if let Some(r) = l.strip_prefix("05") {
+            se = num(&mut v, 2).ok_or_else(fail)?;
+            l = r;
+            if let Some(fr) = v.strip_prefix('.') {
+                let n = fr.find(|c: char| !c.is_ascii_digit()).unwrap_or(fr.len());
+                let digits = format!("{:0<9}", &fr[..n.min(9)]);
+                ns = digits.parse().unwrap_or(0);
+                v = &fr[n..];
+            }
+        } else if let Some(r) = l.strip_prefix("Z07:00") {
+            if let Some(rest) = v.strip_prefix('Z') {
+                v = rest;
+            } else {
+                let sign = if v.starts_with('-') { -1 } else { 1 };
+                v = v.get(1..).ok_or_else(fail)?;
+                let hh = num(&mut v, 2).ok_or_else(fail)?;
+                v = v.strip_prefix(':').ok_or_else(fail)?;
+                let mm = num(&mut v, 2).ok_or_else(fail)?;
+                off_secs = sign * (hh * 3600 + mm * 60);
+            }
+            l = r;
+        } else if let Some(r) = l.strip_prefix("MST") {
+            let n = v.find(|c: char| !c.is_ascii_uppercase()).unwrap_or(v.len());
+            v = &v[n..];
+            l = r;
+        } else {
+            let c = l.chars().next().unwrap_or(' ');
+            if !v.starts_with(c) {
+                return Err(fail());
+            }
+            l = &l[c.len_utf8()..];
+            v = &v[c.len_utf8()..];
+        }
+    }
+    if !v.is_empty() {
+        return Err(format!(
+            "parsing time {}: extra text: {}",
+            crate::template::format::go_quote(value),
+            crate::template::format::go_quote(v)
+        ));
+    }
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 59 {
+        return Err(format!(
+            "parsing time {}: day out of range",
+            crate::template::format::go_quote(value)
+        ));
+    }
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se - off_secs;
+    Ok(i128::from(secs) * 1_000_000_000 + i128::from(ns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts() {
+        let t = parse_date("2006-01-02", "2024-02-29").unwrap();
+        assert_eq!(
+            format_time(t, "2006-01-02 Mon Jan _2 15:04:05"),
+            "2024-02-29 Thu Feb 29 00:00:00"
+        );
+        let t = 1_700_000_000i128 * 1_000_000_000 + 123_000_000;
+        assert_eq!(
+            format_time(t, "2006-01-02T15:04:05.000Z07:00"),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(format_time(t, "3:04PM .999"), "10:13PM .123");
+        assert_eq!(go_duration(90 * 1_000_000_000), "1m30s");
+        assert_eq!(go_duration(3_600_000_000_000), "1h0m0s");
+        assert_eq!(go_duration(1_500_000), "1.5ms");
+        assert_eq!(parse_duration("-1h30m").unwrap(), -5_400_000_000_000);
+        assert!(parse_duration("5x").is_err());
+    }
+}

@@ -1,0 +1,443 @@
+//! Helm's own template functions: `include`, `tpl`, `required`, the YAML/JSON/TOML codecs and
+//! `lookup` (which, as in `helm template`, finds nothing).
+
+use super::{Registry, arg_str, s};
+use crate::template::exec::{Shared, V};
+use crate::template::{HELM_ERR_END, HELM_ERR_START, format};
+use crate::value::{Map, Value};
+
+pub(super) fn register(r: &mut Registry) {
+    r.ctx("include", "sa", include);
+    r.ctx("tpl", "sa", tpl);
+    r.ctx("required", "sa", required);
+    r.plain("toYaml", "a", |a| {
+        s(crate::yaml::to_yaml(a[0]).unwrap_or_default())
+    });
+    r.plain("mustToYaml", "a", |a| {
+        crate::yaml::to_yaml(a[0])
+            .map(Value::String)
+            .map_err(|e| e.to_string())
+    });
+    r.plain("fromYaml", "s", |a| {
+        Ok(Value::Map(match from_yaml_map(arg_str(a, 0)) {
+            Ok(m) => m,
+            Err(e) => {
+                let mut m = Map::new();
+                m.insert("Error".into(), Value::String(e));
+                m
+            }
+        }))
+    });
+    r.plain("fromYamlArray", "s", |a| {
+        Ok(Value::List(match from_yaml_list(arg_str(a, 0)) {
+            Ok(l) => l,
+            Err(e) => vec![Value::String(e)],
+        }))
+    });
+    r.plain("toJson", "a", |a| {
+        s(to_json(a[0], true, None).unwrap_or_default())
+    });
+    r.plain("mustToJson", "a", |a| {
+        to_json(a[0], true, None).map(Value::String)
+    });
+    r.plain("toPrettyJson", "a", |a| {
+        s(to_json(a[0], true, Some("  ")).unwrap_or_default())
+    });
+    r.plain("mustToPrettyJson", "a", |a| {
+        to_json(a[0], true, Some("  ")).map(Value::String)
+    });
+    r.plain("toRawJson", "a", |a| {
+        s(to_json(a[0], false, None).unwrap_or_default())
+    });
+    r.plain("mustToRawJson", "a", |a| {
+        to_json(a[0], false, None).map(Value::String)
+    });
+    r.plain("fromJson", "s", |a| {
+        Ok(match from_json(arg_str(a, 0)) {
+            Ok(Value::Map(m)) => Value::Map(m),
+            Ok(other) => error_map(format!(
+                "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                json_kind(&other)
+            )),
+            Err(e) => error_map(e),
+        })
+    });
+    r.plain("mustFromJson", "s", |a| from_json(arg_str(a, 0)));
+    r.plain("fromJsonArray", "s", |a| {
+        Ok(match from_json(arg_str(a, 0)) {
+            Ok(Value::List(l)) => Value::List(l),
+            Ok(other) => Value::List(vec![Value::String(format!(
+                "json: cannot unmarshal {} into Go value of type []interface {{}}",
+                json_kind(&other)
+            ))]),
+            Err(e) => Value::List(vec![Value::String(e)]),
+        })
+    });
+    r.plain("toToml", "a", |a| {
+        s(match to_toml(a[0]) {
+            Ok(t) => t,
+            Err(e) => e,
+        })
+    });
+    r.plain("lookup", "ssss", |_| Ok(Value::Map(Map::new())));
+    // Helm replaces Sprig's `fail` so that its message reaches the user without the template
+    // trace, like `required`'s.
+    r.plain("fail", "s", |a| {
+        Err(format!("{HELM_ERR_START}{}{HELM_ERR_END}", arg_str(a, 0)))
+    });
+}
+
+fn error_map(e: String) -> Value {
+    let mut m = Map::new();
+    m.insert("Error".into(), Value::String(e));
+    Value::Map(m)
+}
+
+fn include<'a>(sh: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
+    let dot = a.pop().unwrap_or_else(|| V::own(Value::Nil));
+    let name = a.pop().map(V::into_value).unwrap_or_default();
+    let name = match &name {
+        Value::String(n) => n.as_str(),
+        _ => "",
+    };
+    sh.include(name, dot).map(|s| V::own(Value::String(s)))
+}
+
+fn tpl<'a>(sh: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
+    let dot = a.pop().unwrap_or_else(|| V::own(Value::Nil));
+    let text = a.pop().map(V::into_value).unwrap_or_default();
+    let text = match &text {
+        Value::String(t) => t.as_str(),
+        _ => "",
+    };
+    sh.tpl(text, dot).map(|s| V::own(Value::String(s)))
+}
+
+fn required<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
+    let val = a.pop().unwrap_or_else(|| V::own(Value::Nil));
+    let warn = a.pop().map(V::into_value).unwrap_or_default();
+    let warn = match &warn {
+        Value::String(w) => w.clone(),
+        _ => String::new(),
+    };
+    match val.get() {
+        Value::Nil => Err(format::sprintf(
+            &format!("{HELM_ERR_START}{warn}{HELM_ERR_END}"),
+            &[],
+        )),
+        Value::String(s) if s.is_empty() => Err(format::sprintf(
+            &format!("{HELM_ERR_START}{warn}{HELM_ERR_END}"),
+            &[],
+        )),
+        _ => Ok(val),
+    }
+}
+
+/// `sigs.k8s.io/yaml.Unmarshal` into a `map[string]interface{}`.
+fn from_yaml_map(text: &str) -> Result<Map, String> {
+    match crate::yaml::from_yaml(text).map_err(|e| e.to_string())? {
+        Value::Map(m) => Ok(m),
+        Value::Nil => Ok(Map::new()),
+        other => Err(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&other)
+        )),
+    }
+}
+
+fn from_yaml_list(text: &str) -> Result<Vec<Value>, String> {
+    match crate::yaml::from_yaml(text).map_err(|e| e.to_string())? {
+        Value::List(l) => Ok(l),
+        Value::Nil => Ok(vec![]),
+        other => Err(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type []interface {{}}",
+            json_kind(&other)
+        )),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "null",
+        Value::Bool(_) => "bool",
+        Value::Int(_) | Value::Float(_) => "number",
+        Value::String(_) => "string",
+        Value::List(_) => "array",
+        Value::Map(_) | Value::Object(_) => "object",
+    }
+}
+
+/// Go's `json.Unmarshal` into `interface{}`: numbers become float64.
+pub(crate) fn from_json(text: &str) -> Result<Value, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(text, &e))?;
+    Ok(json_to_value(v))
+}
+
+fn json_error(text: &str, e: &serde_json::Error) -> String {
+    if text.trim().is_empty() {
+        return "unexpected end of JSON input".into();
+    }
+    match e.classify() {
+        serde_json::error::Category::Eof => "unexpected end of JSON input".into(),
+        _ => {
+            // Go names the offending character; find it from serde's line/column.
+            let line = text.lines().nth(e.line().saturating_sub(1)).unwrap_or("");
+            let ch = line
+                .chars()
+                .nth(e.column().saturating_sub(1))
+                .unwrap_or(' ');
+            format!(
+                "invalid character {} looking for beginning of value",
+                go_char(ch)
+            )
+        }
+    }
+}
+
+fn go_char(c: char) -> String {
+    match c {
+        '\'' => "'\\''".into(),
+        c => format!("'{c}'"),
+    }
+}
+
+fn json_to_value(v: serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+        serde_json::Value::String(s) => Value::String(s),
+        serde_json::Value::Array(a) => Value::List(a.into_iter().map(json_to_value).collect()),
+        serde_json::Value::Object(o) => {
+            Value::Map(o.into_iter().map(|(k, v)| (k, json_to_value(v))).collect())
+        }
+    }
+}
+
+/// Go's `json.Marshal` (sorted keys, HTML-safe escaping when `html`), indented when `indent`
+/// is set (`json.MarshalIndent` with an empty prefix).
+pub(crate) fn to_json(v: &Value, html: bool, indent: Option<&str>) -> Result<String, String> {
+    let mut out = String::new();
+    write_json(&mut out, v, html, indent, 0)?;
+    Ok(out)
+}
+
+fn write_json(
+    out: &mut String,
+    v: &Value,
+    html: bool,
+    indent: Option<&str>,
+    depth: usize,
+) -> Result<(), String> {
+    let nl = |out: &mut String, d: usize| {
+        if let Some(ind) = indent {
+            out.push('\n');
+            for _ in 0..d {
+                out.push_str(ind);
+            }
+        }
+    };
+    match v {
+        Value::Nil => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => {
+            if !f.is_finite() {
+                return Err(format!(
+                    "json: unsupported value: {}",
+                    format::format_float(*f, 'g', None)
+                ));
+            }
+            out.push_str(&crate::yaml::json_float(*f));
+        }
+        Value::String(s) => json_string(out, s, html),
+        Value::List(l) => {
+            if l.is_empty() {
+                out.push_str("[]");
+                return Ok(());
+            }
+            out.push('[');
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                nl(out, depth + 1);
+                write_json(out, x, html, indent, depth + 1)?;
+            }
+            nl(out, depth);
+            out.push(']');
+        }
+        Value::Map(m) => {
+            if m.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                nl(out, depth + 1);
+                json_string(out, k, html);
+                out.push(':');
+                if indent.is_some() {
+                    out.push(' ');
+                }
+                write_json(out, x, html, indent, depth + 1)?;
+            }
+            nl(out, depth);
+            out.push('}');
+        }
+        Value::Object(o) => {
+            if o.type_name() == "time.Time" {
+                let n = match o.field("UnixNano") {
+                    Some(Value::Int(n)) => i128::from(n),
+                    _ => 0,
+                };
+                json_string(
+                    out,
+                    &super::dates::format_time(n, "2006-01-02T15:04:05.999999999Z07:00"),
+                    html,
+                );
+            } else {
+                json_string(out, &o.format(), html);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json_string(out: &mut String, s: &str, html: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// BurntSushi/toml's encoding of a map: plain keys first, then tables, sub-tables indented.
+fn to_toml(v: &Value) -> Result<String, String> {
+    let Value::Map(m) = v else {
+        return Err("toml: top-level values must be Go maps or structs".into());
+    };
+    let mut out = String::new();
+    toml_table(&mut out, m, &[], 0)?;
+    Ok(out)
+}
+
+fn toml_key(k: &str) -> String {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        k.to_string()
+    } else {
+        format::go_quote(k)
+    }
+}
+
+fn toml_value(v: &Value) -> Result<String, String> {
+    Ok(match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => {
+            let s = format::format_float(*f, 'f', None);
+            if s.contains('.') { s } else { format!("{s}.0") }
+        }
+        Value::String(s) => format::go_quote(s),
+        Value::List(l) => {
+            let items: Result<Vec<String>, String> = l.iter().map(toml_value).collect();
+            format!("[{}]", items?.join(", "))
+        }
+        Value::Map(m) => {
+            let items: Result<Vec<String>, String> = m
+                .iter()
+                .map(|(k, x)| Ok(format!("{} = {}", toml_key(k), toml_value(x)?)))
+                .collect();
+            format!("{{{}}}", items?.join(", "))
+        }
+        Value::Nil => return Err("toml: cannot encode a nil value".into()),
+        Value::Object(o) => format::go_quote(&o.format()),
+    })
+}
+
+fn toml_table(out: &mut String, m: &Map, path: &[String], depth: usize) -> Result<(), String> {
+    let ind = "  ".repeat(depth);
+    let is_table = |v: &Value| matches!(v, Value::Map(_));
+    let is_table_array = |v: &Value| matches!(v, Value::List(l) if !l.is_empty() && l.iter().all(|x| matches!(x, Value::Map(_))));
+    for (k, v) in m {
+        if is_table(v) || is_table_array(v) || matches!(v, Value::Nil) {
+            continue;
+        }
+        out.push_str(&format!("{ind}{} = {}\n", toml_key(k), toml_value(v)?));
+    }
+    for (k, v) in m {
+        let mut p = path.to_vec();
+        p.push(toml_key(k));
+        if let Value::Map(sub) = v {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!("{}[{}]\n", "  ".repeat(depth), p.join(".")));
+            toml_table(out, sub, &p, depth + 1)?;
+        } else if is_table_array(v) {
+            if let Value::List(l) = v {
+                for x in l {
+                    if let Value::Map(sub) = x {
+                        if !out.is_empty() {
+                            out.push('\n');
+                        }
+                        out.push_str(&format!("{}[[{}]]\n", "  ".repeat(depth), p.join(".")));
+                        toml_table(out, sub, &p, depth + 1)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_like_go() {
+        let mut m = Map::new();
+        m.insert("b".into(), Value::Float(1e6));
+        m.insert("a".into(), Value::String("<x&y>".into()));
+        m.insert(
+            "c".into(),
+            Value::List(vec![Value::Nil, Value::Bool(true), Value::Float(1.5)]),
+        );
+        let v = Value::Map(m);
+        assert_eq!(
+            to_json(&v, true, None).unwrap(),
+            r#"{"a":"\u003cx\u0026y\u003e","b":1000000,"c":[null,true,1.5]}"#
+        );
+        assert_eq!(
+            to_json(&v, false, None).unwrap(),
+            r#"{"a":"<x&y>","b":1000000,"c":[null,true,1.5]}"#
+        );
+        assert_eq!(
+            to_json(&v, true, Some("  ")).unwrap(),
+            "{\n  \"a\": \"\\u003cx\\u0026y\\u003e\",\n  \"b\": 1000000,\n  \"c\": [\n    null,\n    true,\n    1.5\n  ]\n}"
+        );
+        assert_eq!(from_json("{\"a\": 1}").unwrap(), {
+            let mut m = Map::new();
+            m.insert("a".into(), Value::Float(1.0));
+            Value::Map(m)
+        });
+        assert_eq!(from_json("").unwrap_err(), "unexpected end of JSON input");
+    }
+}

@@ -1,0 +1,800 @@
+//! Sprig's remaining functions: defaults and emptiness, type reflection, paths, encodings,
+//! regular expressions, semver, UUIDs and random strings.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+
+use super::{Registry, arg_int, arg_str, s, strval};
+use crate::template::exec::{Shared, V, is_true};
+use crate::template::format::type_name;
+use crate::value::{Map, Object, Value};
+
+pub(super) fn register(r: &mut Registry) {
+    r.ctx("default", "aa*", default);
+    r.plain("empty", "a", |a| Ok(Value::Bool(!is_true(a[0]))));
+    r.ctx("coalesce", "a*", coalesce);
+    r.plain("all", "a*", |a| {
+        Ok(Value::Bool(a.iter().all(|v| is_true(v))))
+    });
+    r.plain("any", "a*", |a| {
+        Ok(Value::Bool(a.iter().any(|v| is_true(v))))
+    });
+    r.ctx("ternary", "aab", ternary);
+    r.plain("typeOf", "a", |a| s(type_name(a[0])));
+    r.plain("typeIs", "sa", |a| {
+        Ok(Value::Bool(arg_str(a, 0) == type_name(a[1])))
+    });
+    r.plain("typeIsLike", "sa", |a| {
+        let t = type_name(a[1]);
+        let want = arg_str(a, 0);
+        Ok(Value::Bool(want == t || want == format!("*{t}")))
+    });
+    r.plain("kindOf", "a", |a| s(super::kind_name(a[0])));
+    r.plain("kindIs", "sa", |a| {
+        Ok(Value::Bool(arg_str(a, 0) == super::kind_name(a[1])))
+    });
+    r.plain("deepEqual", "aa", |a| Ok(Value::Bool(a[0] == a[1])));
+
+    r.plain("base", "s", |a| s(path_base(arg_str(a, 0))));
+    r.plain("dir", "s", |a| s(path_dir(arg_str(a, 0))));
+    r.plain("clean", "s", |a| s(path_clean(arg_str(a, 0))));
+    r.plain("ext", "s", |a| s(path_ext(arg_str(a, 0))));
+    r.plain("isAbs", "s", |a| {
+        Ok(Value::Bool(arg_str(a, 0).starts_with('/')))
+    });
+    r.plain("osBase", "s", |a| s(path_base(arg_str(a, 0))));
+    r.plain("osDir", "s", |a| s(path_dir(arg_str(a, 0))));
+    r.plain("osClean", "s", |a| s(path_clean(arg_str(a, 0))));
+    r.plain("osExt", "s", |a| s(path_ext(arg_str(a, 0))));
+    r.plain("osIsAbs", "s", |a| {
+        Ok(Value::Bool(arg_str(a, 0).starts_with('/')))
+    });
+
+    r.plain("b64enc", "s", |a| {
+        s(base64::engine::general_purpose::STANDARD.encode(arg_str(a, 0)))
+    });
+    r.plain("b64dec", "s", |a| {
+        s(match go_b64_decode(arg_str(a, 0)) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => e,
+        })
+    });
+    r.plain("b32enc", "s", |a| {
+        s(base32_encode(arg_str(a, 0).as_bytes()))
+    });
+    r.plain("b32dec", "s", |a| {
+        s(match base32_decode(arg_str(a, 0)) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => e,
+        })
+    });
+
+    r.plain("regexMatch", "ss", |a| {
+        Ok(Value::Bool(
+            re(arg_str(a, 0))
+                .map(|r| r.is_match(arg_str(a, 1)))
+                .unwrap_or(false),
+        ))
+    });
+    r.plain("mustRegexMatch", "ss", |a| {
+        Ok(Value::Bool(re(arg_str(a, 0))?.is_match(arg_str(a, 1))))
+    });
+    r.plain("regexFind", "ss", |a| {
+        s(re(arg_str(a, 0))
+            .ok()
+            .and_then(|r| r.find(arg_str(a, 1)).map(|m| m.as_str().to_string()))
+            .unwrap_or_default())
+    });
+    r.plain("mustRegexFind", "ss", |a| {
+        s(re(arg_str(a, 0))?
+            .find(arg_str(a, 1))
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default())
+    });
+    r.plain("regexFindAll", "ssi", |a| {
+        find_all(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2)).or_else(|_| Ok(Value::List(vec![])))
+    });
+    r.plain("mustRegexFindAll", "ssi", |a| {
+        find_all(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2))
+    });
+    r.plain("regexReplaceAll", "sss", |a| {
+        s(re(arg_str(a, 0))
+            .map(|r| {
+                r.replace_all(arg_str(a, 1), go_template(arg_str(a, 2)).as_str())
+                    .into_owned()
+            })
+            .unwrap_or_default())
+    });
+    r.plain("mustRegexReplaceAll", "sss", |a| {
+        s(re(arg_str(a, 0))?
+            .replace_all(arg_str(a, 1), go_template(arg_str(a, 2)).as_str())
+            .into_owned())
+    });
+    r.plain("regexReplaceAllLiteral", "sss", |a| {
+        s(re(arg_str(a, 0))
+            .map(|r| {
+                r.replace_all(arg_str(a, 1), regex::NoExpand(arg_str(a, 2)))
+                    .into_owned()
+            })
+            .unwrap_or_default())
+    });
+    r.plain("mustRegexReplaceAllLiteral", "sss", |a| {
+        s(re(arg_str(a, 0))?
+            .replace_all(arg_str(a, 1), regex::NoExpand(arg_str(a, 2)))
+            .into_owned())
+    });
+    r.plain("regexSplit", "ssi", |a| {
+        split_re(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2)).or_else(|_| Ok(Value::List(vec![])))
+    });
+    r.plain("mustRegexSplit", "ssi", |a| {
+        split_re(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2))
+    });
+    r.plain("regexQuoteMeta", "s", |a| s(regex::escape(arg_str(a, 0))));
+
+    r.plain("semverCompare", "ss", |a| {
+        let c = Constraints::parse(arg_str(a, 0))?;
+        let v = SemVer::parse(arg_str(a, 1)).map_err(|e| e.to_string())?;
+        Ok(Value::Bool(c.check(&v)))
+    });
+    r.plain("semver", "s", |a| {
+        let v = SemVer::parse(arg_str(a, 0)).map_err(|e| e.to_string())?;
+        Ok(Value::Object(Arc::new(v)))
+    });
+
+    r.plain("uuidv4", "", |_| {
+        let mut b = [0u8; 16];
+        for x in &mut b {
+            *x = fastrand::u8(..);
+        }
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        s(format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        ))
+    });
+    r.plain("randAlphaNum", "i", |a| {
+        s(rand_from(
+            arg_int(a, 0),
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        ))
+    });
+    r.plain("randAlpha", "i", |a| {
+        s(rand_from(
+            arg_int(a, 0),
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        ))
+    });
+    r.plain("randNumeric", "i", |a| {
+        s(rand_from(arg_int(a, 0), "0123456789"))
+    });
+    r.plain("randAscii", "i", |a| {
+        let set: String = (32u8..127).map(char::from).collect();
+        s(rand_from(arg_int(a, 0), &set))
+    });
+    r.plain("randBytes", "i", |a| {
+        let b: Vec<u8> = (0..arg_int(a, 0).max(0))
+            .map(|_| fastrand::u8(..))
+            .collect();
+        s(base64::engine::general_purpose::STANDARD.encode(b))
+    });
+    r.plain("urlParse", "s", |a| url_parse(arg_str(a, 0)));
+    r.plain("urlJoin", "m", |a| s(url_join(a[0])));
+    r.plain("getHostByName", "s", |_| s(""));
+}
+
+fn default<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
+    let given = if a.len() > 1 {
+        Some(a.swap_remove(1))
+    } else {
+        None
+    };
+    match given {
+        Some(g) if is_true(g.get()) => Ok(g),
+        _ => Ok(a.swap_remove(0)),
+    }
+}
+
+fn coalesce<'a>(_: &mut Shared<'_>, a: Vec<V<'a>>) -> Result<V<'a>, String> {
+    Ok(a.into_iter()
+        .find(|v| is_true(v.get()))
+        .unwrap_or_else(|| V::own(Value::Nil)))
+}
+
+fn ternary<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
+    let cond = matches!(a[2].get(), Value::Bool(true));
+    a.truncate(2);
+    Ok(if cond {
+        a.swap_remove(0)
+    } else {
+        a.swap_remove(1)
+    })
+}
+
+fn re(p: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(p).map_err(|e| format!("error parsing regexp: {e}"))
+}
+
+/// Converts Go's `$1`/`${name}` replacement syntax to the regex crate's (which is the same,
+/// except that Go treats `$1a` as the group named `1a`).
+fn go_template(t: &str) -> String {
+    t.to_string()
+}
+
+fn find_all(p: &str, s: &str, n: i64) -> Result<Value, String> {
+    let r = re(p)?;
+    let it = r
+        .find_iter(s)
+        .map(|m| Value::String(m.as_str().to_string()));
+    Ok(Value::List(if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    }))
+}
+
+fn split_re(p: &str, s: &str, n: i64) -> Result<Value, String> {
+    let r = re(p)?;
+    if n == 0 {
+        return Ok(Value::Nil);
+    }
+    let parts: Vec<Value> = if n < 0 {
+        r.split(s).map(|x| Value::String(x.to_string())).collect()
+    } else {
+        r.splitn(s, n as usize)
+            .map(|x| Value::String(x.to_string()))
+            .collect()
+    };
+    Ok(Value::List(parts))
+}
+
+fn rand_from(n: i64, set: &str) -> String {
+    let chars: Vec<char> = set.chars().collect();
+    (0..n.max(0))
+        .map(|_| chars[fastrand::usize(..chars.len())])
+        .collect()
+}
+
+/// Go's `encoding/base64` StdEncoding decoding, with its error text.
+fn go_b64_decode(s: &str) -> Result<Vec<u8>, String> {
+    let clean: Vec<u8> = s.bytes().filter(|&b| b != b'\r' && b != b'\n').collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(&clean)
+        .map_err(|e| {
+            let pos = match e {
+                base64::DecodeError::InvalidByte(p, _) => p,
+                base64::DecodeError::InvalidLength(l) => l - l % 4,
+                base64::DecodeError::InvalidLastSymbol(p, _) => p,
+                base64::DecodeError::InvalidPadding => clean.len().saturating_sub(1),
+            };
+            format!("illegal base64 data at input byte {pos}")
+        })
+}
+
+const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+fn base32_encode(b: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in b.chunks(5) {
+        let mut buf = [0u8; 5];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let n = u64::from_be_bytes([0, 0, 0, buf[0], buf[1], buf[2], buf[3], buf[4]]);
+        let chars = match chunk.len() {
+            1 => 2,
+            2 => 4,
+            3 => 5,
+            4 => 7,
+            _ => 8,
+        };
+        for i in 0..8 {
+            if i < chars {
+                out.push(B32[((n >> (35 - i * 5)) & 31) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn base32_decode(s: &str) -> Result<Vec<u8>, String> {
+    let t = s.trim_end_matches('=');
+    let mut bits = 0u64;
+    let mut nbits = 0;
+    let mut out = Vec::new();
+    for (i, c) in t.bytes().enumerate() {
+        let v = B32
+            .iter()
+            .position(|&x| x == c)
+            .ok_or_else(|| format!("illegal base32 data at input byte {i}"))?;
+        bits = (bits << 5) | v as u64;
+        nbits += 5;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push((bits >> nbits) as u8);
+            bits &= (1 << nbits) - 1;
+        }
+    }
+    Ok(out)
+}
+
+fn path_clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let j = parts.join("/");
+    if rooted {
+        format!("/{j}")
+    } else if j.is_empty() {
+        ".".into()
+    } else {
+        j
+    }
+}
+
+fn path_base(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return "/".into();
+    }
+    t.rsplit('/').next().unwrap_or(t).to_string()
+}
+
+fn path_dir(p: &str) -> String {
+    let i = p.rfind('/').map(|i| i + 1).unwrap_or(0);
+    path_clean(&p[..i])
+}
+
+fn path_ext(p: &str) -> String {
+    for (i, c) in p.char_indices().rev() {
+        if c == '/' {
+            break;
+        }
+        if c == '.' {
+            return p[i..].to_string();
+        }
+    }
+    String::new()
+}
+
+fn url_parse(u: &str) -> Result<Value, String> {
+    let mut m = Map::new();
+    let (scheme, rest) = match u.find("://") {
+        Some(i) => (&u[..i], &u[i + 3..]),
+        None => ("", u),
+    };
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = if scheme.is_empty() {
+        ("", rest)
+    } else {
+        match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        }
+    };
+    let (userinfo, host) = authority.rsplit_once('@').unwrap_or(("", authority));
+    for (k, v) in [
+        ("scheme", scheme),
+        ("host", host),
+        (
+            "hostname",
+            host.rsplit_once(':').map(|x| x.0).unwrap_or(host),
+        ),
+        ("path", path),
+        ("query", query),
+        ("opaque", ""),
+        ("fragment", fragment),
+        ("userinfo", userinfo),
+    ] {
+        m.insert(k.into(), Value::String(v.into()));
+    }
+    Ok(Value::Map(m))
+}
+
+fn url_join(v: &Value) -> String {
+    let Value::Map(m) = v else {
+        return String::new();
+    };
+    let g = |k: &str| m.get(k).map(strval).unwrap_or_default();
+    let mut out = String::new();
+    if !g("scheme").is_empty() {
+        out.push_str(&g("scheme"));
+        out.push_str("://");
+    }
+    if !g("userinfo").is_empty() {
+        out.push_str(&g("userinfo"));
+        out.push('@');
+    }
+    out.push_str(&g("host"));
+    out.push_str(&g("path"));
+    if !g("query").is_empty() {
+        out.push('?');
+        out.push_str(&g("query"));
+    }
+    if !g("fragment").is_empty() {
+        out.push('#');
+        out.push_str(&g("fragment"));
+    }
+    out
+}
+
+// ---- Masterminds/semver v3 ----
+
+/// A semantic version as Masterminds/semver parses it (leading `v`, missing minor/patch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SemVer {
+    major: u64,
+    minor: u64,
+    patch: u64,
+    pre: String,
+    meta: String,
+    original: String,
+}
+
+impl SemVer {
+    pub(crate) fn parse(s: &str) -> Result<SemVer, &'static str> {
+        const INVALID: &str = "Invalid Semantic Version";
+        let orig = s;
+        let s = s.strip_prefix('v').unwrap_or(s);
+        let (s, meta) = match s.split_once('+') {
+            Some((a, b)) => (a, b.to_string()),
+            None => (s, String::new()),
+        };
+        let (s, pre) = match s.split_once('-') {
+            Some((a, b)) => (a, b.to_string()),
+            None => (s, String::new()),
+        };
+        let parts: Vec<&str> = s.split('.').collect();
+        if parts.is_empty()
+            || parts.len() > 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(INVALID);
+        }
+        let num = |i: usize| -> Result<u64, &'static str> {
+            parts
+                .get(i)
+                .map(|p| p.parse().map_err(|_| INVALID))
+                .unwrap_or(Ok(0))
+        };
+        let ok_ident = |x: &str| {
+            x.split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        };
+        if (!pre.is_empty() && !ok_ident(&pre)) || (!meta.is_empty() && !ok_ident(&meta)) {
+            return Err(INVALID);
+        }
+        Ok(SemVer {
+            major: num(0)?,
+            minor: num(1)?,
+            patch: num(2)?,
+            pre,
+            meta,
+            original: orig.to_string(),
+        })
+    }
+
+    fn cmp(&self, o: &SemVer) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let c = (self.major, self.minor, self.patch).cmp(&(o.major, o.minor, o.patch));
+        if c != Ordering::Equal {
+            return c;
+        }
+        match (self.pre.is_empty(), o.pre.is_empty()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => {
+                let a: Vec<&str> = self.pre.split('.').collect();
+                let b: Vec<&str> = o.pre.split('.').collect();
+                for (x, y) in a.iter().zip(b.iter()) {
+                    let c = match (x.parse::<u64>(), y.parse::<u64>()) {
+                        (Ok(p), Ok(q)) => p.cmp(&q),
+                        (Ok(_), Err(_)) => Ordering::Less,
+                        (Err(_), Ok(_)) => Ordering::Greater,
+                        _ => x.cmp(y),
+                    };
+                    if c != Ordering::Equal {
+                        return c;
+                    }
+                }
+                a.len().cmp(&b.len())
+            }
+        }
+    }
+}
+
+impl Object for SemVer {
+    fn type_name(&self) -> &str {
+        "*semver.Version"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "Major" => Value::Int(self.major as i64),
+            "Minor" => Value::Int(self.minor as i64),
+            "Patch" => Value::Int(self.patch as i64),
+            "Prerelease" => Value::String(self.pre.clone()),
+            "Metadata" => Value::String(self.meta.clone()),
+            "Original" => Value::String(self.original.clone()),
+            "String" => Value::String(self.canonical()),
+            _ => return None,
+        })
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        match (name, args) {
+            ("Compare", [Value::Object(o)]) => {
+                let other = SemVer::parse(&o.format()).ok()?;
+                Some(Ok(Value::Int(self.cmp(&other) as i64)))
+            }
+            _ => None,
+        }
+    }
+    fn format(&self) -> String {
+        self.canonical()
+    }
+}
+
+impl SemVer {
+    fn canonical(&self) -> String {
+        let mut s = format!("{}.{}.{}", self.major, self.minor, self.patch);
+        if !self.pre.is_empty() {
+            s.push('-');
+            s.push_str(&self.pre);
+        }
+        if !self.meta.is_empty() {
+            s.push('+');
+            s.push_str(&self.meta);
+        }
+        s
+    }
+}
+
+/// A Masterminds/semver constraint: `||`-separated groups of space/comma-separated
+/// comparisons, with `^`, `~`, wildcards and hyphen ranges.
+struct Constraints {
+    groups: Vec<Vec<Cmp>>,
+}
+
+struct Cmp {
+    op: String,
+    v: SemVer,
+    /// Which parts of the version were wildcards or missing (`1.2` or `1.2.x`): minor, patch.
+    dirty: (bool, bool, bool),
+}
+
+impl Constraints {
+    fn parse(s: &str) -> Result<Constraints, String> {
+        let mut groups = Vec::new();
+        for g in s.split("||") {
+            let g = g.trim();
+            let mut cmps = Vec::new();
+            // Hyphen ranges: "1.2 - 1.4.5".
+            let toks: Vec<&str> = g
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|t| !t.is_empty())
+                .collect();
+            let mut i = 0;
+            while i < toks.len() {
+                if i + 2 < toks.len() && toks[i + 1] == "-" {
+                    cmps.push(Cmp::parse(&format!(">={}", toks[i]))?);
+                    cmps.push(Cmp::parse(&format!("<={}", toks[i + 2]))?);
+                    i += 3;
+                    continue;
+                }
+                // An operator separated from its version by spaces: ">= 1.2".
+                if matches!(
+                    toks[i],
+                    "=" | "!=" | ">" | "<" | ">=" | "=>" | "<=" | "=<" | "~" | "~>" | "^"
+                ) && i + 1 < toks.len()
+                {
+                    cmps.push(Cmp::parse(&format!("{}{}", toks[i], toks[i + 1]))?);
+                    i += 2;
+                    continue;
+                }
+                cmps.push(Cmp::parse(toks[i])?);
+                i += 1;
+            }
+            if cmps.is_empty() {
+                return Err(format!("improper constraint: {s}"));
+            }
+            groups.push(cmps);
+        }
+        Ok(Constraints { groups })
+    }
+
+    fn check(&self, v: &SemVer) -> bool {
+        self.groups.iter().any(|g| g.iter().all(|c| c.check(v)))
+    }
+}
+
+impl Cmp {
+    fn parse(t: &str) -> Result<Cmp, String> {
+        let bad = || format!("improper constraint: {t}");
+        let op_len = t
+            .find(|c: char| c.is_ascii_digit() || c == 'v' || c == 'x' || c == 'X' || c == '*')
+            .ok_or_else(bad)?;
+        let op = t[..op_len].trim().to_string();
+        let ver = &t[op_len..];
+        let ver_trim = ver.strip_prefix('v').unwrap_or(ver);
+        let (core, suffix) = match ver_trim.find(['-', '+']) {
+            Some(i) => (&ver_trim[..i], &ver_trim[i..]),
+            None => (ver_trim, ""),
+        };
+        let parts: Vec<&str> = core.split('.').collect();
+        let wild = |i: usize| parts.get(i).is_none_or(|p| matches!(*p, "x" | "X" | "*"));
+        let dirty = (wild(0), wild(1), wild(2));
+        let nums: Vec<String> = (0..3)
+            .map(|i| {
+                if wild(i) {
+                    "0".to_string()
+                } else {
+                    parts[i].to_string()
+                }
+            })
+            .collect();
+        let v = SemVer::parse(&format!("{}{}", nums.join("."), suffix)).map_err(|_| bad())?;
+        if !matches!(
+            op.as_str(),
+            "" | "=" | "!=" | ">" | "<" | ">=" | "=>" | "<=" | "=<" | "~" | "~>" | "^"
+        ) {
+            return Err(bad());
+        }
+        Ok(Cmp { op, v, dirty })
+    }
+
+    fn check(&self, v: &SemVer) -> bool {
+        use std::cmp::Ordering::*;
+        let c = &self.v;
+        // Masterminds: a prerelease version only satisfies constraints that have a prerelease.
+        if !v.pre.is_empty() && c.pre.is_empty() {
+            return false;
+        }
+        let cmp = v.cmp(c);
+        let (dmaj, dmin, dpat) = self.dirty;
+        match self.op.as_str() {
+            "" | "=" => {
+                if dmaj {
+                    return true;
+                }
+                if dmin {
+                    return v.major == c.major;
+                }
+                if dpat {
+                    return v.major == c.major && v.minor == c.minor;
+                }
+                cmp == Equal
+            }
+            "!=" => {
+                if dmaj {
+                    return false;
+                }
+                if dmin {
+                    return v.major != c.major;
+                }
+                if dpat {
+                    return !(v.major == c.major && v.minor == c.minor);
+                }
+                cmp != Equal
+            }
+            ">" => {
+                if dmin {
+                    return v.major > c.major;
+                }
+                if dpat {
+                    return v.major > c.major || (v.major == c.major && v.minor > c.minor);
+                }
+                cmp == Greater
+            }
+            "<" => cmp == Less,
+            ">=" | "=>" => cmp != Less,
+            "<=" | "=<" => {
+                if dmin {
+                    return v.major <= c.major;
+                }
+                if dpat {
+                    return v.major < c.major || (v.major == c.major && v.minor <= c.minor);
+                }
+                cmp != Greater
+            }
+            "~" | "~>" => {
+                if cmp == Less {
+                    return false;
+                }
+                if c.major != v.major {
+                    return false;
+                }
+                if c.minor != v.minor && !dmin {
+                    return false;
+                }
+                true
+            }
+            "^" => {
+                if cmp == Less {
+                    return false;
+                }
+                if c.major > 0 {
+                    return v.major == c.major;
+                }
+                if c.minor > 0 || dpat && !dmin {
+                    return v.major == 0 && v.minor == c.minor;
+                }
+                if dmin {
+                    return v.major == 0;
+                }
+                v.major == 0 && v.minor == 0 && v.patch == c.patch
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sc(c: &str, v: &str) -> bool {
+        Constraints::parse(c)
+            .unwrap()
+            .check(&SemVer::parse(v).unwrap())
+    }
+
+    #[test]
+    fn semver_constraints() {
+        assert!(sc(">=1.29.0-0", "v1.31.0"));
+        assert!(sc(">= 1.2, < 3.0", "2.5.1"));
+        assert!(!sc(">=1.2 <2", "2.0.0"));
+        assert!(sc("^1.2.3", "1.9.0"));
+        assert!(!sc("^1.2.3", "2.0.0"));
+        assert!(sc("~1.2.3", "1.2.9"));
+        assert!(!sc("~1.2.3", "1.3.0"));
+        assert!(sc("1.2.x", "1.2.7"));
+        assert!(sc("<1.5 || >=2", "2.1.0"));
+        assert!(!sc(">=1.20", "1.21.0-beta.1"));
+        assert!(sc("1.2 - 1.4", "1.3.0"));
+        assert!(SemVer::parse("1.2.3.4").is_err());
+        assert_eq!(SemVer::parse("v1.2").unwrap().canonical(), "1.2.0");
+    }
+
+    #[test]
+    fn paths_and_encodings() {
+        assert_eq!(path_base("/a/b.txt"), "b.txt");
+        assert_eq!(path_dir("/a/b.txt"), "/a");
+        assert_eq!(path_dir("b.txt"), ".");
+        assert_eq!(path_ext("a/b.tar.gz"), ".gz");
+        assert_eq!(path_clean("a/../b/./c/"), "b/c");
+        assert_eq!(base32_encode(b"hello"), "NBSWY3DP");
+        assert_eq!(base32_decode("NBSWY3DP").unwrap(), b"hello");
+        assert_eq!(go_b64_decode("aGk=").unwrap(), b"hi");
+        assert_eq!(
+            go_b64_decode("a!").unwrap_err(),
+            "illegal base64 data at input byte 1"
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! Go `text/template`, as Helm uses it: a set of templates parsed from chart files that share
+//! their `define`s, executed over a [`Value`] with Sprig's and Helm's functions.
+//!
+//! ```
+//! use helm_engine::template::TemplateSet;
+//! use helm_engine::value::Value;
+//!
+//! let mut set = TemplateSet::new();
+//! set.parse("chart/templates/_helpers.tpl", r#"{{ define "name" }}{{ .name | upper }}{{ end }}"#).unwrap();
+//! set.parse("chart/templates/a.yaml", r#"name: {{ include "name" . | quote }}"#).unwrap();
+//! let mut data = helm_engine::value::Map::new();
+//! data.insert("name".into(), Value::String("web".into()));
+//! let out = set.render("chart/templates/a.yaml", &Value::Map(data)).unwrap();
+//! assert_eq!(out, "name: \"WEB\"");
+//! ```
+//!
+//! Behaviour follows Go 1.23's `text/template` and Helm 3.17's engine:
+//! - parse errors read `template: NAME:LINE: MESSAGE`;
+//! - execution errors read `template: NAME:LINE:COL: executing "TEMPLATE" at <NODE>: MESSAGE`;
+//! - missing map keys follow the [`MissingKey`] option (Helm uses [`MissingKey::Zero`], the
+//!   default here), and [`TemplateSet::render`] strips `<no value>` as Helm does.
+
+pub(crate) mod exec;
+pub mod format;
+pub(crate) mod lex;
+pub(crate) mod parse;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::value::Value;
+use parse::Tree;
+
+/// What a template error was.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A template failed to parse; the text is Go's (`template: NAME:LINE: MESSAGE`).
+    #[error("{0}")]
+    Parse(String),
+    /// Execution failed; `message` is Go's full error text.
+    #[error("{message}")]
+    Exec {
+        /// The name of the template that was executing when the error occurred.
+        template: String,
+        /// Go's error text: `template: LOCATION: executing "NAME" at <NODE>: MESSAGE`.
+        message: String,
+    },
+    /// No template of that name is in the set.
+    #[error("template: no template {name:?} associated with template {root:?}")]
+    NoTemplate {
+        /// The requested name.
+        name: String,
+        /// The set's root name (`gotpl` in Helm).
+        root: String,
+    },
+    /// The engine itself failed (for example, it could not start a thread for a deep include
+    /// chain).
+    #[error("internal template engine error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The error as Helm reports it, after its `cleanupParseError` / `cleanupExecError`:
+    /// parse errors become `parse error at (LOCATION): MESSAGE`, and `required` failures become
+    /// `execution error at (LOCATION): MESSAGE`. `filename` is the template being rendered.
+    pub fn helm_message(&self, filename: &str) -> String {
+        match self {
+            Error::Parse(text) => {
+                let tokens: Vec<&str> = text.split(": ").collect();
+                if tokens.len() == 1 {
+                    return format!("parse error in ({filename}): {text}");
+                }
+                format!(
+                    "parse error at ({}): {}",
+                    tokens[1],
+                    tokens[tokens.len() - 1]
+                )
+            }
+            Error::Exec { message, .. } => {
+                let tokens: Vec<&str> = message.splitn(3, ": ").collect();
+                if tokens.len() != 3 {
+                    return format!("execution error in ({filename}): {message}");
+                }
+                if let Some(start) = tokens[2].find(HELM_ERR_START) {
+                    let rest = &tokens[2][start + HELM_ERR_START.len()..];
+                    // Helm's `HELM_ERR_START((?s).*)HELM_ERR_END` is greedy across lines.
+                    if let Some(end) = rest.rfind(HELM_ERR_END) {
+                        return format!("execution error at ({}): {}", tokens[1], &rest[..end]);
+                    }
+                }
+                message.clone()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Markers Helm's `required` wraps its message in, so the renderer can find it again.
+pub(crate) const HELM_ERR_START: &str = "HELM_ERR_START";
+pub(crate) const HELM_ERR_END: &str = "HELM_ERR_END";
+
+/// Go's `missingkey` option: what a missing map key evaluates to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MissingKey {
+    /// `missingkey=default`/`invalid`: an invalid value, printed as `<no value>`; fields of it
+    /// evaluate to nothing.
+    Invalid,
+    /// `missingkey=zero` (Helm's choice): the zero value of `interface{}` — nil, which prints as
+    /// `<no value>` and makes a further field access fail with "nil pointer evaluating".
+    #[default]
+    Zero,
+    /// `missingkey=error`: a missing key is an error (Helm's `--strict` lint mode).
+    Error,
+}
+
+/// A set of parsed templates that share their definitions, as Helm's engine builds one per
+/// render.
+#[derive(Debug)]
+pub struct TemplateSet {
+    trees: HashMap<String, Arc<Tree>>,
+    missing_key: MissingKey,
+    root_name: String,
+}
+
+impl Default for TemplateSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TemplateSet {
+    /// An empty set named `gotpl` (the name Helm gives its root template, which appears in
+    /// `include` and `tpl` error messages), with `missingkey=zero`.
+    pub fn new() -> Self {
+        TemplateSet {
+            trees: HashMap::new(),
+            missing_key: MissingKey::Zero,
+            root_name: "gotpl".into(),
+        }
+    }
+
+    /// Sets the `missingkey` option.
+    pub fn set_missing_key(&mut self, mk: MissingKey) {
+        self.missing_key = mk;
+    }
+
+    /// Parses `source` as the template `name` (a chart file path such as
+    /// `mychart/templates/deploy.yaml`) and adds it and its `define`s to the set. A later
+    /// non-empty definition replaces an earlier one of the same name, as in Go; parse files in
+    /// Helm's order so the same definitions win.
+    pub fn parse(&mut self, name: &str, source: &str) -> Result<(), Error> {
+        let trees = parse::parse(name, source, &|n| crate::funcs::lookup(n).is_some())
+            .map_err(|e| Error::Parse(e.0))?;
+        for t in trees {
+            let keep_old = parse::is_empty_list(&t.root) && self.trees.contains_key(&t.name);
+            if !keep_old {
+                self.trees.insert(t.name.clone(), Arc::new(t));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a template of that name (file or `define`) is in the set.
+    pub fn contains(&self, name: &str) -> bool {
+        self.trees.contains_key(name)
+    }
+
+    /// The names of all templates in the set, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.trees.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Executes template `name` with `data` as dot, returning Go's raw output (including any
+    /// `<no value>` text).
+    pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
+        let Some(tree) = self.trees.get(name).cloned() else {
+            return Err(Error::NoTemplate {
+                name: name.into(),
+                root: self.root_name.clone(),
+            });
+        };
+        let mut shared = exec::Shared::new(self);
+        let mut out = String::new();
+        shared.run(&tree, exec::V::borrowed(data), &mut out)?;
+        Ok(out)
+    }
+
+    /// Executes template `name` as Helm renders a chart file: [`execute`](Self::execute), then
+    /// every `<no value>` removed.
+    pub fn render(&self, name: &str, data: &Value) -> Result<String, Error> {
+        let out = self.execute(name, data)?;
+        Ok(if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,716 @@
+//! Go's `fmt` formatting of template values: `%v` of floats, maps and lists, `Sprint`,
+//! `Sprintln` and `Sprintf` with the verbs, flags and `%!verb(type=value)` complaints of Go.
+
+use crate::value::Value;
+
+/// Go's `strconv.Quote`.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    quote_into(&mut out, s, '"');
+    out.push('"');
+    out
+}
+
+fn quote_into(out: &mut String, s: &str, quote: char) {
+    for c in s.chars() {
+        match c {
+            '\x07' => out.push_str("\\a"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\x0b' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if !is_go_print(c) => {
+                if (c as u32) < 0x10000 {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    out.push_str(&format!("\\U{:08x}", c as u32));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// An approximation of Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols
+/// and the ASCII space.
+fn is_go_print(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    !(c.is_control()
+        || c.is_whitespace()
+        || matches!(c as u32, 0xad | 0x200b..=0x200f | 0x2028..=0x202e | 0xfeff | 0xfff9..=0xfffb))
+}
+
+/// The Go type name of a value as `%T` prints it.
+pub fn type_name(v: &Value) -> String {
+    match v {
+        Value::Nil => "<nil>".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Int(_) => "int".into(),
+        Value::Float(_) => "float64".into(),
+        Value::String(_) => "string".into(),
+        Value::List(_) => "[]interface {}".into(),
+        Value::Map(_) => "map[string]interface {}".into(),
+        Value::Object(o) => o.type_name().to_string(),
+    }
+}
+
+/// Go's shortest `strconv.FormatFloat(f, fmt, -1, 64)` for `fmt` in `g`, `e`, `f`; and with a
+/// precision when `prec` is set.
+pub fn format_float(f: f64, fmt: char, prec: Option<usize>) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let neg = f.is_sign_negative();
+    let a = f.abs();
+    let body = match (fmt, prec) {
+        ('f', Some(p)) => format!("{a:.p$}"),
+        ('f', None) => {
+            let (digits, exp) = shortest_digits(a);
+            fixed_from_digits(&digits, exp, None)
+        }
+        ('e' | 'E', Some(p)) => {
+            let s = format!("{a:.p$e}");
+            go_exp(&s, fmt == 'E')
+        }
+        ('e' | 'E', None) => {
+            let (digits, exp) = shortest_digits(a);
+            exp_from_digits(&digits, exp, fmt == 'E')
+        }
+        ('g' | 'G', p) => {
+            let (digits, exp) = match p {
+                None => shortest_digits(a),
+                Some(p) => {
+                    let p = p.max(1);
+                    let s = format!("{a:.prec$e}", prec = p - 1);
+                    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+                    let mut d: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
+                    while d.len() > 1 && d.ends_with('0') {
+                        d.pop();
+                    }
+                    (d, e.parse::<i32>().unwrap_or(0))
+                }
+            };
+            let eprec = match p {
+                None => 6,
+                Some(p) => {
+                    let p = p.max(1) as i32;
+                    if p > digits.len() as i32 && digits.len() as i32 > exp {
+                        digits.len() as i32
+                    } else {
+                        p
+                    }
+                }
+            };
+            if a != 0.0 && (exp < -4 || exp >= eprec) {
+                exp_from_digits(&digits, exp, fmt == 'G')
+            } else if a == 0.0 {
+                "0".into()
+            } else {
+                fixed_from_digits(&digits, exp, None)
+            }
+        }
+        _ => format!("{a}"),
+    };
+    if neg { format!("-{body}") } else { body }
+}
+
+/// The shortest decimal digits that round-trip `a` (> 0), and the decimal exponent of the
+/// first digit.
+fn shortest_digits(a: f64) -> (String, i32) {
+    if a == 0.0 {
+        return ("0".into(), 0);
+    }
+    let s = format!("{a:e}");
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let digits: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
+    (digits, e.parse().unwrap_or(0))
+}
+
+fn exp_from_digits(digits: &str, exp: i32, upper: bool) -> String {
+    let mut s = String::new();
+    s.push_str(&digits[..1]);
+    if digits.len() > 1 {
+        s.push('.');
+        s.push_str(&digits[1..]);
+    }
+    s.push(if upper { 'E' } else { 'e' });
+    s.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        s.push('0');
+    }
+    s.push_str(&e.to_string());
+    s
+}
+
+fn fixed_from_digits(digits: &str, exp: i32, _prec: Option<usize>) -> String {
+    let n = digits.len() as i32;
+    if exp < 0 {
+        let mut s = "0.".to_string();
+        for _ in 0..(-exp - 1) {
+            s.push('0');
+        }
+        s.push_str(digits);
+        s
+    } else if exp + 1 >= n {
+        let mut s = digits.to_string();
+        for _ in 0..(exp + 1 - n) {
+            s.push('0');
+        }
+        s
+    } else {
+        let (a, b) = digits.split_at((exp + 1) as usize);
+        format!("{a}.{b}")
+    }
+}
+
+/// Turns Rust's `1.5e3` into Go's `1.5e+03`.
+fn go_exp(s: &str, upper: bool) -> String {
+    let (m, e) = s.split_once('e').unwrap_or((s, "0"));
+    let e: i32 = e.parse().unwrap_or(0);
+    let mut out = m.to_string();
+    out.push(if upper { 'E' } else { 'e' });
+    out.push(if e < 0 { '-' } else { '+' });
+    let a = e.unsigned_abs();
+    if a < 10 {
+        out.push('0');
+    }
+    out.push_str(&a.to_string());
+    out
+}
+
+/// Go's `%v` of a value (as `fmt.Sprint` prints one operand).
+pub fn sprint_value(v: &Value) -> String {
+    let mut s = String::new();
+    write_v(&mut s, v);
+    s
+}
+
+/// Appends Go's `%v` of a value.
+pub fn write_v(out: &mut String, v: &Value) {
+    match v {
+        Value::Nil => out.push_str("<nil>"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => out.push_str(&format_float(*f, 'g', None)),
+        Value::String(s) => out.push_str(s),
+        Value::List(l) => {
+            out.push('[');
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_v(out, x);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push_str("map[");
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(k);
+                out.push(':');
+                write_v(out, x);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => out.push_str(&o.format()),
+    }
+}
+
+/// Go's `fmt.Sprint`: operands formatted with `%v`, a space between two operands when neither
+/// is a string.
+pub fn sprint(args: &[&Value]) -> String {
+    let mut out = String::new();
+    let mut prev_string = false;
+    for (i, a) in args.iter().enumerate() {
+        let is_string = matches!(a, Value::String(_));
+        if i > 0 && !is_string && !prev_string {
+            out.push(' ');
+        }
+        write_v(&mut out, a);
+        prev_string = is_string;
+    }
+    out
+}
+
+/// Go's `fmt.Sprintln`: operands separated by spaces, then a newline.
+pub fn sprintln(args: &[&Value]) -> String {
+    let mut out = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        write_v(&mut out, a);
+    }
+    out.push('\n');
+    out
+}
+
+#[derive(Default, Clone, Copy)]
+struct Spec {
+    minus: bool,
+    plus: bool,
+    sharp: bool,
+    space: bool,
+    zero: bool,
+    width: Option<usize>,
+    prec: Option<usize>,
+}
+
+/// Go's `fmt.Sprintf`.
+pub fn sprintf(format: &str, args: &[&Value]) -> String {
+    let mut out = String::new();
+    let mut argi = 0;
+    let b = format.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && b[i] != b'%' {
+            i += 1;
+        }
+        out.push_str(&format[start..i]);
+        if i >= b.len() {
+            break;
+        }
+        i += 1;
+        let mut sp = Spec::default();
+        while i < b.len() {
+            match b[i] {
+                b'-' => {
+                    sp.minus = true;
+                    sp.zero = false;
+                }
+                b'+' => sp.plus = true,
+                b'#' => sp.sharp = true,
+                b' ' => sp.space = true,
+                b'0' => sp.zero = !sp.minus,
+                _ => break,
+            }
+            i += 1;
+        }
+        if i < b.len() && b[i] == b'*' {
+            i += 1;
+            match args.get(argi) {
+                Some(Value::Int(w)) => {
+                    argi += 1;
+                    if *w < 0 {
+                        sp.minus = true;
+                        sp.zero = false;
+                    }
+                    sp.width = Some(w.unsigned_abs() as usize);
+                }
+                _ => {
+                    argi += 1;
+                    out.push_str("%!(BADWIDTH)");
+                }
+            }
+        } else {
+            let s = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i > s {
+                sp.width = format[s..i].parse().ok();
+            }
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            if i < b.len() && b[i] == b'*' {
+                i += 1;
+                match args.get(argi) {
+                    Some(Value::Int(p)) if *p >= 0 => {
+                        argi += 1;
+                        sp.prec = Some(*p as usize);
+                    }
+                    _ => {
+                        argi += 1;
+                        out.push_str("%!(BADPREC)");
+                    }
+                }
+            } else {
+                let s = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                sp.prec = Some(format[s..i].parse().unwrap_or(0));
+            }
+        }
+        let Some(verb) = format[i..].chars().next() else {
+            out.push_str("%!(NOVERB)");
+            break;
+        };
+        i += verb.len_utf8();
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let Some(arg) = args.get(argi) else {
+            out.push_str(&format!("%!{verb}(MISSING)"));
+            continue;
+        };
+        argi += 1;
+        format_arg(&mut out, arg, verb, &sp);
+    }
+    if argi < args.len() {
+        out.push_str("%!(EXTRA ");
+        for (k, a) in args[argi..].iter().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            if let Value::Nil = a {
+                out.push_str("<nil>");
+            } else {
+                out.push_str(&type_name(a));
+                out.push('=');
+                write_v(&mut out, a);
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+fn pad(out: &mut String, s: &str, sp: &Spec, numeric: bool) {
+    let n = s.chars().count();
+    let w = sp.width.unwrap_or(0);
+    if n >= w {
+        out.push_str(s);
+        return;
+    }
+    let fill = w - n;
+    if sp.minus {
+        out.push_str(s);
+        out.extend(std::iter::repeat_n(' ', fill));
+    } else if sp.zero && numeric {
+        // Zero padding goes after the sign.
+        let (sign, rest) = match s.as_bytes().first() {
+            Some(b'-' | b'+' | b' ') => s.split_at(1),
+            _ => ("", s),
+        };
+        out.push_str(sign);
+        out.extend(std::iter::repeat_n('0', fill));
+        out.push_str(rest);
+    } else if sp.zero {
+        out.extend(std::iter::repeat_n('0', fill));
+        out.push_str(s);
+    } else {
+        out.extend(std::iter::repeat_n(' ', fill));
+        out.push_str(s);
+    }
+}
+
+fn bad_verb(out: &mut String, v: &Value, verb: char) {
+    out.push_str("%!");
+    out.push(verb);
+    out.push('(');
+    if let Value::Nil = v {
+        out.push_str("<nil>");
+    } else {
+        out.push_str(&type_name(v));
+        out.push('=');
+        write_v(out, v);
+    }
+    out.push(')');
+}
+
+fn sign(s: String, sp: &Spec, neg: bool) -> String {
+    if neg {
+        s
+    } else if sp.plus {
+        format!("+{s}")
+    } else if sp.space {
+        format!(" {s}")
+    } else {
+        s
+    }
+}
+
+fn format_int(out: &mut String, i: i64, verb: char, sp: &Spec) {
+    let neg = i < 0;
+    let a = i.unsigned_abs();
+    let mut digits = match verb {
+        'd' | 'v' => a.to_string(),
+        'x' => format!("{a:x}"),
+        'X' => format!("{a:X}"),
+        'o' | 'O' => format!("{a:o}"),
+        'b' => format!("{a:b}"),
+        _ => a.to_string(),
+    };
+    if let Some(p) = sp.prec {
+        if p == 0 && a == 0 {
+            digits.clear();
+        }
+        while digits.len() < p {
+            digits.insert(0, '0');
+        }
+    }
+    let prefix = match verb {
+        'x' if sp.sharp => "0x",
+        'X' if sp.sharp => "0X",
+        'o' if sp.sharp => "0",
+        'O' => "0o",
+        'b' if sp.sharp => "0b",
+        _ => "",
+    };
+    let s = format!("{}{prefix}{digits}", if neg { "-" } else { "" });
+    let s = sign(s, sp, neg);
+    let sp2 = Spec {
+        zero: sp.zero && sp.prec.is_none(),
+        ..*sp
+    };
+    pad(out, &s, &sp2, true);
+}
+
+fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
+    match verb {
+        'T' => {
+            pad(out, &type_name(v), sp, false);
+            return;
+        }
+        'v' if sp.sharp => {
+            pad(out, &go_syntax(v), sp, false);
+            return;
+        }
+        _ => {}
+    }
+    match v {
+        Value::List(l) => {
+            out.push('[');
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                format_arg(out, x, verb, sp);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push_str("map[");
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                format_arg(out, &Value::String(k.clone()), verb, sp);
+                out.push(':');
+                format_arg(out, x, verb, sp);
+            }
+            out.push(']');
+        }
+        Value::Nil => match verb {
+            'v' => pad(out, "<nil>", sp, false),
+            _ => bad_verb(out, v, verb),
+        },
+        Value::Bool(b) => match verb {
+            'v' | 't' => pad(out, if *b { "true" } else { "false" }, sp, false),
+            _ => bad_verb(out, v, verb),
+        },
+        Value::Int(i) => match verb {
+            'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b' => format_int(out, *i, verb, sp),
+            'c' => pad(
+                out,
+                &char::from_u32(*i as u32).unwrap_or('\u{fffd}').to_string(),
+                sp,
+                false,
+            ),
+            'q' => {
+                let c = char::from_u32(*i as u32).unwrap_or('\u{fffd}');
+                let mut s = String::from("'");
+                if c == '\'' {
+                    s.push_str("\\'");
+                } else {
+                    quote_into(&mut s, &c.to_string(), '\'');
+                }
+                s.push('\'');
+                pad(out, &s, sp, false);
+            }
+            'U' => pad(out, &format!("U+{:04X}", i), sp, false),
+            'e' | 'E' | 'f' | 'F' | 'g' | 'G' => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb),
+        },
+        Value::Float(f) => match verb {
+            'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' => {
+                let fv = match verb {
+                    'v' => 'g',
+                    'F' => 'f',
+                    c => c,
+                };
+                let prec = match verb {
+                    'e' | 'E' | 'f' | 'F' => Some(sp.prec.unwrap_or(6)),
+                    _ => sp.prec,
+                };
+                let mut s = format_float(*f, fv, prec);
+                if sp.sharp && !s.contains('.') && !s.contains("Inf") && !s.contains("NaN") {
+                    if let Some(e) = s.find(['e', 'E']) {
+                        s.insert(e, '.');
+                    } else {
+                        s.push('.');
+                    }
+                }
+                let neg = s.starts_with('-');
+                let s = if s == "+Inf" && !sp.plus {
+                    "+Inf".to_string()
+                } else {
+                    sign(s, sp, neg)
+                };
+                pad(out, &s, sp, true);
+            }
+            _ => bad_verb(out, v, verb),
+        },
+        Value::String(s) => match verb {
+            'v' | 's' => {
+                let t: String = match sp.prec {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s.clone(),
+                };
+                pad(out, &t, sp, false);
+            }
+            'q' => {
+                let t: String = match sp.prec {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s.clone(),
+                };
+                let q = if sp.sharp && !t.contains('`') {
+                    format!("`{t}`")
+                } else {
+                    go_quote(&t)
+                };
+                pad(out, &q, sp, false);
+            }
+            'x' | 'X' => {
+                let mut h = String::new();
+                for (i, byte) in s.bytes().enumerate() {
+                    if sp.space && i > 0 {
+                        h.push(' ');
+                    }
+                    if verb == 'x' {
+                        h.push_str(&format!("{byte:02x}"));
+                    } else {
+                        h.push_str(&format!("{byte:02X}"));
+                    }
+                }
+                pad(out, &h, sp, false);
+            }
+            _ => bad_verb(out, v, verb),
+        },
+        Value::Object(o) => match verb {
+            'v' | 's' => pad(out, &o.format(), sp, false),
+            _ => bad_verb(out, v, verb),
+        },
+    }
+}
+
+/// Go's `%#v`, approximated for the value kinds templates hold.
+fn go_syntax(v: &Value) -> String {
+    match v {
+        Value::Nil => "<nil>".into(),
+        Value::String(s) => go_quote(s),
+        Value::Float(f) => format_float(*f, 'g', None),
+        Value::List(l) => {
+            let items: Vec<String> = l.iter().map(go_syntax).collect();
+            format!("[]interface {{}}{{{}}}", items.join(", "))
+        }
+        Value::Map(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, x)| format!("{}:{}", go_quote(k), go_syntax(x)))
+                .collect();
+            format!("map[string]interface {{}}{{{}}}", items.join(", "))
+        }
+        other => sprint_value(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(x: f64) -> String {
+        format_float(x, 'g', None)
+    }
+
+    #[test]
+    fn floats_like_go() {
+        assert_eq!(f(1e6), "1e+06");
+        assert_eq!(f(123456.0), "123456");
+        assert_eq!(f(1234567.0), "1.234567e+06");
+        assert_eq!(f(1.5), "1.5");
+        assert_eq!(f(3.0), "3");
+        assert_eq!(f(0.0001), "0.0001");
+        assert_eq!(f(0.00001), "1e-05");
+        assert_eq!(f(-2.5e-10), "-2.5e-10");
+        assert_eq!(f(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(format_float(2.71555, 'f', Some(2)), "2.72");
+        assert_eq!(format_float(1e21, 'f', None), "1000000000000000000000");
+        assert_eq!(format_float(1234.5678, 'e', Some(2)), "1.23e+03");
+        assert_eq!(format_float(1234.5678, 'g', Some(3)), "1.23e+03");
+        assert_eq!(format_float(100.0, 'g', Some(3)), "100");
+    }
+
+    #[test]
+    fn sprintf_verbs() {
+        let s = Value::String("hi".into());
+        let i = Value::Int(42);
+        let fl = Value::Float(80.0);
+        assert_eq!(sprintf("%s-%d-%v", &[&s, &i, &fl]), "hi-42-80");
+        assert_eq!(sprintf("%d", &[&fl]), "%!d(float64=80)");
+        assert_eq!(
+            sprintf("%5.2f|%-4d|%04d", &[&Value::Float(2.71555), &i, &i]),
+            " 2.72|42  |0042"
+        );
+        assert_eq!(
+            sprintf("%q %x %X", &[&s, &s, &Value::Int(255)]),
+            "\"hi\" 6869 FF"
+        );
+        assert_eq!(sprintf("%s %s", &[&s]), "hi %!s(MISSING)");
+        assert_eq!(sprintf("%s", &[&s, &i]), "hi%!(EXTRA int=42)");
+        assert_eq!(
+            sprintf("%t %T %T", &[&Value::Bool(true), &fl, &Value::Nil]),
+            "true float64 <nil>"
+        );
+        assert_eq!(
+            sprintf("%v %s", &[&Value::Nil, &Value::Nil]),
+            "<nil> %!s(<nil>)"
+        );
+        assert_eq!(sprintf("100%%", &[]), "100%");
+        let l = Value::List(vec![Value::String("a".into()), Value::Int(1)]);
+        assert_eq!(sprintf("%v %d", &[&l, &l]), "[a 1] [%!d(string=a) 1]");
+    }
+
+    #[test]
+    fn sprint_spacing() {
+        let a = Value::String("a".into());
+        let one = Value::Int(1);
+        assert_eq!(sprint(&[&a, &one, &one, &a]), "a1 1a");
+        assert_eq!(sprintln(&[&a, &one]), "a 1\n");
+        let mut m = crate::value::Map::new();
+        m.insert("b".into(), Value::Float(2.0));
+        m.insert("a".into(), Value::List(vec![Value::Nil]));
+        assert_eq!(sprint_value(&Value::Map(m)), "map[a:[<nil>] b:2]");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(go_quote("a\"b\n\u{1}é"), "\"a\\\"b\\n\\x01é\"");
+    }
+}

@@ -1,0 +1,151 @@
+//! Tests of the template language against Go's behaviour.
+
+use super::*;
+use crate::value::Map;
+
+/// The data most tests run against: a Helm-like root with `.Values` parsed from YAML.
+fn root(values_yaml: &str) -> Value {
+    let mut m = Map::new();
+    m.insert(
+        "Values".into(),
+        crate::yaml::from_yaml(values_yaml).unwrap_or(Value::Map(Map::new())),
+    );
+    let mut rel = Map::new();
+    rel.insert("Name".into(), Value::String("rel".into()));
+    rel.insert("Namespace".into(), Value::String("default".into()));
+    rel.insert("Service".into(), Value::String("Helm".into()));
+    rel.insert("IsInstall".into(), Value::Bool(true));
+    rel.insert("IsUpgrade".into(), Value::Bool(false));
+    rel.insert("Revision".into(), Value::Int(1));
+    m.insert("Release".into(), Value::Map(rel));
+    let mut t = Map::new();
+    t.insert(
+        "Name".into(),
+        Value::String("mychart/templates/t.yaml".into()),
+    );
+    t.insert("BasePath".into(), Value::String("mychart/templates".into()));
+    m.insert("Template".into(), Value::Map(t));
+    Value::Map(m)
+}
+
+/// Runs the cases in `$TMPL_CASES/cases.json` (written by a script that also renders them with
+/// the real helm) and writes our raw outputs to `$TMPL_CASES/ours.json`, for comparison.
+#[test]
+#[ignore = "developer tool: needs a cases file produced with the helm binary"]
+fn dump_cases_for_helm_comparison() {
+    let Ok(dir) = std::env::var("TMPL_CASES") else {
+        return;
+    };
+    let text = std::fs::read_to_string(format!("{dir}/cases.json")).unwrap();
+    let cases: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let values = cases["values"].as_str().unwrap_or("");
+    let data = root(values);
+    let mut out = serde_json::Map::new();
+    for c in cases["cases"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let file = c["file"].as_str().unwrap();
+        let src = c["src"].as_str().unwrap();
+        let mut set = TemplateSet::new();
+        let mut r = serde_json::Map::new();
+        match set.parse(file, src) {
+            Err(e) => {
+                r.insert("err".into(), e.to_string().into());
+                r.insert("helm".into(), e.helm_message(file).into());
+            }
+            Ok(()) => match set.render(file, &data) {
+                Ok(s) => {
+                    r.insert("ok".into(), s.into());
+                }
+                Err(e) => {
+                    r.insert("err".into(), e.to_string().into());
+                    r.insert("helm".into(), e.helm_message(file).into());
+                }
+            },
+        }
+        out.insert(name.into(), r.into());
+    }
+    std::fs::write(
+        format!("{dir}/ours.json"),
+        serde_json::to_string_pretty(&out).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Renders the chart at `$TMPL_CHART` (with the values file `$TMPL_VALUES`, if set) through the
+/// whole engine and writes the output to `$TMPL_OUT`, for comparison with `helm template`.
+#[test]
+#[ignore = "developer tool: compares a chart's rendering with the helm binary's"]
+fn dump_chart_rendering() {
+    let (Ok(chart), Ok(out)) = (std::env::var("TMPL_CHART"), std::env::var("TMPL_OUT")) else {
+        return;
+    };
+    let c = crate::chart::load(std::path::Path::new(&chart)).unwrap();
+    let vals = match std::env::var("TMPL_VALUES") {
+        Ok(p) if !p.is_empty() => {
+            crate::chart::parse_values_file(&std::fs::read(p).unwrap()).unwrap()
+        }
+        Ok(_) => Map::new(),
+        Err(_) => Map::new(),
+    };
+    let text = match crate::render::template(c, &vals, &crate::render::RenderOptions::default()) {
+        Ok(t) => t,
+        Err(e) => format!("Error: {e}\n"),
+    };
+    std::fs::write(out, text).unwrap();
+}
+
+/// Checks every case of a golden file recorded from `helm template` (helm 3.17.3): each
+/// snippet is wrapped as `define` + `include | b64enc`, rendered as the file
+/// `mychart/templates/t.yaml`, and must give helm's output byte for byte, or helm's error
+/// message.
+fn check_golden(json: &str) {
+    use base64::Engine as _;
+    let golden: serde_json::Value = serde_json::from_str(json).unwrap();
+    let data = root(golden["values"].as_str().unwrap());
+    let file = "mychart/templates/t.yaml";
+    let mut failures = Vec::new();
+    for case in golden["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let src = case["src"].as_str().unwrap();
+        let wrapped = format!(
+            "{{{{- define \"{name}\" }}}}{src}{{{{ end -}}}}\nx: {{{{ include \"{name}\" . | b64enc | quote }}}}\n"
+        );
+        let mut set = TemplateSet::new();
+        let got = set
+            .parse(file, &wrapped)
+            .and_then(|_| set.render(file, &data));
+        let got = match got {
+            Ok(out) => {
+                let b64 = out.trim_start_matches("x: \"").trim_end_matches("\"\n");
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap();
+                Ok(String::from_utf8(bytes).unwrap())
+            }
+            Err(e) => Err(e.helm_message(file)),
+        };
+        let want = match case.get("out") {
+            Some(o) => Ok(o.as_str().unwrap().to_string()),
+            None => Err(case["err"].as_str().unwrap().to_string()),
+        };
+        if got != want {
+            failures.push(format!("{name}: {src}\n  want {want:?}\n  got  {got:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cases differ from helm:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn language_matches_helm() {
+    check_golden(include_str!("testdata/language.json"));
+}
+
+#[test]
+fn functions_match_helm() {
+    check_golden(include_str!("testdata/functions.json"));
+}
