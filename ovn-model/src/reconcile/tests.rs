@@ -1,0 +1,118 @@
+use super::*;
+use crate::desired::DesiredRow;
+
+fn nb_replica() -> Replica {
+    let text = crate::SCHEMAS.iter().find(|s| s.module == "nb").unwrap().json;
+    let schema = ovsdb_client::DatabaseSchema::from_json_str(text).unwrap();
+    Replica::new(Arc::new(schema))
+}
+
+fn switch_with_port() -> Group {
+    let ls = RowKey::new("Logical_Switch", "ls/a");
+    Group {
+        id: "g".into(),
+        phase: 0,
+        rows: vec![
+            DesiredRow::new("Logical_Switch", "ls/a").col("name", Cell::Value(Datum::scalar("a"))),
+            DesiredRow::new("Logical_Switch_Port", "lsp/p")
+                .col("name", Cell::Value(Datum::scalar("p")))
+                .child_of(ls, "ports"),
+        ],
+    }
+}
+
+#[test]
+fn new_rows_are_inserted_with_named_uuids_and_parent_mutations() {
+    let r = nb_replica();
+    let plan = Reconciler::new("me").plan(&r, [&switch_with_port()], Scope::Everything);
+    assert_eq!(plan.txns.len(), 1);
+    let ops = serde_json::to_value(&plan.txns[0].ops).unwrap();
+    assert_eq!(ops[0]["op"], "insert");
+    assert_eq!(ops[0]["uuid-name"], "row0");
+    assert_eq!(ops[0]["row"]["external_ids"], serde_json::json!(["map", [["ovn-model/group", "g"], ["ovn-model/key", "ls/a"], ["ovn-model/owner", "me"]]]));
+    assert_eq!(ops[1]["op"], "insert");
+    assert_eq!(ops[2], serde_json::json!({
+        "op": "mutate", "table": "Logical_Switch", "where": [["_uuid", "==", ["named-uuid", "row0"]]],
+        "mutations": [["ports", "insert", ["named-uuid", "row1"]]]
+    }));
+}
+
+#[test]
+fn a_child_whose_parent_is_missing_waits() {
+    let r = nb_replica();
+    let mut g = switch_with_port();
+    g.rows.remove(0);
+    let plan = Reconciler::new("me").plan(&r, [&g], Scope::Everything);
+    assert!(plan.is_empty(), "{plan:?}");
+}
+
+#[test]
+fn rows_of_others_are_never_touched() {
+    let mut r = nb_replica();
+    r.apply_update2_json(
+        r#"{"Logical_Switch":{
+            "550e8400-e29b-41d4-a716-446655440000":{"insert":{"name":"theirs","external_ids":["map",[["ovn-model/owner","someone-else"],["ovn-model/key","ls/a"],["ovn-model/group","g"]]]}},
+            "550e8400-e29b-41d4-a716-446655440001":{"insert":{"name":"nobodys"}}}}"#,
+    )
+    .unwrap();
+    let plan = Reconciler::new("me").plan(&r, std::iter::empty(), Scope::Everything);
+    assert!(plan.is_empty(), "{plan:?}");
+}
+
+#[test]
+fn owned_rows_converge_with_minimal_writes() {
+    let mut r = nb_replica();
+    r.apply_update2_json(
+        r#"{"Logical_Switch":{
+            "550e8400-e29b-41d4-a716-446655440000":{"insert":{"name":"old-name","external_ids":["map",[["ovn-model/owner","me"],["ovn-model/key","ls/a"],["ovn-model/group","g"]]]}},
+            "550e8400-e29b-41d4-a716-446655440001":{"insert":{"name":"stale","external_ids":["map",[["ovn-model/owner","me"],["ovn-model/key","ls/stale"],["ovn-model/group","gone"]]]}}}}"#,
+    )
+    .unwrap();
+    let g = Group {
+        id: "g".into(),
+        phase: 0,
+        rows: vec![DesiredRow::new("Logical_Switch", "ls/a").col("name", Cell::Value(Datum::scalar("a")))],
+    };
+    let plan = Reconciler::new("me").plan(&r, [&g], Scope::Everything);
+    let ops: Vec<serde_json::Value> = plan.txns.iter().map(|t| serde_json::to_value(&t.ops).unwrap()).collect();
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    assert_eq!(ops[0], serde_json::json!([{"op":"update","table":"Logical_Switch",
+        "where":[["_uuid","==",["uuid","550e8400-e29b-41d4-a716-446655440000"]]],"row":{"name":"a"}}]));
+    assert_eq!(ops[1], serde_json::json!([{"op":"delete","table":"Logical_Switch",
+        "where":[["_uuid","==",["uuid","550e8400-e29b-41d4-a716-446655440001"]]]}]));
+    // Scoped to the one group, the stale group is left alone.
+    let plan = Reconciler::new("me").plan(&r, [&g], Scope::OnlyTheseGroups);
+    assert_eq!(plan.txns.len(), 1);
+}
+
+#[test]
+fn membership_columns_change_by_mutation() {
+    let mut have = Vec::new();
+    member_mutations(
+        "addresses",
+        &Datum::set(["a", "b"]),
+        &Datum::set(["b", "c"]),
+        &mut have,
+    );
+    assert_eq!(
+        have,
+        vec![
+            Mutation::new("addresses", Mutator::Delete, Datum::set(["a"])),
+            Mutation::new("addresses", Mutator::Insert, Datum::set(["c"])),
+        ]
+    );
+    let mut vips = Vec::new();
+    member_mutations(
+        "vips",
+        &Datum::map([("1.1.1.1:80", "x"), ("2.2.2.2:80", "y")]),
+        &Datum::map([("1.1.1.1:80", "x2"), ("3.3.3.3:80", "z")]),
+        &mut vips,
+    );
+    assert_eq!(
+        vips,
+        vec![
+            Mutation::new("vips", Mutator::Delete, Datum::set(["1.1.1.1:80", "2.2.2.2:80"])),
+            Mutation::new("vips", Mutator::Insert, Datum::map([("1.1.1.1:80", "x2"), ("3.3.3.3:80", "z")])),
+        ]
+    );
+}
