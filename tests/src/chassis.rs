@@ -12,8 +12,9 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::process::{Daemon, ScratchDir, daemon_command, run_tool};
+use crate::process::{Daemon, ScratchDir, daemon_command, process_command, run_tool};
 use crate::{DEFAULT_TIMEOUT, Error, OvsdbServer, Result, require_tools, unique_name};
 
 /// Prefix of the namespaces (and chassis names) this harness creates.
@@ -320,6 +321,76 @@ impl Chassis {
         self.netns.exec(args)
     }
 
+    /// Plugs a pod into this chassis and waits until ovn-controller has installed its flows.
+    ///
+    /// The pod is a [`NetNamespace`] whose `eth0` (address `mac`, `ip_cidr` such as
+    /// `10.0.0.2/24`, default route via `gateway`) is one end of a veth pair; the other end is a
+    /// `br-int` port with `external_ids:iface-id=LSP`, which binds it to the logical switch port
+    /// `lsp`. That port must exist in NB (and northd run) for the wait to end: the wait is for
+    /// `external_ids:ovn-installed=true`. Both veth ends have tx checksum offload off, so TCP
+    /// works through the netdev datapath.
+    pub fn add_pod(
+        &self,
+        lsp: &str,
+        mac: &str,
+        ip_cidr: &str,
+        gateway: Option<&str>,
+    ) -> Result<Pod> {
+        static PORTS: AtomicU32 = AtomicU32::new(0);
+        require_tools(&["ethtool"])?;
+        let dir = ScratchDir::new("pod")?;
+        let netns = NetNamespace::new("ovnp")?;
+        // The host end lives in the chassis namespace, which only this process uses.
+        let host = format!("veth{}", PORTS.fetch_add(1, Ordering::Relaxed));
+        let chassis_ns = self.netns.name();
+        let pod_ns = netns.name().to_owned();
+        let pod_ns = pod_ns.as_str();
+        ip([
+            "-n", chassis_ns, "link", "add", &host, "type", "veth", "peer", "name", "eth0",
+            "netns", pod_ns,
+        ])?;
+        let pod = Pod {
+            processes: Vec::new(),
+            netns,
+            host: host.clone(),
+            lsp: lsp.to_owned(),
+            ovs_remote: self.ovs.unix_remote(),
+            dir,
+        };
+        ip(["-n", pod_ns, "link", "set", "eth0", "address", mac])?;
+        ip(["-n", pod_ns, "addr", "add", ip_cidr, "dev", "eth0"])?;
+        ip(["-n", pod_ns, "link", "set", "eth0", "up"])?;
+        if let Some(gateway) = gateway {
+            ip(["-n", pod_ns, "route", "add", "default", "via", gateway])?;
+        }
+        ip(["-n", chassis_ns, "link", "set", &host, "up"])?;
+        pod.netns.exec(["ethtool", "-K", "eth0", "tx", "off"])?;
+        self.netns.exec(["ethtool", "-K", &host, "tx", "off"])?;
+        self.vsctl([
+            "add-port",
+            "br-int",
+            &host,
+            "--",
+            "set",
+            "Interface",
+            &host,
+            &format!("external_ids:iface-id={lsp}"),
+        ])?;
+        let what = format!("ovn-controller to install logical port {lsp} (ovn-installed)");
+        crate::wait_until(DEFAULT_TIMEOUT, &what, || {
+            self.vsctl([
+                "--if-exists",
+                "get",
+                "Interface",
+                &host,
+                "external_ids:ovn-installed",
+            ])
+            .is_ok_and(|value| value.trim() == "\"true\"")
+        })
+        .map_err(|e| self.controller.with_log(e))?;
+        Ok(pod)
+    }
+
     /// Waits until SB has a `Chassis` row with this chassis's name.
     pub fn wait_registered(&self) -> Result<()> {
         let what = format!("chassis {} to register in SB {}", self.name, self.sb_remote);
@@ -366,5 +437,77 @@ impl Drop for Chassis {
         if !std::thread::panicking() {
             self.controller.stop();
         }
+    }
+}
+
+/// A pod plugged into a [`Chassis`] by [`Chassis::add_pod`]: a namespace with `eth0` on
+/// `br-int`. Dropping it stops what was started in it, removes its `br-int` port and deletes
+/// the namespace (which deletes the veth pair).
+#[derive(Debug)]
+pub struct Pod {
+    processes: Vec<Daemon>,
+    netns: NetNamespace,
+    host: String,
+    lsp: String,
+    ovs_remote: String,
+    dir: ScratchDir,
+}
+
+impl Pod {
+    /// The logical switch port the pod is bound to.
+    pub fn lsp(&self) -> &str {
+        &self.lsp
+    }
+
+    /// The pod's namespace.
+    pub fn netns(&self) -> &NetNamespace {
+        &self.netns
+    }
+
+    /// The host end of the veth pair: the `br-int` port, in the chassis namespace.
+    pub fn host_interface(&self) -> &str {
+        &self.host
+    }
+
+    /// Runs `args` (a program and its arguments) inside the pod and returns its stdout.
+    pub fn exec<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Result<String> {
+        self.netns.exec(args)
+    }
+
+    /// Starts a long-running `program` with `args` inside the pod; it is killed when the pod is
+    /// dropped. Its output goes to `LABEL.console` in the pod's scratch directory.
+    pub fn spawn<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        &mut self,
+        label: &str,
+        program: &str,
+        args: I,
+    ) -> Result<()> {
+        let prefix = ["ip", "netns", "exec", self.netns.name()];
+        let mut command = process_command(&prefix, program, self.dir.path());
+        command.args(args.into_iter().map(|a| a.as_ref().to_owned()));
+        let log = self.dir.join(format!("{label}.log"));
+        let mut daemon =
+            Daemon::spawn(format!("{label} in pod {}", self.lsp), command, &log, None)?;
+        daemon.check_running()?;
+        self.processes.push(daemon);
+        Ok(())
+    }
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        self.processes.clear();
+        let _ = run_tool(
+            "ovs-vsctl",
+            self.dir.path(),
+            [
+                format!("--db={}", self.ovs_remote),
+                "--no-wait".to_owned(),
+                "--if-exists".to_owned(),
+                "del-port".to_owned(),
+                "br-int".to_owned(),
+                self.host.clone(),
+            ],
+        );
     }
 }

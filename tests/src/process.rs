@@ -111,17 +111,23 @@ pub(crate) fn tool_command(program: &str, dir: &Path) -> Command {
 
 /// A command that starts `program` (with `prefix` before it, e.g. `ip netns exec NS`) under
 /// `setpriv --pdeathsig KILL`, confined to `dir`.
-pub(crate) fn daemon_command(prefix: &[&str], program: &str, dir: &Path) -> Command {
+pub(crate) fn process_command(prefix: &[&str], program: &str, dir: &Path) -> Command {
     let mut command = Command::new("setpriv");
     command
         .args(["--pdeathsig", "KILL", "--"])
         .args(prefix)
-        .arg(program)
-        // The log file gets everything; the console (kept in LOG.console) only what matters,
-        // such as a fatal error before the log file opens.
-        .arg("-vconsole:warn");
+        .arg(program);
     confine(&mut command, dir);
     command.current_dir(dir);
+    command
+}
+
+/// [`process_command`] for an OVS/OVN daemon, which logs to its log file.
+pub(crate) fn daemon_command(prefix: &[&str], program: &str, dir: &Path) -> Command {
+    let mut command = process_command(prefix, program, dir);
+    // The log file gets everything; the console (kept in LOG.console) only what matters, such
+    // as a fatal error before the log file opens.
+    command.arg("-vconsole:warn");
     command
 }
 

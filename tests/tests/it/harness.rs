@@ -458,3 +458,50 @@ fn chassis_registers_in_southbound_and_cleans_up() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn chassis_pods_talk_tcp_through_ovn() -> Result<()> {
+    let central = OvnCentral::start()?;
+    central.nb.nbctl([
+        "ls-add",
+        "sw0",
+        "--",
+        "lsp-add",
+        "sw0",
+        "pod-a",
+        "--",
+        "lsp-set-addresses",
+        "pod-a",
+        "0a:00:00:00:00:0a 10.9.0.10",
+        "--",
+        "lsp-add",
+        "sw0",
+        "pod-b",
+        "--",
+        "lsp-set-addresses",
+        "pod-b",
+        "0a:00:00:00:00:0b 10.9.0.11",
+    ])?;
+    central.wait_synced()?;
+    let chassis = Chassis::start(&central.sb.remote())?;
+    let a = chassis.add_pod("pod-a", "0a:00:00:00:00:0a", "10.9.0.10/24", None)?;
+    let mut b = chassis.add_pod("pod-b", "0a:00:00:00:00:0b", "10.9.0.11/24", None)?;
+    let probe = env!("CARGO_BIN_EXE_ovn-tests-probe");
+    b.spawn("listener", probe, ["listen", "7000"])?;
+    // A TCP round trip through br-int, driven by the flows ovn-controller installed.
+    wait_until(DEFAULT_TIMEOUT, "pod-a to reach pod-b over TCP", || {
+        a.exec([probe, "connect", "10.9.0.11:7000"]).is_ok()
+    })?;
+    // And OVN decides: a drop ACL on pod-b's port cuts it off.
+    central.nb.nbctl([
+        "acl-add",
+        "sw0",
+        "to-lport",
+        "1000",
+        r#"outport == "pod-b" && tcp"#,
+        "drop",
+    ])?;
+    central.northd.wait_hypervisors_synced()?;
+    assert!(a.exec([probe, "connect", "10.9.0.11:7000"]).is_err());
+    Ok(())
+}
