@@ -13,6 +13,7 @@ use crate::template::exec::{Shared, V};
 use crate::value::Value;
 
 mod builtins;
+mod certs;
 mod convert;
 mod crypto;
 mod dates;
@@ -139,6 +140,7 @@ fn registry() -> &'static HashMap<&'static str, FuncDef> {
         maths::register(&mut r);
         dates::register(&mut r);
         crypto::register(&mut r);
+        certs::register(&mut r);
         misc::register(&mut r);
         helm::register(&mut r);
         r.0
