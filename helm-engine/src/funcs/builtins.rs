@@ -8,7 +8,12 @@ use crate::value::Value;
 pub(super) fn register(r: &mut Registry) {
     r.add_logic();
     r.plain("not", "a", |a| Ok(Value::Bool(!is_true(a[0]))));
-    r.plain("len", "a", length);
+    r.ctx("len", "a", |_, a| {
+        if a[0].is_untyped_nil() {
+            return Err("reflect: call of reflect.Value.Type on zero Value".into());
+        }
+        length(&[a[0].get()]).map(V::own)
+    });
     r.ctx("index", "aa*", index);
     r.plain("print", "a*", |a| s(format::sprint(a)));
     r.plain("println", "a*", |a| s(format::sprintln(a)));
@@ -58,7 +63,19 @@ fn eval_args(a: &[&Value]) -> String {
     if let [Value::String(s)] = a {
         return s.clone();
     }
-    format::sprint(a)
+    // Go prints nil operands here as templates print them: `<no value>`.
+    let no_value = Value::String("<no value>".into());
+    let args: Vec<&Value> = a
+        .iter()
+        .map(|v| {
+            if matches!(v, Value::Nil) {
+                &no_value
+            } else {
+                *v
+            }
+        })
+        .collect();
+    format::sprint(&args)
 }
 
 fn length(a: &[&Value]) -> Result<Value, String> {

@@ -71,12 +71,21 @@ fn trim_zero_decimal(s: &str) -> &str {
     s
 }
 
+/// Go's `int64(f)` on amd64: out-of-range values and NaN become the minimum int64.
+pub(crate) fn go_f64_to_i64(f: f64) -> i64 {
+    if f.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
 /// `cast.ToInt64E`: numbers truncate, booleans are 0/1, strings parse with base prefixes, nil
 /// is 0. Errors name the value as cast does.
 pub(crate) fn to_i64_e(v: &Value) -> Result<i64, String> {
     match v {
         Value::Int(i) => Ok(*i),
-        Value::Float(f) => Ok(*f as i64),
+        Value::Float(f) => Ok(go_f64_to_i64(*f)),
         Value::Bool(b) => Ok(i64::from(*b)),
         Value::Nil => Ok(0),
         Value::String(s) => parse_int_base0(trim_zero_decimal(s)).ok_or_else(|| {

@@ -213,11 +213,19 @@ fn dig<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
             )),
         })
         .collect::<Result<_, _>>()?;
-    if !matches!(dict.get(), Value::Map(_)) {
-        return Err(format!(
-            "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
-            crate::template::format::type_name(dict.get())
-        ));
+    match dict.get() {
+        Value::Map(_) => {}
+        Value::Nil => {
+            return Err(
+                "interface conversion: interface {} is nil, not map[string]interface {}".into(),
+            );
+        }
+        other => {
+            return Err(format!(
+                "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+                crate::template::format::type_name(other)
+            ));
+        }
     }
     let mut cur = dict;
     for (i, k) in keys.iter().enumerate() {

@@ -80,56 +80,40 @@ pub(super) fn register(r: &mut Registry) {
     r.plain("mustRegexMatch", "ss", |a| {
         Ok(Value::Bool(re(arg_str(a, 0))?.is_match(arg_str(a, 1))))
     });
-    r.plain("regexFind", "ss", |a| {
-        s(re(arg_str(a, 0))
-            .ok()
-            .and_then(|r| r.find(arg_str(a, 1)).map(|m| m.as_str().to_string()))
-            .unwrap_or_default())
-    });
-    r.plain("mustRegexFind", "ss", |a| {
-        s(re(arg_str(a, 0))?
-            .find(arg_str(a, 1))
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_default())
-    });
-    r.plain("regexFindAll", "ssi", |a| {
-        find_all(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2)).or_else(|_| Ok(Value::List(vec![])))
-    });
-    r.plain("mustRegexFindAll", "ssi", |a| {
-        find_all(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2))
-    });
-    r.plain("regexReplaceAll", "sss", |a| {
-        s(re(arg_str(a, 0))
-            .map(|r| {
-                r.replace_all(arg_str(a, 1), go_template(arg_str(a, 2)).as_str())
-                    .into_owned()
-            })
-            .unwrap_or_default())
-    });
-    r.plain("mustRegexReplaceAll", "sss", |a| {
-        s(re(arg_str(a, 0))?
-            .replace_all(arg_str(a, 1), go_template(arg_str(a, 2)).as_str())
-            .into_owned())
-    });
-    r.plain("regexReplaceAllLiteral", "sss", |a| {
-        s(re(arg_str(a, 0))
-            .map(|r| {
-                r.replace_all(arg_str(a, 1), regex::NoExpand(arg_str(a, 2)))
-                    .into_owned()
-            })
-            .unwrap_or_default())
-    });
-    r.plain("mustRegexReplaceAllLiteral", "sss", |a| {
-        s(re(arg_str(a, 0))?
-            .replace_all(arg_str(a, 1), regex::NoExpand(arg_str(a, 2)))
-            .into_owned())
-    });
-    r.plain("regexSplit", "ssi", |a| {
-        split_re(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2)).or_else(|_| Ok(Value::List(vec![])))
-    });
-    r.plain("mustRegexSplit", "ssi", |a| {
-        split_re(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2))
-    });
+    // Sprig compiles with `regexp.MustCompile` outside `regexMatch`: a bad pattern is an error
+    // for the plain forms too.
+    for name in ["regexFind", "mustRegexFind"] {
+        r.plain(name, "ss", |a| {
+            s(re(arg_str(a, 0))?
+                .find(arg_str(a, 1))
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default())
+        });
+    }
+    for name in ["regexFindAll", "mustRegexFindAll"] {
+        r.plain(name, "ssi", |a| {
+            find_all(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2))
+        });
+    }
+    for name in ["regexReplaceAll", "mustRegexReplaceAll"] {
+        r.plain(name, "sss", |a| {
+            s(re(arg_str(a, 0))?
+                .replace_all(arg_str(a, 1), go_template(arg_str(a, 2)).as_str())
+                .into_owned())
+        });
+    }
+    for name in ["regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"] {
+        r.plain(name, "sss", |a| {
+            s(re(arg_str(a, 0))?
+                .replace_all(arg_str(a, 1), regex::NoExpand(arg_str(a, 2)))
+                .into_owned())
+        });
+    }
+    for name in ["regexSplit", "mustRegexSplit"] {
+        r.plain(name, "ssi", |a| {
+            split_re(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2))
+        });
+    }
     r.plain("regexQuoteMeta", "s", |a| s(regex::escape(arg_str(a, 0))));
 
     r.plain("semverCompare", "ss", |a| {
@@ -217,8 +201,45 @@ fn ternary<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     })
 }
 
+/// Compiles a pattern; errors read as Go's `regexp.MustCompile` panic for the common cases.
 fn re(p: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(p).map_err(|e| format!("error parsing regexp: {e}"))
+    regex::Regex::new(p).map_err(|e| {
+        let text = e.to_string();
+        let why = if text.contains("unclosed group") {
+            format!("missing closing ): `{p}`")
+        } else if text.contains("unclosed character class") {
+            let class = p.rfind('[').map_or(p, |i| &p[i..]);
+            format!("missing closing ]: `{class}`")
+        } else if text.contains("unopened group") {
+            format!("unexpected ): `{p}`")
+        } else if text.contains("repetition operator missing expression") {
+            let op = p
+                .chars()
+                .find(|c| matches!(c, '*' | '+' | '?'))
+                .unwrap_or('*');
+            format!("missing argument to repetition operator: `{op}`")
+        } else {
+            text.lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches("error: ")
+                .to_string()
+        };
+        format!(
+            "regexp: Compile({}): error parsing regexp: {why}",
+            go_backquote(p)
+        )
+    })
+}
+
+/// Go's `%#q`-style quoting used in regexp panics: backquotes when possible.
+fn go_backquote(p: &str) -> String {
+    if p.contains('`') {
+        crate::template::format::go_quote(p)
+    } else {
+        format!("`{p}`")
+    }
 }
 
 /// Converts Go's `$1`/`${name}` replacement syntax to the regex crate's (which is the same,
@@ -264,6 +285,16 @@ fn rand_from(n: i64, set: &str) -> String {
 /// Go's `encoding/base64` StdEncoding decoding, with its error text.
 fn go_b64_decode(s: &str) -> Result<Vec<u8>, String> {
     let clean: Vec<u8> = s.bytes().filter(|&b| b != b'\r' && b != b'\n').collect();
+    if clean.len() % 4 != 0 && !clean.contains(&b'=') {
+        // Go reports an unpadded tail at the start of its incomplete quantum.
+        let bad = clean
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/'));
+        return Err(format!(
+            "illegal base64 data at input byte {}",
+            bad.unwrap_or(clean.len() - clean.len() % 4)
+        ));
+    }
     base64::engine::general_purpose::STANDARD
         .decode(&clean)
         .map_err(|e| {

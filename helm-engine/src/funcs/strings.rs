@@ -90,9 +90,14 @@ pub(super) fn register(r: &mut Registry) {
             .collect();
         s(parts.join(" "))
     });
-    r.plain("indent", "is", |a| s(indent(arg_int(a, 0), arg_str(a, 1))));
+    r.plain("indent", "is", |a| {
+        Ok(Value::String(indent(arg_int(a, 0), arg_str(a, 1))?))
+    });
     r.plain("nindent", "is", |a| {
-        s(format!("\n{}", indent(arg_int(a, 0), arg_str(a, 1))))
+        Ok(Value::String(format!(
+            "\n{}",
+            indent(arg_int(a, 0), arg_str(a, 1))?
+        )))
     });
     r.plain("replace", "sss", |a| {
         s(arg_str(a, 2).replace(arg_str(a, 0), arg_str(a, 1)))
@@ -198,12 +203,15 @@ fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
     s.splitn(n as usize, sep).map(str::to_string).collect()
 }
 
-fn indent(n: i64, s: &str) -> String {
-    let pad = " ".repeat(n.max(0) as usize);
+fn indent(n: i64, s: &str) -> Result<String, String> {
+    if n < 0 {
+        return Err("strings: negative Repeat count".into());
+    }
+    let pad = " ".repeat(n as usize);
     let mut out = String::with_capacity(s.len() + pad.len());
     out.push_str(&pad);
     out.push_str(&s.replace('\n', &format!("\n{pad}")));
-    out
+    Ok(out)
 }
 
 /// Sprig's `trunc`: byte-based, negative counts keep the end.
@@ -451,7 +459,7 @@ mod tests {
         assert_eq!(trunc(3, "abcdef"), "abc");
         assert_eq!(trunc(-2, "abcdef"), "ef");
         assert_eq!(trunc(63, "ab"), "ab");
-        assert_eq!(indent(2, "a\nb"), "  a\n  b");
+        assert_eq!(indent(2, "a\nb").unwrap(), "  a\n  b");
         assert_eq!(title("hello world-foo"), "Hello World-Foo");
         assert_eq!(snake("HTTPServer", '_'), "http_server");
         assert_eq!(snake("first name", '-'), "first-name");

@@ -78,6 +78,10 @@ impl<'a> V<'a> {
             iface: false,
         }
     }
+    /// Whether this is Go's invalid (untyped nil) value rather than nil in an interface slot.
+    pub(crate) fn is_untyped_nil(&self) -> bool {
+        !self.iface && matches!(self.get(), Value::Nil)
+    }
     /// The Go type as `reflect.Value.Type()` names it.
     fn go_type(&self) -> String {
         if self.iface {

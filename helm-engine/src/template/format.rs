@@ -309,6 +309,17 @@ pub fn sprintf(format: &str, args: &[&Value]) -> String {
             }
             i += 1;
         }
+        // An explicit argument index: `%[2]d`.
+        if i < b.len() && b[i] == b'[' {
+            if let Some(close) = format[i..].find(']') {
+                if let Ok(n) = format[i + 1..i + close].parse::<usize>() {
+                    if n >= 1 {
+                        argi = n - 1;
+                        i += close + 1;
+                    }
+                }
+            }
+        }
         if i < b.len() && b[i] == b'*' {
             i += 1;
             match args.get(argi) {

@@ -149,3 +149,113 @@ fn language_matches_helm() {
 fn functions_match_helm() {
     check_golden(include_str!("testdata/functions.json"));
 }
+
+/// Unbounded recursion ends with Go's and Helm's errors, not a stack overflow, even on a test
+/// thread's small stack.
+#[test]
+fn runaway_recursion_is_an_error() {
+    let data = root("a: 1");
+    let mut set = TemplateSet::new();
+    set.parse(
+        "c/templates/t.yaml",
+        r#"{{ define "loop" }}{{ include "loop" . }}{{ end }}{{ include "loop" . }}"#,
+    )
+    .unwrap();
+    let err = set
+        .render("c/templates/t.yaml", &data)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(
+        "template: c/templates/t.yaml:1:53: executing \"c/templates/t.yaml\" at <include \"loop\" .>: error calling include: "
+    ));
+    assert!(err.ends_with(
+        "error calling include: rendering template has a nested reference name: loop: unable to execute template"
+    ));
+    let mut set = TemplateSet::new();
+    set.parse(
+        "c/templates/u.yaml",
+        r#"{{ define "t" }}{{ template "t" . }}{{ end }}{{ template "t" . }}"#,
+    )
+    .unwrap();
+    let err = set
+        .render("c/templates/u.yaml", &data)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "template: c/templates/u.yaml:1:28: executing \"t\" at <{{template \"t\" .}}>: exceeded maximum template depth (100000)"
+    );
+}
+
+/// `set` on a variable's dict (or a dict inside it) is visible through the variable, as Go's
+/// map references are.
+#[test]
+fn set_mutates_variables() {
+    let mut set = TemplateSet::new();
+    set.parse(
+        "t",
+        r#"{{ $d := dict "a" (dict) }}{{ $_ := set $d "x" 1 }}{{ $_ := set $d.a "y" 2 }}{{ $_ := unset $d "nope" }}{{ $d }}"#,
+    )
+    .unwrap();
+    assert_eq!(set.render("t", &Value::Nil).unwrap(), "map[a:map[y:2] x:1]");
+}
+
+/// Later definitions replace earlier ones, an empty one does not, and `tpl` sees the set's
+/// definitions while its own stay local to it.
+#[test]
+fn definitions_across_files() {
+    let mut set = TemplateSet::new();
+    set.parse("c/templates/_a.tpl", r#"{{ define "n" }}A{{ end }}"#)
+        .unwrap();
+    set.parse(
+        "c/templates/_b.tpl",
+        r#"{{ define "n" }}B{{ end }}{{ define "m" }}M{{ end }}"#,
+    )
+    .unwrap();
+    set.parse("c/templates/_c.tpl", r#"{{ define "m" }}{{ end }}"#)
+        .unwrap();
+    set.parse(
+        "c/templates/t.yaml",
+        r#"{{ include "n" . }}{{ include "m" . }}{{ tpl "{{ define \"n\" }}T{{ end }}{{ include \"n\" . }}" . }}{{ include "n" . }}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        set.render("c/templates/t.yaml", &Value::Nil).unwrap(),
+        "BMTB"
+    );
+    assert!(set.contains("m"));
+    let err = set.execute("nope", &Value::Nil).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "template: no template \"nope\" associated with template \"gotpl\""
+    );
+}
+
+/// Parse errors carry the file name and line, and Helm's form names the location.
+#[test]
+fn parse_errors_name_file_and_line() {
+    let mut set = TemplateSet::new();
+    let e = set
+        .parse("c/templates/x.yaml", "a: 1\nb: {{ foo }}\n")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "template: c/templates/x.yaml:2: function \"foo\" not defined"
+    );
+    assert_eq!(
+        e.helm_message("c/templates/x.yaml"),
+        "parse error at (c/templates/x.yaml:2): function \"foo\" not defined"
+    );
+    let e = set
+        .parse("c/templates/y.yaml", "{{ if .a }}\n{{ else }}\n")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "template: c/templates/y.yaml:3: unexpected EOF"
+    );
+}
+
+#[test]
+fn edge_cases_match_helm() {
+    check_golden(include_str!("testdata/edge_cases.json"));
+}
