@@ -95,7 +95,22 @@ impl OvsJson {
             Atom::Real(r) => relexed_real(*r),
             other => OvsJson::from_atom(other),
         };
-        datum_json(datum, matches!(datum, Datum::Map(_)), &relex)
+        // Our datums order integers before reals, but a real column's atoms (some of which
+        // arrive as whole numbers) are in numeric order on the wire.
+        let datum = match datum {
+            Datum::Set(atoms) if atoms.iter().any(|a| matches!(a, Atom::Real(_))) => {
+                let mut atoms = atoms.clone();
+                atoms.sort_by(numeric_order);
+                Datum::Set(atoms)
+            }
+            Datum::Map(pairs) if pairs.iter().any(|(k, _)| matches!(k, Atom::Real(_))) => {
+                let mut pairs = pairs.clone();
+                pairs.sort_by(|a, b| numeric_order(&a.0, &b.0));
+                Datum::Map(pairs)
+            }
+            other => other.clone(),
+        };
+        datum_json(&datum, matches!(datum, Datum::Map(_)), &relex)
     }
 
     /// Serializes as `json_to_string(json, JSSF_SORT)`, or with `JSSF_PRETTY` too when
@@ -149,6 +164,14 @@ impl OvsJson {
                 out.push('}');
             }
         }
+    }
+}
+
+/// Numbers by value, anything else as [`Atom`] orders it.
+fn numeric_order(a: &Atom, b: &Atom) -> std::cmp::Ordering {
+    match (a.as_real(), b.as_real()) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        _ => a.cmp(b),
     }
 }
 

@@ -185,7 +185,8 @@ impl TablePrinter {
     fn render_table(&self, table: &Table, out: &mut String) {
         Self::caption(table, out);
         let texts = self.texts(table);
-        // Widths are in bytes, as C's strlen() and printf("%-*s") count them.
+        // Widths are in bytes, as C's strlen() and printf("%-*s") count them; headings count
+        // only when printed.
         let widths: Vec<usize> = table
             .headings
             .iter()
@@ -194,7 +195,7 @@ impl TablePrinter {
                 texts
                     .iter()
                     .map(|row| row[x].len())
-                    .chain([h.len()])
+                    .chain(self.style.headings.then_some(h.len()))
                     .max()
                     .unwrap_or(0)
             })

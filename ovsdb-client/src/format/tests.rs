@@ -535,3 +535,30 @@ fn monitor_reals_print_as_the_c_tool_relexes_them() {
         "[\"set\",[2.5,1000000000000000]]"
     );
 }
+
+#[test]
+fn whole_numbers_in_real_columns_keep_their_numeric_place() {
+    // Whole reals arrive as integers; our datums put integers before reals, the wire does not.
+    let d: crate::Datum = serde_json::from_str(r#"["set",[-2.5e-300,0,1e-07,2,3.5]]"#).unwrap();
+    assert_eq!(
+        OvsJson::from_wire_datum(&d).to_text(false),
+        "[\"set\",[-2.5e-300,0,1e-07,2,3.5]]"
+    );
+    let d: crate::Datum = serde_json::from_str(r#"["map",[[-0.5,1],[0,2],[1.5,3]]]"#).unwrap();
+    assert_eq!(
+        OvsJson::from_wire_datum(&d).to_text(false),
+        "[\"map\",[[-0.5,1],[0,2],[1.5,3]]]"
+    );
+}
+
+#[test]
+fn widths_ignore_headings_that_are_not_printed() {
+    let mut p = TablePrinter::new(TableStyle {
+        headings: false,
+        ..TableStyle::default()
+    });
+    let mut t = Table::new(["long heading", "x"]);
+    t.rows
+        .push(vec![Cell::Text("v".into()), Cell::Text("w".into())]);
+    assert_eq!(p.render(&t), "v w\n");
+}

@@ -4,6 +4,8 @@
 //! Name tests that start a RAFT cluster `raft_…` and tests that start a chassis `chassis_…`:
 //! nextest runs those one at a time (`.config/nextest.toml`).
 
+mod cli_common;
+mod cli_ovsdb;
 mod harness;
 mod client_common;
 mod client_methods;
