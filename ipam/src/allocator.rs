@@ -52,15 +52,24 @@ impl Record {
 #[derive(Default)]
 pub(crate) struct Registry {
     by_name: HashMap<Arc<str>, Arc<Subnet>, Hasher>,
-    by_id: HashMap<u32, Arc<Subnet>, Hasher>,
+    /// Indexed by subnet id (ids are small and never reused).
+    by_id: Vec<Option<Arc<Subnet>>>,
 }
 
 impl Registry {
+    fn id(&self, id: u32) -> Option<&Arc<Subnet>> {
+        self.by_id.get(id as usize).and_then(Option::as_ref)
+    }
+
     fn with(&self, s: Arc<Subnet>) -> Registry {
         let mut by_name = self.by_name.clone();
         let mut by_id = self.by_id.clone();
         by_name.insert(s.name.clone(), s.clone());
-        by_id.insert(s.id, s);
+        let i = s.id as usize;
+        if by_id.len() <= i {
+            by_id.resize(i + 1, None);
+        }
+        by_id[i] = Some(s);
         Registry { by_name, by_id }
     }
 
@@ -68,7 +77,7 @@ impl Registry {
         let mut by_name = self.by_name.clone();
         let mut by_id = self.by_id.clone();
         if let Some(s) = by_name.remove(name) {
-            by_id.remove(&s.id);
+            by_id[s.id as usize] = None;
         }
         Registry { by_name, by_id }
     }
@@ -100,9 +109,9 @@ pub(crate) fn random_mac(shard: usize) -> MacAddr {
 }
 
 /// Splits static addresses into one per family.
-pub(crate) fn split_statics(req: &AddressRequest) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+pub(crate) fn split_statics(ips: &[IpAddr]) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
     let mut out = (None, None);
-    if let AddressRequest::Static(ips) = req {
+    {
         for ip in ips {
             match ip {
                 IpAddr::V4(a) if out.0.is_none() => out.0 = Some(*a),
@@ -265,7 +274,11 @@ impl Ipam {
         };
         let new = Subnet::build(id, &spec)?;
         let mut guards = self.lock_all();
-        let old = guards[0].registry.by_id[&id].clone();
+        let old = guards[0]
+            .registry
+            .id(id)
+            .cloned()
+            .expect("registered subnet");
         let held: Vec<(&str, Record)> = guards
             .iter()
             .flat_map(|g| g.owners.iter())
@@ -389,7 +402,10 @@ impl Ipam {
         if owner.is_empty() {
             return Err(IpamError::EmptyOwner);
         }
-        let statics = split_statics(&req.addresses)?;
+        let statics = match &req.addresses {
+            AddressRequest::Static(ips) => split_statics(ips)?,
+            _ => (None, None),
+        };
         let os = self.owner_shard(owner);
         let ms = match req.mac {
             MacRequest::Static(m) if !m.is_unicast() => {
@@ -451,36 +467,34 @@ impl Ipam {
     /// Releases everything `owner` holds and returns it; `None` if it held nothing.
     pub fn release(&self, owner: &str) -> Option<Allocation> {
         let os = self.owner_shard(owner);
-        loop {
-            let mut g = lock(&self.shards[os].0);
-            let rec = *g.owners.get(owner)?;
-            let ms = rec.mac.map(mac_shard).filter(|&m| m != os);
-            match ms {
-                None => return Some(release_locked(&mut g, None, owner, rec)),
-                Some(m) if m > os => {
-                    let mut gm = lock(&self.shards[m].0);
-                    return Some(release_locked(&mut g, Some(&mut gm), owner, rec));
-                }
-                Some(m) => {
-                    drop(g);
-                    let (mut g, mut gm) = self.lock_pair(os, Some(m));
-                    match g.owners.get(owner).copied() {
-                        None => return None,
-                        Some(r) if r == rec => {
-                            return Some(release_locked(&mut g, gm.as_deref_mut(), owner, rec));
-                        }
-                        Some(_) => continue,
-                    }
-                }
+        let mut g = lock(&self.shards[os].0);
+        let rec = g.owners.remove(owner)?;
+        // Bits are cleared under the owner's shard so a concurrent update, which holds every
+        // shard, sees either the record or the cleared bits.
+        if let Some(sub) = g.registry.id(rec.subnet) {
+            sub.release(rec.v4, rec.v6);
+        }
+        if let Some(m) = rec.mac {
+            let ms = mac_shard(m);
+            if ms == os {
+                g.macs.remove(&m.to_u64());
+            } else if ms > os {
+                lock(&self.shards[ms].0).macs.remove(&m.to_u64());
+            } else {
+                // Lock order is by index: let go of ours first. Until the entry is gone a
+                // request for this MAC sees it held by nobody and retries.
+                drop(g);
+                lock(&self.shards[ms].0).macs.remove(&m.to_u64());
             }
         }
+        Some(rec.allocation())
     }
 
     /// The subnet and allocation `owner` holds.
     pub fn lookup(&self, owner: &str) -> Option<(String, Allocation)> {
         let g = lock(&self.shards[self.owner_shard(owner)].0);
         let rec = g.owners.get(owner)?;
-        let name = g.registry.by_id.get(&rec.subnet)?.name.to_string();
+        let name = g.registry.id(rec.subnet)?.name.to_string();
         Some((name, rec.allocation()))
     }
 
@@ -507,12 +521,17 @@ impl Ipam {
         let registry = guards[0].registry.clone();
         let mut report = RestoreReport::default();
         let mut names = Reverse::default();
-        for (index, r) in records.into_iter().enumerate() {
-            match self.restore_one(&mut guards, &registry, &r, &mut names) {
+        let records = records.into_iter();
+        let per_shard = records.size_hint().0 / SHARDS + 1;
+        for g in guards.iter_mut() {
+            g.owners.reserve(per_shard);
+        }
+        for (index, r) in records.enumerate() {
+            match self.restore_one(&mut guards, &registry, r, &mut names) {
                 Ok(()) => report.restored += 1,
-                Err(error) => report.conflicts.push(RestoreConflict {
+                Err((owner, error)) => report.conflicts.push(RestoreConflict {
                     index,
-                    owner: r.owner,
+                    owner,
                     error,
                 }),
             }
@@ -524,9 +543,33 @@ impl Ipam {
         &self,
         guards: &mut [MutexGuard<'_, ShardState>],
         registry: &Registry,
-        r: &RestoreRecord,
+        r: RestoreRecord,
         names: &mut Reverse,
-    ) -> Result<()> {
+    ) -> std::result::Result<(), (String, IpamError)> {
+        let os = self.owner_shard(&r.owner);
+        match self.restore_checked(guards, registry, &r, os, names) {
+            Ok(Some(rec)) => {
+                let owner = r.owner.into_boxed_str();
+                names.note(&owner, &rec);
+                guards[os].owners.insert(owner, rec);
+                Ok(())
+            }
+            // Already held identically.
+            Ok(None) => Ok(()),
+            Err(e) => Err((r.owner, e)),
+        }
+    }
+
+    /// Validates and claims a record; the caller inserts the returned owner record.
+    /// `Ok(None)` means the owner already holds exactly this.
+    fn restore_checked(
+        &self,
+        guards: &mut [MutexGuard<'_, ShardState>],
+        registry: &Registry,
+        r: &RestoreRecord,
+        os: usize,
+        names: &mut Reverse,
+    ) -> Result<Option<Record>> {
         if r.owner.is_empty() {
             return Err(IpamError::EmptyOwner);
         }
@@ -537,10 +580,7 @@ impl Ipam {
                 .ok_or_else(|| IpamError::SubnetNotFound {
                     subnet: r.subnet.clone(),
                 })?;
-        let statics = split_statics(&AddressRequest::Static(r.ips.clone()))?;
-        for ip in &r.ips {
-            sub.check_static(*ip, 0)?;
-        }
+        let statics = split_statics(&r.ips)?;
         if let Some(m) = r.mac {
             if !m.is_unicast() {
                 return Err(IpamError::InvalidMac {
@@ -548,7 +588,6 @@ impl Ipam {
                 });
             }
         }
-        let os = self.owner_shard(&r.owner);
         let rec = Record {
             subnet: sub.id,
             v4: statics.0,
@@ -557,10 +596,10 @@ impl Ipam {
         };
         if let Some(have) = guards[os].owners.get(r.owner.as_str()) {
             if *have == rec {
-                return Ok(());
+                return Ok(None);
             }
             if have.subnet != sub.id {
-                let subnet = registry.by_id.get(&have.subnet).map(|s| s.name.to_string());
+                let subnet = registry.id(have.subnet).map(|s| s.name.to_string());
                 return Err(IpamError::OwnerInOtherSubnet {
                     owner: r.owner.clone(),
                     subnet: subnet.unwrap_or_default(),
@@ -596,10 +635,7 @@ impl Ipam {
         if let Some(m) = r.mac {
             guards[mac_shard(m)].macs.insert(m.to_u64());
         }
-        let owner: Box<str> = r.owner.as_str().into();
-        names.note(&owner, &rec);
-        guards[os].owners.insert(owner, rec);
-        Ok(())
+        Ok(Some(rec))
     }
 }
 
@@ -731,7 +767,7 @@ fn existing(
     req: &Request,
     statics: (Option<Ipv4Addr>, Option<Ipv6Addr>),
 ) -> Result<Allocation> {
-    let held_in = registry.by_id.get(&have.subnet).map(|s| &*s.name);
+    let held_in = registry.id(have.subnet).map(|s| &*s.name);
     if held_in != Some(subnet) {
         return Err(IpamError::OwnerInOtherSubnet {
             owner: owner.to_owned(),
@@ -748,23 +784,4 @@ fn existing(
         });
     }
     Ok(have.allocation())
-}
-
-fn release_locked(
-    st: &mut ShardState,
-    mac_st: Option<&mut ShardState>,
-    owner: &str,
-    rec: Record,
-) -> Allocation {
-    st.owners.remove(owner);
-    if let Some(m) = rec.mac {
-        match mac_st {
-            Some(ms) => ms.macs.remove(&m.to_u64()),
-            None => st.macs.remove(&m.to_u64()),
-        };
-    }
-    if let Some(sub) = st.registry.by_id.get(&rec.subnet) {
-        sub.release(rec.v4, rec.v6);
-    }
-    rec.allocation()
 }

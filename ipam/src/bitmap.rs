@@ -135,6 +135,9 @@ enum Directory {
 pub struct AddressBitmap {
     last: u128,
     dir: Directory,
+    /// Set once [`AddressBitmap::claim_next`] found no never-used address, so later calls
+    /// skip that pass (ever-used bits are never cleared by a release).
+    fresh_exhausted: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for AddressBitmap {
@@ -159,7 +162,11 @@ impl AddressBitmap {
                     .collect(),
             )
         };
-        AddressBitmap { last, dir }
+        AddressBitmap {
+            last,
+            dir,
+            fresh_exhausted: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// The highest offset.
@@ -317,6 +324,10 @@ impl AddressBitmap {
     pub fn claim_next(&self, from: u128) -> Option<u128> {
         let from = if from > self.last { 0 } else { from };
         for want in [Want::Fresh, Want::Free] {
+            let exhausted = &self.fresh_exhausted;
+            if want == Want::Fresh && exhausted.load(std::sync::atomic::Ordering::Relaxed) {
+                continue;
+            }
             let mut off = from;
             let mut scanned: u128 = 0;
             let words = (self.last / WORD_ADDRS) + 1;
@@ -335,6 +346,9 @@ impl AddressBitmap {
                     .checked_add(WORD_ADDRS)
                     .filter(|o| *o <= self.last)
                     .unwrap_or(0);
+            }
+            if want == Want::Fresh {
+                exhausted.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
         None

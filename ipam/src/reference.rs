@@ -117,9 +117,14 @@ impl MutexIpam {
     pub fn restore(&self, records: impl IntoIterator<Item = RestoreRecord>) -> RestoreReport {
         let mut g = self.inner();
         let mut report = RestoreReport::default();
-        for (index, r) in records.into_iter().enumerate() {
+        let records = records.into_iter();
+        g.owners.reserve(records.size_hint().0);
+        for (index, r) in records.enumerate() {
             match restore_one(&mut g, &r) {
-                Ok(()) => report.restored += 1,
+                Ok(rec) => {
+                    g.owners.insert(r.owner.into_boxed_str(), rec);
+                    report.restored += 1;
+                }
                 Err(error) => report.conflicts.push(RestoreConflict {
                     index,
                     owner: r.owner,
@@ -131,7 +136,7 @@ impl MutexIpam {
     }
 }
 
-fn restore_one(g: &mut Inner, r: &RestoreRecord) -> Result<()> {
+fn restore_one(g: &mut Inner, r: &RestoreRecord) -> Result<Record> {
     let id = *g
         .by_name
         .get(r.subnet.as_str())
@@ -139,10 +144,7 @@ fn restore_one(g: &mut Inner, r: &RestoreRecord) -> Result<()> {
             subnet: r.subnet.clone(),
         })?;
     let sub = &g.subnets[id];
-    let statics = split_statics(&AddressRequest::Static(r.ips.clone()))?;
-    for ip in &r.ips {
-        sub.check_static(*ip, 0)?;
-    }
+    let statics = split_statics(&r.ips)?;
     if g.owners.contains_key(r.owner.as_str()) {
         return Err(IpamError::OwnerHoldsOther {
             owner: r.owner.clone(),
@@ -167,6 +169,5 @@ fn restore_one(g: &mut Inner, r: &RestoreRecord) -> Result<()> {
         v6: claimed.v6.map(|c| c.0),
         mac: r.mac,
     };
-    g.owners.insert(r.owner.as_str().into(), rec);
-    Ok(())
+    Ok(rec)
 }
