@@ -313,13 +313,24 @@ impl Session {
                 connect_error(describe(&e))
             });
         }
+        let several = remotes.len() > 1;
         let mut config = ClientConfig::with_remotes(remotes).probe_interval(None);
         config.tls = tls;
         config.database = database;
-        config.initial_connect_timeout = Duration::from_secs(30);
-        let client = Client::connect(config)
-            .await
-            .map_err(|e| connect_error(describe(&e)))?;
+        if several {
+            // ovsdb-client tries each remote once for a server that has the database (the
+            // leader of a cluster); a server that answers but does not qualify is given up on.
+            config.backoff_min = Duration::from_secs(3600);
+            config.backoff_max = config.backoff_min;
+            config.initial_connect_timeout = Duration::from_secs(10);
+        }
+        let client = Client::connect(config).await.map_err(|e| {
+            if several {
+                CliError::Request("no servers were available".into())
+            } else {
+                connect_error(describe(&e))
+            }
+        })?;
         Ok(Session {
             client,
             server: server.to_owned(),

@@ -589,3 +589,37 @@ fn cli_reals_match_ovsdb_client() {
         ],
     );
 }
+
+#[test]
+fn cli_raft_cluster_matches_ovsdb_client() {
+    // SERVER as a comma-separated list: both tools pick the leader of the clustered database
+    // (the database name is then required) and print the same.
+    let cluster = ovn_tests::RaftCluster::nb().expect("3-member NB cluster starts");
+    let leader = cluster
+        .wait_for_leader(ovn_tests::ELECTION_TIMEOUT)
+        .expect("a leader is elected");
+    cluster
+        .member_ovsdb_client(leader, "transact", [NB_CONTENTS])
+        .expect("NB contents inserted");
+    let d = cluster.dir();
+    let remotes = cluster.remote();
+    let select = r#"["OVN_Northbound",{"op":"select","table":"Logical_Switch","where":[],"columns":["name","external_ids","ports"]}]"#;
+    for args in [
+        vec!["dump", remotes.as_str(), "OVN_Northbound", "--format=json"],
+        vec![
+            "dump",
+            remotes.as_str(),
+            "OVN_Northbound",
+            "Logical_Switch_Port",
+        ],
+        vec!["get-schema", remotes.as_str(), "OVN_Northbound"],
+        vec!["list-tables", remotes.as_str(), "OVN_Northbound"],
+        vec!["transact", remotes.as_str(), select],
+    ] {
+        let out = assert_same(d, &args);
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+    }
+    // Several servers and no database name: both refuse.
+    let out = assert_same(d, &["get-schema", remotes.as_str()]);
+    assert_eq!(out.code, Some(1));
+}

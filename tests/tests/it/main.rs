@@ -11,4 +11,5 @@ mod client_common;
 mod client_methods;
 mod client_monitor;
 mod client_locks;
+mod client_raft;
 mod client_ssl;
