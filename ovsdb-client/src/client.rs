@@ -1346,3 +1346,7 @@ async fn supervise(shared: Arc<Shared>) {
     shared.ready.send_replace(None);
     shared.state.send_replace(ConnectionState::Shutdown);
 }
+
+#[cfg(test)]
+#[path = "client/tests.rs"]
+mod tests;
