@@ -34,7 +34,10 @@ pub struct RowKey {
 impl RowKey {
     /// A key in a table.
     pub fn new(table: &'static str, key: impl Into<String>) -> Self {
-        RowKey { table, key: key.into() }
+        RowKey {
+            table,
+            key: key.into(),
+        }
     }
 }
 

@@ -297,7 +297,9 @@ fn strings<I: IntoIterator<Item = String>>(v: I) -> Cell {
 }
 
 fn map<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Cell {
-    Cell::Value(Datum::map(pairs.into_iter().map(|(k, v)| (k.to_owned(), v))))
+    Cell::Value(Datum::map(
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)),
+    ))
 }
 
 fn ls_key(name: &str) -> RowKey {
@@ -314,29 +316,46 @@ fn lsp_key(name: &str) -> RowKey {
 
 /// A name usable in OVN match expressions (`@pg`, `$as`): letters, digits and `_`.
 pub fn match_name(raw: &str) -> String {
-    raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 impl Vpc {
     /// The group realising this Vpc.
     pub fn group(&self) -> Group {
         let lr = lr_key(&self.name);
-        let mut rows = vec![DesiredRow::new("Logical_Router", lr.key.clone()).col("name", s(&self.name))];
+        let mut rows =
+            vec![DesiredRow::new("Logical_Router", lr.key.clone()).col("name", s(&self.name))];
         for (i, r) in self.static_routes.iter().enumerate() {
             rows.push(
-                DesiredRow::new("Logical_Router_Static_Route", format!("route/{}/{i}", self.name))
-                    .col("ip_prefix", s(r.prefix.to_string()))
-                    .col("nexthop", s(r.nexthop.to_string()))
-                    .col("policy", strings([if r.by_source { "src-ip" } else { "dst-ip" }.to_owned()]))
-                    .col("route_table", s(&r.route_table))
-                    .child_of(lr.clone(), "static_routes"),
+                DesiredRow::new(
+                    "Logical_Router_Static_Route",
+                    format!("route/{}/{i}", self.name),
+                )
+                .col("ip_prefix", s(r.prefix.to_string()))
+                .col("nexthop", s(r.nexthop.to_string()))
+                .col(
+                    "policy",
+                    strings([if r.by_source { "src-ip" } else { "dst-ip" }.to_owned()]),
+                )
+                .col("route_table", s(&r.route_table))
+                .child_of(lr.clone(), "static_routes"),
             );
         }
         for (i, p) in self.policy_routes.iter().enumerate() {
             let (action, nexthops) = match &p.action {
                 PolicyAction::Allow => ("allow", vec![]),
                 PolicyAction::Drop => ("drop", vec![]),
-                PolicyAction::Reroute(n) => ("reroute", n.iter().map(ToString::to_string).collect()),
+                PolicyAction::Reroute(n) => {
+                    ("reroute", n.iter().map(ToString::to_string).collect())
+                }
             };
             rows.push(
                 DesiredRow::new("Logical_Router_Policy", format!("policy/{}/{i}", self.name))
@@ -349,15 +368,20 @@ impl Vpc {
         }
         for (i, n) in self.nat.iter().enumerate() {
             let mut row = DesiredRow::new("NAT", format!("nat/{}/{i}", self.name))
-                .col("type", s(match n.kind {
-                    NatKind::Snat => "snat",
-                    NatKind::DnatAndSnat => "dnat_and_snat",
-                }))
+                .col(
+                    "type",
+                    s(match n.kind {
+                        NatKind::Snat => "snat",
+                        NatKind::DnatAndSnat => "dnat_and_snat",
+                    }),
+                )
                 .col("external_ip", s(n.external_ip.to_string()))
                 .col("logical_ip", s(&n.logical_ip))
                 .child_of(lr.clone(), "nat");
             if let Some((port, mac)) = &n.logical_port {
-                row = row.col("logical_port", strings([port.clone()])).col("external_mac", strings([mac.clone()]));
+                row = row
+                    .col("logical_port", strings([port.clone()]))
+                    .col("external_mac", strings([mac.clone()]));
             }
             rows.push(row);
         }
@@ -382,7 +406,11 @@ impl Vpc {
                 );
             }
         }
-        Group { id: format!("vpc/{}", self.name), phase: 0, rows }
+        Group {
+            id: format!("vpc/{}", self.name),
+            phase: 0,
+            rows,
+        }
     }
 }
 
@@ -477,7 +505,11 @@ impl Subnet {
                 }
             }
         }
-        Group { id: format!("subnet/{}", self.name), phase: 1, rows }
+        Group {
+            id: format!("subnet/{}", self.name),
+            phase: 1,
+            rows,
+        }
     }
 }
 
@@ -499,7 +531,11 @@ fn acl(
     action: &str,
     after_lb: bool,
 ) -> DesiredRow {
-    let options = if after_lb { vec![("apply-after-lb", "true".to_owned())] } else { vec![] };
+    let options = if after_lb {
+        vec![("apply-after-lb", "true".to_owned())]
+    } else {
+        vec![]
+    };
     DesiredRow::new("ACL", format!("acl/{key}"))
         .col("direction", s(direction))
         .col("priority", Cell::Value(Datum::scalar(priority)))
@@ -537,7 +573,11 @@ impl PodPort {
             .col("port_security", strings([addr]))
             .col("external_ids", map(ids))
             .child_of(ls_key(&self.subnet), "ports");
-        Group { id: format!("pod/{}/{}", self.namespace, self.pod), phase: 2, rows: vec![row] }
+        Group {
+            id: format!("pod/{}/{}", self.namespace, self.pod),
+            phase: 2,
+            rows: vec![row],
+        }
     }
 }
 
@@ -556,8 +596,15 @@ impl Service {
             if p.backends.is_empty() {
                 continue;
             }
-            let backends: Vec<String> = p.backends.iter().map(|(ip, port)| endpoint(*ip, *port)).collect();
-            by_proto.entry(p.protocol).or_default().push((endpoint(p.vip, p.port), backends.join(",")));
+            let backends: Vec<String> = p
+                .backends
+                .iter()
+                .map(|(ip, port)| endpoint(*ip, *port))
+                .collect();
+            by_proto
+                .entry(p.protocol)
+                .or_default()
+                .push((endpoint(p.vip, p.port), backends.join(",")));
         }
         let mut rows = Vec::new();
         for (proto, vips) in by_proto {
@@ -567,7 +614,11 @@ impl Service {
                 .col("protocol", strings([proto.as_str().to_owned()]))
                 .col(
                     "selection_fields",
-                    strings(if self.session_affinity { vec!["ip_src".to_owned()] } else { vec![] }),
+                    strings(if self.session_affinity {
+                        vec!["ip_src".to_owned()]
+                    } else {
+                        vec![]
+                    }),
                 )
                 .member("vips", Cell::Value(Datum::map(vips)));
             for sn in subnets {
@@ -576,7 +627,11 @@ impl Service {
             row = row.attached_to(lr_key(&self.vpc), "load_balancer");
             rows.push(row);
         }
-        Group { id: format!("service/{}/{}", self.namespace, self.name), phase: 3, rows }
+        Group {
+            id: format!("service/{}/{}", self.namespace, self.name),
+            phase: 3,
+            rows,
+        }
     }
 }
 
@@ -593,7 +648,10 @@ impl NetworkPolicy {
         let mut rows = vec![
             DesiredRow::new("Port_Group", pg.key.clone())
                 .col("name", s(&pg_name))
-                .member("ports", Cell::Refs(self.ports.iter().map(|p| lsp_key(p)).collect())),
+                .member(
+                    "ports",
+                    Cell::Refs(self.ports.iter().map(|p| lsp_key(p)).collect()),
+                ),
         ];
         for (dir, rules) in [("ingress", &self.ingress), ("egress", &self.egress)] {
             let Some(rules) = rules else { continue };
@@ -630,7 +688,8 @@ impl NetworkPolicy {
                                 );
                                 if !except.is_empty() {
                                     let except_name = format!("{pg_name}_{dir}_except_{fam}_{ri}");
-                                    let _ = write!(expr, " && {fam}.{peer_field} != ${except_name}");
+                                    let _ =
+                                        write!(expr, " && {fam}.{peer_field} != ${except_name}");
                                     rows.push(
                                         DesiredRow::new("Address_Set", format!("as/{except_name}"))
                                             .col("name", s(&except_name))
@@ -659,7 +718,11 @@ impl NetworkPolicy {
                 }
             }
         }
-        Group { id: format!("policy/{}/{}", self.namespace, self.name), phase: 4, rows }
+        Group {
+            id: format!("policy/{}/{}", self.namespace, self.name),
+            phase: 4,
+            rows,
+        }
     }
 }
 
@@ -670,7 +733,11 @@ fn peer_sets(peers: &[Peer], fam: &str) -> (Vec<String>, Vec<String>) {
     let mut except = Vec::new();
     for p in peers {
         match p {
-            Peer::Addresses(a) => allow.extend(a.iter().filter(|ip| ip.is_ipv4() == v4).map(ToString::to_string)),
+            Peer::Addresses(a) => allow.extend(
+                a.iter()
+                    .filter(|ip| ip.is_ipv4() == v4)
+                    .map(ToString::to_string),
+            ),
             Peer::Block { cidr, except: ex } => {
                 if matches!(cidr, IpNet::V4(_)) == v4 {
                     allow.push(cidr.to_string());
@@ -698,7 +765,11 @@ fn port_expression(ports: &[PortMatch]) -> Option<String> {
             }
         })
         .collect();
-    Some(if parts.len() == 1 { parts[0].clone() } else { format!("(({}))", parts.join(") || (")) })
+    Some(if parts.len() == 1 {
+        parts[0].clone()
+    } else {
+        format!("(({}))", parts.join(") || ("))
+    })
 }
 
 impl Network {
@@ -711,13 +782,18 @@ impl Network {
         for sn in &self.subnets {
             d.insert(sn.group());
         }
-        let by_name: BTreeMap<&str, &Subnet> = self.subnets.iter().map(|s| (s.name.as_str(), s)).collect();
+        let by_name: BTreeMap<&str, &Subnet> =
+            self.subnets.iter().map(|s| (s.name.as_str(), s)).collect();
         for p in &self.pods {
             d.insert(p.group(by_name.get(p.subnet.as_str()).copied()));
         }
         for svc in &self.services {
-            let switches: Vec<&str> =
-                self.subnets.iter().filter(|s| s.vpc == svc.vpc).map(|s| s.name.as_str()).collect();
+            let switches: Vec<&str> = self
+                .subnets
+                .iter()
+                .filter(|s| s.vpc == svc.vpc)
+                .map(|s| s.name.as_str())
+                .collect();
             d.insert(svc.group(&switches));
         }
         for np in &self.policies {

@@ -28,7 +28,11 @@ const PARENT_COLUMNS: &[(&str, &str, &str)] = &[
     ("ACL", "Logical_Switch", "acls"),
     ("ACL", "Port_Group", "acls"),
     ("Logical_Router_Port", "Logical_Router", "ports"),
-    ("Logical_Router_Static_Route", "Logical_Router", "static_routes"),
+    (
+        "Logical_Router_Static_Route",
+        "Logical_Router",
+        "static_routes",
+    ),
     ("Logical_Router_Policy", "Logical_Router", "policies"),
     ("NAT", "Logical_Router", "nat"),
     ("Gateway_Chassis", "Logical_Router_Port", "gateway_chassis"),
@@ -38,7 +42,6 @@ const PARENT_COLUMNS: &[(&str, &str, &str)] = &[
 #[derive(Debug, Clone)]
 struct Owned {
     row: Arc<ReplicaRow>,
-    group: String,
 }
 
 /// What the replica holds that concerns one owner.
@@ -48,6 +51,8 @@ struct OwnedIndex {
     rows: HashMap<String, HashMap<String, Owned>>,
     /// Child UUID to the (table, UUID, column) of rows referencing it through a parent column.
     parents: HashMap<Uuid, Vec<(String, Uuid, String)>>,
+    /// Group to the (table, key) of its rows.
+    by_group: HashMap<String, Vec<(String, String)>>,
 }
 
 impl OwnedIndex {
@@ -60,21 +65,33 @@ impl OwnedIndex {
             }
             let mut by_key = HashMap::new();
             for row in table.rows() {
-                let Some(ids) = row.get("external_ids") else { continue };
+                let Some(ids) = row.get("external_ids") else {
+                    continue;
+                };
                 if ids.get(&Atom::string(OWNER)) != Some(&owner_atom) {
                     continue;
                 }
-                let (Some(key), Some(group)) = (ids.get_str(KEY), ids.get_str(GROUP)) else { continue };
-                by_key.insert(key.to_owned(), Owned { row: row.clone(), group: group.to_owned() });
+                let (Some(key), Some(group)) = (ids.get_str(KEY), ids.get_str(GROUP)) else {
+                    continue;
+                };
+                idx.by_group
+                    .entry(group.to_owned())
+                    .or_default()
+                    .push((tname.to_owned(), key.to_owned()));
+                by_key.insert(key.to_owned(), Owned { row: row.clone() });
             }
             if !by_key.is_empty() {
                 idx.rows.insert(tname.to_owned(), by_key);
             }
         }
         for (_, parent_table, column) in PARENT_COLUMNS {
-            let Some(table) = replica.table(parent_table) else { continue };
+            let Some(table) = replica.table(parent_table) else {
+                continue;
+            };
             for row in table.rows() {
-                let Some(members) = row.get(column) else { continue };
+                let Some(members) = row.get(column) else {
+                    continue;
+                };
                 for a in members.as_set() {
                     if let Atom::Uuid(child) = a {
                         idx.parents.entry(*child).or_default().push((
@@ -93,16 +110,22 @@ impl OwnedIndex {
         self.rows.get(key.table).and_then(|t| t.get(&key.key))
     }
 
-    fn of_group<'a>(&'a self, group: &'a str) -> impl Iterator<Item = (&'a str, &'a str, &'a Owned)> + 'a {
-        self.rows.iter().flat_map(move |(t, rows)| {
-            rows.iter()
-                .filter(move |(_, o)| o.group == group)
-                .map(move |(k, o)| (t.as_str(), k.as_str(), o))
-        })
+    fn of_group<'a>(
+        &'a self,
+        group: &str,
+    ) -> impl Iterator<Item = (&'a str, &'a str, &'a Owned)> + 'a {
+        self.by_group
+            .get(group)
+            .into_iter()
+            .flatten()
+            .filter_map(move |(t, k)| {
+                let owned = self.rows.get(t)?.get(k)?;
+                Some((t.as_str(), k.as_str(), owned))
+            })
     }
 
     fn groups(&self) -> BTreeSet<&str> {
-        self.rows.values().flat_map(|r| r.values().map(|o| o.group.as_str())).collect()
+        self.by_group.keys().map(String::as_str).collect()
     }
 }
 
@@ -172,7 +195,11 @@ pub enum Scope {
 impl Reconciler {
     /// A reconciler writing rows owned by `owner` to `OVN_Northbound`.
     pub fn new(owner: impl Into<String>) -> Self {
-        Reconciler { owner: owner.into(), db: "OVN_Northbound".into(), retries: 3 }
+        Reconciler {
+            owner: owner.into(),
+            db: "OVN_Northbound".into(),
+            retries: 3,
+        }
     }
 
     /// The owner value written to `external_ids:ovn-model/owner`.
@@ -189,11 +216,21 @@ impl Reconciler {
         scope: Scope,
     ) -> Plan {
         let idx = OwnedIndex::build(replica, &self.owner);
+        self.plan_indexed(replica, &idx, groups, scope)
+    }
+
+    fn plan_indexed<'a>(
+        &self,
+        replica: &Replica,
+        idx: &OwnedIndex,
+        groups: impl IntoIterator<Item = &'a Group>,
+        scope: Scope,
+    ) -> Plan {
         let mut plan = Plan::default();
         let mut wanted = BTreeSet::new();
         for g in groups {
             wanted.insert(g.id.clone());
-            let txn = self.plan_group(replica, &idx, g);
+            let txn = self.plan_group(replica, idx, g);
             if !txn.ops.is_empty() {
                 plan.txns.push(txn);
             }
@@ -201,7 +238,7 @@ impl Reconciler {
         if scope == Scope::Everything {
             for gid in idx.groups() {
                 if !wanted.contains(gid) {
-                    let txn = self.plan_removal(&idx, gid);
+                    let txn = self.plan_removal(idx, gid);
                     if !txn.ops.is_empty() {
                         plan.txns.push(txn);
                     }
@@ -215,7 +252,13 @@ impl Reconciler {
     pub fn plan_delete(&self, replica: &Replica, group: &str) -> Plan {
         let idx = OwnedIndex::build(replica, &self.owner);
         let txn = self.plan_removal(&idx, group);
-        Plan { txns: if txn.ops.is_empty() { vec![] } else { vec![txn] } }
+        Plan {
+            txns: if txn.ops.is_empty() {
+                vec![]
+            } else {
+                vec![txn]
+            },
+        }
     }
 
     fn plan_removal(&self, idx: &OwnedIndex, group: &str) -> PlannedTxn {
@@ -224,7 +267,11 @@ impl Reconciler {
         for (table, _, owned) in idx.of_group(group) {
             removal_ops(idx, table, owned, &doomed, &mut ops);
         }
-        PlannedTxn { group: group.to_owned(), ops, unresolved: Vec::new() }
+        PlannedTxn {
+            group: group.to_owned(),
+            ops,
+            unresolved: Vec::new(),
+        }
     }
 
     fn plan_group(&self, replica: &Replica, idx: &OwnedIndex, group: &Group) -> PlannedTxn {
@@ -250,7 +297,10 @@ impl Reconciler {
                 unresolved.push(row.key.clone());
                 continue;
             };
-            let coerce = |col: &str, d: Datum| match layout.index_of(col).and_then(|i| layout.column_type(i)) {
+            let coerce = |col: &str, d: Datum| match layout
+                .index_of(col)
+                .and_then(|i| layout.column_type(i))
+            {
                 Some(ty) => d.coerce(ty),
                 None => d,
             };
@@ -269,7 +319,10 @@ impl Reconciler {
             // Desired plain columns, with the ownership keys merged into external_ids.
             let mut desired: Row = Row::new();
             for (col, cell) in &row.columns {
-                desired.insert((*col).to_owned(), coerce(col, resolve_cell(cell, &mut unresolved)));
+                desired.insert(
+                    (*col).to_owned(),
+                    coerce(col, resolve_cell(cell, &mut unresolved)),
+                );
             }
             let mut ids: Vec<(Atom, Atom)> = desired
                 .remove("external_ids")
@@ -303,14 +356,23 @@ impl Reconciler {
                     for (c, d) in members {
                         new_row.insert(c.to_owned(), d);
                     }
-                    ops.push(Operation::insert_named(row.key.table, new_row, named[&row.key].clone()));
+                    ops.push(Operation::insert_named(
+                        row.key.table,
+                        new_row,
+                        named[&row.key].clone(),
+                    ));
                     let me = Atom::NamedUuid(named[&row.key].clone());
                     if let Some((ptable, patom, pcol)) = parent {
                         parent_mutations.push(reference_op(ptable, patom, pcol, me.clone()));
                     }
                     for (target, col) in &row.attach {
                         match resolve(target) {
-                            Some(t) => parent_mutations.push(reference_op(target.table, t, col, me.clone())),
+                            Some(t) => parent_mutations.push(reference_op(
+                                target.table,
+                                t,
+                                col,
+                                me.clone(),
+                            )),
                             None => unresolved.push(target.clone()),
                         }
                     }
@@ -357,7 +419,11 @@ impl Reconciler {
         ops.extend(later);
         ops.extend(parent_mutations);
         // Owned rows of this group that the desired state no longer has.
-        let keep: BTreeSet<(&str, &str)> = group.rows.iter().map(|r| (r.key.table, r.key.key.as_str())).collect();
+        let keep: BTreeSet<(&str, &str)> = group
+            .rows
+            .iter()
+            .map(|r| (r.key.table, r.key.key.as_str()))
+            .collect();
         let stale: Vec<(&str, &Owned)> = idx
             .of_group(&group.id)
             .filter(|(t, k, _)| !keep.contains(&(*t, *k)))
@@ -367,7 +433,11 @@ impl Reconciler {
         for (table, owned) in stale {
             removal_ops(idx, table, owned, &doomed, &mut ops);
         }
-        PlannedTxn { group: group.id.clone(), ops, unresolved }
+        PlannedTxn {
+            group: group.id.clone(),
+            ops,
+            unresolved,
+        }
     }
 
     /// Converges NB to `desired`: plans and sends each phase in turn, transactions pipelined,
@@ -385,14 +455,23 @@ impl Reconciler {
         for g in desired.groups.values() {
             phases.entry(g.phase).or_default().push(g);
         }
+        // The index of owned rows is rebuilt only after writes: an unchanged state costs one
+        // scan of the replica.
+        let mut index: Option<OwnedIndex> = None;
         for groups in phases.values() {
             let mut pending: Vec<&Group> = groups.clone();
             for attempt in 0..=self.retries {
                 let plan = {
                     let r = replica.read().unwrap_or_else(|e| e.into_inner());
-                    self.plan(&r, pending.iter().copied(), Scope::OnlyTheseGroups)
+                    let idx = index.get_or_insert_with(|| OwnedIndex::build(&r, &self.owner));
+                    self.plan_indexed(&r, idx, pending.iter().copied(), Scope::OnlyTheseGroups)
                 };
-                let failed = self.send(client, plan, &mut report, attempt == self.retries).await;
+                if !plan.is_empty() {
+                    index = None;
+                }
+                let failed = self
+                    .send(client, plan, &mut report, attempt == self.retries)
+                    .await;
                 if failed.is_empty() {
                     break;
                 }
@@ -403,11 +482,11 @@ impl Reconciler {
             for attempt in 0..=self.retries {
                 let plan = {
                     let r = replica.read().unwrap_or_else(|e| e.into_inner());
-                    let idx = OwnedIndex::build(&r, &self.owner);
+                    let idx = index.get_or_insert_with(|| OwnedIndex::build(&r, &self.owner));
                     let mut plan = Plan::default();
                     for gid in idx.groups() {
                         if !desired.groups.contains_key(gid) {
-                            let txn = self.plan_removal(&idx, gid);
+                            let txn = self.plan_removal(idx, gid);
                             if !txn.ops.is_empty() {
                                 plan.txns.push(txn);
                             }
@@ -415,7 +494,14 @@ impl Reconciler {
                     }
                     plan
                 };
-                if self.send(client, plan, &mut report, attempt == self.retries).await.is_empty() {
+                if !plan.is_empty() {
+                    index = None;
+                }
+                if self
+                    .send(client, plan, &mut report, attempt == self.retries)
+                    .await
+                    .is_empty()
+                {
                     break;
                 }
             }
@@ -424,21 +510,36 @@ impl Reconciler {
     }
 
     /// Upserts one group (the incremental path for a single object's event).
-    pub async fn upsert(&self, client: &Client, replica: &Arc<RwLock<Replica>>, group: &Group) -> Report {
+    pub async fn upsert(
+        &self,
+        client: &Client,
+        replica: &Arc<RwLock<Replica>>,
+        group: &Group,
+    ) -> Report {
         let mut desired = DesiredState::default();
         desired.insert(group.clone());
-        self.reconcile(client, replica, &desired, Scope::OnlyTheseGroups).await
+        self.reconcile(client, replica, &desired, Scope::OnlyTheseGroups)
+            .await
     }
 
     /// Removes one group's rows (the incremental path for a deleted object).
-    pub async fn delete(&self, client: &Client, replica: &Arc<RwLock<Replica>>, group: &str) -> Report {
+    pub async fn delete(
+        &self,
+        client: &Client,
+        replica: &Arc<RwLock<Replica>>,
+        group: &str,
+    ) -> Report {
         let mut report = Report::default();
         for attempt in 0..=self.retries {
             let plan = {
                 let r = replica.read().unwrap_or_else(|e| e.into_inner());
                 self.plan_delete(&r, group)
             };
-            if self.send(client, plan, &mut report, attempt == self.retries).await.is_empty() {
+            if self
+                .send(client, plan, &mut report, attempt == self.retries)
+                .await
+                .is_empty()
+            {
                 break;
             }
         }
@@ -446,7 +547,13 @@ impl Reconciler {
     }
 
     /// Sends a plan's transactions pipelined; returns the groups that failed.
-    async fn send(&self, client: &Client, plan: Plan, report: &mut Report, last: bool) -> BTreeSet<String> {
+    async fn send(
+        &self,
+        client: &Client,
+        plan: Plan,
+        report: &mut Report,
+        last: bool,
+    ) -> BTreeSet<String> {
         let mut inflight = Vec::with_capacity(plan.txns.len());
         for txn in &plan.txns {
             report.transactions += 1;
@@ -481,7 +588,13 @@ impl Reconciler {
 /// The operations that make an owned row go away: a root row is deleted; a child row is
 /// removed from its parents' columns (the server then garbage-collects it), unless its
 /// parents are going away too.
-fn removal_ops(idx: &OwnedIndex, table: &str, owned: &Owned, doomed: &BTreeSet<Uuid>, ops: &mut Vec<Operation>) {
+fn removal_ops(
+    idx: &OwnedIndex,
+    table: &str,
+    owned: &Owned,
+    doomed: &BTreeSet<Uuid>,
+    ops: &mut Vec<Operation>,
+) {
     let is_child = PARENT_COLUMNS.iter().any(|(child, _, _)| *child == table);
     let uuid = owned.row.uuid;
     if !is_child {
@@ -495,7 +608,11 @@ fn removal_ops(idx: &OwnedIndex, table: &str, owned: &Owned, doomed: &BTreeSet<U
         ops.push(Operation::mutate(
             ptable.as_str(),
             vec![Condition::uuid(*puuid)],
-            vec![Mutation::new(pcol.as_str(), Mutator::Delete, Datum::scalar(uuid))],
+            vec![Mutation::new(
+                pcol.as_str(),
+                Mutator::Delete,
+                Datum::scalar(uuid),
+            )],
         ));
     }
 }
@@ -505,7 +622,11 @@ fn reference_op(table: &str, target: Atom, column: &str, member: Atom) -> Operat
     Operation::mutate(
         table,
         vec![Condition::eq("_uuid", Datum::scalar(target))],
-        vec![Mutation::new(column, Mutator::Insert, Datum::scalar(member))],
+        vec![Mutation::new(
+            column,
+            Mutator::Insert,
+            Datum::scalar(member),
+        )],
     )
 }
 
@@ -525,14 +646,23 @@ fn member_mutations(column: &str, have: &Datum, want: &Datum, out: &mut Vec<Muta
                 .cloned()
                 .collect();
             if !stale_keys.is_empty() {
-                out.push(Mutation::new(column, Mutator::Delete, Datum::set(stale_keys)));
+                out.push(Mutation::new(
+                    column,
+                    Mutator::Delete,
+                    Datum::set(stale_keys),
+                ));
             }
             if !missing.is_empty() {
                 out.push(Mutation::new(column, Mutator::Insert, Datum::map(missing)));
             }
         }
         Datum::Set(want_set) => {
-            let extra: Vec<Atom> = have.as_set().iter().filter(|a| !want.contains(a)).cloned().collect();
+            let extra: Vec<Atom> = have
+                .as_set()
+                .iter()
+                .filter(|a| !want.contains(a))
+                .cloned()
+                .collect();
             let missing: Vec<Atom> = want_set
                 .iter()
                 .filter(|a| matches!(a, Atom::NamedUuid(_)) || !have.contains(a))
