@@ -30,26 +30,54 @@ fn value(r: &DesiredRow, col: &str) -> Datum {
 
 #[test]
 fn subnet_realises_switch_router_pair_dhcp_and_private_acls() {
-    let g = subnet("sn1", "vpc1", &["10.0.0.0/24", "fd00::/64"], &["10.0.0.1", "fd00::1"]).group();
+    let g = subnet(
+        "sn1",
+        "vpc1",
+        &["10.0.0.0/24", "fd00::/64"],
+        &["10.0.0.1", "fd00::1"],
+    )
+    .group();
     assert_eq!(g.id, "subnet/sn1");
     let ls = row(&g, "Logical_Switch", "ls/sn1");
-    assert_eq!(value(ls, "other_config").get_str("subnet"), Some("10.0.0.0/24,fd00::/64"));
-    assert_eq!(value(ls, "other_config").get_str("exclude_ips"), Some("10.0.0.1..10.0.0.5"));
+    assert_eq!(
+        value(ls, "other_config").get_str("subnet"),
+        Some("10.0.0.0/24,fd00::/64")
+    );
+    assert_eq!(
+        value(ls, "other_config").get_str("exclude_ips"),
+        Some("10.0.0.1..10.0.0.5")
+    );
     let lrp = row(&g, "Logical_Router_Port", "lrp/vpc1-sn1");
-    assert_eq!(value(lrp, "networks"), Datum::set(["10.0.0.1/24", "fd00::1/64"]));
-    assert_eq!(lrp.parent.as_ref().unwrap().0, RowKey::new("Logical_Router", "lr/vpc1"));
+    assert_eq!(
+        value(lrp, "networks"),
+        Datum::set(["10.0.0.1/24", "fd00::1/64"])
+    );
+    assert_eq!(
+        lrp.parent.as_ref().unwrap().0,
+        RowKey::new("Logical_Router", "lr/vpc1")
+    );
     let lsp = row(&g, "Logical_Switch_Port", "lsp/sn1-vpc1");
     assert_eq!(value(lsp, "type"), Datum::scalar("router"));
-    assert_eq!(value(lsp, "options").get_str("router-port"), Some("vpc1-sn1"));
+    assert_eq!(
+        value(lsp, "options").get_str("router-port"),
+        Some("vpc1-sn1")
+    );
     let v4 = row(&g, "DHCP_Options", "dhcp/sn1/v4");
     assert_eq!(value(v4, "options").get_str("router"), Some("10.0.0.1"));
     row(&g, "DHCP_Options", "dhcp/sn1/v6");
     let drop = row(&g, "ACL", "acl/subnet/sn1/drop/ip4");
     assert_eq!(value(drop, "priority"), Datum::scalar(PRIORITY_SUBNET_DROP));
     let allow = row(&g, "ACL", "acl/subnet/sn1/allow/ip4/1");
-    assert_eq!(value(allow, "match"), Datum::scalar("ip4.src == 10.1.0.0/16 && ip4.dst == 10.0.0.0/24"));
+    assert_eq!(
+        value(allow, "match"),
+        Datum::scalar("ip4.src == 10.1.0.0/16 && ip4.dst == 10.0.0.0/24")
+    );
     // The v6 family has no allowSubnets: only the subnet itself.
-    assert!(g.rows.iter().all(|r| r.key.key != "acl/subnet/sn1/allow/ip6/1"));
+    assert!(
+        g.rows
+            .iter()
+            .all(|r| r.key.key != "acl/subnet/sn1/allow/ip6/1")
+    );
 }
 
 #[test]
@@ -61,11 +89,19 @@ fn pod_port_carries_the_annotation_names() {
         mac: "0a:00:00:00:00:02".into(),
         ips: vec!["10.0.0.2".parse().unwrap(), "fd00::2".parse().unwrap()],
     };
-    let sn = subnet("sn1", "vpc1", &["10.0.0.0/24", "fd00::/64"], &["10.0.0.1", "fd00::1"]);
+    let sn = subnet(
+        "sn1",
+        "vpc1",
+        &["10.0.0.0/24", "fd00::/64"],
+        &["10.0.0.1", "fd00::1"],
+    );
     let g = p.group(Some(&sn));
     let r = row(&g, "Logical_Switch_Port", "lsp/web.ns");
     assert_eq!(value(r, "name"), Datum::scalar("web.ns"));
-    assert_eq!(value(r, "addresses"), Datum::scalar("0a:00:00:00:00:02 10.0.0.2 fd00::2"));
+    assert_eq!(
+        value(r, "addresses"),
+        Datum::scalar("0a:00:00:00:00:02 10.0.0.2 fd00::2")
+    );
     let ids = value(r, "external_ids");
     for (k, v) in [
         ("pod", "web"),
@@ -91,9 +127,17 @@ fn service_is_one_balancer_per_protocol_without_empty_vips() {
                 protocol: Protocol::Tcp,
                 vip: "10.96.0.10".parse().unwrap(),
                 port: 80,
-                backends: vec![("10.0.0.2".parse().unwrap(), 8080), ("10.0.0.3".parse().unwrap(), 8080)],
+                backends: vec![
+                    ("10.0.0.2".parse().unwrap(), 8080),
+                    ("10.0.0.3".parse().unwrap(), 8080),
+                ],
             },
-            ServicePort { protocol: Protocol::Udp, vip: "10.96.0.10".parse().unwrap(), port: 53, backends: vec![] },
+            ServicePort {
+                protocol: Protocol::Udp,
+                vip: "10.96.0.10".parse().unwrap(),
+                port: 53,
+                backends: vec![],
+            },
             ServicePort {
                 protocol: Protocol::Tcp,
                 vip: "fd00:96::10".parse().unwrap(),
@@ -106,8 +150,13 @@ fn service_is_one_balancer_per_protocol_without_empty_vips() {
     let g = svc.group(&["sn1", "sn2"]);
     assert_eq!(g.rows.len(), 1, "the UDP port has no backends");
     let lb = &g.rows[0];
-    let Cell::Value(vips) = &lb.members["vips"] else { panic!() };
-    assert_eq!(vips.get_str("10.96.0.10:80"), Some("10.0.0.2:8080,10.0.0.3:8080"));
+    let Cell::Value(vips) = &lb.members["vips"] else {
+        panic!()
+    };
+    assert_eq!(
+        vips.get_str("10.96.0.10:80"),
+        Some("10.0.0.2:8080,10.0.0.3:8080")
+    );
     assert_eq!(vips.get_str("[fd00:96::10]:80"), Some("[fd00::2]:8080"));
     assert_eq!(value(lb, "selection_fields"), Datum::scalar("ip_src"));
     assert_eq!(lb.attach.len(), 3);
@@ -122,11 +171,22 @@ fn policy_realises_port_group_address_sets_and_acls() {
         ingress: Some(vec![PolicyRule {
             peers: Some(vec![
                 Peer::Addresses(vec!["10.0.0.5".parse().unwrap()]),
-                Peer::Block { cidr: "192.168.0.0/16".parse().unwrap(), except: vec!["192.168.1.0/24".parse().unwrap()] },
+                Peer::Block {
+                    cidr: "192.168.0.0/16".parse().unwrap(),
+                    except: vec!["192.168.1.0/24".parse().unwrap()],
+                },
             ]),
             ports: vec![
-                PortMatch { protocol: Protocol::Tcp, port: Some(80), end_port: None },
-                PortMatch { protocol: Protocol::Tcp, port: Some(8000), end_port: Some(8080) },
+                PortMatch {
+                    protocol: Protocol::Tcp,
+                    port: Some(80),
+                    end_port: None,
+                },
+                PortMatch {
+                    protocol: Protocol::Tcp,
+                    port: Some(8000),
+                    end_port: Some(8080),
+                },
             ],
         }]),
         egress: Some(vec![]),
@@ -143,12 +203,24 @@ fn policy_realises_port_group_address_sets_and_acls() {
     );
     assert_eq!(value(allow, "action"), Datum::scalar("allow-related"));
     // No v6 peers: no v6 allow ACL.
-    assert!(g.rows.iter().all(|r| r.key.key != format!("acl/{pg}/ingress/allow/0/ip6")));
+    assert!(
+        g.rows
+            .iter()
+            .all(|r| r.key.key != format!("acl/{pg}/ingress/allow/0/ip6"))
+    );
     let as_allow = row(&g, "Address_Set", &format!("as/{pg}_ingress_allow_ip4_0"));
-    let Cell::Value(addrs) = &as_allow.members["addresses"] else { panic!() };
+    let Cell::Value(addrs) = &as_allow.members["addresses"] else {
+        panic!()
+    };
     assert_eq!(addrs, &Datum::set(["10.0.0.5", "192.168.0.0/16"]));
     let egress_drop = row(&g, "ACL", &format!("acl/{pg}/egress/drop"));
     assert_eq!(value(egress_drop, "direction"), Datum::scalar("from-lport"));
-    assert_eq!(value(egress_drop, "options").get_str("apply-after-lb"), Some("true"));
-    assert_eq!(value(egress_drop, "priority"), Datum::scalar(PRIORITY_POLICY_DROP));
+    assert_eq!(
+        value(egress_drop, "options").get_str("apply-after-lb"),
+        Some("true")
+    );
+    assert_eq!(
+        value(egress_drop, "priority"),
+        Datum::scalar(PRIORITY_POLICY_DROP)
+    );
 }

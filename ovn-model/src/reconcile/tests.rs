@@ -2,7 +2,11 @@ use super::*;
 use crate::desired::DesiredRow;
 
 fn nb_replica() -> Replica {
-    let text = crate::SCHEMAS.iter().find(|s| s.module == "nb").unwrap().json;
+    let text = crate::SCHEMAS
+        .iter()
+        .find(|s| s.module == "nb")
+        .unwrap()
+        .json;
     let schema = ovsdb_client::DatabaseSchema::from_json_str(text).unwrap();
     Replica::new(Arc::new(schema))
 }
@@ -29,12 +33,25 @@ fn new_rows_are_inserted_with_named_uuids_and_parent_mutations() {
     let ops = serde_json::to_value(&plan.txns[0].ops).unwrap();
     assert_eq!(ops[0]["op"], "insert");
     assert_eq!(ops[0]["uuid-name"], "row0");
-    assert_eq!(ops[0]["row"]["external_ids"], serde_json::json!(["map", [["ovn-model/group", "g"], ["ovn-model/key", "ls/a"], ["ovn-model/owner", "me"]]]));
+    assert_eq!(
+        ops[0]["row"]["external_ids"],
+        serde_json::json!([
+            "map",
+            [
+                ["ovn-model/group", "g"],
+                ["ovn-model/key", "ls/a"],
+                ["ovn-model/owner", "me"]
+            ]
+        ])
+    );
     assert_eq!(ops[1]["op"], "insert");
-    assert_eq!(ops[2], serde_json::json!({
-        "op": "mutate", "table": "Logical_Switch", "where": [["_uuid", "==", ["named-uuid", "row0"]]],
-        "mutations": [["ports", "insert", ["named-uuid", "row1"]]]
-    }));
+    assert_eq!(
+        ops[2],
+        serde_json::json!({
+            "op": "mutate", "table": "Logical_Switch", "where": [["_uuid", "==", ["named-uuid", "row0"]]],
+            "mutations": [["ports", "insert", ["named-uuid", "row1"]]]
+        })
+    );
 }
 
 #[test]
@@ -71,15 +88,27 @@ fn owned_rows_converge_with_minimal_writes() {
     let g = Group {
         id: "g".into(),
         phase: 0,
-        rows: vec![DesiredRow::new("Logical_Switch", "ls/a").col("name", Cell::Value(Datum::scalar("a")))],
+        rows: vec![
+            DesiredRow::new("Logical_Switch", "ls/a").col("name", Cell::Value(Datum::scalar("a"))),
+        ],
     };
     let plan = Reconciler::new("me").plan(&r, [&g], Scope::Everything);
-    let ops: Vec<serde_json::Value> = plan.txns.iter().map(|t| serde_json::to_value(&t.ops).unwrap()).collect();
+    let ops: Vec<serde_json::Value> = plan
+        .txns
+        .iter()
+        .map(|t| serde_json::to_value(&t.ops).unwrap())
+        .collect();
     assert_eq!(ops.len(), 2, "{ops:?}");
-    assert_eq!(ops[0], serde_json::json!([{"op":"update","table":"Logical_Switch",
-        "where":[["_uuid","==",["uuid","550e8400-e29b-41d4-a716-446655440000"]]],"row":{"name":"a"}}]));
-    assert_eq!(ops[1], serde_json::json!([{"op":"delete","table":"Logical_Switch",
-        "where":[["_uuid","==",["uuid","550e8400-e29b-41d4-a716-446655440001"]]]}]));
+    assert_eq!(
+        ops[0],
+        serde_json::json!([{"op":"update","table":"Logical_Switch",
+        "where":[["_uuid","==",["uuid","550e8400-e29b-41d4-a716-446655440000"]]],"row":{"name":"a"}}])
+    );
+    assert_eq!(
+        ops[1],
+        serde_json::json!([{"op":"delete","table":"Logical_Switch",
+        "where":[["_uuid","==",["uuid","550e8400-e29b-41d4-a716-446655440001"]]]}])
+    );
     // Scoped to the one group, the stale group is left alone.
     let plan = Reconciler::new("me").plan(&r, [&g], Scope::OnlyTheseGroups);
     assert_eq!(plan.txns.len(), 1);
@@ -111,8 +140,16 @@ fn membership_columns_change_by_mutation() {
     assert_eq!(
         vips,
         vec![
-            Mutation::new("vips", Mutator::Delete, Datum::set(["1.1.1.1:80", "2.2.2.2:80"])),
-            Mutation::new("vips", Mutator::Insert, Datum::map([("1.1.1.1:80", "x2"), ("3.3.3.3:80", "z")])),
+            Mutation::new(
+                "vips",
+                Mutator::Delete,
+                Datum::set(["1.1.1.1:80", "2.2.2.2:80"])
+            ),
+            Mutation::new(
+                "vips",
+                Mutator::Insert,
+                Datum::map([("1.1.1.1:80", "x2"), ("3.3.3.3:80", "z")])
+            ),
         ]
     );
 }
