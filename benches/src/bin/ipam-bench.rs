@@ -1,0 +1,384 @@
+//! `ipam-bench`: runs every IPAM scenario of issue 9 and prints one JSON line per scenario,
+//! each next to the same scenario on the mutex reference allocator (same search and
+//! bookkeeping, one global lock), measured in the same process.
+//!
+//! `ns_per_op` is wall time divided by the operations of all threads, so with two threads it
+//! is inverse throughput. One operation is an allocate plus its release for the
+//! `alloc-release-*` scenarios, one allocation for `alloc-v6-64-1m`, one record for
+//! `restore-1m`. `rss_kib` is the growth of this process's resident set while our allocator
+//! was built and driven (owner index included).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use ipam::reference::MutexIpam;
+use ipam::{AddressBitmap, Ipam, MacAddr, RestoreRecord, SubnetSpec};
+
+/// The two allocators behind one interface.
+trait Allocator: Sync {
+    fn add(&self, spec: SubnetSpec);
+    fn alloc(&self, subnet: &str, owner: &str);
+    fn free(&self, owner: &str);
+    fn restore(&self, records: Vec<RestoreRecord>) -> usize;
+}
+
+impl Allocator for Ipam {
+    fn add(&self, spec: SubnetSpec) {
+        self.add_subnet(spec).expect("valid subnet");
+    }
+    fn alloc(&self, subnet: &str, owner: &str) {
+        self.allocate(subnet, owner).expect("free address");
+    }
+    fn free(&self, owner: &str) {
+        self.release(owner).expect("held");
+    }
+    fn restore(&self, records: Vec<RestoreRecord>) -> usize {
+        let r = Ipam::restore(self, records);
+        assert!(r.conflicts.is_empty());
+        r.restored
+    }
+}
+
+impl Allocator for MutexIpam {
+    fn add(&self, spec: SubnetSpec) {
+        self.add_subnet(spec).expect("valid subnet");
+    }
+    fn alloc(&self, subnet: &str, owner: &str) {
+        self.allocate(subnet, owner).expect("free address");
+    }
+    fn free(&self, owner: &str) {
+        self.release(owner).expect("held");
+    }
+    fn restore(&self, records: Vec<RestoreRecord>) -> usize {
+        let r = MutexIpam::restore(self, records);
+        assert!(r.conflicts.is_empty());
+        r.restored
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Nanoseconds this thread has spent on a CPU.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Wall and on-CPU nanoseconds per operation.
+#[derive(Clone, Copy)]
+struct Cost {
+    wall: f64,
+    cpu: f64,
+}
+
+impl Cost {
+    fn best(self, o: Cost) -> Cost {
+        Cost {
+            wall: self.wall.min(o.wall),
+            cpu: self.cpu.min(o.cpu),
+        }
+    }
+}
+
+const ROUNDS: usize = 3;
+
+fn keys(prefix: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("{prefix}-{i:07}.bench/eth0"))
+        .collect()
+}
+
+const SLASH16_USABLE: usize = 65533;
+
+/// Subnets `s0..` (each a /16, filled to 90%), then `threads` threads each doing `ops`
+/// allocate+release pairs on subnet `subnet_of(thread)`. Returns ns per pair and RSS growth.
+fn alloc_release<A: Allocator>(
+    make: fn() -> A,
+    subnets: usize,
+    threads: usize,
+    ops: usize,
+    subnet_of: fn(usize) -> usize,
+) -> (Cost, u64) {
+    let rss0 = rss_kib();
+    let a = make();
+    for s in 0..subnets {
+        a.add(SubnetSpec::new(format!("s{s}"), &format!("10.{}.0.0/16", 16 + s)).unwrap());
+        for k in keys(&format!("fill{s}"), SLASH16_USABLE * 9 / 10) {
+            a.alloc(&format!("s{s}"), &k);
+        }
+    }
+    let names: Vec<String> = (0..subnets).map(|s| format!("s{s}")).collect();
+    let barrier = Barrier::new(threads + 1);
+    let warmup = 20_000;
+    let cpu = AtomicU64::new(0);
+    let elapsed = std::thread::scope(|sc| {
+        for t in 0..threads {
+            let (a, barrier, subnet, cpu) = (&a, &barrier, &names[subnet_of(t)], &cpu);
+            sc.spawn(move || {
+                let ks = keys(&format!("t{t}"), 4096);
+                for i in 0..warmup {
+                    let k = &ks[i % ks.len()];
+                    a.alloc(subnet, k);
+                    a.free(k);
+                }
+                barrier.wait();
+                let c0 = thread_cpu_ns();
+                for i in 0..ops {
+                    let k = &ks[i % ks.len()];
+                    a.alloc(subnet, k);
+                    a.free(k);
+                }
+                cpu.fetch_add(thread_cpu_ns() - c0, Ordering::Relaxed);
+                barrier.wait();
+            });
+        }
+        barrier.wait();
+        let start = Instant::now();
+        barrier.wait();
+        start.elapsed()
+    });
+    let rss = rss_kib().saturating_sub(rss0);
+    drop(a);
+    let n = (ops * threads) as f64;
+    let cost = Cost {
+        wall: elapsed.as_nanos() as f64 / n,
+        cpu: cpu.load(Ordering::Relaxed) as f64 / n,
+    };
+    (cost, rss)
+}
+
+/// Ours and the reference alternately, best of `ROUNDS` each; RSS of our first round.
+fn compare(
+    subnets: usize,
+    threads: usize,
+    ops: usize,
+    subnet_of: fn(usize) -> usize,
+) -> (Cost, Cost, u64) {
+    let (mut ours, rss) = alloc_release(Ipam::new, subnets, threads, ops, subnet_of);
+    let (mut base, _) = alloc_release(MutexIpam::new, subnets, threads, ops, subnet_of);
+    for _ in 1..ROUNDS {
+        base = base.best(alloc_release(MutexIpam::new, subnets, threads, ops, subnet_of).0);
+        ours = ours.best(alloc_release(Ipam::new, subnets, threads, ops, subnet_of).0);
+    }
+    (ours, base, rss)
+}
+
+fn alloc_v6<A: Allocator>(make: fn() -> A, n: usize) -> (Cost, u64, A) {
+    let ks = keys("v6", n);
+    let rss0 = rss_kib();
+    let a = make();
+    a.add(SubnetSpec::new("v6", "fd00:10:16::/64").unwrap());
+    let (start, c0) = (Instant::now(), thread_cpu_ns());
+    for k in &ks {
+        a.alloc("v6", k);
+    }
+    let cost = Cost {
+        wall: start.elapsed().as_nanos() as f64 / n as f64,
+        cpu: (thread_cpu_ns() - c0) as f64 / n as f64,
+    };
+    (cost, rss_kib().saturating_sub(rss0), a)
+}
+
+fn restore_records(n: u32) -> Vec<RestoreRecord> {
+    (0..n)
+        .map(|i| RestoreRecord {
+            owner: format!("pod-{i:07}.restore/eth0"),
+            subnet: "r".into(),
+            ips: vec![
+                IpAddr::V4(Ipv4Addr::from(0x0a00_0002 + i)),
+                IpAddr::V6(Ipv6Addr::from(
+                    0xfd00_0000_0000_0000_0000_0000_0000_0002u128 + u128::from(i),
+                )),
+            ],
+            mac: Some(MacAddr::from_u64(0x0a00_0000_0000 + u64::from(i))),
+        })
+        .collect()
+}
+
+fn restore<A: Allocator>(make: fn() -> A, n: u32) -> (Cost, u64) {
+    let records = restore_records(n);
+    let rss0 = rss_kib();
+    let a = make();
+    a.add(SubnetSpec::new("r", "10.0.0.0/8,fd00::/64").unwrap());
+    let (start, c0) = (Instant::now(), thread_cpu_ns());
+    assert_eq!(a.restore(records), n as usize);
+    let cost = Cost {
+        wall: start.elapsed().as_nanos() as f64 / f64::from(n),
+        cpu: (thread_cpu_ns() - c0) as f64 / f64::from(n),
+    };
+    let rss = rss_kib().saturating_sub(rss0);
+    drop(a);
+    (cost, rss)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn line(
+    scenario: &str,
+    threads: usize,
+    ops: usize,
+    ours: Cost,
+    base: Cost,
+    rss: u64,
+    load: f64,
+    extra: &str,
+) {
+    println!(
+        "{{\"scenario\":\"{scenario}\",\"threads\":{threads},\"ops\":{ops},\"ns_per_op\":{:.1},\"baseline_ns_per_op\":{:.1},\"ratio\":{:.3},\"rss_kib\":{rss},\"cpu_ns_per_op\":{:.1},\"baseline_cpu_ns_per_op\":{:.1},\"loadavg\":{load:.2}{extra}}}",
+        ours.wall,
+        base.wall,
+        ours.wall / base.wall,
+        ours.cpu,
+        base.cpu,
+    );
+}
+
+fn bitmap_vs_cas(ops: usize) -> (f64, f64) {
+    // A /16 that is 90% full, so the search does real work.
+    let bm = AddressBitmap::new(65535);
+    for o in 0..(65536 * 9 / 10) {
+        bm.claim(o);
+    }
+    let mut hint = 0u128;
+    for _ in 0..100_000 {
+        let o = bm.claim_next(hint).expect("free");
+        bm.release(o);
+        hint = o + 1;
+    }
+    let start = Instant::now();
+    for _ in 0..ops {
+        let o = bm.claim_next(hint).expect("free");
+        bm.release(o);
+        hint = o + 1;
+    }
+    let ours = start.elapsed().as_nanos() as f64 / ops as f64;
+    let word = AtomicU64::new(0);
+    let start = Instant::now();
+    for _ in 0..ops {
+        let mut cur = word.load(Ordering::Relaxed);
+        while let Err(actual) =
+            word.compare_exchange_weak(cur, cur ^ 1, Ordering::AcqRel, Ordering::Relaxed)
+        {
+            cur = actual;
+        }
+    }
+    std::hint::black_box(word.load(Ordering::Relaxed));
+    let cas = start.elapsed().as_nanos() as f64 / ops as f64;
+    (ours, cas)
+}
+
+fn main() {
+    let ops = 300_000;
+
+    let load = loadavg();
+    let (ours, base, rss) = compare(1, 1, ops, |_| 0);
+    line(
+        "alloc-release-v4-16-90pct",
+        1,
+        ops,
+        ours,
+        base,
+        rss,
+        load,
+        "",
+    );
+    let own_1t = ours;
+
+    let load = loadavg();
+    let (ours, base, rss) = compare(2, 2, ops, |t| t);
+    line(
+        "alloc-release-2subnets",
+        2,
+        ops * 2,
+        ours,
+        base,
+        rss,
+        load,
+        &format!(
+            ",\"own_1t_ns_per_op\":{:.1},\"throughput_vs_own_1t\":{:.3}",
+            own_1t.wall,
+            own_1t.wall / ours.wall
+        ),
+    );
+
+    let load = loadavg();
+    let (ours, base, rss) = compare(1, 2, ops, |_| 0);
+    line(
+        "alloc-release-shared-subnet",
+        2,
+        ops * 2,
+        ours,
+        base,
+        rss,
+        load,
+        &format!(",\"throughput_vs_baseline\":{:.3}", base.wall / ours.wall),
+    );
+
+    let n = 1_000_000;
+    let load = loadavg();
+    let (ours, rss, a) = alloc_v6(Ipam::new, n);
+    let bitmap_kib = a.bitmap_bytes("v6").unwrap_or(0) / 1024;
+    drop(a);
+    let (base, base_rss, r) = alloc_v6(MutexIpam::new, n);
+    drop(r);
+    line(
+        "alloc-v6-64-1m",
+        1,
+        n,
+        ours,
+        base,
+        rss,
+        load,
+        &format!(",\"bitmap_kib\":{bitmap_kib},\"baseline_rss_kib\":{base_rss}"),
+    );
+
+    let n = 1_000_000u32;
+    let load = loadavg();
+    let (ours, rss) = restore(Ipam::new, n);
+    let (base, _) = restore(MutexIpam::new, n);
+    line(
+        "restore-1m",
+        1,
+        n as usize,
+        ours,
+        base,
+        rss,
+        load,
+        &format!(
+            ",\"total_ms\":{:.1},\"cpu_total_ms\":{:.1}",
+            ours.wall * f64::from(n) / 1e6,
+            ours.cpu * f64::from(n) / 1e6
+        ),
+    );
+
+    let ops = 10_000_000;
+    let (mut ours, mut cas) = bitmap_vs_cas(ops);
+    for _ in 1..ROUNDS {
+        let (o, c) = bitmap_vs_cas(ops);
+        ours = ours.min(o);
+        cas = cas.min(c);
+    }
+    println!(
+        "{{\"scenario\":\"bitmap-claim-release\",\"ns_per_op\":{ours:.2},\"cas_ns_per_op\":{cas:.2},\"ratio\":{:.3}}}",
+        ours / cas
+    );
+}
