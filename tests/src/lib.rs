@@ -14,7 +14,7 @@
 //! | [`Pki`] | nothing: certificates by `ovs-pki`, trusted and untrusted | `ssl:` tests with [`OvsdbServerBuilder::ssl`] |
 //! | [`RaftCluster`] | 3 clustered ovsdb-servers on loopback | leader-only mode, leader kill, `monitor_cond_since` resume |
 //! | [`Northd`], [`OvnCentral`] | ovn-northd (+ NB and SB) | logical flows, [`Northd::ovn_trace`] |
-//! | [`Chassis`] | ovs-vswitchd (netdev) + ovn-controller in a [`NetNamespace`] | data-plane tests |
+//! | [`Chassis`], [`Pod`] | ovs-vswitchd (netdev) + ovn-controller in a [`NetNamespace`]; [`Chassis::add_pod`] plugs a namespace into `br-int` | data-plane tests (the `ovn-tests-probe` binary does TCP inside pods) |
 //!
 //! # Guarantees
 //!
