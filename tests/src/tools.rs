@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
@@ -91,16 +91,23 @@ pub fn run(command: &mut Command, timeout: Duration) -> Result<String> {
     // Readers on their own threads: a tool that fills one pipe while we wait would deadlock.
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
-    let waited = crate::wait_for(timeout, &format!("`{line}` to finish"), || {
-        child.try_wait().ok().flatten()
-    });
-    let status = match waited {
-        Ok(status) => status,
-        Err(err) => {
+    // Polled at a short, fixed interval: tests run hundreds of short tools, and the growing
+    // interval of `wait_for` would add tens of milliseconds to each.
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(err);
+            return Err(Error::Timeout {
+                what: format!("`{line}` to finish"),
+                timeout,
+                details: String::new(),
+            });
         }
+        std::thread::sleep(Duration::from_millis(2));
     };
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
