@@ -6,10 +6,10 @@
 
 mod cli_common;
 mod cli_ovsdb;
-mod harness;
 mod client_common;
+mod client_locks;
 mod client_methods;
 mod client_monitor;
-mod client_locks;
 mod client_raft;
 mod client_ssl;
+mod harness;
