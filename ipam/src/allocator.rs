@@ -83,9 +83,42 @@ impl Registry {
     }
 }
 
+/// Owner records of one shard. The owner key is hashed once per request: the same hash
+/// picks the shard (bits 32..38) and the bucket (low bits and top 7 bits).
+#[derive(Default)]
+struct Owners(hashbrown::HashTable<(Box<str>, Record)>);
+
+impl Owners {
+    fn get(&self, h: u64, owner: &str) -> Option<&Record> {
+        self.0.find(h, |(k, _)| &**k == owner).map(|(_, r)| r)
+    }
+
+    fn insert(&mut self, h: u64, owner: Box<str>, rec: Record, hasher: &Hasher) {
+        self.0
+            .insert_unique(h, (owner, rec), |(k, _)| hasher.hash_one(&**k));
+    }
+
+    fn remove(&mut self, h: u64, owner: &str) -> Option<Record> {
+        let e = self.0.find_entry(h, |(k, _)| &**k == owner).ok()?;
+        Some(e.remove().0.1)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &Record)> {
+        self.0.iter().map(|(k, r)| (&**k, r))
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn reserve(&mut self, n: usize, hasher: &Hasher) {
+        self.0.reserve(n, |(k, _)| hasher.hash_one(&**k));
+    }
+}
+
 struct ShardState {
     registry: Arc<Registry>,
-    owners: HashMap<Box<str>, Record, Hasher>,
+    owners: Owners,
     /// MACs whose [`mac_shard`] is this shard.
     macs: HashSet<u64, Hasher>,
 }
@@ -196,7 +229,7 @@ impl Ipam {
                 .map(|_| {
                     Shard(Mutex::new(ShardState {
                         registry: registry.clone(),
-                        owners: HashMap::default(),
+                        owners: Owners::default(),
                         macs: HashSet::default(),
                     }))
                 })
@@ -206,8 +239,10 @@ impl Ipam {
         }
     }
 
-    fn owner_shard(&self, owner: &str) -> usize {
-        (self.hasher.hash_one(owner) >> 58) as usize % SHARDS
+    /// The owner's hash and shard.
+    fn owner_slot(&self, owner: &str) -> (u64, usize) {
+        let h = self.hasher.hash_one(owner);
+        (h, (h >> 32) as usize % SHARDS)
     }
 
     fn lock_all(&self) -> Vec<MutexGuard<'_, ShardState>> {
@@ -283,7 +318,7 @@ impl Ipam {
             .iter()
             .flat_map(|g| g.owners.iter())
             .filter(|(_, r)| r.subnet == id)
-            .map(|(o, r)| (&**o, *r))
+            .map(|(o, r)| (o, *r))
             .collect();
         for (owner, rec) in &held {
             for ip in rec.allocation().ips() {
@@ -323,7 +358,7 @@ impl Ipam {
         };
         let n = guards
             .iter()
-            .map(|g| g.owners.values().filter(|r| r.subnet == s.id).count())
+            .map(|g| g.owners.iter().filter(|(_, r)| r.subnet == s.id).count())
             .sum();
         if n > 0 {
             return Err(IpamError::SubnetInUse {
@@ -406,7 +441,7 @@ impl Ipam {
             AddressRequest::Static(ips) => split_statics(ips)?,
             _ => (None, None),
         };
-        let os = self.owner_shard(owner);
+        let (h, os) = self.owner_slot(owner);
         let ms = match req.mac {
             MacRequest::Static(m) if !m.is_unicast() => {
                 return Err(IpamError::InvalidMac {
@@ -423,7 +458,13 @@ impl Ipam {
             attempts += 1;
             let outcome = {
                 let (mut g, mut gm) = self.lock_pair(os, ms);
-                try_allocate(os, &mut g, gm.as_deref_mut(), subnet, owner, req, statics)
+                let key = OwnerKey {
+                    name: owner,
+                    hash: h,
+                    shard: os,
+                    hasher: &self.hasher,
+                };
+                try_allocate(&key, &mut g, gm.as_deref_mut(), subnet, req, statics)
             };
             match outcome {
                 Ok(a) => return Ok(a),
@@ -466,9 +507,9 @@ impl Ipam {
 
     /// Releases everything `owner` holds and returns it; `None` if it held nothing.
     pub fn release(&self, owner: &str) -> Option<Allocation> {
-        let os = self.owner_shard(owner);
+        let (h, os) = self.owner_slot(owner);
         let mut g = lock(&self.shards[os].0);
-        let rec = g.owners.remove(owner)?;
+        let rec = g.owners.remove(h, owner)?;
         // Bits are cleared under the owner's shard so a concurrent update, which holds every
         // shard, sees either the record or the cleared bits.
         if let Some(sub) = g.registry.id(rec.subnet) {
@@ -492,8 +533,9 @@ impl Ipam {
 
     /// The subnet and allocation `owner` holds.
     pub fn lookup(&self, owner: &str) -> Option<(String, Allocation)> {
-        let g = lock(&self.shards[self.owner_shard(owner)].0);
-        let rec = g.owners.get(owner)?;
+        let (h, os) = self.owner_slot(owner);
+        let g = lock(&self.shards[os].0);
+        let rec = g.owners.get(h, owner)?;
         let name = g.registry.id(rec.subnet)?.name.to_string();
         Some((name, rec.allocation()))
     }
@@ -524,7 +566,7 @@ impl Ipam {
         let records = records.into_iter();
         let per_shard = records.size_hint().0 / SHARDS + 1;
         for g in guards.iter_mut() {
-            g.owners.reserve(per_shard);
+            g.owners.reserve(per_shard, &self.hasher);
         }
         for (index, r) in records.enumerate() {
             match self.restore_one(&mut guards, &registry, r, &mut names) {
@@ -546,12 +588,12 @@ impl Ipam {
         r: RestoreRecord,
         names: &mut Reverse,
     ) -> std::result::Result<(), (String, IpamError)> {
-        let os = self.owner_shard(&r.owner);
-        match self.restore_checked(guards, registry, &r, os, names) {
+        let (h, os) = self.owner_slot(&r.owner);
+        match self.restore_checked(guards, registry, &r, h, os, names) {
             Ok(Some(rec)) => {
                 let owner = r.owner.into_boxed_str();
                 names.note(&owner, &rec);
-                guards[os].owners.insert(owner, rec);
+                guards[os].owners.insert(h, owner, rec, &self.hasher);
                 Ok(())
             }
             // Already held identically.
@@ -567,6 +609,7 @@ impl Ipam {
         guards: &mut [MutexGuard<'_, ShardState>],
         registry: &Registry,
         r: &RestoreRecord,
+        h: u64,
         os: usize,
         names: &mut Reverse,
     ) -> Result<Option<Record>> {
@@ -594,7 +637,7 @@ impl Ipam {
             v6: statics.1,
             mac: r.mac,
         };
-        if let Some(have) = guards[os].owners.get(r.owner.as_str()) {
+        if let Some(have) = guards[os].owners.get(h, &r.owner) {
             if *have == rec {
                 return Ok(None);
             }
@@ -655,7 +698,7 @@ impl Reverse {
         }
         self.built = true;
         for g in guards {
-            for (o, r) in &g.owners {
+            for (o, r) in g.owners.iter() {
                 self.note(o, r);
             }
         }
@@ -689,21 +732,29 @@ impl Reverse {
     }
 }
 
+/// An owner key with its hash and shard, computed once per request.
+struct OwnerKey<'a> {
+    name: &'a str,
+    hash: u64,
+    shard: usize,
+    hasher: &'a Hasher,
+}
+
 fn try_allocate(
-    owner_shard: usize,
+    key: &OwnerKey<'_>,
     st: &mut ShardState,
     mac_st: Option<&mut ShardState>,
     subnet: &str,
-    owner: &str,
     req: &Request,
     statics: (Option<Ipv4Addr>, Option<Ipv6Addr>),
 ) -> std::result::Result<Allocation, Failure> {
+    let (owner, h, owner_shard, hasher) = (key.name, key.hash, key.shard, key.hasher);
     let ShardState {
         registry,
         owners,
         macs,
     } = st;
-    if let Some(have) = owners.get(owner) {
+    if let Some(have) = owners.get(h, owner) {
         return existing(registry, have, subnet, owner, req, statics).map_err(Failure::Error);
     }
     let sub = registry
@@ -754,7 +805,7 @@ fn try_allocate(
         v6: claimed.v6.map(|c| c.0),
         mac,
     };
-    owners.insert(owner.into(), rec);
+    owners.insert(h, owner.into(), rec, hasher);
     Ok(rec.allocation())
 }
 

@@ -287,98 +287,115 @@ fn bitmap_vs_cas(ops: usize) -> (f64, f64) {
 }
 
 fn main() {
+    // With arguments, only the named scenarios run.
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let want = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
     let ops = 300_000;
 
-    let load = loadavg();
-    let (ours, base, rss) = compare(1, 1, ops, |_| 0);
-    line(
-        "alloc-release-v4-16-90pct",
-        1,
-        ops,
-        ours,
-        base,
-        rss,
-        load,
-        "",
-    );
-    let own_1t = ours;
-
-    let load = loadavg();
-    let (ours, base, rss) = compare(2, 2, ops, |t| t);
-    line(
-        "alloc-release-2subnets",
-        2,
-        ops * 2,
-        ours,
-        base,
-        rss,
-        load,
-        &format!(
-            ",\"own_1t_ns_per_op\":{:.1},\"throughput_vs_own_1t\":{:.3}",
-            own_1t.wall,
-            own_1t.wall / ours.wall
-        ),
-    );
-
-    let load = loadavg();
-    let (ours, base, rss) = compare(1, 2, ops, |_| 0);
-    line(
-        "alloc-release-shared-subnet",
-        2,
-        ops * 2,
-        ours,
-        base,
-        rss,
-        load,
-        &format!(",\"throughput_vs_baseline\":{:.3}", base.wall / ours.wall),
-    );
-
-    let n = 1_000_000;
-    let load = loadavg();
-    let (ours, rss, a) = alloc_v6(Ipam::new, n);
-    let bitmap_kib = a.bitmap_bytes("v6").unwrap_or(0) / 1024;
-    drop(a);
-    let (base, base_rss, r) = alloc_v6(MutexIpam::new, n);
-    drop(r);
-    line(
-        "alloc-v6-64-1m",
-        1,
-        n,
-        ours,
-        base,
-        rss,
-        load,
-        &format!(",\"bitmap_kib\":{bitmap_kib},\"baseline_rss_kib\":{base_rss}"),
-    );
-
-    let n = 1_000_000u32;
-    let load = loadavg();
-    let (ours, rss) = restore(Ipam::new, n);
-    let (base, _) = restore(MutexIpam::new, n);
-    line(
-        "restore-1m",
-        1,
-        n as usize,
-        ours,
-        base,
-        rss,
-        load,
-        &format!(
-            ",\"total_ms\":{:.1},\"cpu_total_ms\":{:.1}",
-            ours.wall * f64::from(n) / 1e6,
-            ours.cpu * f64::from(n) / 1e6
-        ),
-    );
-
-    let ops = 10_000_000;
-    let (mut ours, mut cas) = bitmap_vs_cas(ops);
-    for _ in 1..ROUNDS {
-        let (o, c) = bitmap_vs_cas(ops);
-        ours = ours.min(o);
-        cas = cas.min(c);
+    // The two-subnet line compares with this single-thread figure, so it runs for both.
+    let mut own_1t = None;
+    if want("alloc-release-v4-16-90pct") || want("alloc-release-2subnets") {
+        let load = loadavg();
+        let (ours, base, rss) = compare(1, 1, ops, |_| 0);
+        line(
+            "alloc-release-v4-16-90pct",
+            1,
+            ops,
+            ours,
+            base,
+            rss,
+            load,
+            "",
+        );
+        own_1t = Some(ours);
     }
-    println!(
-        "{{\"scenario\":\"bitmap-claim-release\",\"ns_per_op\":{ours:.2},\"cas_ns_per_op\":{cas:.2},\"ratio\":{:.3}}}",
-        ours / cas
-    );
+
+    if want("alloc-release-2subnets") {
+        let load = loadavg();
+        let (ours, base, rss) = compare(2, 2, ops, |t| t);
+        line(
+            "alloc-release-2subnets",
+            2,
+            ops * 2,
+            ours,
+            base,
+            rss,
+            load,
+            &format!(
+                ",\"own_1t_ns_per_op\":{:.1},\"throughput_vs_own_1t\":{:.3}",
+                own_1t.map_or(0.0, |c| c.wall),
+                own_1t.map_or(0.0, |c| c.wall / ours.wall)
+            ),
+        );
+    }
+
+    if want("alloc-release-shared-subnet") {
+        let load = loadavg();
+        let (ours, base, rss) = compare(1, 2, ops, |_| 0);
+        line(
+            "alloc-release-shared-subnet",
+            2,
+            ops * 2,
+            ours,
+            base,
+            rss,
+            load,
+            &format!(",\"throughput_vs_baseline\":{:.3}", base.wall / ours.wall),
+        );
+    }
+
+    if want("alloc-v6-64-1m") {
+        let n = 1_000_000;
+        let load = loadavg();
+        let (ours, rss, a) = alloc_v6(Ipam::new, n);
+        let bitmap_kib = a.bitmap_bytes("v6").unwrap_or(0) / 1024;
+        drop(a);
+        let (base, base_rss, r) = alloc_v6(MutexIpam::new, n);
+        drop(r);
+        line(
+            "alloc-v6-64-1m",
+            1,
+            n,
+            ours,
+            base,
+            rss,
+            load,
+            &format!(",\"bitmap_kib\":{bitmap_kib},\"baseline_rss_kib\":{base_rss}"),
+        );
+    }
+
+    if want("restore-1m") {
+        let n = 1_000_000u32;
+        let load = loadavg();
+        let (ours, rss) = restore(Ipam::new, n);
+        let (base, _) = restore(MutexIpam::new, n);
+        line(
+            "restore-1m",
+            1,
+            n as usize,
+            ours,
+            base,
+            rss,
+            load,
+            &format!(
+                ",\"total_ms\":{:.1},\"cpu_total_ms\":{:.1}",
+                ours.wall * f64::from(n) / 1e6,
+                ours.cpu * f64::from(n) / 1e6
+            ),
+        );
+    }
+
+    if want("bitmap-claim-release") {
+        let ops = 10_000_000;
+        let (mut ours, mut cas) = bitmap_vs_cas(ops);
+        for _ in 1..ROUNDS {
+            let (o, c) = bitmap_vs_cas(ops);
+            ours = ours.min(o);
+            cas = cas.min(c);
+        }
+        println!(
+            "{{\"scenario\":\"bitmap-claim-release\",\"ns_per_op\":{ours:.2},\"cas_ns_per_op\":{cas:.2},\"ratio\":{:.3}}}",
+            ours / cas
+        );
+    }
 }
