@@ -42,6 +42,23 @@ pub(super) fn register(r: &mut Registry) {
         "rsa" => Ok(Value::String(key_pem(&new_key()?)?)),
         other => Ok(Value::String(format!("Unknown type {other}"))),
     });
+    r.plain("buildCustomCert", "ss", |a| {
+        use base64::Engine as _;
+        let dec = |s: &str, what: &str| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .map_err(|_| format!("unable to decode base64 {what}"))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        let cert = dec(arg_str(a, 0), "certificate")?;
+        let key = dec(arg_str(a, 1), "private key")?;
+        let der = pem_body(&cert)
+            .filter(|d| Issuer::from_der(d).is_some())
+            .ok_or("error parsing certificate")?;
+        let _ = der;
+        parse_key(&key)?;
+        Ok(Value::Object(Arc::new(Certificate { cert, key })))
+    });
     r.plain("genCA", "si", |a| {
         let key = new_key()?;
         ca(arg_str(a, 0), arg_int(a, 1), key)

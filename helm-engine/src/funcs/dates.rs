@@ -86,6 +86,14 @@ pub(super) fn register(r: &mut Registry) {
         };
         Ok(Value::String(go_duration(i128::from(secs) * 1_000_000_000)))
     });
+    r.plain("durationRound", "a", |a| {
+        let d: i128 = match a[0] {
+            Value::String(s) => parse_duration(s).unwrap_or(0),
+            Value::Object(o) if o.type_name() == "time.Time" => now_nanos() - time_of(a[0]),
+            _ => 0,
+        };
+        Ok(Value::String(duration_round(d.unsigned_abs())))
+    });
     r.plain("toDate", "ss", |a| {
         Ok(parse_date(arg_str(a, 0), arg_str(a, 1))
             .map(time_value)
@@ -311,6 +319,25 @@ pub(crate) fn format_time(nanos: i128, layout: &str) -> String {
         rest = &rest[ch.len_utf8()..];
     }
     out
+}
+
+/// Sprig's `durationRound`: the largest whole unit (years of 365 days, months of 30).
+fn duration_round(u: u128) -> String {
+    const SEC: u128 = 1_000_000_000;
+    let units: [(u128, &str); 6] = [
+        (SEC * 3600 * 24 * 365, "y"),
+        (SEC * 3600 * 24 * 30, "mo"),
+        (SEC * 3600 * 24, "d"),
+        (SEC * 3600, "h"),
+        (SEC * 60, "m"),
+        (SEC, "s"),
+    ];
+    for (size, name) in units {
+        if u > size {
+            return format!("{}{name}", u / size);
+        }
+    }
+    "0s".into()
 }
 
 /// Go's `Duration.String`.

@@ -13,11 +13,6 @@ pub(super) fn register(r: &mut Registry) {
     r.plain("toYaml", "a", |a| {
         s(crate::yaml::to_yaml(a[0]).unwrap_or_default())
     });
-    r.plain("mustToYaml", "a", |a| {
-        crate::yaml::to_yaml(a[0])
-            .map(Value::String)
-            .map_err(|e| e.to_string())
-    });
     r.plain("fromYaml", "s", |a| {
         Ok(Value::Map(match from_yaml_map(arg_str(a, 0)) {
             Ok(m) => m,

@@ -170,7 +170,18 @@ pub(super) fn register(r: &mut Registry) {
     });
     r.plain("urlParse", "s", |a| url_parse(arg_str(a, 0)));
     r.plain("urlJoin", "m", |a| s(url_join(a[0])));
-    r.plain("getHostByName", "s", |_| s(""));
+    r.plain("getHostByName", "s", |a| {
+        use std::net::ToSocketAddrs;
+        let addrs: Vec<String> = (arg_str(a, 0), 0)
+            .to_socket_addrs()
+            .map(|it| it.map(|sa| sa.ip().to_string()).collect())
+            .unwrap_or_default();
+        if addrs.is_empty() {
+            // Sprig picks `addrs[rand.Intn(len(addrs))]`, which panics on an empty answer.
+            return Err("invalid argument to Intn".into());
+        }
+        s(addrs[fastrand::usize(..addrs.len())].clone())
+    });
 }
 
 fn default<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {

@@ -124,6 +124,8 @@ struct Lexer<'s> {
     start: usize,
     paren_depth: i32,
     tokens: Vec<Token>,
+    /// The last (offset, line) computed, to count newlines incrementally.
+    line_mark: (usize, usize),
 }
 
 /// Tokenises `input`; the result always ends with an `Eof` or `Error` token.
@@ -134,14 +136,24 @@ pub(crate) fn lex(input: &str) -> Vec<Token> {
         start: 0,
         paren_depth: 0,
         tokens: Vec::new(),
+        line_mark: (0, 1),
     };
     l.run();
     l.tokens
 }
 
 impl<'s> Lexer<'s> {
-    fn line_at(&self, pos: usize) -> usize {
-        1 + memchr::memchr_iter(b'\n', &self.input.as_bytes()[..pos]).count()
+    /// The line of byte offset `pos`, counted incrementally from the previous token (tokens
+    /// come in order, so lexing stays linear in the input size).
+    fn line_at(&mut self, pos: usize) -> usize {
+        let (from, line) = if pos >= self.line_mark.0 {
+            self.line_mark
+        } else {
+            (0, 1)
+        };
+        let line = line + memchr::memchr_iter(b'\n', &self.input.as_bytes()[from..pos]).count();
+        self.line_mark = (pos, line);
+        line
     }
 
     fn emit(&mut self, typ: Tok) {
@@ -361,11 +373,11 @@ impl<'s> Lexer<'s> {
                     true
                 }
                 ')' => {
-                    self.emit(Tok::RightParen);
                     self.paren_depth -= 1;
                     if self.paren_depth < 0 {
                         return self.error("unexpected right paren".into());
                     }
+                    self.emit(Tok::RightParen);
                     true
                 }
                 c if c.is_ascii() && !c.is_ascii_control() => {

@@ -259,3 +259,30 @@ fn parse_errors_name_file_and_line() {
 fn edge_cases_match_helm() {
     check_golden(include_str!("testdata/edge_cases.json"));
 }
+
+#[test]
+fn parse_errors_match_helm() {
+    check_golden(include_str!("testdata/parse_errors.json"));
+}
+
+/// Renders `$TMPL_CHART` `$TMPL_RUNS` times and prints the mean wall time per render (a
+/// developer measurement to set against `helm template`; it asserts nothing about time).
+#[test]
+#[ignore = "developer tool: timing, run in release mode"]
+fn time_chart_rendering() {
+    let Ok(chart) = std::env::var("TMPL_CHART") else {
+        return;
+    };
+    let runs: u32 = std::env::var("TMPL_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    let start = std::time::Instant::now();
+    for _ in 0..runs {
+        let c = crate::chart::load(std::path::Path::new(&chart)).unwrap();
+        let out = crate::render::template(c, &Map::new(), &crate::render::RenderOptions::default())
+            .unwrap();
+        assert!(!out.is_empty());
+    }
+    println!("mean render time: {:?}", start.elapsed() / runs);
+}
