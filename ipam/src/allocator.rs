@@ -476,6 +476,8 @@ impl Ipam {
                 }) => {
                     let holder = self.find_owner(|r| r.holds(id, ip));
                     if holder.is_none() && attempts < 4 {
+                        // The holder is mid-release; give it a moment to finish.
+                        std::thread::yield_now();
                         continue;
                     }
                     return Err(IpamError::AddressInUse {
@@ -487,6 +489,8 @@ impl Ipam {
                 Err(Failure::MacInUse(mac)) => {
                     let holder = self.find_owner(|r| r.mac == Some(mac));
                     if holder.is_none() && attempts < 4 {
+                        // The holder is mid-release; give it a moment to finish.
+                        std::thread::yield_now();
                         continue;
                     }
                     return Err(IpamError::MacInUse { mac, owner: holder });

@@ -7,6 +7,11 @@
 //! compare-and-swap in atomic bitmap words (two bits per address: in use, ever used, so
 //! never-used addresses go out before released ones), and owners live in a sharded map.
 //!
+//! Tests: `cargo test -p ipam` runs unit tests, the model-based property tests, the
+//! multi-thread stress test and the error cases. The word-level CAS protocol is also checked
+//! exhaustively with loom: `RUSTFLAGS="--cfg loom" cargo test -p ipam --release --lib loom`.
+//! [`reference::MutexIpam`] is the one-global-mutex allocator the benchmarks compare against.
+//!
 //! This crate is a pure library. It must not know about Kubernetes objects, OVN, annotations,
 //! I/O or async runtimes; callers translate their objects into [`SubnetSpec`]s, owner keys and
 //! [`RestoreRecord`]s.
