@@ -37,6 +37,8 @@ pub struct Options {
     pub ca_cert: Option<PathBuf>,
     /// The program name warnings start with.
     pub program: String,
+    /// With several servers, only the leader of a clustered database qualifies.
+    pub leader_only: bool,
 }
 
 /// What a command needs before it runs (`enum args_needed` in ovsdb-client.c).
@@ -314,7 +316,9 @@ impl Session {
             });
         }
         let several = remotes.len() > 1;
-        let mut config = ClientConfig::with_remotes(remotes).probe_interval(None);
+        let mut config = ClientConfig::with_remotes(remotes)
+            .probe_interval(None)
+            .leader_only(options.leader_only);
         config.tls = tls;
         config.database = database;
         if several {

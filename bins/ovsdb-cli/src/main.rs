@@ -50,6 +50,13 @@ struct Cli {
     /// CA certificate file that signed the servers' certificates.
     #[arg(short = 'C', long = "ca-cert", value_name = "FILE")]
     ca_cert: Option<PathBuf>,
+    /// With several servers, use only the leader of a clustered database (the default).
+    #[arg(long = "leader-only", overrides_with = "no_leader_only")]
+    leader_only: bool,
+    /// With several servers, accept any server of a clustered database that is connected to
+    /// its cluster.
+    #[arg(long = "no-leader-only", overrides_with = "leader_only")]
+    no_leader_only: bool,
     /// COMMAND [ARG...]
     #[arg(value_name = "COMMAND [ARG]...")]
     args: Vec<String>,
@@ -113,6 +120,7 @@ fn main() -> ExitCode {
             certificate: cli.certificate.clone(),
             ca_cert: cli.ca_cert.clone(),
             program: program.clone(),
+            leader_only: !cli.no_leader_only,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
