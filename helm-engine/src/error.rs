@@ -27,8 +27,8 @@ pub enum Error {
     /// A chart that is structurally invalid (missing Chart.yaml, bad metadata, bad archive).
     #[error("{0}")]
     Chart(String),
-    /// An archive entry that would escape the chart directory.
-    #[error("chart illegally references parent directory: {0}")]
+    /// An archive entry that would escape the chart directory (Helm's message does not name it).
+    #[error("chart illegally references parent directory")]
     PathTraversal(PathBuf),
     /// A chart or file over Helm's size limits.
     #[error("{0}")]

@@ -5,8 +5,13 @@
 //! It owns chart files, values, templates and rendering. It must not know about Kubernetes
 //! clients, clusters or release storage backends: callers hand it bytes and get text back.
 
+pub mod chart;
 pub mod error;
+pub mod funcs;
+pub mod render;
+pub mod template;
 pub mod value;
+pub mod values;
 pub mod yaml;
 
 pub use error::{Error, Result};

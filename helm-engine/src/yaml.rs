@@ -143,8 +143,24 @@ fn value_to_node(v: &Value) -> Result<Node> {
     })
 }
 
+/// go-yaml's wording, wrapped as `sigs.k8s.io/yaml` wraps it; go-yaml leaves out the line when
+/// the problem is on the first one.
+fn yaml_error_at(line: usize, info: &str) -> Error {
+    if line <= 1 {
+        Error::Yaml(format!("error converting YAML to JSON: yaml: {info}"))
+    } else {
+        Error::Yaml(format!(
+            "error converting YAML to JSON: yaml: line {line}: {info}"
+        ))
+    }
+}
+
 fn yaml_error(span: &Span, info: &str) -> Error {
-    Error::Yaml(format!("yaml: line {}: {}", span.start.line(), info))
+    yaml_error_at(span.start.line(), info)
+}
+
+fn scan_error(e: saphyr_parser::ScanError) -> Error {
+    yaml_error_at(e.marker().line(), e.info())
 }
 
 /// Builds documents from the event stream, resolving anchors, aliases and merge keys.
@@ -153,8 +169,7 @@ fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
     let mut docs = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     while let Some(ev) = parser.next_event() {
-        let (ev, span) =
-            ev.map_err(|e| Error::Yaml(format!("yaml: line {}: {}", e.marker().line(), e.info())))?;
+        let (ev, span) = ev.map_err(scan_error)?;
         match ev {
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
@@ -183,9 +198,7 @@ fn build_node(
     let (ev, span) = match first {
         Some(x) => x,
         None => match parser.next_event() {
-            Some(r) => r.map_err(|e| {
-                Error::Yaml(format!("yaml: line {}: {}", e.marker().line(), e.info()))
-            })?,
+            Some(r) => r.map_err(scan_error)?,
             None => return Ok(None),
         },
     };
@@ -217,9 +230,7 @@ fn build_node(
         Event::MappingStart(anchor, _) => {
             let mut pairs: Vec<(String, Node)> = Vec::new();
             while let Some(next) = parser.next_event() {
-                let next = next.map_err(|e| {
-                    Error::Yaml(format!("yaml: line {}: {}", e.marker().line(), e.info()))
-                })?;
+                let next = next.map_err(scan_error)?;
                 if matches!(next.0, Event::MappingEnd) {
                     break;
                 }
@@ -311,7 +322,7 @@ fn key_string(key: Node, span: &Span) -> Result<String> {
         }
         Node::Seq(_) | Node::Map(_) => {
             return Err(Error::Yaml(format!(
-                "yaml: line {}: invalid map key: a collection",
+                "error converting YAML to JSON: yaml: line {}: invalid map key: a collection",
                 span.start.line()
             )));
         }

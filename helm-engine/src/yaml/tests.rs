@@ -56,7 +56,7 @@ fn block_scalars_and_quoting() {
 #[test]
 fn malformed_yaml_is_an_error_with_a_line() {
     let e = from_yaml("a: [1, 2\nb: 3\n").unwrap_err();
-    assert!(e.to_string().starts_with("yaml: line"), "{e}");
+    assert!(e.to_string().contains("yaml: line 2"), "{e}");
     assert!(from_yaml("a: b: c\n").is_err());
 }
 

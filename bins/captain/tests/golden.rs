@@ -1,0 +1,252 @@
+//! Golden tests: `helm template` (the reference binary, v3.17.3) and `captain template` render the
+//! same charts with the same flags, and their outputs must be byte-identical (after normalising
+//! what varies per run in Helm too: generated keys and certificates, UUIDs, dates).
+//!
+//! Cases live in `helm-engine/tests/golden-cases.txt`; charts in `helm-engine/tests/charts/` and
+//! the real charts in `shared/charts`. The reference binary comes from `HELM_BIN`, or
+//! `<workspace>/.tools/helm` (`scripts/install-helm .tools` puts it there).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn helm_bin() -> PathBuf {
+    let p = match std::env::var_os("HELM_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => workspace().join(".tools/helm"),
+    };
+    assert!(
+        p.is_file(),
+        "the reference helm binary is missing at {}: run `scripts/install-helm .tools` or set HELM_BIN",
+        p.display()
+    );
+    p
+}
+
+fn shared_charts() -> PathBuf {
+    let beside = workspace().join("../shared/charts");
+    if beside.is_dir() {
+        return beside;
+    }
+    PathBuf::from("/work/shared/charts")
+}
+
+fn tests_dir() -> PathBuf {
+    workspace().join("helm-engine/tests")
+}
+
+/// One golden case: a chart and the flags both tools get.
+#[derive(Clone, Debug)]
+struct Case {
+    line: String,
+    args: Vec<String>,
+}
+
+fn load_cases(file: &str) -> Vec<Case> {
+    let text = std::fs::read_to_string(tests_dir().join(file)).expect("cases file");
+    let shared = shared_charts();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| Case {
+            line: l.to_string(),
+            args: split_args(l)
+                .into_iter()
+                .map(|a| a.replace("$SHARED", &shared.display().to_string()))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Splits on whitespace, keeping single-quoted parts together (quotes removed).
+fn split_args(l: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in l.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+fn run(bin: &Path, sub: &[&str], args: &[String]) -> Output {
+    Command::new(bin)
+        .args(sub)
+        .args(args)
+        .current_dir(tests_dir())
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()))
+}
+
+fn normalise(s: &str) -> String {
+    let pem = regex::Regex::new(r"-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----").unwrap();
+    let b64 = regex::Regex::new(r"[A-Za-z0-9+/]{60,}={0,2}").unwrap();
+    let uuid =
+        regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+            .unwrap();
+    let s = pem.replace_all(s, "<pem>");
+    let s = b64.replace_all(&s, "<b64>");
+    uuid.replace_all(&s, "<uuid>").into_owned()
+}
+
+fn first_difference(a: &str, b: &str) -> String {
+    let al: Vec<&str> = a.lines().collect();
+    let bl: Vec<&str> = b.lines().collect();
+    let n = al.iter().zip(&bl).take_while(|(x, y)| x == y).count();
+    let from = n.saturating_sub(3);
+    let mut out = format!("first difference at line {}:\n", n + 1);
+    for (i, l) in al.iter().enumerate().skip(from).take(8) {
+        out.push_str(&format!("  helm    {:5}: {l}\n", i + 1));
+    }
+    for (i, l) in bl.iter().enumerate().skip(from).take(8) {
+        out.push_str(&format!("  captain {:5}: {l}\n", i + 1));
+    }
+    if a.len() != b.len() && n == al.len().min(bl.len()) {
+        out.push_str(&format!("  (lengths {} vs {})\n", a.len(), b.len()));
+    }
+    out
+}
+
+/// Runs every case on two worker threads; returns the failures' reports.
+fn run_cases(
+    cases: Vec<Case>,
+    check: fn(&Case, &Output, &Output) -> Option<String>,
+) -> Vec<String> {
+    let helm = helm_bin();
+    let captain = PathBuf::from(env!("CARGO_BIN_EXE_captain"));
+    // Workers pop from the end: reverse so that the slow real charts listed first start first.
+    let mut cases = cases;
+    cases.reverse();
+    let queue = Mutex::new(cases);
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                loop {
+                    let Some(case) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let h = run(&helm, &["template"], &case.args);
+                    let c = run(&captain, &["template"], &case.args);
+                    if let Some(report) = check(&case, &h, &c) {
+                        failures.lock().unwrap().push(report);
+                    }
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap()
+}
+
+fn same_output(case: &Case, h: &Output, c: &Output) -> Option<String> {
+    let hs = normalise(&String::from_utf8_lossy(&h.stdout));
+    let cs = normalise(&String::from_utf8_lossy(&c.stdout));
+    let herr = String::from_utf8_lossy(&h.stderr);
+    let cerr = String::from_utf8_lossy(&c.stderr);
+    if h.status.code() != c.status.code() {
+        return Some(format!(
+            "{}: exit status helm {:?} captain {:?}\n  helm stderr: {}\n  captain stderr: {}",
+            case.line,
+            h.status.code(),
+            c.status.code(),
+            herr.trim(),
+            cerr.trim()
+        ));
+    }
+    if !h.status.success() {
+        // Both failed: the kind of error must match, as for the bad-input cases.
+        return same_failure(case, h, c);
+    }
+    if hs != cs {
+        return Some(format!("{}: {}", case.line, first_difference(&hs, &cs)));
+    }
+    None
+}
+
+/// Bad input: both fail with status 1, captain says `Error: ` and names the same kind of
+/// problem as helm (the text before the first `: `), and nothing panics.
+fn same_failure(case: &Case, h: &Output, c: &Output) -> Option<String> {
+    let herr = String::from_utf8_lossy(&h.stderr);
+    let cerr = String::from_utf8_lossy(&c.stderr);
+    if h.status.code() != Some(1) {
+        return Some(format!(
+            "{}: helm did not fail as expected: {}",
+            case.line,
+            herr.trim()
+        ));
+    }
+    if c.status.code() != Some(1) || !cerr.starts_with("Error: ") {
+        return Some(format!(
+            "{}: captain exit {:?}, stderr {}",
+            case.line,
+            c.status.code(),
+            cerr.trim()
+        ));
+    }
+    let kind = |s: &str| {
+        let s = s.trim_start_matches("Error: ");
+        s.split(": ").next().unwrap_or("").to_string()
+    };
+    let (hk, ck) = (kind(&herr), kind(&cerr));
+    if hk != ck {
+        return Some(format!(
+            "{}: error kinds differ\n  helm:    {}\n  captain: {}",
+            case.line,
+            herr.lines().next().unwrap_or(""),
+            cerr.lines().next().unwrap_or("")
+        ));
+    }
+    None
+}
+
+fn assert_none(failures: Vec<String>, total: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases differ:\n{}",
+        failures.len(),
+        total,
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn real_and_corpus_charts_render_like_helm() {
+    let cases = load_cases("golden-cases.txt");
+    let n = cases.len();
+    assert!(n >= 60, "expected the full case list, found {n}");
+    assert_none(run_cases(cases, same_output), n);
+}
+
+#[test]
+fn bad_input_fails_like_helm() {
+    let cases = load_cases("bad-cases.txt");
+    let n = cases.len();
+    assert_none(run_cases(cases, same_failure), n);
+}

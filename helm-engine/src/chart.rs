@@ -1,0 +1,644 @@
+//! Charts: loading a chart directory or `.tgz` archive into memory as Helm's loader does.
+//!
+//! Files are sorted into `Chart.yaml` metadata, `values.yaml`, `values.schema.json`,
+//! `templates/`, subcharts under `charts/` (directories or archives) and everything else, which
+//! templates reach through `.Files`. `.helmignore` applies to directories, and Helm's limits
+//! apply to archives: 100 MiB decompressed, 5 MiB per file, and no entry outside the chart.
+
+use crate::error::{Error, Result};
+use crate::value::{Map, Value};
+use crate::yaml::{self, Node};
+use std::io::Read;
+use std::path::Path;
+
+pub mod glob;
+mod ignore;
+
+/// Helm's `MaxDecompressedChartSize`: 100 MiB.
+pub const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;
+/// Helm's `MaxDecompressedFileSize`: 5 MiB.
+pub const MAX_DECOMPRESSED_FILE_SIZE: u64 = 5 * 1024 * 1024;
+
+/// A file of a chart: its path relative to the chart root (with `/`) and its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartFile {
+    /// Path inside the chart, e.g. `templates/deployment.yaml`.
+    pub name: String,
+    /// Contents, with a UTF-8 byte-order mark removed.
+    pub data: Vec<u8>,
+}
+
+/// One entry of `dependencies` in `Chart.yaml` (or `requirements.yaml` for apiVersion v1).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dependency {
+    /// The chart name.
+    pub name: String,
+    /// The version constraint.
+    pub version: String,
+    /// The repository URL.
+    pub repository: String,
+    /// A comma-separated list of values paths that switch the dependency on or off.
+    pub condition: String,
+    /// Tags that switch the dependency on or off.
+    pub tags: Vec<String>,
+    /// Whether the dependency is enabled (set while processing conditions and tags).
+    pub enabled: bool,
+    /// `import-values` entries: strings or `{child, parent}` maps.
+    pub import_values: Vec<Value>,
+    /// An alternative name for the dependency.
+    pub alias: String,
+}
+
+/// `Chart.yaml`, with Helm's field set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata {
+    /// `name`.
+    pub name: String,
+    /// `home`.
+    pub home: String,
+    /// `sources`.
+    pub sources: Vec<String>,
+    /// `version`.
+    pub version: String,
+    /// `description`.
+    pub description: String,
+    /// `keywords`.
+    pub keywords: Vec<String>,
+    /// `maintainers` as maps with `name`, `email`, `url`.
+    pub maintainers: Vec<Map>,
+    /// `icon`.
+    pub icon: String,
+    /// `apiVersion` (`v1` when absent).
+    pub api_version: String,
+    /// `condition` (deprecated in charts, kept for `.Chart`).
+    pub condition: String,
+    /// `tags` (deprecated in charts, kept for `.Chart`).
+    pub tags: String,
+    /// `appVersion`.
+    pub app_version: String,
+    /// `deprecated`.
+    pub deprecated: bool,
+    /// `annotations`.
+    pub annotations: Vec<(String, String)>,
+    /// `kubeVersion`.
+    pub kube_version: String,
+    /// `dependencies`.
+    pub dependencies: Vec<Dependency>,
+    /// `type` (`application` or `library`).
+    pub chart_type: String,
+}
+
+/// A loaded chart and its subcharts.
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    /// `Chart.yaml`.
+    pub metadata: Metadata,
+    /// `values.yaml`, an empty map when absent.
+    pub values: Map,
+    /// `values.schema.json`, if present.
+    pub schema: Option<Vec<u8>>,
+    /// Files under `templates/`, in load order.
+    pub templates: Vec<ChartFile>,
+    /// Every other file (including `crds/`), for `.Files`.
+    pub files: Vec<ChartFile>,
+    /// Subcharts from `charts/`.
+    pub dependencies: Vec<Chart>,
+    /// The chart path of the parent, e.g. `top/charts/mid` for a grandchild; empty for the root.
+    pub parent_path: String,
+}
+
+impl Chart {
+    /// The chart's name.
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// Helm's `ChartFullPath`: `top`, `top/charts/sub`, ...
+    pub fn full_path(&self) -> String {
+        if self.parent_path.is_empty() {
+            self.metadata.name.clone()
+        } else {
+            format!("{}/charts/{}", self.parent_path, self.metadata.name)
+        }
+    }
+
+    /// Whether this is a library chart (only its partials render).
+    pub fn is_library(&self) -> bool {
+        self.metadata.chart_type == "library"
+    }
+
+    /// Sets each subchart's parent path, recursively (after aliases are applied).
+    pub fn fix_paths(&mut self) {
+        let me = self.full_path();
+        for d in &mut self.dependencies {
+            d.parent_path = me.clone();
+            d.fix_paths();
+        }
+    }
+}
+
+/// Loads a chart from a directory or a `.tgz` archive, as `helm template` does for a local path.
+pub fn load(path: &Path) -> Result<Chart> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    let mut chart = if meta.is_dir() {
+        load_dir(path)?
+    } else {
+        let data = std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        load_archive(&data)?
+    };
+    chart.fix_paths();
+    Ok(chart)
+}
+
+/// Loads a chart directory, honouring `.helmignore`.
+pub fn load_dir(dir: &Path) -> Result<Chart> {
+    let rules = match std::fs::read_to_string(dir.join(".helmignore")) {
+        Ok(text) => ignore::Rules::parse(&text)?,
+        Err(_) => ignore::Rules::default(),
+    }
+    .with_defaults();
+    let mut files = Vec::new();
+    walk(dir, "", &rules, &mut files)?;
+    load_files(files)
+}
+
+fn walk(dir: &Path, rel: &str, rules: &ignore::Rules, out: &mut Vec<ChartFile>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir.display().to_string(), e))?
+        .filter_map(|e| e.ok())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let n = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let path = entry.path();
+        // Symlinks are followed, as Helm's sympath.Walk does.
+        let meta =
+            std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        if meta.is_dir() {
+            if rules.ignore(&n, true) {
+                continue;
+            }
+            walk(&path, &n, rules, out)?;
+            continue;
+        }
+        if rules.ignore(&n, false) {
+            continue;
+        }
+        if !meta.is_file() {
+            return Err(Error::Chart(format!(
+                "cannot load irregular file {} as it has file mode type bits set",
+                path.display()
+            )));
+        }
+        if meta.len() > MAX_DECOMPRESSED_FILE_SIZE {
+            return Err(Error::TooLarge(format!(
+                "chart file {:?} is larger than the maximum file size {}",
+                name, MAX_DECOMPRESSED_FILE_SIZE
+            )));
+        }
+        let data = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        out.push(ChartFile {
+            name: n,
+            data: strip_bom(data),
+        });
+    }
+    Ok(())
+}
+
+fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
+    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        data.drain(..3);
+    }
+    data
+}
+
+/// Loads a gzipped tar chart archive, enforcing Helm's size and path rules.
+pub fn load_archive(data: &[u8]) -> Result<Chart> {
+    load_files(archive_files(data)?)
+}
+
+fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>> {
+    let gz = flate2::read::GzDecoder::new(data);
+    let mut archive = tar::Archive::new(gz);
+    let mut files = Vec::new();
+    let mut remaining = MAX_DECOMPRESSED_CHART_SIZE;
+    let entries = archive
+        .entries()
+        .map_err(|e| Error::Chart(format!("gzip: invalid header: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| Error::Chart(format!("archive/tar: {e}")))?;
+        let kind = entry.header().entry_type();
+        if kind.is_dir() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+            continue;
+        }
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let delim = if raw.contains('\\') { '\\' } else { '/' };
+        let parts: Vec<&str> = raw.split(delim).collect();
+        let n = parts[1..].join("/");
+        if n.starts_with('/') {
+            return Err(Error::PathTraversal(raw.clone().into()));
+        }
+        let cleaned = clean_path(&n);
+        if cleaned == "." {
+            return Err(Error::Chart(format!(
+                "chart illegally contains content outside the base directory: {raw:?}"
+            )));
+        }
+        if cleaned.starts_with("..") {
+            return Err(Error::PathTraversal(raw.clone().into()));
+        }
+        let b = cleaned.as_bytes();
+        if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+            return Err(Error::Chart("chart contains illegally named files".into()));
+        }
+        if parts[0] == "Chart.yaml" {
+            return Err(Error::Chart("chart yaml not in base directory".into()));
+        }
+        let size = entry.header().size().unwrap_or(0);
+        if size > remaining {
+            return Err(too_large_chart());
+        }
+        if size > MAX_DECOMPRESSED_FILE_SIZE {
+            return Err(Error::TooLarge(format!(
+                "decompressed chart file {raw:?} is larger than the maximum file size {MAX_DECOMPRESSED_FILE_SIZE}"
+            )));
+        }
+        let mut buf = Vec::new();
+        let written = (&mut entry)
+            .take(remaining)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::Chart(format!("archive/tar: {e}")))? as u64;
+        remaining -= written;
+        if written < size || remaining == 0 {
+            return Err(too_large_chart());
+        }
+        files.push(ChartFile {
+            name: cleaned,
+            data: strip_bom(buf),
+        });
+    }
+    if files.is_empty() {
+        return Err(Error::Chart("no files in chart archive".into()));
+    }
+    Ok(files)
+}
+
+fn too_large_chart() -> Error {
+    Error::TooLarge(format!(
+        "decompressed chart is larger than the maximum size {MAX_DECOMPRESSED_CHART_SIZE}"
+    ))
+}
+
+/// Go's `path.Clean`.
+pub(crate) fn clean_path(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            x => out.push(x),
+        }
+    }
+    let joined = out.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+fn load_files(files: Vec<ChartFile>) -> Result<Chart> {
+    let mut chart = Chart::default();
+    let mut have_meta = false;
+    for f in &files {
+        if f.name == "Chart.yaml" {
+            chart.metadata = parse_metadata(&f.data, "Chart.yaml", Metadata::default())?;
+            if chart.metadata.api_version.is_empty() {
+                chart.metadata.api_version = "v1".into();
+            }
+            have_meta = true;
+        }
+    }
+    let mut subcharts: Vec<(String, Vec<ChartFile>)> = Vec::new();
+    for f in files {
+        let name = f.name.clone();
+        if name == "Chart.yaml" || name == "Chart.lock" {
+            continue;
+        } else if name == "values.yaml" {
+            chart.values = parse_values_file(&f.data)
+                .map_err(|e| Error::Values(format!("cannot load values.yaml: {e}")))?;
+        } else if name == "values.schema.json" {
+            chart.schema = Some(f.data);
+        } else if name == "requirements.yaml" {
+            let deps = parse_metadata(&f.data, "requirements.yaml", chart.metadata.clone())?;
+            chart.metadata.dependencies = deps.dependencies;
+            if chart.metadata.api_version == "v1" {
+                chart.files.push(f);
+            }
+        } else if name == "requirements.lock" {
+            if chart.metadata.api_version == "v1" {
+                chart.files.push(f);
+            }
+        } else if name.starts_with("templates/") {
+            chart.templates.push(f);
+        } else if let Some(rest) = name.strip_prefix("charts/") {
+            if name.ends_with(".prov") {
+                chart.files.push(f);
+                continue;
+            }
+            let cname = rest.split('/').next().unwrap_or("").to_string();
+            let sub = ChartFile {
+                name: rest.to_string(),
+                data: f.data,
+            };
+            match subcharts.iter_mut().find(|(n, _)| *n == cname) {
+                Some((_, v)) => v.push(sub),
+                None => subcharts.push((cname, vec![sub])),
+            }
+        } else {
+            chart.files.push(f);
+        }
+    }
+    if !have_meta {
+        return Err(Error::Chart("Chart.yaml file is missing".into()));
+    }
+    validate_metadata(&chart.metadata)?;
+    for (n, files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let sub = if n.ends_with(".tgz") {
+            let file = &files[0];
+            if file.name != n {
+                return Err(Error::Chart(format!(
+                    "error unpacking subchart tar in {}: expected {}, got {}",
+                    chart.name(),
+                    n,
+                    file.name
+                )));
+            }
+            load_archive(&file.data)
+        } else {
+            let buff: Vec<ChartFile> = files
+                .into_iter()
+                .filter_map(|f| {
+                    let (_, rest) = f.name.split_once('/')?;
+                    Some(ChartFile {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
+                })
+                .collect();
+            load_files(buff)
+        };
+        let sub = sub.map_err(|e| match e {
+            Error::PathTraversal(_) | Error::TooLarge(_) => e,
+            e => Error::Chart(format!("error unpacking {} in {}: {}", n, chart.name(), e)),
+        })?;
+        chart.dependencies.push(sub);
+    }
+    Ok(chart)
+}
+
+/// Parses a values file: a map (or empty), with Helm's wording for other shapes.
+pub fn parse_values_file(data: &[u8]) -> Result<Map> {
+    let text = String::from_utf8_lossy(data);
+    match yaml::from_yaml(&text)
+        .map_err(|e| Error::Values(format!("error converting YAML to JSON: {e}")))?
+    {
+        Value::Map(m) => Ok(m),
+        Value::Nil => Ok(Map::new()),
+        other => Err(Error::Values(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&other)
+        ))),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "string",
+        Value::Float(_) | Value::Int(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::List(_) => "array",
+        _ => "object",
+    }
+}
+
+/// A `Chart.yaml` string field: go-yaml's scalar becomes a string the way sigs.k8s.io/yaml does
+/// when the JSON target is a string (`1.0` → `1`, `1.10` → `1.1`).
+fn node_string(n: &Node) -> String {
+    match n {
+        Node::Str(s) => s.clone(),
+        Node::Int(i) => i.to_string(),
+        Node::Uint(u) => u.to_string(),
+        Node::Float(f) => yaml::format_float_g32(*f),
+        Node::Bool(b) => b.to_string(),
+        Node::Null => String::new(),
+        Node::Seq(_) | Node::Map(_) => String::new(),
+    }
+}
+
+fn node_strings(n: &Node) -> Vec<String> {
+    match n {
+        Node::Seq(items) => items.iter().map(node_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn parse_metadata(data: &[u8], file: &str, mut md: Metadata) -> Result<Metadata> {
+    let text = String::from_utf8_lossy(data);
+    let node = yaml::parse_first_node(&text).map_err(|e| {
+        Error::Chart(format!(
+            "cannot load {file}: error converting YAML to JSON: {e}"
+        ))
+    })?;
+    let pairs = match node {
+        Some(Node::Map(p)) => p,
+        None | Some(Node::Null) => Vec::new(),
+        Some(_) => {
+            return Err(Error::Chart(format!(
+                "cannot load {file}: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go value of type chart.Metadata"
+            )));
+        }
+    };
+    for (k, v) in &pairs {
+        // encoding/json matches field names case-insensitively.
+        match k.to_ascii_lowercase().as_str() {
+            "name" => md.name = node_string(v),
+            "home" => md.home = node_string(v),
+            "sources" => md.sources = node_strings(v),
+            "version" => md.version = node_string(v),
+            "description" => md.description = node_string(v),
+            "keywords" => md.keywords = node_strings(v),
+            "maintainers" => {
+                md.maintainers = match v {
+                    Node::Seq(items) => items
+                        .iter()
+                        .map(|m| {
+                            let mut out = Map::new();
+                            for f in ["name", "email", "url"] {
+                                out.insert(f.to_string(), Value::String(String::new()));
+                            }
+                            if let Node::Map(p) = m {
+                                for (mk, mv) in p {
+                                    let key = mk.to_ascii_lowercase();
+                                    if ["name", "email", "url"].contains(&key.as_str()) {
+                                        out.insert(key, Value::String(node_string(mv)));
+                                    }
+                                }
+                            }
+                            out
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            }
+            "icon" => md.icon = node_string(v),
+            "apiversion" => md.api_version = node_string(v),
+            "condition" => md.condition = node_string(v),
+            "tags" => md.tags = node_string(v),
+            "appversion" => md.app_version = node_string(v),
+            "deprecated" => md.deprecated = matches!(v, Node::Bool(true)),
+            "annotations" => {
+                md.annotations = match v {
+                    Node::Map(p) => p.iter().map(|(k, v)| (k.clone(), node_string(v))).collect(),
+                    _ => Vec::new(),
+                }
+            }
+            "kubeversion" => md.kube_version = node_string(v),
+            "type" => md.chart_type = node_string(v),
+            "dependencies" => {
+                md.dependencies = match v {
+                    Node::Seq(items) => items.iter().map(parse_dependency).collect(),
+                    _ => Vec::new(),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(md)
+}
+
+fn parse_dependency(n: &Node) -> Dependency {
+    let mut d = Dependency::default();
+    if let Node::Map(p) = n {
+        for (k, v) in p {
+            match k.to_ascii_lowercase().as_str() {
+                "name" => d.name = node_string(v),
+                "version" => d.version = node_string(v),
+                "repository" => d.repository = node_string(v),
+                "condition" => d.condition = node_string(v),
+                "tags" => d.tags = node_strings(v),
+                "enabled" => d.enabled = matches!(v, Node::Bool(true)),
+                "import-values" => {
+                    d.import_values = match yaml::node_to_value(v.clone()) {
+                        Ok(Value::List(l)) => l,
+                        _ => Vec::new(),
+                    }
+                }
+                "alias" => d.alias = node_string(v),
+                _ => {}
+            }
+        }
+    }
+    d
+}
+
+fn validation(msg: String) -> Error {
+    Error::Chart(format!("validation: {msg}"))
+}
+
+fn validate_metadata(md: &Metadata) -> Result<()> {
+    if md.api_version.is_empty() {
+        return Err(validation("chart.metadata.apiVersion is required".into()));
+    }
+    if md.name.is_empty() {
+        return Err(validation("chart.metadata.name is required".into()));
+    }
+    if md.name.contains('/') || md.name == ".." || md.name == "." {
+        return Err(validation(format!(
+            "chart.metadata.name {:?} is invalid",
+            md.name
+        )));
+    }
+    if md.version.is_empty() {
+        return Err(validation("chart.metadata.version is required".into()));
+    }
+    if !is_lenient_semver(&md.version) {
+        return Err(validation(format!(
+            "chart.metadata.version {:?} is invalid",
+            md.version
+        )));
+    }
+    if !md.chart_type.is_empty() && md.chart_type != "application" && md.chart_type != "library" {
+        return Err(validation(
+            "chart.metadata.type must be application or library".into(),
+        ));
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for d in &md.dependencies {
+        if d.name.is_empty() {
+            return Err(validation("dependencies must have a name".into()));
+        }
+        let key = if d.alias.is_empty() {
+            &d.name
+        } else {
+            &d.alias
+        };
+        if !d.alias.is_empty()
+            && !d
+                .alias
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(validation(format!(
+                "dependency {:?} has disallowed characters in the alias",
+                d.name
+            )));
+        }
+        if seen.contains(&key.as_str()) {
+            return Err(validation(format!(
+                "more than one dependency with name or alias {key:?}"
+            )));
+        }
+        seen.push(key);
+    }
+    Ok(())
+}
+
+/// Masterminds/semver's `NewVersion` (lenient: `v` prefix, missing minor/patch allowed).
+pub(crate) fn is_lenient_semver(v: &str) -> bool {
+    let s = v.strip_prefix('v').unwrap_or(v);
+    let (core, rest) = match s.find(['-', '+']) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, ""),
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.is_empty() || parts.len() > 3 {
+        return false;
+    }
+    if !parts
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
+    rest.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '+' || c == '.')
+}
+
+#[cfg(test)]
+mod tests;

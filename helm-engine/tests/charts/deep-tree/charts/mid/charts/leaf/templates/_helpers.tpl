@@ -1,0 +1,3 @@
+{{- define "leaf.helper" -}}
+helper: from-leaf
+{{- end -}}
