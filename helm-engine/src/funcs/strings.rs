@@ -37,6 +37,10 @@ pub(super) fn register(r: &mut Registry) {
         if n < 0 {
             return Err("strings: negative Repeat count".into());
         }
+        let len = arg_str(a, 1).len();
+        if len > 0 && (n as u128) * (len as u128) > isize::MAX as u128 {
+            return Err("strings: Repeat output length overflow".into());
+        }
         s(arg_str(a, 1).repeat(n as usize))
     });
     r.plain("nospace", "s", |a| {

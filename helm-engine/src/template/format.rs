@@ -342,7 +342,15 @@ pub fn sprintf(format: &str, args: &[&Value]) -> String {
                 i += 1;
             }
             if i > s {
-                sp.width = format[s..i].parse().ok();
+                // Go refuses widths and precisions over 10^6.
+                match format[s..i].parse::<usize>() {
+                    Ok(w) if w <= 1_000_000 => sp.width = Some(w),
+                    // Go's parsenum gives up on the rest of the format.
+                    _ => {
+                        out.push_str("%!(NOVERB)");
+                        break;
+                    }
+                }
             }
         }
         if i < b.len() && b[i] == b'.' {
@@ -364,7 +372,14 @@ pub fn sprintf(format: &str, args: &[&Value]) -> String {
                 while i < b.len() && b[i].is_ascii_digit() {
                     i += 1;
                 }
-                sp.prec = Some(format[s..i].parse().unwrap_or(0));
+                match format[s..i].parse::<usize>() {
+                    Ok(p) if p <= 1_000_000 => sp.prec = Some(p),
+                    Err(_) if s == i => sp.prec = Some(0),
+                    _ => {
+                        out.push_str("%!(NOVERB)");
+                        break;
+                    }
+                }
             }
         }
         let Some(verb) = format[i..].chars().next() else {

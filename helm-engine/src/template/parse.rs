@@ -284,6 +284,7 @@ pub(crate) fn parse(
         text: text.clone(),
         trees: Vec::new(),
         range_depth: 0,
+        depth: 0,
     };
     let root = p.parse_top()?;
     let top = Tree {
@@ -307,7 +308,13 @@ struct Parser<'f> {
     text: Arc<str>,
     trees: Vec<Tree>,
     range_depth: usize,
+    /// Current nesting of item lists and parentheses.
+    depth: usize,
 }
+
+/// How deeply actions and parentheses may nest (Go has no limit; real templates stay far
+/// below this, and it keeps recursion within a thread's stack).
+const MAX_NESTING: usize = 100;
 
 /// Whether a tree holds nothing but whitespace text (Go's `IsEmptyTree`).
 pub(crate) fn is_empty_list(l: &List) -> bool {
@@ -442,7 +449,25 @@ impl Parser<'_> {
         self.add(tree)
     }
 
+    /// Bounds the parser's recursion so that a hostile template cannot overflow the stack.
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(self.errorf(format_args!(
+                "template nested more than {MAX_NESTING} levels deep"
+            )));
+        }
+        Ok(())
+    }
+
     fn item_list(&mut self) -> PResult<(List, Stop)> {
+        self.enter()?;
+        let r = self.item_list_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn item_list_inner(&mut self) -> PResult<(List, Stop)> {
         let mut list = List::default();
         loop {
             if self.peek_non_space().typ == Tok::Eof {
@@ -828,7 +853,10 @@ impl Parser<'_> {
                 Arg::Number { pos: t.pos, num }
             }
             Tok::LeftParen => {
-                let pipe = self.pipeline("parenthesized pipeline")?;
+                self.enter()?;
+                let pipe = self.pipeline("parenthesized pipeline");
+                self.depth -= 1;
+                let pipe = pipe?;
                 let close = self.next();
                 if close.typ != Tok::RightParen {
                     return Err(

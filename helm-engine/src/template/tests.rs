@@ -286,3 +286,43 @@ fn time_chart_rendering() {
     }
     println!("mean render time: {:?}", start.elapsed() / runs);
 }
+
+/// Hostile input gives errors, not crashes: deep nesting, huge widths, huge repeats.
+#[test]
+fn hostile_templates_fail_cleanly() {
+    let mut set = TemplateSet::new();
+    let deep = format!("{{{{ {}1{} }}}}", "(".repeat(100_000), ")".repeat(100_000));
+    let e = set.parse("deep", &deep).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "template: deep:1: template nested more than 100 levels deep"
+    );
+    let ifs = "{{ if 1 }}".repeat(100_000);
+    assert!(set.parse("ifs", &ifs).is_err());
+    set.parse("w", r#"{{ printf "a%99999999999d|%.9f" 1 1.5 }}"#)
+        .unwrap();
+    assert_eq!(
+        set.render("w", &Value::Nil).unwrap(),
+        "a%!(NOVERB)%!(EXTRA int=1, float64=1.5)"
+    );
+    set.parse("r", r#"{{ repeat 9223372036854775807 "ab" }}"#)
+        .unwrap();
+    let e = set.render("r", &Value::Nil).unwrap_err().to_string();
+    assert!(
+        e.ends_with("error calling repeat: strings: Repeat output length overflow"),
+        "{e}"
+    );
+}
+
+/// The nesting limit leaves room for real templates: 100 levels of parentheses and of
+/// `if` blocks execute on a test thread's stack.
+#[test]
+fn nesting_at_the_limit_executes() {
+    let mut set = TemplateSet::new();
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(98), ")".repeat(98));
+    set.parse("p", &parens).unwrap();
+    assert_eq!(set.render("p", &Value::Nil).unwrap(), "1");
+    let ifs = format!("{}x{}", "{{ if 1 }}".repeat(98), "{{ end }}".repeat(98));
+    set.parse("i", &ifs).unwrap();
+    assert_eq!(set.render("i", &Value::Nil).unwrap(), "x");
+}
