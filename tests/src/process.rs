@@ -29,6 +29,38 @@ const LOG_TAIL_LINES: usize = 40;
 /// reading daemon logs and databases. Their paths are printed on stderr.
 pub const KEEP_ENV: &str = "OVN_TESTS_KEEP";
 
+const SCRATCH_PREFIX: &str = "ovn-tests-";
+
+/// Marks a directory kept on purpose ([`KEEP_ENV`]), which the reaper leaves alone.
+const KEPT_MARKER: &str = ".kept";
+
+/// Deletes `ovn-tests-LABEL-PID-XXXXXX` directories in `base` whose PID is not a running
+/// process: what test processes killed before their `Drop` ran (a nextest timeout, an exit
+/// without unwinding) left behind. Their daemons are already dead (pdeathsig).
+fn reap_stale_scratch_dirs(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(SCRATCH_PREFIX) else {
+            continue;
+        };
+        // LABEL may contain dashes; the random suffix does not: PID is second to last.
+        let mut parts = rest.rsplit('-');
+        let (Some(_random), Some(pid)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let kept = entry.path().join(KEPT_MARKER).exists();
+        if !kept && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A unique temporary directory, deleted on drop unless [`KEEP_ENV`] is set.
 ///
 /// It is created under `$TMPDIR` (or `/tmp` when `$TMPDIR` is long: unix socket paths are
@@ -40,14 +72,18 @@ pub struct ScratchDir {
 }
 
 impl ScratchDir {
-    /// Creates a directory named `ovn-tests-LABEL-XXXXXX`.
+    /// Creates a directory named `ovn-tests-LABEL-PID-XXXXXX`, after deleting directories
+    /// left by dead test processes.
     pub fn new(label: &str) -> Result<Self> {
         let mut base = std::env::temp_dir();
         if base.as_os_str().len() > 40 {
             base = PathBuf::from("/tmp");
         }
+        reap_stale_scratch_dirs(&base);
+        // The pid in the name lets a later test process tell a live directory from one left
+        // by a test process that died before its Drop ran.
         let dir = tempfile::Builder::new()
-            .prefix(&format!("ovn-tests-{label}-"))
+            .prefix(&format!("{SCRATCH_PREFIX}{label}-{}-", std::process::id()))
             .tempdir_in(&base)
             .map_err(|e| {
                 Error::io(
@@ -77,6 +113,7 @@ impl Drop for ScratchDir {
     fn drop(&mut self) {
         if std::env::var_os(KEEP_ENV).is_some() {
             if let Some(dir) = self.dir.take() {
+                let _ = std::fs::write(dir.path().join(KEPT_MARKER), "");
                 eprintln!("{KEEP_ENV} is set: keeping {}", dir.keep().display());
             }
         }

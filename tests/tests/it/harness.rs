@@ -147,8 +147,12 @@ fn daemons_outlive_the_thread_that_started_them() -> Result<()> {
 fn daemons_die_with_a_test_process_that_aborts() -> Result<()> {
     // The helper starts a server and exits without unwinding: no Drop runs, only the kernel's
     // pdeathsig can stop the daemon.
-    let mut helper = Command::new(env!("CARGO_BIN_EXE_ovn-tests-abort"));
-    let output = helper.output().expect("the helper runs");
+    let helper = Command::new(env!("CARGO_BIN_EXE_ovn-tests-abort"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the helper runs");
+    let helper_pid = helper.id();
+    let output = helper.wait_with_output().expect("the helper ends");
     assert_eq!(
         output.status.code(),
         Some(3),
@@ -158,15 +162,20 @@ fn daemons_die_with_a_test_process_that_aborts() -> Result<()> {
     let (pid, dir) = stdout
         .trim()
         .split_once(' ')
-        .unwrap_or_else(|| panic!("helper printed {stdout:?}, stderr {:?}", output.stderr));
+        .unwrap_or_else(|| panic!("helper printed {stdout:?}"));
     let pid: u32 = pid.parse().expect("a pid");
     let dir = std::path::PathBuf::from(dir);
-    let died = wait_until(DEFAULT_TIMEOUT, "the orphaned ovsdb-server to die", || {
+    wait_until(DEFAULT_TIMEOUT, "the orphaned ovsdb-server to die", || {
         !process_exists(pid)
-    });
-    // Nothing deletes a scratch directory after an abort; this test does.
-    let _ = std::fs::remove_dir_all(&dir);
-    died
+    })?;
+    // Its scratch directory stays behind, named after the dead helper, until the next scratch
+    // directory made anywhere reaps it.
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.contains(&format!("-{helper_pid}-")), "{name}");
+    assert!(dir.exists());
+    let _next = ovn_tests::ScratchDir::new("reaper")?;
+    assert!(!dir.exists(), "{} reaped", dir.display());
+    Ok(())
 }
 
 #[test]
