@@ -30,7 +30,7 @@ pub use commands::{
 };
 pub use json::{OvsJson, format_real};
 pub use shash::shash_order;
-pub use table::{Cell, CellFormat, Table, TableFormat, TablePrinter, TableStyle};
+pub use table::{Cell, CellFormat, Table, TableFormat, TablePrinter, TableStyle, timestamp};
 
 #[cfg(test)]
 #[path = "format/tests.rs"]

@@ -39,6 +39,8 @@ pub struct Options {
     pub program: String,
     /// With several servers, only the leader of a clustered database qualifies.
     pub leader_only: bool,
+    /// `--timestamp`: `monitor` prints the time with each table.
+    pub timestamp: bool,
 }
 
 /// What a command needs before it runs (`enum args_needed` in ovsdb-client.c).
@@ -214,6 +216,7 @@ pub async fn run(options: &Options, args: &[String]) -> Result<(), CliError> {
 struct Output {
     printer: TablePrinter,
     program: String,
+    timestamp: bool,
 }
 
 impl Output {
@@ -221,6 +224,7 @@ impl Output {
         Output {
             printer: TablePrinter::new(options.style),
             program: options.program.clone(),
+            timestamp: options.timestamp,
         }
     }
 
@@ -699,7 +703,10 @@ fn print_updates(
             continue;
         };
         let caption = (monitored.len() > 1).then(|| m.table.clone());
-        let (table, warnings) = monitor_table(&m.columns, rows, initial, caption);
+        let (mut table, warnings) = monitor_table(&m.columns, rows, initial, caption);
+        if out.timestamp {
+            table.time = Some(format::timestamp(std::time::SystemTime::now()));
+        }
         for w in &warnings.0 {
             out.warn(w);
         }

@@ -50,6 +50,9 @@ struct Cli {
     /// CA certificate file that signed the servers' certificates.
     #[arg(short = 'C', long = "ca-cert", value_name = "FILE")]
     ca_cert: Option<PathBuf>,
+    /// Print the time before each table `monitor` prints ("time" in JSON).
+    #[arg(long)]
+    timestamp: bool,
     /// With several servers, use only the leader of a clustered database (the default).
     #[arg(long = "leader-only", overrides_with = "no_leader_only")]
     leader_only: bool,
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
             ca_cert: cli.ca_cert.clone(),
             program: program.clone(),
             leader_only: !cli.no_leader_only,
+            timestamp: cli.timestamp,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -105,6 +105,9 @@ pub enum Cell {
 pub struct Table {
     /// Printed above the table (`"ACL table"` in `dump`), or as `"caption"` in JSON.
     pub caption: Option<String>,
+    /// Printed above the caption, or as `"time"` in JSON (`monitor --timestamp`); see
+    /// [`timestamp`].
+    pub time: Option<String>,
     /// Column headings.
     pub headings: Vec<String>,
     /// Rows; each has one cell per heading (missing trailing cells print as [`Cell::Empty`]).
@@ -116,6 +119,7 @@ impl Table {
     pub fn new(headings: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Table {
             caption: None,
+            time: None,
             headings: headings.into_iter().map(Into::into).collect(),
             rows: Vec::new(),
         }
@@ -166,6 +170,10 @@ impl TablePrinter {
     }
 
     fn caption(table: &Table, out: &mut String) {
+        if let Some(t) = &table.time {
+            out.push_str(t);
+            out.push('\n');
+        }
         if let Some(c) = &table.caption {
             out.push_str(c);
             out.push('\n');
@@ -269,6 +277,9 @@ impl TablePrinter {
         let mut obj = std::collections::BTreeMap::new();
         if let Some(c) = &table.caption {
             obj.insert("caption".to_owned(), OvsJson::string(c.clone()));
+        }
+        if let Some(t) = &table.time {
+            obj.insert("time".to_owned(), OvsJson::string(t.clone()));
         }
         obj.insert(
             "headings".to_owned(),
@@ -469,4 +480,32 @@ fn is_uuid_text(s: &str) -> bool {
             8 | 13 | 18 | 23 => c == b'-',
             _ => c.is_ascii_hexdigit(),
         })
+}
+
+/// A wall-clock time as `table.c` prints it for `--timestamp`: UTC,
+/// `YYYY-MM-DD HH:MM:SS.mmm`.
+pub fn timestamp(time: std::time::SystemTime) -> String {
+    let since_epoch = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since_epoch.as_secs();
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (proleptic Gregorian), per Howard Hinnant's
+    // days_from_civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60,
+        since_epoch.subsec_millis()
+    )
 }

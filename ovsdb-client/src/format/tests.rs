@@ -562,3 +562,33 @@ fn widths_ignore_headings_that_are_not_printed() {
         .push(vec![Cell::Text("v".into()), Cell::Text("w".into())]);
     assert_eq!(p.render(&t), "v w\n");
 }
+
+#[test]
+fn timestamps_print_like_table_c() {
+    use std::time::{Duration, UNIX_EPOCH};
+    assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01 00:00:00.000");
+    // 2026-11-25 17:42:32.123 UTC, and a leap day.
+    let t = UNIX_EPOCH + Duration::from_millis(1_795_628_552_123);
+    assert_eq!(timestamp(t), "2026-11-25 17:42:32.123");
+    let t = UNIX_EPOCH + Duration::from_secs(951_782_400 + 86_399);
+    assert_eq!(timestamp(t), "2000-02-29 23:59:59.000");
+}
+
+#[test]
+fn timestamps_print_above_the_caption() {
+    let mut t = Table::new(["x"]);
+    t.caption = Some("c".into());
+    t.time = Some("2026-01-01 00:00:00.000".into());
+    assert_eq!(
+        TablePrinter::new(TableStyle::default()).render(&t),
+        "2026-01-01 00:00:00.000\nc\nx\n-\n"
+    );
+    let json = TableStyle {
+        format: TableFormat::Json,
+        ..TableStyle::default()
+    };
+    assert_eq!(
+        TablePrinter::new(json).render(&t),
+        "{\"caption\":\"c\",\"data\":[],\"headings\":[\"x\"],\"time\":\"2026-01-01 00:00:00.000\"}\n"
+    );
+}
