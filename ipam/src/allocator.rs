@@ -596,7 +596,9 @@ impl Ipam {
         match self.restore_checked(guards, registry, &r, h, os, names) {
             Ok(Some(rec)) => {
                 let owner = r.owner.into_boxed_str();
-                names.note(&owner, &rec);
+                if names.built {
+                    names.note(&owner, &rec);
+                }
                 guards[os].owners.insert(h, owner, rec, &self.hasher);
                 Ok(())
             }
@@ -657,8 +659,9 @@ impl Ipam {
                 held: held_text(have),
             });
         }
+        // Take the MAC first (one probe); give it back if the addresses are taken.
         if let Some(m) = r.mac {
-            if guards[mac_shard(m)].macs.contains(&m.to_u64()) {
+            if !guards[mac_shard(m)].macs.insert(m.to_u64()) {
                 return Err(IpamError::MacInUse {
                     mac: m,
                     owner: names.mac_owner(guards, m),
@@ -667,21 +670,23 @@ impl Ipam {
         }
         let claimed = match sub.claim_exact(statics) {
             Ok(c) => c,
-            Err(IpamError::AddressInUse {
-                subnet, address, ..
-            }) => {
-                return Err(IpamError::AddressInUse {
-                    subnet,
-                    address,
-                    owner: names.ip_owner(guards, sub.id, address),
+            Err(e) => {
+                if let Some(m) = r.mac {
+                    guards[mac_shard(m)].macs.remove(&m.to_u64());
+                }
+                return Err(match e {
+                    IpamError::AddressInUse {
+                        subnet, address, ..
+                    } => IpamError::AddressInUse {
+                        subnet,
+                        address,
+                        owner: names.ip_owner(guards, sub.id, address),
+                    },
+                    e => e,
                 });
             }
-            Err(e) => return Err(e),
         };
         debug_assert!(claimed.v4.map(|c| c.0) == rec.v4 && claimed.v6.map(|c| c.0) == rec.v6);
-        if let Some(m) = r.mac {
-            guards[mac_shard(m)].macs.insert(m.to_u64());
-        }
         Ok(Some(rec))
     }
 }
@@ -793,14 +798,15 @@ fn try_allocate(
     let mac = match req.mac {
         MacRequest::Static(m) => Some(m),
         MacRequest::None => None,
+        // Drawn in the owner's shard, so this set is the one that decides uniqueness.
         MacRequest::Random => Some(loop {
             let m = random_mac(owner_shard);
-            if !mac_set.contains(&m.to_u64()) {
+            if mac_set.insert(m.to_u64()) {
                 break m;
             }
         }),
     };
-    if let Some(m) = mac {
+    if let MacRequest::Static(m) = req.mac {
         mac_set.insert(m.to_u64());
     }
     let rec = Record {
