@@ -8,6 +8,7 @@
 pub mod atom;
 pub mod client;
 pub mod codec;
+pub mod codegen;
 pub mod datum;
 pub mod error;
 pub mod format;
@@ -17,6 +18,7 @@ pub mod replica;
 pub mod rpc;
 pub mod schema;
 pub mod tls;
+pub mod typed;
 pub mod update;
 
 pub use atom::{Atom, AtomicType, Uuid};

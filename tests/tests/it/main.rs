@@ -13,3 +13,4 @@ mod client_monitor;
 mod client_raft;
 mod client_ssl;
 mod harness;
+mod typed_tables;
