@@ -19,6 +19,17 @@
 //! - execution errors read `template: NAME:LINE:COL: executing "TEMPLATE" at <NODE>: MESSAGE`;
 //! - missing map keys follow the [`MissingKey`] option (Helm uses [`MissingKey::Zero`], the
 //!   default here), and [`TemplateSet::render`] strips `<no value>` as Helm does.
+//!
+//! Data is borrowed during execution; values that functions build are owned copies. Go maps
+//! are references, so `set`/`unset`/`merge` change their first argument in place: that is
+//! reproduced when the argument is a variable or a map inside one (`set $d "k" v`,
+//! `set $d.a "k" v`, `set $ "k" v`), but not when it is reached through dot (`set . "k" v`,
+//! `set .Values "k" v`) or through a second variable holding the same map.
+//!
+//! Not implemented: complex-number literals, Sprig's `bcrypt`, `htpasswd`, `encryptAES`,
+//! `decryptAES`, `derivePassword`, and Helm's `fromToml` and `toYamlPretty` (templates using
+//! them fail to parse with "function not defined"). Go distinguishes `int` from `int64`
+//! (`typeOf (add 1 2)` is `int64`); here both are [`Value::Int`] and print as `int`.
 
 pub(crate) mod exec;
 pub mod format;
