@@ -34,6 +34,8 @@ struct Model {
     prefix: u8,
     excludes: BTreeSet<u32>,
     owners: HashMap<String, u32>,
+    /// Owners restored from a record without a MAC (all others hold a random MAC).
+    restored_plain: HashSet<String>,
 }
 
 impl Model {
@@ -116,6 +118,7 @@ fn run(ops: Vec<Op>) {
         prefix: 28,
         excludes: BTreeSet::new(),
         owners: HashMap::new(),
+        restored_plain: HashSet::new(),
     };
     let ipam = Ipam::new();
     ipam.add_subnet(m.spec()).unwrap();
@@ -192,6 +195,7 @@ fn run(ops: Vec<Op>) {
                 let name = owner_name(owner);
                 let r = ipam.release(&name);
                 assert_eq!(r.map(|a| off_of(a.v4.unwrap())), m.owners.remove(&name));
+                m.restored_plain.remove(&name);
             }
             Op::Restore { owner, off } => {
                 let name = owner_name(owner);
@@ -202,12 +206,16 @@ fn run(ops: Vec<Op>) {
                     mac: None,
                 }]);
                 let ok = match m.owners.get(&name) {
-                    Some(_) => false, // held with a MAC, the record has none
+                    // Identical to what the owner holds counts as restored; anything else
+                    // (other address, or a held MAC the record lacks) is a conflict.
+                    Some(have) => *have == off && m.restored_plain.contains(&name),
                     None => m.allocatable(off) && m.holder(off).is_none(),
                 };
                 assert_eq!(report.restored, usize::from(ok), "{report:?}");
+                assert_eq!(report.conflicts.len(), usize::from(!ok), "{report:?}");
                 if ok {
-                    m.owners.insert(name, off);
+                    m.owners.insert(name.clone(), off);
+                    m.restored_plain.insert(name);
                 }
             }
             Op::Excludes { lo, len } => {
