@@ -78,25 +78,37 @@ impl JsonCodec {
     }
 
     /// Scans `bytes[self.scanned..end]`; returns the frame length when the value closes.
+    ///
+    /// The state lives in locals during the loop (written back on exit) so it stays in
+    /// registers; strings, most of an OVSDB message, are skipped with `memchr2`.
     fn scan(&mut self, bytes: &[u8], end: usize) -> Result<Option<usize>, InvalidMessage> {
+        let bytes = &bytes[..end];
         let mut i = self.scanned;
-        while i < end {
-            if self.in_string {
-                if self.escaped {
+        let mut depth = self.depth;
+        let mut in_string = self.in_string;
+        let mut escaped = self.escaped;
+        let result = 'scan: loop {
+            if in_string {
+                if escaped {
                     // The byte after a backslash never ends a string; `\uXXXX` digits are
                     // neither quote nor backslash, so skipping one byte is enough.
-                    self.escaped = false;
+                    if i >= end {
+                        break 'scan None;
+                    }
+                    escaped = false;
                     i += 1;
-                    continue;
                 }
-                match memchr::memchr2(b'"', b'\\', &bytes[i..end]) {
-                    None => i = end,
+                match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+                    None => {
+                        i = end;
+                        break 'scan None;
+                    }
                     Some(p) => {
                         i += p;
                         if bytes[i] == b'\\' {
-                            self.escaped = true;
+                            escaped = true;
                         } else {
-                            self.in_string = false;
+                            in_string = false;
                         }
                         i += 1;
                     }
@@ -104,30 +116,43 @@ impl JsonCodec {
                 continue;
             }
             // Outside strings: numbers, literals, punctuation, whitespace.
-            match bytes[i] {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => {
-                    self.depth += 1;
-                    if self.depth > self.max_depth {
-                        return Err(InvalidMessage::TooDeep {
-                            limit: self.max_depth,
-                        });
+            while i < end {
+                let b = bytes[i];
+                i += 1;
+                match b {
+                    b'"' => {
+                        in_string = true;
+                        continue 'scan;
                     }
-                }
-                b'}' | b']' => {
-                    // depth >= 1 here: the frame opened with `{`/`[` and closes at depth 0.
-                    self.depth -= 1;
-                    if self.depth == 0 {
-                        self.scanned = i + 1;
-                        return Ok(Some(i + 1));
+                    b'{' | b'[' => {
+                        depth += 1;
+                        if depth > self.max_depth {
+                            break 'scan Some(Err(InvalidMessage::TooDeep {
+                                limit: self.max_depth,
+                            }));
+                        }
                     }
+                    b'}' | b']' => {
+                        // depth >= 1 here: the frame opened with `{`/`[` and closes at depth 0.
+                        depth -= 1;
+                        if depth == 0 {
+                            break 'scan Some(Ok(i));
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-            i += 1;
+            break 'scan None;
+        };
+        self.scanned = i;
+        self.depth = depth;
+        self.in_string = in_string;
+        self.escaped = escaped;
+        match result {
+            None => Ok(None),
+            Some(Ok(len)) => Ok(Some(len)),
+            Some(Err(e)) => Err(e),
         }
-        self.scanned = end;
-        Ok(None)
     }
 }
 
