@@ -29,14 +29,36 @@ pub struct V<'a> {
 #[derive(Clone, Debug)]
 enum Val<'a> {
     Ref(&'a Value),
-    Own(Value),
+    /// An owned value shared by reference count, and the path to the part this names: taking
+    /// a field of an owned map is then as cheap as of a borrowed one.
+    Own(Arc<Value>, Vec<Step>),
+}
+
+/// One step into an owned value.
+#[derive(Clone, Debug)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The part of `root` at `path` (which was checked when it was built).
+fn resolve<'v>(root: &'v Value, path: &[Step]) -> &'v Value {
+    let mut cur = root;
+    for s in path {
+        cur = match (cur, s) {
+            (Value::Map(m), Step::Key(k)) => m.get(k).unwrap_or(&NIL),
+            (Value::List(l), Step::Index(i)) => l.get(*i).unwrap_or(&NIL),
+            _ => &NIL,
+        };
+    }
+    cur
 }
 
 impl<'a> V<'a> {
     /// An owned, concrete value (a function result or a literal).
     pub fn own(v: Value) -> Self {
         V {
-            val: Val::Own(v),
+            val: Val::Own(Arc::new(v), Vec::new()),
             iface: false,
         }
     }
@@ -61,14 +83,17 @@ impl<'a> V<'a> {
     pub fn get(&self) -> &Value {
         match &self.val {
             Val::Ref(r) => r,
-            Val::Own(v) => v,
+            Val::Own(root, path) => resolve(root, path),
         }
     }
-    /// The value, owned (cloning a borrowed one).
+    /// The value, owned (cloning a borrowed or shared one).
     pub fn into_value(self) -> Value {
         match self.val {
             Val::Ref(r) => r.clone(),
-            Val::Own(v) => v,
+            Val::Own(root, path) if path.is_empty() => {
+                Arc::try_unwrap(root).unwrap_or_else(|shared| (*shared).clone())
+            }
+            Val::Own(root, path) => resolve(&root, &path).clone(),
         }
     }
     /// Go's unwrapping of an `interface{}` result at the end of a pipeline stage.
@@ -90,11 +115,27 @@ impl<'a> V<'a> {
             type_name(self.get())
         }
     }
+    /// A child of this value (an element of its map or list) without copying it.
+    fn child(&self, step: Step) -> V<'a> {
+        match &self.val {
+            Val::Ref(r) => {
+                let r: &'a Value = r;
+                V::elem(resolve(r, std::slice::from_ref(&step)))
+            }
+            Val::Own(root, path) => {
+                let mut p = path.clone();
+                p.push(step);
+                V {
+                    val: Val::Own(root.clone(), p),
+                    iface: true,
+                }
+            }
+        }
+    }
     /// Element `i` of a list (the caller checked the bounds), borrowing when the list is borrowed.
     pub fn list_elem(self, i: usize) -> V<'a> {
-        match self.val {
-            Val::Ref(Value::List(l)) => l.get(i).map(V::elem).unwrap_or_else(V::invalid),
-            Val::Own(Value::List(mut l)) if i < l.len() => V::own(l.swap_remove(i)),
+        match self.get() {
+            Value::List(l) if i < l.len() => self.child(Step::Index(i)),
             _ => V::invalid(),
         }
     }
@@ -106,12 +147,8 @@ impl<'a> V<'a> {
     }
     /// Looks up a map key, borrowing when the map is borrowed.
     fn map_get(self, key: &str) -> Option<V<'a>> {
-        match self.val {
-            Val::Ref(Value::Map(m)) => m.get(key).map(V::elem),
-            Val::Own(Value::Map(mut m)) => m.remove(key).map(|v| V {
-                val: Val::Own(v),
-                iface: true,
-            }),
+        match self.get() {
+            Value::Map(m) if m.contains_key(key) => Some(self.child(Step::Key(key.to_string()))),
             _ => None,
         }
     }
@@ -479,50 +516,28 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
         };
         if let Some(entries) = object_entries {
             for (k, x) in entries {
-                iteration!(
-                    V::own(k),
-                    V {
-                        val: Val::Own(x),
-                        iface: true
-                    }
-                );
+                iteration!(V::own(k), own_elem(x));
             }
         } else {
-            match val.val {
-                Val::Ref(Value::List(l)) => {
-                    for (i, x) in l.iter().enumerate() {
-                        iteration!(V::own(Value::Int(i as i64)), V::elem(x));
+            match val.get() {
+                Value::List(l) => {
+                    for i in 0..l.len() {
+                        iteration!(V::own(Value::Int(i as i64)), val.child(Step::Index(i)));
                     }
                 }
-                Val::Own(Value::List(l)) => {
-                    for (i, x) in l.into_iter().enumerate() {
-                        iteration!(V::own(Value::Int(i as i64)), own_elem(x));
+                Value::Map(m) => {
+                    for k in m.keys() {
+                        iteration!(
+                            V::own(Value::String(k.clone())),
+                            val.child(Step::Key(k.clone()))
+                        );
                     }
                 }
-                Val::Ref(Value::Map(m)) => {
-                    for (k, x) in m.iter() {
-                        iteration!(V::own(Value::String(k.clone())), V::elem(x));
-                    }
-                }
-                Val::Own(Value::Map(m)) => {
-                    for (k, x) in m.into_iter() {
-                        iteration!(V::own(Value::String(k)), own_elem(x));
-                    }
-                }
-                Val::Ref(Value::Nil) | Val::Own(Value::Nil) => {}
-                Val::Ref(other) => {
+                Value::Nil => {}
+                other => {
+                    let shown = format::sprint_value(other);
                     self.vars.truncate(outer);
-                    return Err(self.errorf(format!(
-                        "range can't iterate over {}",
-                        format::sprint_value(other)
-                    )));
-                }
-                Val::Own(other) => {
-                    self.vars.truncate(outer);
-                    return Err(self.errorf(format!(
-                        "range can't iterate over {}",
-                        format::sprint_value(&other)
-                    )));
+                    return Err(self.errorf(format!("range can't iterate over {shown}")));
                 }
             }
         }
@@ -1020,7 +1035,7 @@ fn path_mut<'v>(v: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
 
 fn own_elem<'a>(v: Value) -> V<'a> {
     V {
-        val: Val::Own(v),
+        val: Val::Own(Arc::new(v), Vec::new()),
         iface: true,
     }
 }

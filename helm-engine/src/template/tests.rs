@@ -326,3 +326,27 @@ fn nesting_at_the_limit_executes() {
     set.parse("i", &ifs).unwrap();
     assert_eq!(set.render("i", &Value::Nil).unwrap(), "x");
 }
+
+/// Values built by functions (owned, shared by reference count) support the same field,
+/// index and range access as borrowed data.
+#[test]
+fn owned_values_navigate_like_borrowed_ones() {
+    let data = root("a: {b: [1, {c: x}]}");
+    let mut set = TemplateSet::new();
+    set.parse(
+        "t",
+        r#"{{ define "x" }}{{ .ctx.Values.a.b }}|{{ index .ctx.Values.a.b 1 "c" }}|{{ range $i, $v := .l }}{{ $i }}{{ $v }}{{ end }}|{{ range $k, $v := .m }}{{ $k }}={{ $v.z }}{{ end }}|{{ .nope.x }}{{ end }}{{ include "x" (dict "ctx" $ "l" (list "p" "q") "m" (dict "k" (dict "z" 5))) }}"#,
+    )
+    .unwrap();
+    let err = set.render("t", &data).unwrap_err().to_string();
+    assert!(
+        err.ends_with("nil pointer evaluating interface {}.x"),
+        "{err}"
+    );
+    set.parse(
+        "u",
+        r#"{{ define "y" }}{{ .ctx.Values.a.b }}|{{ index .ctx.Values.a.b 1 "c" }}|{{ range $i, $v := .l }}{{ $i }}{{ $v }}{{ end }}|{{ range $k, $v := .m }}{{ $k }}={{ $v.z }}{{ end }}{{ end }}{{ include "y" (dict "ctx" $ "l" (list "p" "q") "m" (dict "k" (dict "z" 5))) }}"#,
+    )
+    .unwrap();
+    assert_eq!(set.render("u", &data).unwrap(), "[1 map[c:x]]|x|0p1q|k=5");
+}
