@@ -20,11 +20,13 @@
 //! - missing map keys follow the [`MissingKey`] option (Helm uses [`MissingKey::Zero`], the
 //!   default here), and [`TemplateSet::render`] strips `<no value>` as Helm does.
 //!
-//! Data is borrowed during execution; values that functions build are owned copies. Go maps
-//! are references, so `set`/`unset`/`merge` change their first argument in place: that is
-//! reproduced when the argument is a variable or a map inside one (`set $d "k" v`,
-//! `set $d.a "k" v`, `set $ "k" v`), but not when it is reached through dot (`set . "k" v`,
-//! `set .Values "k" v`) or through a second variable holding the same map.
+//! Data is borrowed during execution; values that functions build are owned and shared by
+//! reference count. Go maps are references, so `set`/`unset`/`merge` change their first
+//! argument in place: that is reproduced when the argument is a variable or a map inside one
+//! (`set $d "k" v`, `set $d.a "k" v`, `set $.Values "k" v`) or is reached through dot while
+//! dot is `$` (`set . "k" v`, `set .Values.a "k" v`, also inside `if`). It is not reproduced
+//! through dot inside `with`/`range` bodies, across `include`/`template` calls (the caller does
+//! not see the change), or through a second variable holding the same map.
 //!
 //! Not implemented: complex-number literals, Sprig's `bcrypt`, `htpasswd`, `encryptAES`,
 //! `decryptAES`, `derivePassword`, and Helm's `fromToml` and `toYamlPretty` (templates using

@@ -244,6 +244,8 @@ impl<'s> Shared<'s> {
             node: Ctx::None,
             vars: vec![("$", dot.clone())],
             sh: self,
+            root_dot: true,
+            root_gen: 0,
         };
         let r = st.walk_list(&dot, &tree.root, out).map(|_| ());
         self.depth -= 1;
@@ -353,6 +355,11 @@ struct State<'t, 'a, 'x, 's> {
     node: Ctx<'t>,
     vars: Vec<(&'t str, V<'a>)>,
     sh: &'x mut Shared<'s>,
+    /// Whether dot is currently the template's `$` (outside `with` and `range` bodies).
+    root_dot: bool,
+    /// Bumped whenever `set` and friends change `$`, so lists walking over the old dot pick
+    /// up the new one.
+    root_gen: u64,
 }
 
 type R<T> = Result<T, Error>;
@@ -402,8 +409,16 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
     }
 
     fn walk_list(&mut self, dot: &V<'a>, list: &'t List, out: &mut String) -> R<Flow> {
+        let is_root = self.root_dot;
+        let mut seen = self.root_gen;
+        let mut patched: Option<V<'a>> = None;
         for n in &list.nodes {
-            let f = self.walk(dot, n, out)?;
+            let f = self.walk(patched.as_ref().unwrap_or(dot), n, out)?;
+            if is_root && self.root_gen != seen {
+                // `$` was changed in place (Go maps are references): dot is the same map.
+                seen = self.root_gen;
+                patched = Some(self.vars[0].1.clone());
+            }
             if f != Flow::Normal {
                 return Ok(f);
             }
@@ -460,7 +475,10 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
         let truth = is_true(val.get());
         let r = if truth {
             if with {
-                self.walk_list(&val, &c.list, out)
+                let saved = std::mem::replace(&mut self.root_dot, false);
+                let r = self.walk_list(&val, &c.list, out);
+                self.root_dot = saved;
+                r
             } else {
                 self.walk_list(dot, &c.list, out)
             }
@@ -510,6 +528,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 }
             }};
         }
+        let saved_root = std::mem::replace(&mut self.root_dot, false);
         let object_entries = match val.get() {
             Value::Object(o) => o.entries(),
             _ => None,
@@ -537,10 +556,12 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 other => {
                     let shown = format::sprint_value(other);
                     self.vars.truncate(outer);
+                    self.root_dot = saved_root;
                     return Err(self.errorf(format!("range can't iterate over {shown}")));
                 }
             }
         }
+        self.root_dot = saved_root;
         if let Err(e) = res {
             self.vars.truncate(outer);
             return Err(e);
@@ -889,14 +910,21 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
     /// copies; when the mutated map came from a variable (or a map inside one), store the
     /// result back into it.
     fn write_back(&mut self, target: &'t Arg, v: &Value) {
-        let Arg::Variable { idents, .. } = target else {
-            return;
+        let (slot_index, path): (usize, &[String]) = match target {
+            Arg::Variable { idents, .. } => {
+                match self.vars.iter().rposition(|(n, _)| *n == idents[0]) {
+                    Some(i) => (i, &idents[1..]),
+                    None => return,
+                }
+            }
+            // Through dot: only while dot is `$`, which lives in the first variable slot.
+            Arg::Dot { .. } if self.root_dot => (0, &[]),
+            Arg::Field { idents, .. } if self.root_dot => (0, idents.as_slice()),
+            _ => return,
         };
-        let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| *n == idents[0]) else {
-            return;
-        };
+        let slot = &mut self.vars[slot_index];
         let mut cur = slot.1.get();
-        for id in &idents[1..] {
+        for id in path {
             match cur {
                 Value::Map(m) => match m.get(id) {
                     Some(x) => cur = x,
@@ -909,10 +937,13 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             return;
         }
         let mut owned = std::mem::replace(&mut slot.1, V::invalid()).into_value();
-        if let Some(place) = path_mut(&mut owned, &idents[1..]) {
+        if let Some(place) = path_mut(&mut owned, path) {
             *place = v.clone();
         }
         slot.1 = V::own(owned);
+        if slot_index == 0 {
+            self.root_gen += 1;
+        }
     }
 
     /// Go's `validateType`: checks a computed value against a parameter type.

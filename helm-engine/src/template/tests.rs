@@ -350,3 +350,10 @@ fn owned_values_navigate_like_borrowed_ones() {
     .unwrap();
     assert_eq!(set.render("u", &data).unwrap(), "[1 map[c:x]]|x|0p1q|k=5");
 }
+
+/// `set`, `unset` and `merge` through dot, `.Values` and `$` change the data that later
+/// actions see, as Go's shared maps do.
+#[test]
+fn mutation_through_dot_matches_helm() {
+    check_golden(include_str!("testdata/mutation.json"));
+}
