@@ -22,7 +22,7 @@ pub struct KubeVersion {
 
 impl Object for KubeVersion {
     fn type_name(&self) -> &str {
-        "*chartutil.KubeVersion"
+        "chartutil.KubeVersion"
     }
     fn field(&self, name: &str) -> Option<Value> {
         match name {
@@ -62,6 +62,31 @@ impl Object for VersionSet {
     }
     fn format(&self) -> String {
         format!("[{}]", self.0.join(" "))
+    }
+}
+
+/// `.Capabilities.HelmVersion`: the reference helm's build information.
+#[derive(Debug, Clone, Copy)]
+pub struct HelmVersion;
+
+const HELM_GIT_COMMIT: &str = "e4da49785aa6e6ee2b86efd5dd9e43400318262b";
+
+impl Object for HelmVersion {
+    fn type_name(&self) -> &str {
+        "version.BuildInfo"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        let s = match name {
+            "Version" => super::HELM_VERSION,
+            "GitCommit" => HELM_GIT_COMMIT,
+            "GitTreeState" => "clean",
+            "GoVersion" => "go1.23.7",
+            _ => return None,
+        };
+        Some(Value::String(s.into()))
+    }
+    fn format(&self) -> String {
+        format!("{{{} {HELM_GIT_COMMIT} clean go1.23.7}}", super::HELM_VERSION)
     }
 }
 
@@ -106,15 +131,7 @@ impl Capabilities {
             "APIVersions".into(),
             Value::Object(Arc::new(VersionSet(self.api_versions.clone()))),
         );
-        let mut hv = Map::new();
-        hv.insert("Version".into(), Value::String(super::HELM_VERSION.into()));
-        hv.insert(
-            "GitCommit".into(),
-            Value::String("e4da49785aa6e6ee2b86efd5dd9e43400318262b".into()),
-        );
-        hv.insert("GitTreeState".into(), Value::String("clean".into()));
-        hv.insert("GoVersion".into(), Value::String("go1.23.7".into()));
-        m.insert("HelmVersion".into(), Value::Map(hv));
+        m.insert("HelmVersion".into(), Value::Object(Arc::new(HelmVersion)));
         Value::Map(m)
     }
 }
