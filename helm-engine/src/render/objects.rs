@@ -86,7 +86,10 @@ impl Object for HelmVersion {
         Some(Value::String(s.into()))
     }
     fn format(&self) -> String {
-        format!("{{{} {HELM_GIT_COMMIT} clean go1.23.7}}", super::HELM_VERSION)
+        format!(
+            "{{{} {HELM_GIT_COMMIT} clean go1.23.7}}",
+            super::HELM_VERSION
+        )
     }
 }
 
