@@ -10,7 +10,7 @@
 //!   text: a real whose `%.15g` text is a whole number (`1e+15`) becomes an integer.
 //! - [`format_real`]: C's `%.15g` (`DBL_DIG` digits), the way OVS prints every real.
 //! - [`Table`] and [`TablePrinter`]: `lib/table.c`'s output formats (`table`, `list`, `csv`,
-//!   `json`) and cell formats (`string`, `bare`, `json`).
+//!   `html`, `json`) and cell formats (`string`, `bare`, `json`).
 //! - [`dump_table`], [`monitor_table`], [`list_tables_table`], [`schema_json`]: what
 //!   `ovsdb-client`'s commands print, from what the server sent.
 //! - [`shash_order`]: the order in which OVS iterates a string hash map (`struct shash`),

@@ -26,7 +26,7 @@ use error::CliError;
 #[derive(Debug, Parser)]
 #[command(name = "ovsdb-cli", version)]
 struct Cli {
-    /// Output format: table, list, csv or json.
+    /// Output format: table, list, csv, html or json.
     #[arg(short = 'f', long = "format", value_name = "FORMAT")]
     format: Option<String>,
     /// Cell format: string, bare or json.

@@ -18,6 +18,8 @@ pub enum TableFormat {
     Csv,
     /// One JSON object per table: `{"caption":…,"data":…,"headings":…}` (`--format=json`).
     Json,
+    /// An HTML `<table>`, UUIDs linked to the rows they name (`--format=html`).
+    Html,
 }
 
 impl TableFormat {
@@ -28,6 +30,7 @@ impl TableFormat {
             "list" => TableFormat::List,
             "csv" => TableFormat::Csv,
             "json" => TableFormat::Json,
+            "html" => TableFormat::Html,
             _ => return None,
         })
     }
@@ -157,7 +160,7 @@ impl TablePrinter {
         let first = self.printed == 0;
         self.printed += 1;
         let mut out = String::new();
-        if !first && self.style.format != TableFormat::Json {
+        if !first && !matches!(self.style.format, TableFormat::Json | TableFormat::Html) {
             out.push('\n');
         }
         match self.style.format {
@@ -165,6 +168,7 @@ impl TablePrinter {
             TableFormat::List => self.render_list(table, &mut out),
             TableFormat::Csv => self.render_csv(table, &mut out),
             TableFormat::Json => self.render_json(table, &mut out),
+            TableFormat::Html => self.render_html(table, &mut out),
         }
         out
     }
@@ -273,6 +277,41 @@ impl TablePrinter {
         }
     }
 
+    fn render_html(&self, table: &Table, out: &mut String) {
+        if let Some(t) = &table.time {
+            out.push_str(t);
+            out.push('\n');
+        }
+        out.push_str("<table border=1>\n");
+        if let Some(c) = &table.caption {
+            html_cell("caption", c, out);
+        }
+        if self.style.headings {
+            out.push_str("  <tr>\n");
+            for h in &table.headings {
+                html_cell("th", h, out);
+            }
+            out.push_str("  </tr>\n");
+        }
+        for row in self.texts(table) {
+            out.push_str("  <tr>\n");
+            for (heading, text) in table.headings.iter().zip(row) {
+                if heading == "_uuid" {
+                    // The row's anchor, which UUIDs elsewhere link to.
+                    out.push_str("    <td><a name=\"");
+                    html_escape(&text, out);
+                    out.push_str("\">");
+                    html_escape(prefix_bytes(&text, 8), out);
+                    out.push_str("</a></td>\n");
+                } else {
+                    html_cell("td", &text, out);
+                }
+            }
+            out.push_str("  </tr>\n");
+        }
+        out.push_str("</table>\n");
+    }
+
     fn render_json(&self, table: &Table, out: &mut String) {
         let mut obj = std::collections::BTreeMap::new();
         if let Some(c) = &table.caption {
@@ -309,6 +348,44 @@ impl TablePrinter {
         out.push_str(&OvsJson::Object(obj).to_text(self.style.pretty));
         out.push('\n');
     }
+}
+
+/// `<element>content</element>` with HTML escapes, every UUID in the content a link to
+/// its row's anchor.
+fn html_cell(element: &str, content: &str, out: &mut String) {
+    out.push_str(&format!("    <{element}>"));
+    let mut rest = content;
+    while let Some(c) = rest.chars().next() {
+        if let Some(uuid) = rest.get(..36).filter(|u| is_uuid_text(u)) {
+            out.push_str(&format!("<a href=\"#{uuid}\">{}</a>", &uuid[..8]));
+            rest = &rest[36..];
+        } else {
+            html_escape(&rest[..c.len_utf8()], out);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out.push_str(&format!("</{element}>\n"));
+}
+
+fn html_escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// The first `n` bytes of `s`, or fewer to end on a character boundary.
+fn prefix_bytes(s: &str, n: usize) -> &str {
+    let mut end = n.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// The text of a cell in the text formats (`cell_to_text`): a datum that does not fit its

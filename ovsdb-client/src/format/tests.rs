@@ -592,3 +592,59 @@ fn timestamps_print_above_the_caption() {
         "{\"caption\":\"c\",\"data\":[],\"headings\":[\"x\"],\"time\":\"2026-01-01 00:00:00.000\"}\n"
     );
 }
+
+#[test]
+fn html_prints_like_ovsdb_client() {
+    // Captured: `ovsdb-client dump SERVER OVN_Northbound Logical_Router --format=html`, two
+    // columns of it.
+    let string_map = crate::schema::ColumnType::from_json(
+        &serde_json::json!({"key": "string", "value": "string", "min": 0, "max": "unlimited"}),
+        "",
+    )
+    .unwrap();
+    let uuid_set = crate::schema::ColumnType::from_json(
+        &serde_json::json!({"key": {"type": "uuid", "refTable": "X"}, "min": 0, "max": "unlimited"}),
+        "",
+    )
+    .unwrap();
+    let columns = vec![
+        ("_uuid".to_owned(), uuid_column_type()),
+        ("external_ids".to_owned(), string_map),
+        (
+            "name".to_owned(),
+            crate::schema::ColumnType::scalar(crate::AtomicType::String),
+        ),
+        ("static_routes".to_owned(), uuid_set),
+    ];
+    let rows: Vec<Row> = serde_json::from_str(
+        r#"[{"_uuid":["uuid","9b1705e0-c039-402e-9383-8c8f0f36bc40"],
+             "external_ids":["map",[["k","6f19879f-5fa9-4177-a7b6-617bcdab49eaXYZ"]]],
+             "name":"r<&>\"","static_routes":["uuid","b21e4ae6-480d-4f30-8ad3-860b55233db7"]}]"#,
+    )
+    .unwrap();
+    let t = dump_table("Logical_Router", &columns, &rows).unwrap();
+    let html = TableStyle {
+        format: TableFormat::Html,
+        ..TableStyle::default()
+    };
+    let mut p = TablePrinter::new(html);
+    let expected = r##"<table border=1>
+    <caption>Logical_Router table</caption>
+  <tr>
+    <th>_uuid</th>
+    <th>external_ids</th>
+    <th>name</th>
+    <th>static_routes</th>
+  </tr>
+  <tr>
+    <td><a name="9b1705e0-c039-402e-9383-8c8f0f36bc40">9b1705e0</a></td>
+    <td>{k=&quot;<a href="#6f19879f-5fa9-4177-a7b6-617bcdab49ea">6f19879f</a>XYZ&quot;}</td>
+    <td>&quot;r&lt;&amp;&gt;\&quot;&quot;</td>
+    <td>[<a href="#b21e4ae6-480d-4f30-8ad3-860b55233db7">b21e4ae6</a>]</td>
+  </tr>
+</table>
+"##;
+    assert_eq!(p.render(&t), expected);
+    // No blank line between HTML tables.
+    assert_eq!(p.render(&t), expected);
+}

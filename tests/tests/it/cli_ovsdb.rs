@@ -71,6 +71,7 @@ fn cli_schema_commands_match_ovsdb_client() {
         vec!["list-tables", &s, "--format=json"],
         vec!["list-tables", &s, "--format=csv"],
         vec!["list-tables", &s, "--format=list"],
+        vec!["list-tables", &s, "--format=html"],
         vec!["list-tables", &s, "--no-headings"],
         vec!["-f", "json", "list-tables", &s, "_Server"],
     ] {
@@ -107,6 +108,8 @@ fn cli_dump_matches_ovsdb_client_in_every_format() {
         vec!["dump", &s],
         vec!["dump", &s, "--format=list"],
         vec!["dump", &s, "--format=csv"],
+        vec!["dump", &s, "--format=html"],
+        vec!["dump", &s, "--format=html", "--no-headings"],
         vec!["dump", &s, "--bare"],
         vec!["dump", &s, "--data=json"],
         vec!["dump", &s, "--no-headings"],
