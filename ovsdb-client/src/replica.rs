@@ -182,32 +182,132 @@ impl Event {
 }
 
 /// A secondary index: the values of some columns to the rows that have them.
+///
+/// Rows are filed under a 64-bit hash of their key, not under a copy of it: copying the key
+/// cost three allocations per row and hashing it with SipHash dominated loading a large table
+/// (half of applying 100,000 Logical_Switch_Port rows). Keys that collide share a bucket, and
+/// lookups compare the rows' values, so a collision costs a comparison, never a wrong answer.
 #[derive(Debug)]
 struct Index {
     columns: Vec<usize>,
-    map: HashMap<Vec<Datum>, Vec<Uuid>>,
+    map: HashMap<u64, Bucket>,
+}
+
+/// The rows under one key hash; almost always a single row, kept without an allocation.
+#[derive(Debug)]
+enum Bucket {
+    One(Uuid),
+    Many(Vec<Uuid>),
+}
+
+impl Bucket {
+    fn uuids(&self) -> &[Uuid] {
+        match self {
+            Bucket::One(u) => std::slice::from_ref(u),
+            Bucket::Many(v) => v,
+        }
+    }
+}
+
+/// A fast, non-cryptographic hasher for index keys (FxHash's step, with a final mix so every
+/// bit of the result depends on the input).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        // murmur3's fmix64.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+/// The index hash of a key given as the indexed columns' values, in index order.
+fn key_hash<'a>(values: impl Iterator<Item = &'a Datum>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = KeyHasher::default();
+    for v in values {
+        v.hash(&mut h);
+    }
+    h.finish()
 }
 
 impl Index {
-    fn key(&self, row: &ReplicaRow) -> Vec<Datum> {
-        self.columns
-            .iter()
-            .map(|&i| row.values[i].clone())
-            .collect()
+    fn new(columns: Vec<usize>) -> Self {
+        Index {
+            columns,
+            map: HashMap::new(),
+        }
+    }
+
+    fn hash_of(&self, row: &ReplicaRow) -> u64 {
+        key_hash(self.columns.iter().map(|&i| &row.values[i]))
     }
 
     fn insert(&mut self, row: &ReplicaRow) {
-        self.map.entry(self.key(row)).or_default().push(row.uuid);
+        let h = self.hash_of(row);
+        match self.map.entry(h) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Bucket::One(row.uuid));
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let b = e.get_mut();
+                match b {
+                    Bucket::One(u) => *b = Bucket::Many(vec![*u, row.uuid]),
+                    Bucket::Many(v) => v.push(row.uuid),
+                }
+            }
+        }
     }
 
     fn remove(&mut self, row: &ReplicaRow) {
-        let key = self.key(row);
-        if let Some(v) = self.map.get_mut(&key) {
-            v.retain(|u| *u != row.uuid);
-            if v.is_empty() {
-                self.map.remove(&key);
+        let h = self.hash_of(row);
+        let empty = match self.map.get_mut(&h) {
+            None => false,
+            Some(Bucket::One(u)) => *u == row.uuid,
+            Some(Bucket::Many(v)) => {
+                v.retain(|u| *u != row.uuid);
+                v.is_empty()
             }
+        };
+        if empty {
+            self.map.remove(&h);
         }
+    }
+
+    /// The UUIDs filed under the hash of `values`; callers compare the rows' values.
+    fn candidates(&self, values: &[Datum]) -> &[Uuid] {
+        self.map
+            .get(&key_hash(values.iter()))
+            .map(Bucket::uuids)
+            .unwrap_or(&[])
     }
 }
 
@@ -266,23 +366,18 @@ impl ReplicaTable {
         if idx.len() != values.len() {
             return Vec::new();
         }
+        let matches =
+            |r: &&Arc<ReplicaRow>| idx.iter().zip(values).all(|(&i, v)| &r.values[i] == v);
         if let Some(index) = self.indexes.iter().find(|i| i.columns == idx) {
             return index
-                .map
-                .get(values)
-                .map(|uuids| {
-                    uuids
-                        .iter()
-                        .filter_map(|u| self.rows.get(u).cloned())
-                        .collect()
-                })
-                .unwrap_or_default();
+                .candidates(values)
+                .iter()
+                .filter_map(|u| self.rows.get(u))
+                .filter(matches)
+                .cloned()
+                .collect();
         }
-        self.rows
-            .values()
-            .filter(|r| idx.iter().zip(values).all(|(&i, v)| &r.values[i] == v))
-            .cloned()
-            .collect()
+        self.rows.values().filter(matches).cloned().collect()
     }
 
     /// The row whose single indexed column equals `value` (for example a switch by `name`).
@@ -355,10 +450,7 @@ impl Replica {
                 let cols: Option<Vec<usize>> =
                     ix.iter().map(|c| table.layout.index_of(c)).collect();
                 if let Some(columns) = cols {
-                    table.indexes.push(Index {
-                        columns,
-                        map: HashMap::new(),
-                    });
+                    table.indexes.push(Index::new(columns));
                 }
             }
             tables.insert(name.clone(), table);
@@ -407,10 +499,7 @@ impl Replica {
         if t.indexes.iter().any(|i| i.columns == cols) {
             return Ok(());
         }
-        let mut index = Index {
-            columns: cols,
-            map: HashMap::new(),
-        };
+        let mut index = Index::new(cols);
         for r in t.rows.values() {
             index.insert(r);
         }
@@ -562,10 +651,7 @@ impl Replica {
                     nt.indexes = t
                         .indexes
                         .iter()
-                        .map(|i| Index {
-                            columns: i.columns.clone(),
-                            map: HashMap::new(),
-                        })
+                        .map(|i| Index::new(i.columns.clone()))
                         .collect();
                     (n.clone(), nt)
                 })
