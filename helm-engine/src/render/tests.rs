@@ -53,3 +53,28 @@ fn invalid_manifest_yaml_is_reported_with_the_file() {
         "{e}"
     );
 }
+
+#[test]
+fn kube_version_flag_is_parsed_leniently() {
+    let caps = Capabilities::new(Some("1.29"), &["example.com/v1".to_string()]).unwrap();
+    assert_eq!(caps.kube_version.version, "v1.29.0");
+    assert_eq!(caps.kube_version.minor, "29");
+    assert!(caps.api_versions.iter().any(|a| a == "example.com/v1"));
+    assert!(caps.api_versions.iter().any(|a| a == "apps/v1"));
+    let e = Capabilities::new(Some("abc"), &[]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid kube version 'abc': Invalid Semantic Version"
+    );
+}
+
+#[test]
+fn chart_kube_version_constraint_is_enforced() {
+    let mut c = chart(&[("templates/a.yaml", "kind: A\n")], "");
+    c.metadata.kube_version = ">=1.40.0".into();
+    let e = template(c, &Map::new(), &RenderOptions::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "chart requires kubeVersion: >=1.40.0 which is incompatible with Kubernetes v1.32.0"
+    );
+}

@@ -60,3 +60,23 @@ fn coalesce_user_values_win_and_null_deletes() {
     let out = coalesce_values(&chart, &m("b: {c: 9, d: null}\ne: null\n"), false).unwrap();
     assert_eq!(Value::Map(out), Value::Map(m("a: 1\nb: {c: 9}\n")));
 }
+
+#[test]
+fn globals_flow_into_subcharts_and_parent_globals_win() {
+    let mut sub = Chart::default();
+    sub.metadata.name = "sub".into();
+    sub.values = m("global: {env: sub, only: s}\nport: 1\n");
+    let parent = Chart {
+        values: m("global: {env: top}\nsub: {port: 2}\n"),
+        dependencies: vec![sub],
+        ..Default::default()
+    };
+    let out = coalesce_values(&parent, &Map::new(), false).unwrap();
+    let Some(Value::Map(s)) = out.get("sub") else {
+        panic!("no sub values")
+    };
+    assert_eq!(
+        Value::Map(s.clone()),
+        Value::Map(m("global: {env: top, only: s}\nport: 2\n"))
+    );
+}
