@@ -13,4 +13,6 @@ mod client_monitor;
 mod client_raft;
 mod client_ssl;
 mod harness;
+mod model_reconcile;
 mod typed_tables;
+mod controller_manifest;

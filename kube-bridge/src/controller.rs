@@ -1,0 +1,266 @@
+//! The controller's convergence pass: objects to IPAM to OVN NB.
+//!
+//! One pass ([`Controller::converge`]) validates subnets, keeps IPAM's subnets in step, gives
+//! every pod that needs one an address (idempotently: a pod keeps what it has), releases the
+//! addresses of pods that are gone, translates everything into the OVN model and reconciles NB.
+//!
+//! **Restart recovery.** Before the first allocation, IPAM is rebuilt from the owned NB
+//! Logical_Switch_Ports: their `external_ids` (`pod`, `namespace`, `ip_address`,
+//! `mac_address`, `logical_switch`) are the allocation record. Pods that still exist keep
+//! their addresses. The ports of pods deleted while the controller was down are restored and
+//! released at once, so their addresses count as used before and new pods get never-used ones;
+//! the same pass removes those ports (Kube-OVN's issue #4304: stale ports there collide with
+//! new pods' addresses).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+
+use ovn_model::reconcile::{Reconciler, Report, Scope};
+use ovsdb_client::client::{Client, ClientConfig};
+use ovsdb_client::{MonitorRequests, Replica};
+
+use crate::error::{Error, InputError};
+use crate::objects::{NsName, Objects, object_ref};
+use crate::translate::{
+    PodAddress, ResolvedSubnet, owner_key, pod_subnet, resolve_subnets, static_request, translate,
+    wants_port,
+};
+
+/// The owner value of every NB row this controller writes.
+pub const OWNER: &str = "kube-ovn";
+
+/// What one pass did.
+#[derive(Debug, Default)]
+pub struct PassReport {
+    /// Invalid input: objects left out (the rest converged).
+    pub errors: Vec<InputError>,
+    /// The reconcile's figures.
+    pub reconcile: Report,
+    /// Pods with an address.
+    pub pods: usize,
+    /// Addresses restored from NB at start-up.
+    pub restored: usize,
+    /// Addresses newly allocated.
+    pub allocated: usize,
+    /// Addresses released (pods gone).
+    pub released: usize,
+}
+
+/// The controller's state across passes.
+pub struct Controller {
+    client: Client,
+    replica: Arc<RwLock<Replica>>,
+    ipam: ipam::Ipam,
+    reconciler: Reconciler,
+    /// Owners IPAM holds addresses for.
+    owners: BTreeSet<String>,
+    restored: bool,
+}
+
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller").field("owners", &self.owners.len()).finish_non_exhaustive()
+    }
+}
+
+impl Controller {
+    /// Connects to NB and loads its replica.
+    pub async fn connect(nb_remote: &str) -> Result<Controller, Error> {
+        let client = Client::connect(ClientConfig::new(nb_remote)?).await?;
+        let replicated = client.replicate("OVN_Northbound", MonitorRequests::new()).await?;
+        Ok(Controller {
+            client,
+            replica: replicated.replica,
+            ipam: ipam::Ipam::new(),
+            reconciler: Reconciler::new(OWNER),
+            owners: BTreeSet::new(),
+            restored: false,
+        })
+    }
+
+    /// The IPAM state (for usage figures).
+    pub fn ipam(&self) -> &ipam::Ipam {
+        &self.ipam
+    }
+
+    /// Converges NB (and IPAM) to `objects`.
+    pub async fn converge(&mut self, objects: &Objects) -> PassReport {
+        let mut report = PassReport::default();
+        let (subnets, errors) = resolve_subnets(objects);
+        report.errors.extend(errors);
+        let subnets = self.sync_ipam_subnets(objects, subnets, &mut report.errors);
+        if !self.restored {
+            report.restored = self.restore(objects, &subnets, &mut report.errors);
+            self.restored = true;
+        }
+        let mut addresses: BTreeMap<NsName, PodAddress> = BTreeMap::new();
+        for (key, pod) in &objects.pods {
+            if !wants_port(pod) {
+                continue;
+            }
+            let (ns, name) = key;
+            let oref = object_ref("Pod", Some(ns), name);
+            let fail = |field: &str, message: String| InputError {
+                file: objects.origin(&oref).map(|o| o.file.clone()),
+                object: oref.clone(),
+                field: field.into(),
+                message,
+            };
+            let Some(subnet) = pod_subnet(objects, &subnets, pod) else {
+                report.errors.push(fail(
+                    "metadata.annotations[ovn.kubernetes.io/logical_switch]",
+                    "names no valid subnet".into(),
+                ));
+                continue;
+            };
+            let owner = owner_key(ns, name);
+            let held = self.ipam.lookup(&owner);
+            let allocation = match held {
+                Some((s, a)) if s == subnet.name => a,
+                other => {
+                    if other.is_some() {
+                        self.ipam.release(&owner);
+                    }
+                    let req = match static_request(pod) {
+                        Ok(r) => r,
+                        Err((field, message)) => {
+                            report.errors.push(fail(&field, message));
+                            continue;
+                        }
+                    };
+                    match self.ipam.allocate_with(&subnet.name, &owner, &req) {
+                        Ok(a) => {
+                            report.allocated += 1;
+                            a
+                        }
+                        Err(e) => {
+                            report.errors.push(fail("metadata.annotations[ovn.kubernetes.io/ip_address]", e.to_string()));
+                            continue;
+                        }
+                    }
+                }
+            };
+            self.owners.insert(owner);
+            addresses.insert(
+                key.clone(),
+                PodAddress {
+                    subnet: subnet.name.clone(),
+                    ips: allocation.ips().collect(),
+                    mac: allocation.mac.map(|m| m.to_string()).unwrap_or_default(),
+                },
+            );
+        }
+        // Pods that are gone give their addresses back.
+        let current: BTreeSet<String> = addresses.keys().map(|(ns, n)| owner_key(ns, n)).collect();
+        for gone in self.owners.difference(&current).cloned().collect::<Vec<_>>() {
+            self.ipam.release(&gone);
+            self.owners.remove(&gone);
+            report.released += 1;
+        }
+        report.pods = addresses.len();
+        let (network, errors) = translate(objects, &subnets, &addresses);
+        report.errors.extend(errors);
+        report.reconcile =
+            self.reconciler.reconcile(&self.client, &self.replica, &network.desired(), Scope::Everything).await;
+        report
+    }
+
+    /// Adds, updates and removes IPAM subnets; returns the subnets IPAM accepted.
+    fn sync_ipam_subnets(
+        &mut self,
+        objects: &Objects,
+        subnets: Vec<ResolvedSubnet>,
+        errors: &mut Vec<InputError>,
+    ) -> Vec<ResolvedSubnet> {
+        let mut accepted = Vec::new();
+        for s in subnets {
+            let result = s.ipam_spec().map_err(|e| e.to_string()).and_then(|spec| {
+                if self.ipam.subnet_spec(&s.name).is_some() {
+                    self.ipam.update_subnet(spec).map_err(|e| e.to_string())
+                } else {
+                    self.ipam.add_subnet(spec).map_err(|e| e.to_string())
+                }
+            });
+            match result {
+                Ok(()) => accepted.push(s),
+                Err(message) => {
+                    let oref = object_ref("Subnet", None, &s.name);
+                    errors.push(InputError {
+                        file: objects.origin(&oref).map(|o| o.file.clone()),
+                        object: oref,
+                        field: "spec".into(),
+                        message,
+                    })
+                }
+            }
+        }
+        let keep: BTreeSet<&str> = accepted.iter().map(|s| s.name.as_str()).collect();
+        for name in self.ipam.subnet_names() {
+            if !keep.contains(name.as_str()) {
+                // Pods of a removed subnet lose their addresses in this pass anyway.
+                for owner in self.owners.clone() {
+                    if self.ipam.lookup(&owner).is_some_and(|(s, _)| s == name) {
+                        self.ipam.release(&owner);
+                        self.owners.remove(&owner);
+                    }
+                }
+                let _ = self.ipam.remove_subnet(&name);
+            }
+        }
+        accepted
+    }
+
+    /// Rebuilds IPAM from the owned pod ports in NB, for pods that still exist.
+    fn restore(&mut self, objects: &Objects, subnets: &[ResolvedSubnet], errors: &mut Vec<InputError>) -> usize {
+        let mut records = Vec::new();
+        let mut gone = Vec::new();
+        {
+            let replica = self.replica.read().unwrap_or_else(|e| e.into_inner());
+            let Some(lsps) = replica.table("Logical_Switch_Port") else { return 0 };
+            for row in lsps.rows() {
+                let Some(ids) = row.get("external_ids") else { continue };
+                if ids.get_str(ovn_model::desired::OWNER) != Some(OWNER) {
+                    continue;
+                }
+                let (Some(pod), Some(ns), Some(ips), Some(ls)) = (
+                    ids.get_str("pod"),
+                    ids.get_str("namespace"),
+                    ids.get_str("ip_address"),
+                    ids.get_str("logical_switch"),
+                ) else {
+                    continue;
+                };
+                if !subnets.iter().any(|s| s.name == ls) {
+                    continue;
+                }
+                // A pod deleted while the controller was down is restored too and released
+                // right after: its address then counts as used before, so a new pod does not
+                // get it while peers may still hold it in caches and conntrack.
+                let still_there = objects.pods.get(&(ns.to_owned(), pod.to_owned())).is_some_and(wants_port);
+                if !still_there {
+                    gone.push(owner_key(ns, pod));
+                }
+                let ips: Vec<IpAddr> = ips.split(',').filter_map(|i| i.parse().ok()).collect();
+                let mac = ids.get_str("mac_address").and_then(|m| m.parse().ok());
+                records.push(ipam::RestoreRecord { owner: owner_key(ns, pod), subnet: ls.to_owned(), ips, mac });
+            }
+        }
+        let owners: Vec<String> = records.iter().map(|r| r.owner.clone()).collect();
+        let report = self.ipam.restore(records);
+        for c in &report.conflicts {
+            errors.push(InputError {
+                file: None,
+                object: c.owner.clone(),
+                field: String::new(),
+                message: format!("allocation record in NB conflicts: {}", c.error),
+            });
+        }
+        for owner in &gone {
+            self.ipam.release(owner);
+        }
+        let failed: BTreeSet<&str> = report.conflicts.iter().map(|c| c.owner.as_str()).collect();
+        self.owners.extend(owners.into_iter().filter(|o| !failed.contains(o.as_str()) && !gone.contains(o)));
+        report.restored - gone.len().min(report.restored)
+    }
+}

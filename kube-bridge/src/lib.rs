@@ -1,0 +1,18 @@
+//! The Kubernetes side of the control plane: the `kubeovn.io` custom resources, the objects
+//! the controller works from (from the API server or a manifest directory), the pod annotation
+//! protocol, and the translation of objects plus IPAM results into the OVN model.
+//!
+//! It builds on `ovn-model` (the logical network and its reconciler) and `ipam`; it knows
+//! nothing of OVSDB rows: the model does the OVN realisation.
+
+pub mod annotations;
+pub mod controller;
+pub mod crd;
+pub mod error;
+pub mod objects;
+pub mod translate;
+
+#[cfg(test)]
+
+pub use error::{Error, InputError, Result};
+pub use objects::Objects;

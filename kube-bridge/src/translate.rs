@@ -1,0 +1,622 @@
+//! Translation: pure functions from Kubernetes objects (plus IPAM results) to the OVN model.
+//!
+//! Nothing here talks to a server. The controller resolves subnets ([`resolve_subnets`]),
+//! allocates addresses for the pods that need them ([`pod_subnet`], [`wants_port`],
+//! [`static_request`]), then asks [`translate`] for the whole [`Network`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use ovn_model::network::{
+    Network, NetworkPolicy, Peer, PodPort, PolicyAction, PolicyRoute, PolicyRule, PortMatch,
+    Protocol, Service as ModelService, ServicePort, StaticRoute, Subnet as ModelSubnet, Vpc,
+};
+
+use crate::annotations;
+use crate::error::InputError;
+use crate::objects::{NsName, Objects, object_ref};
+
+/// The default Vpc's router.
+pub const DEFAULT_VPC: &str = "ovn-cluster";
+/// The default subnet.
+pub const DEFAULT_SUBNET: &str = "ovn-default";
+/// The join subnet (node addresses).
+pub const JOIN_SUBNET: &str = "join";
+/// The default subnet's CIDR when no Subnet object overrides it (Kube-OVN's default).
+pub const DEFAULT_CIDR: &str = "10.16.0.0/16";
+/// The join subnet's CIDR (Kube-OVN's default).
+pub const JOIN_CIDR: &str = "100.64.0.0/16";
+
+/// A Subnet object, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedSubnet {
+    /// Name.
+    pub name: String,
+    /// Vpc (router) name.
+    pub vpc: String,
+    /// CIDRs, v4 first.
+    pub cidrs: Vec<IpNet>,
+    /// Gateways, one per CIDR.
+    pub gateways: Vec<IpAddr>,
+    /// Excluded ranges as written.
+    pub exclude_ips: Vec<String>,
+    /// Namespaces bound to it.
+    pub namespaces: Vec<String>,
+    /// Default subnet for unbound namespaces.
+    pub default: bool,
+    /// Private.
+    pub private: bool,
+    /// Allowed sources into a private subnet.
+    pub allow_subnets: Vec<IpNet>,
+    /// DHCP options wanted.
+    pub enable_dhcp: bool,
+    /// SNAT at the node gateway.
+    pub nat_outgoing: bool,
+}
+
+impl ResolvedSubnet {
+    /// The IPAM view of the subnet.
+    pub fn ipam_spec(&self) -> Result<ipam::SubnetSpec, String> {
+        let excludes = self
+            .exclude_ips
+            .iter()
+            .map(|e| e.parse::<ipam::IpRange>().map_err(|err| format!("excludeIps {e:?}: {err}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ipam::SubnetSpec {
+            name: self.name.clone(),
+            cidrs: self.cidrs.clone(),
+            gateways: self.gateways.clone(),
+            excludes,
+            pools: Vec::new(),
+        })
+    }
+
+    /// A MAC for the subnet's router port, stable for its name.
+    pub fn router_mac(&self) -> String {
+        let h = self.name.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+        let b = h.to_be_bytes();
+        format!("00:00:00:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2])
+    }
+}
+
+fn default_subnet(name: &str, cidr: &str) -> ResolvedSubnet {
+    let net: IpNet = cidr.parse().expect("built-in CIDR is valid");
+    let gw = first_host(&net);
+    ResolvedSubnet {
+        name: name.into(),
+        vpc: DEFAULT_VPC.into(),
+        cidrs: vec![net],
+        gateways: vec![gw],
+        exclude_ips: vec![],
+        namespaces: vec![],
+        default: name == DEFAULT_SUBNET,
+        private: false,
+        allow_subnets: vec![],
+        enable_dhcp: false,
+        nat_outgoing: name == DEFAULT_SUBNET,
+    }
+}
+
+fn first_host(net: &IpNet) -> IpAddr {
+    match net {
+        IpNet::V4(n) => IpAddr::V4(std::net::Ipv4Addr::from(u32::from(n.network()).wrapping_add(1))),
+        IpNet::V6(n) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(n.network()).wrapping_add(1))),
+    }
+}
+
+/// Validates the Subnet objects and adds the default and join subnets unless objects of those
+/// names exist. Invalid or overlapping subnets are reported and left out; the others stand.
+pub fn resolve_subnets(objects: &Objects) -> (Vec<ResolvedSubnet>, Vec<InputError>) {
+    let mut out: Vec<ResolvedSubnet> = Vec::new();
+    let mut errors = Vec::new();
+    let err = |name: &str, field: &str, message: String| InputError {
+        file: objects.origin(&object_ref("Subnet", None, name)).map(|o| o.file.clone()),
+        object: object_ref("Subnet", None, name),
+        field: field.into(),
+        message,
+    };
+    for (name, s) in &objects.subnets {
+        let spec = &s.spec;
+        let cidrs: Result<Vec<IpNet>, _> = spec.cidr_block.split(',').map(|c| c.trim().parse::<IpNet>()).collect();
+        let mut cidrs = match cidrs {
+            Ok(c) if !c.is_empty() && c.len() <= 2 => c,
+            Ok(_) => {
+                errors.push(err(name, "spec.cidrBlock", "needs one CIDR, or a v4 and a v6 CIDR".into()));
+                continue;
+            }
+            Err(e) => {
+                errors.push(err(name, "spec.cidrBlock", format!("{:?} is not a CIDR: {e}", spec.cidr_block)));
+                continue;
+            }
+        };
+        cidrs.sort_by_key(|c| matches!(c, IpNet::V6(_)));
+        if cidrs.len() == 2 && matches!(cidrs[1], IpNet::V4(_)) == matches!(cidrs[0], IpNet::V4(_)) {
+            errors.push(err(name, "spec.cidrBlock", "a dual-stack subnet needs one v4 and one v6 CIDR".into()));
+            continue;
+        }
+        let cidrs: Vec<IpNet> = cidrs.into_iter().map(|c| c.trunc()).collect();
+        let gateways: Vec<IpAddr> = match &spec.gateway {
+            Some(g) if !g.trim().is_empty() => {
+                let parsed: Result<Vec<IpAddr>, _> = g.split(',').map(|x| x.trim().parse::<IpAddr>()).collect();
+                match parsed {
+                    Ok(mut gws) => {
+                        gws.sort_by_key(|g| g.is_ipv6());
+                        gws
+                    }
+                    Err(e) => {
+                        errors.push(err(name, "spec.gateway", format!("{g:?} is not an address: {e}")));
+                        continue;
+                    }
+                }
+            }
+            _ => cidrs.iter().map(first_host).collect(),
+        };
+        if gateways.len() != cidrs.len() || cidrs.iter().zip(&gateways).any(|(c, g)| !c.contains(g)) {
+            errors.push(err(name, "spec.gateway", format!("gateway {gateways:?} is not inside {}", spec.cidr_block)));
+            continue;
+        }
+        let allow: Result<Vec<IpNet>, _> = spec.allow_subnets.iter().map(|a| a.parse::<IpNet>()).collect();
+        let Ok(allow_subnets) = allow else {
+            errors.push(err(name, "spec.allowSubnets", "contains something that is not a CIDR".into()));
+            continue;
+        };
+        out.push(ResolvedSubnet {
+            name: name.clone(),
+            vpc: spec.vpc.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| DEFAULT_VPC.into()),
+            cidrs,
+            gateways,
+            exclude_ips: spec.exclude_ips.clone(),
+            namespaces: spec.namespaces.clone(),
+            default: spec.default,
+            private: spec.private,
+            allow_subnets,
+            enable_dhcp: spec.enable_dhcp,
+            nat_outgoing: spec.nat_outgoing,
+        });
+    }
+    // Built-in subnets come first, so a user subnet overlapping them is the one reported.
+    let mut all: Vec<ResolvedSubnet> = Vec::new();
+    if !out.iter().any(|s| s.name == JOIN_SUBNET) {
+        all.push(default_subnet(JOIN_SUBNET, JOIN_CIDR));
+    }
+    if !out.iter().any(|s| s.name == DEFAULT_SUBNET || s.default) {
+        all.push(default_subnet(DEFAULT_SUBNET, DEFAULT_CIDR));
+    }
+    for s in out {
+        if let Err(e) = s.ipam_spec() {
+            errors.push(err(&s.name, "spec.excludeIps", e));
+            continue;
+        }
+        let overlap = all.iter().find(|o| {
+            o.vpc == s.vpc && o.cidrs.iter().any(|a| s.cidrs.iter().any(|b| a.contains(&b.network()) || b.contains(&a.network())))
+        });
+        if let Some(o) = overlap {
+            errors.push(err(&s.name, "spec.cidrBlock", format!("overlaps subnet {} in Vpc {}", o.name, o.vpc)));
+            continue;
+        }
+        all.push(s);
+    }
+    (all, errors)
+}
+
+/// Whether a pod gets a logical switch port: not host-network, not finished.
+pub fn wants_port(pod: &Pod) -> bool {
+    let host = pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false);
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+    !host && phase != "Succeeded" && phase != "Failed" && pod.metadata.deletion_timestamp.is_none()
+}
+
+/// The IPAM owner key of a pod's primary NIC: `<pod>.<namespace>`, the LSP name.
+pub fn owner_key(namespace: &str, name: &str) -> String {
+    format!("{name}.{namespace}")
+}
+
+/// The subnet a pod belongs to: its `logical_switch` annotation, else its namespace's subnet
+/// (a Subnet listing the namespace, or the namespace's own `logical_switch` annotation), else
+/// the default subnet.
+pub fn pod_subnet<'a>(objects: &Objects, subnets: &'a [ResolvedSubnet], pod: &Pod) -> Option<&'a ResolvedSubnet> {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let by_name = |n: &str| subnets.iter().find(|s| s.name == n);
+    if let Some(ls) = annotation(&pod.metadata.annotations, annotations::LOGICAL_SWITCH) {
+        return by_name(ls);
+    }
+    if let Some(s) = subnets.iter().find(|s| s.namespaces.iter().any(|n| n == ns)) {
+        return Some(s);
+    }
+    if let Some(ls) = objects
+        .namespaces
+        .get(ns)
+        .and_then(|n: &Namespace| annotation(&n.metadata.annotations, annotations::LOGICAL_SWITCH))
+    {
+        return by_name(ls);
+    }
+    subnets.iter().find(|s| s.default && s.name != JOIN_SUBNET)
+}
+
+fn annotation<'a>(map: &'a Option<BTreeMap<String, String>>, key: &str) -> Option<&'a str> {
+    map.as_ref().and_then(|m| m.get(key)).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+/// The static address and MAC a pod asks for through `ip_address`/`mac_address` annotations.
+pub fn static_request(pod: &Pod) -> Result<ipam::Request, (String, String)> {
+    let mut req = ipam::Request::next();
+    if let Some(ips) = annotation(&pod.metadata.annotations, annotations::IP_ADDRESS) {
+        let parsed: Result<Vec<IpAddr>, _> = ips
+            .split(',')
+            .map(|i| i.trim().split('/').next().unwrap_or_default().parse::<IpAddr>())
+            .collect();
+        match parsed {
+            Ok(v) => req.addresses = ipam::AddressRequest::Static(v),
+            Err(e) => {
+                return Err((
+                    format!("metadata.annotations[{}]", annotations::IP_ADDRESS),
+                    format!("{ips:?} is not an address list: {e}"),
+                ));
+            }
+        }
+    }
+    if let Some(mac) = annotation(&pod.metadata.annotations, annotations::MAC_ADDRESS) {
+        match mac.parse::<ipam::MacAddr>() {
+            Ok(m) => req.mac = ipam::MacRequest::Static(m),
+            Err(e) => {
+                return Err((
+                    format!("metadata.annotations[{}]", annotations::MAC_ADDRESS),
+                    format!("{mac:?} is not a MAC: {e}"),
+                ));
+            }
+        }
+    }
+    Ok(req)
+}
+
+/// A pod's allocated network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodAddress {
+    /// Subnet name.
+    pub subnet: String,
+    /// Addresses, v4 first.
+    pub ips: Vec<IpAddr>,
+    /// MAC.
+    pub mac: String,
+}
+
+/// The annotations the controller writes on a pod (Kube-OVN's protocol).
+pub fn pod_annotations(addr: &PodAddress, subnet: &ResolvedSubnet) -> BTreeMap<String, String> {
+    let join = |v: Vec<String>| v.join(",");
+    BTreeMap::from([
+        (annotations::ALLOCATED.into(), "true".into()),
+        (annotations::ROUTED.into(), "true".into()),
+        (annotations::IP_ADDRESS.into(), join(addr.ips.iter().map(ToString::to_string).collect())),
+        (annotations::MAC_ADDRESS.into(), addr.mac.clone()),
+        (annotations::CIDR.into(), join(subnet.cidrs.iter().map(ToString::to_string).collect())),
+        (annotations::GATEWAY.into(), join(subnet.gateways.iter().map(ToString::to_string).collect())),
+        (annotations::LOGICAL_SWITCH.into(), subnet.name.clone()),
+    ])
+}
+
+/// Whether a label selector matches labels (matchLabels and matchExpressions).
+pub fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    if let Some(ml) = &sel.match_labels {
+        if ml.iter().any(|(k, v)| labels.get(k) != Some(v)) {
+            return false;
+        }
+    }
+    for e in sel.match_expressions.iter().flatten() {
+        let have = labels.get(&e.key);
+        let values = e.values.as_deref().unwrap_or_default();
+        let ok = match e.operator.as_str() {
+            "In" => have.is_some_and(|v| values.contains(v)),
+            "NotIn" => have.is_none_or(|v| !values.contains(v)),
+            "Exists" => have.is_some(),
+            "DoesNotExist" => have.is_none(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+fn labels(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> BTreeMap<String, String> {
+    meta.labels.clone().unwrap_or_default()
+}
+
+fn protocol(p: Option<&str>) -> Protocol {
+    match p {
+        Some("UDP") => Protocol::Udp,
+        Some("SCTP") => Protocol::Sctp,
+        _ => Protocol::Tcp,
+    }
+}
+
+/// The container port of a pod with that name.
+fn named_port(pod: &Pod, name: &str) -> Option<(u16, Option<String>)> {
+    pod.spec.as_ref()?.containers.iter().flat_map(|c| c.ports.iter().flatten()).find_map(|p| {
+        (p.name.as_deref() == Some(name)).then(|| (p.container_port as u16, p.protocol.clone()))
+    })
+}
+
+/// The whole network for the objects and the pods' addresses.
+pub fn translate(
+    objects: &Objects,
+    subnets: &[ResolvedSubnet],
+    addresses: &BTreeMap<NsName, PodAddress>,
+) -> (Network, Vec<InputError>) {
+    let mut errors = Vec::new();
+    let mut net = Network::default();
+    let mut vpc_names: BTreeSet<String> = subnets.iter().map(|s| s.vpc.clone()).collect();
+    vpc_names.insert(DEFAULT_VPC.into());
+    vpc_names.extend(objects.vpcs.keys().cloned());
+    for name in &vpc_names {
+        let mut vpc = Vpc { name: name.clone(), ..Default::default() };
+        if let Some(v) = objects.vpcs.get(name) {
+            let oref = object_ref("Vpc", None, name);
+            for (i, r) in v.spec.static_routes.iter().enumerate() {
+                match (r.cidr.parse::<IpNet>(), r.next_hop_ip.parse::<IpAddr>()) {
+                    (Ok(prefix), Ok(nexthop)) => vpc.static_routes.push(StaticRoute {
+                        prefix,
+                        nexthop,
+                        by_source: r.policy.as_deref().is_some_and(|p| p.contains("rc")),
+                        route_table: String::new(),
+                    }),
+                    _ => errors.push(InputError {
+                        file: objects.origin(&oref).map(|o| o.file.clone()),
+                        object: oref.clone(),
+                        field: format!("spec.staticRoutes[{i}]"),
+                        message: format!("{:?} via {:?} is not a CIDR and an address", r.cidr, r.next_hop_ip),
+                    }),
+                }
+            }
+            for p in &v.spec.policy_routes {
+                let action = match p.action.as_str() {
+                    "drop" => PolicyAction::Drop,
+                    "reroute" => PolicyAction::Reroute(
+                        p.next_hop_ip.iter().flat_map(|n| n.split(',')).filter_map(|n| n.trim().parse().ok()).collect(),
+                    ),
+                    _ => PolicyAction::Allow,
+                };
+                vpc.policy_routes.push(PolicyRoute { priority: i64::from(p.priority), matches: p.matches.clone(), action });
+            }
+        }
+        net.vpcs.push(vpc);
+    }
+    for s in subnets {
+        net.subnets.push(ModelSubnet {
+            name: s.name.clone(),
+            vpc: s.vpc.clone(),
+            cidrs: s.cidrs.clone(),
+            gateways: s.gateways.clone(),
+            exclude_ips: s.exclude_ips.clone(),
+            router_mac: s.router_mac(),
+            enable_dhcp: s.enable_dhcp,
+            private: s.private,
+            allow_subnets: s.allow_subnets.clone(),
+        });
+    }
+    for ((ns, name), addr) in addresses {
+        net.pods.push(PodPort {
+            pod: name.clone(),
+            namespace: ns.clone(),
+            subnet: addr.subnet.clone(),
+            mac: addr.mac.clone(),
+            ips: addr.ips.clone(),
+        });
+    }
+    // Services: ClusterIPs plus ready endpoints.
+    for ((ns, name), svc) in &objects.services {
+        if let Some(s) = service(objects, subnets, addresses, ns, name, svc) {
+            net.services.push(s);
+        }
+    }
+    for ((ns, name), np) in &objects.network_policies {
+        net.policies.push(policy(objects, addresses, ns, name, np));
+    }
+    (net, errors)
+}
+
+fn service(
+    objects: &Objects,
+    subnets: &[ResolvedSubnet],
+    addresses: &BTreeMap<NsName, PodAddress>,
+    ns: &str,
+    name: &str,
+    svc: &Service,
+) -> Option<ModelService> {
+    let spec = svc.spec.as_ref()?;
+    let mut vips: Vec<IpAddr> = spec.cluster_ips.iter().flatten().filter_map(|i| i.parse().ok()).collect();
+    if vips.is_empty() {
+        vips.extend(spec.cluster_ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok()));
+    }
+    if vips.is_empty() {
+        return None;
+    }
+    let slices: Vec<_> = objects
+        .endpoint_slices
+        .iter()
+        .filter(|((sns, _), s)| {
+            sns == ns && s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")).map(String::as_str) == Some(name)
+        })
+        .map(|(_, s)| s)
+        .collect();
+    let mut ports = Vec::new();
+    for p in spec.ports.iter().flatten() {
+        let proto = protocol(p.protocol.as_deref());
+        let port_name = p.name.clone().unwrap_or_default();
+        let mut backends: Vec<(IpAddr, u16)> = Vec::new();
+        if !slices.is_empty() {
+            for s in &slices {
+                let Some(target) = s
+                    .ports
+                    .iter()
+                    .flatten()
+                    .find(|ep| ep.name.clone().unwrap_or_default() == port_name)
+                    .and_then(|ep| ep.port)
+                else {
+                    continue;
+                };
+                for e in &s.endpoints {
+                    if e.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
+                        continue;
+                    }
+                    backends.extend(e.addresses.iter().filter_map(|a| a.parse().ok()).map(|a| (a, target as u16)));
+                }
+            }
+        } else if let Some(sel) = &spec.selector {
+            // As Kubernetes' endpoint controller computes it: the selected pods' addresses.
+            for ((pns, pname), pod) in &objects.pods {
+                if pns != ns || !wants_port(pod) {
+                    continue;
+                }
+                let l = labels(&pod.metadata);
+                if sel.iter().any(|(k, v)| l.get(k) != Some(v)) {
+                    continue;
+                }
+                let Some(addr) = addresses.get(&(pns.clone(), pname.clone())) else { continue };
+                let target = match &p.target_port {
+                    None => Some(p.port as u16),
+                    Some(IntOrString::Int(t)) => Some(*t as u16),
+                    Some(IntOrString::String(n)) => named_port(pod, n).map(|(port, _)| port),
+                };
+                let Some(target) = target else { continue };
+                backends.extend(addr.ips.iter().map(|ip| (*ip, target)));
+            }
+        }
+        for vip in &vips {
+            let fam: Vec<(IpAddr, u16)> = backends.iter().filter(|(b, _)| b.is_ipv4() == vip.is_ipv4()).cloned().collect();
+            ports.push(ServicePort { protocol: proto, vip: *vip, port: p.port as u16, backends: fam });
+        }
+    }
+    // A service's Vpc: the one of its namespace's subnet.
+    let vpc = subnets
+        .iter()
+        .find(|s| s.namespaces.iter().any(|n| n == ns))
+        .map(|s| s.vpc.clone())
+        .unwrap_or_else(|| DEFAULT_VPC.into());
+    Some(ModelService {
+        name: name.into(),
+        namespace: ns.into(),
+        vpc,
+        ports,
+        session_affinity: spec.session_affinity.as_deref() == Some("ClientIP"),
+    })
+}
+
+fn policy(
+    objects: &Objects,
+    addresses: &BTreeMap<NsName, PodAddress>,
+    ns: &str,
+    name: &str,
+    np: &k8s_openapi::api::networking::v1::NetworkPolicy,
+) -> NetworkPolicy {
+    let spec = np.spec.clone().unwrap_or_default();
+    let selected: Vec<(&NsName, &Pod)> = objects
+        .pods
+        .iter()
+        .filter(|((pns, _), pod)| pns == ns && selector_matches(&spec.pod_selector.clone().unwrap_or_default(), &labels(&pod.metadata)))
+        .collect();
+    let types: Vec<String> = spec.policy_types.clone().unwrap_or_else(|| {
+        let mut t = vec!["Ingress".to_owned()];
+        if spec.egress.is_some() {
+            t.push("Egress".into());
+        }
+        t
+    });
+    let peers = |list: &Option<Vec<NetworkPolicyPeer>>| -> Option<Vec<Peer>> {
+        let list = list.as_ref()?;
+        if list.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        for peer in list {
+            if let Some(block) = &peer.ip_block {
+                if let Ok(cidr) = block.cidr.parse::<IpNet>() {
+                    let except = block.except.iter().flatten().filter_map(|e| e.parse().ok()).collect();
+                    out.push(Peer::Block { cidr, except });
+                }
+                continue;
+            }
+            let namespaces: Vec<&str> = match &peer.namespace_selector {
+                None => vec![ns],
+                Some(sel) => objects
+                    .namespaces
+                    .iter()
+                    .filter(|(_, n)| selector_matches(sel, &labels(&n.metadata)))
+                    .map(|(k, _)| k.as_str())
+                    .collect(),
+            };
+            let pod_sel = peer.pod_selector.clone().unwrap_or_default();
+            let mut ips = Vec::new();
+            for ((pns, pname), pod) in &objects.pods {
+                if !namespaces.contains(&pns.as_str()) || !selector_matches(&pod_sel, &labels(&pod.metadata)) {
+                    continue;
+                }
+                if let Some(a) = addresses.get(&(pns.clone(), pname.clone())) {
+                    ips.extend(a.ips.iter().copied());
+                }
+            }
+            out.push(Peer::Addresses(ips));
+        }
+        Some(out)
+    };
+    let ports = |list: &Option<Vec<NetworkPolicyPort>>| -> Vec<PortMatch> {
+        let mut out = Vec::new();
+        for p in list.iter().flatten() {
+            let proto = protocol(p.protocol.as_deref());
+            match &p.port {
+                None => out.push(PortMatch { protocol: proto, port: None, end_port: None }),
+                Some(IntOrString::Int(n)) => out.push(PortMatch {
+                    protocol: proto,
+                    port: Some(*n as u16),
+                    end_port: p.end_port.map(|e| e as u16),
+                }),
+                Some(IntOrString::String(named)) => {
+                    // Named ports resolve per selected pod; each distinct number is a match.
+                    let mut seen = BTreeSet::new();
+                    for (_, pod) in &selected {
+                        if let Some((n, _)) = named_port(pod, named) {
+                            if seen.insert(n) {
+                                out.push(PortMatch { protocol: proto, port: Some(n), end_port: None });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    };
+    let ingress = types.iter().any(|t| t == "Ingress").then(|| {
+        spec.ingress
+            .iter()
+            .flatten()
+            .map(|r| PolicyRule { peers: peers(&r.from), ports: ports(&r.ports) })
+            .collect()
+    });
+    let egress = types.iter().any(|t| t == "Egress").then(|| {
+        spec.egress
+            .iter()
+            .flatten()
+            .map(|r| PolicyRule { peers: peers(&r.to), ports: ports(&r.ports) })
+            .collect()
+    });
+    NetworkPolicy {
+        name: name.into(),
+        namespace: ns.into(),
+        ports: selected
+            .iter()
+            .filter(|(k, _)| addresses.contains_key(*k))
+            .map(|((pns, pname), _)| owner_key(pns, pname))
+            .collect(),
+        ingress,
+        egress,
+    }
+}
+
+#[cfg(test)]
+#[path = "translate/tests.rs"]
+mod tests;

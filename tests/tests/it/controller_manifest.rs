@@ -1,0 +1,176 @@
+//! `kube-ovn-controller --manifests DIR --ovn-nb REMOTE --once` end to end: real NB, northd and
+//! ovn-trace; edits and restarts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ovn_tests::{OvnCentral, ScratchDir};
+
+fn controller_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("KUBE_OVN_CONTROLLER") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let path = dir.join("kube-ovn-controller");
+    assert!(path.exists(), "{} is missing: build it with `cargo build -p kube-ovn-controller`", path.display());
+    path
+}
+
+fn run(dir: &Path, nb: &str) -> (Option<i32>, String) {
+    let out = Command::new(controller_path())
+        .args(["--manifests", dir.to_str().unwrap(), "--ovn-nb", nb, "--once"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("controller runs");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+const BASE: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: prod, labels: {env: prod}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: dev, labels: {env: dev}}
+---
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: sn-prod}
+spec: {cidrBlock: 10.10.0.0/24, namespaces: [prod]}
+---
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: sn-dev}
+spec: {cidrBlock: "10.20.0.0/24,fd00:20::/64", namespaces: [dev]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: prod}
+spec:
+  clusterIP: 10.96.0.100
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-dev, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {env: dev}}}]
+    ports: [{protocol: TCP, port: 8080}]
+"#;
+
+fn pod(ns: &str, name: &str, app: &str) -> String {
+    format!(
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: {app}}}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"
+    )
+}
+
+/// Each owned pod port: name to (ip_address, mac) from its external_ids.
+fn ports(central: &OvnCentral) -> BTreeMap<String, (String, String)> {
+    let out = central
+        .nb
+        .nbctl(["--format=csv", "--data=bare", "--no-headings", "--columns=name,external_ids", "list", "Logical_Switch_Port"])
+        .unwrap();
+    let mut m = BTreeMap::new();
+    for line in out.lines() {
+        let (name, ids) = line.split_once(',').unwrap_or((line, ""));
+        let get = |k: &str| {
+            ids.split(' ')
+                .find_map(|kv| kv.trim_matches('"').strip_prefix(&format!("{k}=")).map(str::to_owned))
+                .unwrap_or_default()
+        };
+        if !get("pod").is_empty() {
+            m.insert(name.to_owned(), (get("ip_address"), get("mac_address")));
+        }
+    }
+    m
+}
+
+fn tcp(central: &OvnCentral, from: &(String, String), from_port: &str, ls: &str, dst: &str, port: u16) -> String {
+    // Off the subnet: to its router port's MAC.
+    let router_mac = central
+        .nb
+        .nbctl(["get", "Logical_Router_Port", &format!("ovn-cluster-{ls}"), "mac"])
+        .unwrap();
+    let router_mac = router_mac.trim().trim_matches('"');
+    let flow = format!(
+        "inport == \"{from_port}\" && eth.src == {} && eth.dst == {router_mac} && ip4.src == {} && ip4.dst == {dst} && ip.ttl == 64 && tcp && tcp.src == 40000 && tcp.dst == {port}",
+        from.1,
+        from.0.split(',').next().unwrap()
+    );
+    central.ovn_trace(["--minimal", ls, &flow]).unwrap()
+}
+
+#[test]
+fn controller_manifest_mode_converges_edits_and_restarts() {
+    let central = OvnCentral::start().unwrap();
+    let nb = central.nb.remote();
+    let dir = ScratchDir::new("manifests").unwrap();
+    let write = |pods: &[(&str, &str, &str)], extra: &str| {
+        let mut text = BASE.to_owned();
+        for (ns, name, app) in pods {
+            text.push_str(&pod(ns, name, app));
+        }
+        text.push_str(extra);
+        std::fs::write(dir.path().join("cluster.yaml"), text).unwrap();
+    };
+    write(&[("prod", "web-a", "web"), ("prod", "web-b", "web"), ("prod", "web-c", "web"), ("dev", "client", "client")], "");
+    let (code, err) = run(dir.path(), &nb);
+    assert_eq!(code, Some(0), "{err}");
+    central.wait_synced().unwrap();
+    let first = ports(&central);
+    assert_eq!(first.len(), 4, "{first:?}");
+    let client = &first["client.dev"];
+    assert!(client.0.contains("10.20.0.") && client.0.contains("fd00:20::"), "dual stack: {client:?}");
+    let web_a = first["web-a.prod"].0.clone();
+    assert!(web_a.starts_with("10.10.0."), "{web_a}");
+
+    // The policy: dev reaches web pods on 8080 only. The router resolves the destination MAC.
+    let t = tcp(&central, client, "client.dev", "sn-dev", &web_a, 8080);
+    assert!(t.contains("output(\"web-a.prod\")"), "client -> web-a:8080:\n{t}");
+    let t = tcp(&central, client, "client.dev", "sn-dev", &web_a, 9999);
+    assert!(!t.contains("output(\"web-a.prod\")"), "client -> web-a:9999:\n{t}");
+    // The service is load-balanced.
+    let t = tcp(&central, client, "client.dev", "sn-dev", "10.96.0.100", 80);
+    assert!(t.contains("ct_lb"), "service:\n{t}");
+
+    // A second run on unchanged manifests writes nothing and changes nothing.
+    let (code, err) = run(dir.path(), &nb);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(ports(&central), first);
+
+    // Restart with web-a (sorting first) and web-b deleted and two new pods: survivors keep
+    // their addresses, the new ones get never-used addresses, nothing stale remains.
+    write(&[("prod", "web-c", "web"), ("dev", "client", "client"), ("prod", "web-d", "web"), ("prod", "web-e", "web")], "");
+    let (code, err) = run(dir.path(), &nb);
+    assert_eq!(code, Some(0), "{err}");
+    let second = ports(&central);
+    assert_eq!(second.keys().cloned().collect::<Vec<_>>(), vec!["client.dev", "web-c.prod", "web-d.prod", "web-e.prod"]);
+    assert_eq!(second["web-c.prod"], first["web-c.prod"]);
+    assert_eq!(second["client.dev"], first["client.dev"]);
+    let old: Vec<&String> = first.values().map(|(ip, _)| ip).collect();
+    for new in ["web-d.prod", "web-e.prod"] {
+        assert!(!old.contains(&&second[new].0), "{new} got a previously used address {}", second[new].0);
+    }
+    let mut all: Vec<&String> = second.values().map(|(ip, _)| ip).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), second.len(), "an address is held twice: {second:?}");
+
+    // Bad input: the broken subnet is reported by file and field, exit 2, and the rest converges.
+    write(
+        &[("prod", "web-c", "web"), ("dev", "client", "client"), ("prod", "web-d", "web"), ("prod", "web-e", "web"), ("prod", "web-f", "web")],
+        "---\napiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: broken}\nspec: {cidrBlock: 10.300.0.0/24}\n",
+    );
+    let (code, err) = run(dir.path(), &nb);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cluster.yaml") && err.contains("Subnet/broken") && err.contains("spec.cidrBlock"), "{err}");
+    let third = ports(&central);
+    assert!(third.contains_key("web-f.prod"), "{third:?}");
+    assert_eq!(third["web-c.prod"], first["web-c.prod"]);
+}
