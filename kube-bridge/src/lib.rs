@@ -12,7 +12,5 @@ pub mod error;
 pub mod objects;
 pub mod translate;
 
-#[cfg(test)]
-
 pub use error::{Error, InputError, Result};
 pub use objects::Objects;
