@@ -6,11 +6,19 @@
 //! nothing of OVSDB rows: the model does the OVN realisation.
 
 pub mod annotations;
+pub mod cluster;
 pub mod controller;
 pub mod crd;
 pub mod error;
+pub mod leader;
+pub mod metrics;
 pub mod objects;
+pub mod queue;
 pub mod translate;
+pub mod writeback;
+
+#[cfg(test)]
+mod mock_api;
 
 pub use error::{Error, InputError, Result};
 pub use objects::Objects;
