@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Client, Resource};
 use serde_json::json;
 
@@ -87,6 +87,17 @@ impl Writer {
                 .await
             }
             other => other,
+        }
+    }
+
+    /// Deletes the `IP` record `name` once its address is released. An absent record is not
+    /// an error (already deleted, or never recorded).
+    pub async fn delete_ip(&self, name: &str) -> Result<(), kube::Error> {
+        let api: Api<IP> = Api::all(self.client.clone());
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -501,6 +512,31 @@ mod tests {
         assert_eq!(seen.body, Some(json!({"spec": record})));
         let ip = task.await.expect("joined").expect("recorded");
         assert_eq!(ip.spec.ip_address, "10.1.0.7,fd00::7");
+    }
+
+    #[tokio::test]
+    async fn ip_record_deletion_tolerates_an_absent_record() {
+        let (client, mut server) = mock_api::client();
+        let task = tokio::spawn(async move {
+            let w = Writer::new(client, "pod-a");
+            w.delete_ip("web-0.ns1").await?;
+            w.delete_ip("web-1.ns1").await
+        });
+        let gone =
+            json!({"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}});
+        let seen = server.answer(200, gone).await;
+        assert_eq!(
+            (seen.method.as_str(), seen.uri.as_str()),
+            ("DELETE", "/apis/kubeovn.io/v1/ips/web-0.ns1?")
+        );
+        let seen = server
+            .answer(404, status_failure(404, "NotFound", "not found"))
+            .await;
+        assert_eq!(
+            (seen.method.as_str(), seen.uri.as_str()),
+            ("DELETE", "/apis/kubeovn.io/v1/ips/web-1.ns1?")
+        );
+        task.await.expect("joined").expect("both deletions succeed");
     }
 
     #[tokio::test]
