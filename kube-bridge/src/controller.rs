@@ -60,7 +60,9 @@ pub struct Controller {
 
 impl std::fmt::Debug for Controller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Controller").field("owners", &self.owners.len()).finish_non_exhaustive()
+        f.debug_struct("Controller")
+            .field("owners", &self.owners.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -68,7 +70,9 @@ impl Controller {
     /// Connects to NB and loads its replica.
     pub async fn connect(nb_remote: &str) -> Result<Controller, Error> {
         let client = Client::connect(ClientConfig::new(nb_remote)?).await?;
-        let replicated = client.replicate("OVN_Northbound", MonitorRequests::new()).await?;
+        let replicated = client
+            .replicate("OVN_Northbound", MonitorRequests::new())
+            .await?;
         Ok(Controller {
             client,
             replica: replicated.replica,
@@ -135,7 +139,10 @@ impl Controller {
                             a
                         }
                         Err(e) => {
-                            report.errors.push(fail("metadata.annotations[ovn.kubernetes.io/ip_address]", e.to_string()));
+                            report.errors.push(fail(
+                                "metadata.annotations[ovn.kubernetes.io/ip_address]",
+                                e.to_string(),
+                            ));
                             continue;
                         }
                     }
@@ -153,7 +160,12 @@ impl Controller {
         }
         // Pods that are gone give their addresses back.
         let current: BTreeSet<String> = addresses.keys().map(|(ns, n)| owner_key(ns, n)).collect();
-        for gone in self.owners.difference(&current).cloned().collect::<Vec<_>>() {
+        for gone in self
+            .owners
+            .difference(&current)
+            .cloned()
+            .collect::<Vec<_>>()
+        {
             self.ipam.release(&gone);
             self.owners.remove(&gone);
             report.released += 1;
@@ -161,8 +173,15 @@ impl Controller {
         report.pods = addresses.len();
         let (network, errors) = translate(objects, &subnets, &addresses);
         report.errors.extend(errors);
-        report.reconcile =
-            self.reconciler.reconcile(&self.client, &self.replica, &network.desired(), Scope::Everything).await;
+        report.reconcile = self
+            .reconciler
+            .reconcile(
+                &self.client,
+                &self.replica,
+                &network.desired(),
+                Scope::Everything,
+            )
+            .await;
         report
     }
 
@@ -212,14 +231,23 @@ impl Controller {
     }
 
     /// Rebuilds IPAM from the owned pod ports in NB, for pods that still exist.
-    fn restore(&mut self, objects: &Objects, subnets: &[ResolvedSubnet], errors: &mut Vec<InputError>) -> usize {
+    fn restore(
+        &mut self,
+        objects: &Objects,
+        subnets: &[ResolvedSubnet],
+        errors: &mut Vec<InputError>,
+    ) -> usize {
         let mut records = Vec::new();
         let mut gone = Vec::new();
         {
             let replica = self.replica.read().unwrap_or_else(|e| e.into_inner());
-            let Some(lsps) = replica.table("Logical_Switch_Port") else { return 0 };
+            let Some(lsps) = replica.table("Logical_Switch_Port") else {
+                return 0;
+            };
             for row in lsps.rows() {
-                let Some(ids) = row.get("external_ids") else { continue };
+                let Some(ids) = row.get("external_ids") else {
+                    continue;
+                };
                 if ids.get_str(ovn_model::desired::OWNER) != Some(OWNER) {
                     continue;
                 }
@@ -237,13 +265,21 @@ impl Controller {
                 // A pod deleted while the controller was down is restored too and released
                 // right after: its address then counts as used before, so a new pod does not
                 // get it while peers may still hold it in caches and conntrack.
-                let still_there = objects.pods.get(&(ns.to_owned(), pod.to_owned())).is_some_and(wants_port);
+                let still_there = objects
+                    .pods
+                    .get(&(ns.to_owned(), pod.to_owned()))
+                    .is_some_and(wants_port);
                 if !still_there {
                     gone.push(owner_key(ns, pod));
                 }
                 let ips: Vec<IpAddr> = ips.split(',').filter_map(|i| i.parse().ok()).collect();
                 let mac = ids.get_str("mac_address").and_then(|m| m.parse().ok());
-                records.push(ipam::RestoreRecord { owner: owner_key(ns, pod), subnet: ls.to_owned(), ips, mac });
+                records.push(ipam::RestoreRecord {
+                    owner: owner_key(ns, pod),
+                    subnet: ls.to_owned(),
+                    ips,
+                    mac,
+                });
             }
         }
         let owners: Vec<String> = records.iter().map(|r| r.owner.clone()).collect();
@@ -260,7 +296,11 @@ impl Controller {
             self.ipam.release(owner);
         }
         let failed: BTreeSet<&str> = report.conflicts.iter().map(|c| c.owner.as_str()).collect();
-        self.owners.extend(owners.into_iter().filter(|o| !failed.contains(o.as_str()) && !gone.contains(o)));
+        self.owners.extend(
+            owners
+                .into_iter()
+                .filter(|o| !failed.contains(o.as_str()) && !gone.contains(o)),
+        );
         report.restored - gone.len().min(report.restored)
     }
 }

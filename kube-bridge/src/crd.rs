@@ -30,7 +30,13 @@ pub struct Condition {
 
 /// A subnet: a CIDR (or a v4 and a v6 CIDR for dual stack) realised as a logical switch.
 #[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(group = "kubeovn.io", version = "v1", kind = "Subnet", plural = "subnets", status = "SubnetStatus")]
+#[kube(
+    group = "kubeovn.io",
+    version = "v1",
+    kind = "Subnet",
+    plural = "subnets",
+    status = "SubnetStatus"
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SubnetSpec {
     /// Whether pods of namespaces without a subnet land here.
@@ -126,7 +132,13 @@ pub struct PolicyRoute {
 
 /// A Vpc: a logical router with its routes.
 #[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(group = "kubeovn.io", version = "v1", kind = "Vpc", plural = "vpcs", status = "VpcStatus")]
+#[kube(
+    group = "kubeovn.io",
+    version = "v1",
+    kind = "Vpc",
+    plural = "vpcs",
+    status = "VpcStatus"
+)]
 #[serde(rename_all = "camelCase")]
 pub struct VpcSpec {
     /// Namespaces bound to the Vpc.
@@ -174,10 +186,18 @@ pub struct IPSpec {
     #[serde(default)]
     pub ip_address: String,
     /// The IPv4 address.
-    #[serde(default, rename = "v4IpAddress", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "v4IpAddress",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub v4_ip_address: String,
     /// The IPv6 address.
-    #[serde(default, rename = "v6IpAddress", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "v6IpAddress",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub v6_ip_address: String,
     /// MAC address.
     #[serde(default)]
@@ -187,8 +207,14 @@ pub struct IPSpec {
 /// The CRD manifests, by file name, as committed under `kube-bridge/crds/`.
 pub fn crd_yaml() -> Result<Vec<(&'static str, String)>, serde_saphyr::ser::Error> {
     Ok(vec![
-        ("subnets.kubeovn.io.yaml", serde_saphyr::to_string(&Subnet::crd())?),
-        ("vpcs.kubeovn.io.yaml", serde_saphyr::to_string(&Vpc::crd())?),
+        (
+            "subnets.kubeovn.io.yaml",
+            serde_saphyr::to_string(&Subnet::crd())?,
+        ),
+        (
+            "vpcs.kubeovn.io.yaml",
+            serde_saphyr::to_string(&Vpc::crd())?,
+        ),
         ("ips.kubeovn.io.yaml", serde_saphyr::to_string(&IP::crd())?),
     ])
 }

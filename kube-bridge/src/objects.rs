@@ -73,7 +73,10 @@ impl Objects {
         let mut objects = Objects::default();
         let mut errors = Vec::new();
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|e| Error::Read { path: file.clone(), source: e })?;
+            let text = std::fs::read_to_string(&file).map_err(|e| Error::Read {
+                path: file.clone(),
+                source: e,
+            })?;
             objects.add_yaml(&file, &text, &mut errors);
         }
         Ok((objects, errors))
@@ -97,7 +100,10 @@ impl Objects {
             if doc.is_null() {
                 continue;
             }
-            let origin = Origin { file: file.to_owned(), document };
+            let origin = Origin {
+                file: file.to_owned(),
+                document,
+            };
             if let Err(e) = self.add_value(doc, origin) {
                 errors.push(e);
             }
@@ -112,26 +118,46 @@ impl Objects {
             field: field.to_owned(),
             message,
         };
-        let api_version = doc.get("apiVersion").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let api_version = doc
+            .get("apiVersion")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
         let Some(kind) = doc.get("kind").and_then(|v| v.as_str()).map(str::to_owned) else {
-            return Err(fail(format!("document {}", origin.document), "kind", "missing or not a string".into()));
+            return Err(fail(
+                format!("document {}", origin.document),
+                "kind",
+                "missing or not a string".into(),
+            ));
         };
         let meta = doc.get("metadata");
-        let name = meta.and_then(|m| m.get("name")).and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+        let name = meta
+            .and_then(|m| m.get("name"))
+            .and_then(|n| n.as_str())
+            .unwrap_or_default()
+            .to_owned();
         let namespace = meta
             .and_then(|m| m.get("namespace"))
             .and_then(|n| n.as_str())
             .unwrap_or("default")
             .to_owned();
         if name.is_empty() {
-            return Err(fail(format!("{kind} (document {})", origin.document), "metadata.name", "missing".into()));
+            return Err(fail(
+                format!("{kind} (document {})", origin.document),
+                "metadata.name",
+                "missing".into(),
+            ));
         }
-        let namespaced = matches!(kind.as_str(), "Pod" | "Service" | "EndpointSlice" | "NetworkPolicy");
+        let namespaced = matches!(
+            kind.as_str(),
+            "Pod" | "Service" | "EndpointSlice" | "NetworkPolicy"
+        );
         let oref = object_ref(&kind, namespaced.then_some(namespace.as_str()), &name);
         let key = (namespace.clone(), name.clone());
         macro_rules! put {
             ($map:expr, $key:expr) => {{
-                let obj = typed(doc).map_err(|(field, message)| fail(oref.clone(), &field, message))?;
+                let obj =
+                    typed(doc).map_err(|(field, message)| fail(oref.clone(), &field, message))?;
                 $map.insert($key, obj);
             }};
         }
@@ -157,18 +183,30 @@ impl Objects {
 fn typed<T: DeserializeOwned>(doc: serde_json::Value) -> Result<T, (String, String)> {
     serde_path_to_error::deserialize(doc).map_err(|e| {
         let path = e.path().to_string();
-        (if path == "." { String::new() } else { path }, e.into_inner().to_string())
+        (
+            if path == "." { String::new() } else { path },
+            e.into_inner().to_string(),
+        )
     })
 }
 
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Read { path: dir.to_owned(), source: e })?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Read {
+        path: dir.to_owned(),
+        source: e,
+    })?;
     for entry in entries {
-        let entry = entry.map_err(|e| Error::Read { path: dir.to_owned(), source: e })?;
+        let entry = entry.map_err(|e| Error::Read {
+            path: dir.to_owned(),
+            source: e,
+        })?;
         let path = entry.path();
         if path.is_dir() {
             collect_yaml(&path, out)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
             out.push(path);
         }
     }

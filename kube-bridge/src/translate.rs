@@ -65,7 +65,10 @@ impl ResolvedSubnet {
         let excludes = self
             .exclude_ips
             .iter()
-            .map(|e| e.parse::<ipam::IpRange>().map_err(|err| format!("excludeIps {e:?}: {err}")))
+            .map(|e| {
+                e.parse::<ipam::IpRange>()
+                    .map_err(|err| format!("excludeIps {e:?}: {err}"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ipam::SubnetSpec {
             name: self.name.clone(),
@@ -78,7 +81,9 @@ impl ResolvedSubnet {
 
     /// A MAC for the subnet's router port, stable for its name.
     pub fn router_mac(&self) -> String {
-        let h = self.name.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+        let h = self.name.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100000001b3)
+        });
         let b = h.to_be_bytes();
         format!("00:00:00:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2])
     }
@@ -104,8 +109,12 @@ fn default_subnet(name: &str, cidr: &str) -> ResolvedSubnet {
 
 fn first_host(net: &IpNet) -> IpAddr {
     match net {
-        IpNet::V4(n) => IpAddr::V4(std::net::Ipv4Addr::from(u32::from(n.network()).wrapping_add(1))),
-        IpNet::V6(n) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(n.network()).wrapping_add(1))),
+        IpNet::V4(n) => IpAddr::V4(std::net::Ipv4Addr::from(
+            u32::from(n.network()).wrapping_add(1),
+        )),
+        IpNet::V6(n) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(n.network()).wrapping_add(1),
+        )),
     }
 }
 
@@ -115,59 +124,100 @@ pub fn resolve_subnets(objects: &Objects) -> (Vec<ResolvedSubnet>, Vec<InputErro
     let mut out: Vec<ResolvedSubnet> = Vec::new();
     let mut errors = Vec::new();
     let err = |name: &str, field: &str, message: String| InputError {
-        file: objects.origin(&object_ref("Subnet", None, name)).map(|o| o.file.clone()),
+        file: objects
+            .origin(&object_ref("Subnet", None, name))
+            .map(|o| o.file.clone()),
         object: object_ref("Subnet", None, name),
         field: field.into(),
         message,
     };
     for (name, s) in &objects.subnets {
         let spec = &s.spec;
-        let cidrs: Result<Vec<IpNet>, _> = spec.cidr_block.split(',').map(|c| c.trim().parse::<IpNet>()).collect();
+        let cidrs: Result<Vec<IpNet>, _> = spec
+            .cidr_block
+            .split(',')
+            .map(|c| c.trim().parse::<IpNet>())
+            .collect();
         let mut cidrs = match cidrs {
             Ok(c) if !c.is_empty() && c.len() <= 2 => c,
             Ok(_) => {
-                errors.push(err(name, "spec.cidrBlock", "needs one CIDR, or a v4 and a v6 CIDR".into()));
+                errors.push(err(
+                    name,
+                    "spec.cidrBlock",
+                    "needs one CIDR, or a v4 and a v6 CIDR".into(),
+                ));
                 continue;
             }
             Err(e) => {
-                errors.push(err(name, "spec.cidrBlock", format!("{:?} is not a CIDR: {e}", spec.cidr_block)));
+                errors.push(err(
+                    name,
+                    "spec.cidrBlock",
+                    format!("{:?} is not a CIDR: {e}", spec.cidr_block),
+                ));
                 continue;
             }
         };
         cidrs.sort_by_key(|c| matches!(c, IpNet::V6(_)));
-        if cidrs.len() == 2 && matches!(cidrs[1], IpNet::V4(_)) == matches!(cidrs[0], IpNet::V4(_)) {
-            errors.push(err(name, "spec.cidrBlock", "a dual-stack subnet needs one v4 and one v6 CIDR".into()));
+        if cidrs.len() == 2 && matches!(cidrs[1], IpNet::V4(_)) == matches!(cidrs[0], IpNet::V4(_))
+        {
+            errors.push(err(
+                name,
+                "spec.cidrBlock",
+                "a dual-stack subnet needs one v4 and one v6 CIDR".into(),
+            ));
             continue;
         }
         let cidrs: Vec<IpNet> = cidrs.into_iter().map(|c| c.trunc()).collect();
         let gateways: Vec<IpAddr> = match &spec.gateway {
             Some(g) if !g.trim().is_empty() => {
-                let parsed: Result<Vec<IpAddr>, _> = g.split(',').map(|x| x.trim().parse::<IpAddr>()).collect();
+                let parsed: Result<Vec<IpAddr>, _> =
+                    g.split(',').map(|x| x.trim().parse::<IpAddr>()).collect();
                 match parsed {
                     Ok(mut gws) => {
                         gws.sort_by_key(|g| g.is_ipv6());
                         gws
                     }
                     Err(e) => {
-                        errors.push(err(name, "spec.gateway", format!("{g:?} is not an address: {e}")));
+                        errors.push(err(
+                            name,
+                            "spec.gateway",
+                            format!("{g:?} is not an address: {e}"),
+                        ));
                         continue;
                     }
                 }
             }
             _ => cidrs.iter().map(first_host).collect(),
         };
-        if gateways.len() != cidrs.len() || cidrs.iter().zip(&gateways).any(|(c, g)| !c.contains(g)) {
-            errors.push(err(name, "spec.gateway", format!("gateway {gateways:?} is not inside {}", spec.cidr_block)));
+        if gateways.len() != cidrs.len() || cidrs.iter().zip(&gateways).any(|(c, g)| !c.contains(g))
+        {
+            errors.push(err(
+                name,
+                "spec.gateway",
+                format!("gateway {gateways:?} is not inside {}", spec.cidr_block),
+            ));
             continue;
         }
-        let allow: Result<Vec<IpNet>, _> = spec.allow_subnets.iter().map(|a| a.parse::<IpNet>()).collect();
+        let allow: Result<Vec<IpNet>, _> = spec
+            .allow_subnets
+            .iter()
+            .map(|a| a.parse::<IpNet>())
+            .collect();
         let Ok(allow_subnets) = allow else {
-            errors.push(err(name, "spec.allowSubnets", "contains something that is not a CIDR".into()));
+            errors.push(err(
+                name,
+                "spec.allowSubnets",
+                "contains something that is not a CIDR".into(),
+            ));
             continue;
         };
         out.push(ResolvedSubnet {
             name: name.clone(),
-            vpc: spec.vpc.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| DEFAULT_VPC.into()),
+            vpc: spec
+                .vpc
+                .clone()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| DEFAULT_VPC.into()),
             cidrs,
             gateways,
             exclude_ips: spec.exclude_ips.clone(),
@@ -193,10 +243,19 @@ pub fn resolve_subnets(objects: &Objects) -> (Vec<ResolvedSubnet>, Vec<InputErro
             continue;
         }
         let overlap = all.iter().find(|o| {
-            o.vpc == s.vpc && o.cidrs.iter().any(|a| s.cidrs.iter().any(|b| a.contains(&b.network()) || b.contains(&a.network())))
+            o.vpc == s.vpc
+                && o.cidrs.iter().any(|a| {
+                    s.cidrs
+                        .iter()
+                        .any(|b| a.contains(&b.network()) || b.contains(&a.network()))
+                })
         });
         if let Some(o) = overlap {
-            errors.push(err(&s.name, "spec.cidrBlock", format!("overlaps subnet {} in Vpc {}", o.name, o.vpc)));
+            errors.push(err(
+                &s.name,
+                "spec.cidrBlock",
+                format!("overlaps subnet {} in Vpc {}", o.name, o.vpc),
+            ));
             continue;
         }
         all.push(s);
@@ -206,8 +265,16 @@ pub fn resolve_subnets(objects: &Objects) -> (Vec<ResolvedSubnet>, Vec<InputErro
 
 /// Whether a pod gets a logical switch port: not host-network, not finished.
 pub fn wants_port(pod: &Pod) -> bool {
-    let host = pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false);
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+    let host = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.host_network)
+        .unwrap_or(false);
+    let phase = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("Pending");
     !host && phase != "Succeeded" && phase != "Failed" && pod.metadata.deletion_timestamp.is_none()
 }
 
@@ -219,13 +286,20 @@ pub fn owner_key(namespace: &str, name: &str) -> String {
 /// The subnet a pod belongs to: its `logical_switch` annotation, else its namespace's subnet
 /// (a Subnet listing the namespace, or the namespace's own `logical_switch` annotation), else
 /// the default subnet.
-pub fn pod_subnet<'a>(objects: &Objects, subnets: &'a [ResolvedSubnet], pod: &Pod) -> Option<&'a ResolvedSubnet> {
+pub fn pod_subnet<'a>(
+    objects: &Objects,
+    subnets: &'a [ResolvedSubnet],
+    pod: &Pod,
+) -> Option<&'a ResolvedSubnet> {
     let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
     let by_name = |n: &str| subnets.iter().find(|s| s.name == n);
     if let Some(ls) = annotation(&pod.metadata.annotations, annotations::LOGICAL_SWITCH) {
         return by_name(ls);
     }
-    if let Some(s) = subnets.iter().find(|s| s.namespaces.iter().any(|n| n == ns)) {
+    if let Some(s) = subnets
+        .iter()
+        .find(|s| s.namespaces.iter().any(|n| n == ns))
+    {
         return Some(s);
     }
     if let Some(ls) = objects
@@ -239,7 +313,10 @@ pub fn pod_subnet<'a>(objects: &Objects, subnets: &'a [ResolvedSubnet], pod: &Po
 }
 
 fn annotation<'a>(map: &'a Option<BTreeMap<String, String>>, key: &str) -> Option<&'a str> {
-    map.as_ref().and_then(|m| m.get(key)).map(String::as_str).filter(|v| !v.is_empty())
+    map.as_ref()
+        .and_then(|m| m.get(key))
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 /// The static address and MAC a pod asks for through `ip_address`/`mac_address` annotations.
@@ -248,7 +325,13 @@ pub fn static_request(pod: &Pod) -> Result<ipam::Request, (String, String)> {
     if let Some(ips) = annotation(&pod.metadata.annotations, annotations::IP_ADDRESS) {
         let parsed: Result<Vec<IpAddr>, _> = ips
             .split(',')
-            .map(|i| i.trim().split('/').next().unwrap_or_default().parse::<IpAddr>())
+            .map(|i| {
+                i.trim()
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .parse::<IpAddr>()
+            })
             .collect();
         match parsed {
             Ok(v) => req.addresses = ipam::AddressRequest::Static(v),
@@ -291,10 +374,19 @@ pub fn pod_annotations(addr: &PodAddress, subnet: &ResolvedSubnet) -> BTreeMap<S
     BTreeMap::from([
         (annotations::ALLOCATED.into(), "true".into()),
         (annotations::ROUTED.into(), "true".into()),
-        (annotations::IP_ADDRESS.into(), join(addr.ips.iter().map(ToString::to_string).collect())),
+        (
+            annotations::IP_ADDRESS.into(),
+            join(addr.ips.iter().map(ToString::to_string).collect()),
+        ),
         (annotations::MAC_ADDRESS.into(), addr.mac.clone()),
-        (annotations::CIDR.into(), join(subnet.cidrs.iter().map(ToString::to_string).collect())),
-        (annotations::GATEWAY.into(), join(subnet.gateways.iter().map(ToString::to_string).collect())),
+        (
+            annotations::CIDR.into(),
+            join(subnet.cidrs.iter().map(ToString::to_string).collect()),
+        ),
+        (
+            annotations::GATEWAY.into(),
+            join(subnet.gateways.iter().map(ToString::to_string).collect()),
+        ),
         (annotations::LOGICAL_SWITCH.into(), subnet.name.clone()),
     ])
 }
@@ -323,7 +415,9 @@ pub fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) 
     true
 }
 
-fn labels(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> BTreeMap<String, String> {
+fn labels(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> BTreeMap<String, String> {
     meta.labels.clone().unwrap_or_default()
 }
 
@@ -337,9 +431,14 @@ fn protocol(p: Option<&str>) -> Protocol {
 
 /// The container port of a pod with that name.
 fn named_port(pod: &Pod, name: &str) -> Option<(u16, Option<String>)> {
-    pod.spec.as_ref()?.containers.iter().flat_map(|c| c.ports.iter().flatten()).find_map(|p| {
-        (p.name.as_deref() == Some(name)).then(|| (p.container_port as u16, p.protocol.clone()))
-    })
+    pod.spec
+        .as_ref()?
+        .containers
+        .iter()
+        .flat_map(|c| c.ports.iter().flatten())
+        .find_map(|p| {
+            (p.name.as_deref() == Some(name)).then(|| (p.container_port as u16, p.protocol.clone()))
+        })
 }
 
 /// The whole network for the objects and the pods' addresses.
@@ -354,7 +453,10 @@ pub fn translate(
     vpc_names.insert(DEFAULT_VPC.into());
     vpc_names.extend(objects.vpcs.keys().cloned());
     for name in &vpc_names {
-        let mut vpc = Vpc { name: name.clone(), ..Default::default() };
+        let mut vpc = Vpc {
+            name: name.clone(),
+            ..Default::default()
+        };
         if let Some(v) = objects.vpcs.get(name) {
             let oref = object_ref("Vpc", None, name);
             for (i, r) in v.spec.static_routes.iter().enumerate() {
@@ -369,7 +471,10 @@ pub fn translate(
                         file: objects.origin(&oref).map(|o| o.file.clone()),
                         object: oref.clone(),
                         field: format!("spec.staticRoutes[{i}]"),
-                        message: format!("{:?} via {:?} is not a CIDR and an address", r.cidr, r.next_hop_ip),
+                        message: format!(
+                            "{:?} via {:?} is not a CIDR and an address",
+                            r.cidr, r.next_hop_ip
+                        ),
                     }),
                 }
             }
@@ -377,11 +482,19 @@ pub fn translate(
                 let action = match p.action.as_str() {
                     "drop" => PolicyAction::Drop,
                     "reroute" => PolicyAction::Reroute(
-                        p.next_hop_ip.iter().flat_map(|n| n.split(',')).filter_map(|n| n.trim().parse().ok()).collect(),
+                        p.next_hop_ip
+                            .iter()
+                            .flat_map(|n| n.split(','))
+                            .filter_map(|n| n.trim().parse().ok())
+                            .collect(),
                     ),
                     _ => PolicyAction::Allow,
                 };
-                vpc.policy_routes.push(PolicyRoute { priority: i64::from(p.priority), matches: p.matches.clone(), action });
+                vpc.policy_routes.push(PolicyRoute {
+                    priority: i64::from(p.priority),
+                    matches: p.matches.clone(),
+                    action,
+                });
             }
         }
         net.vpcs.push(vpc);
@@ -429,9 +542,18 @@ fn service(
     svc: &Service,
 ) -> Option<ModelService> {
     let spec = svc.spec.as_ref()?;
-    let mut vips: Vec<IpAddr> = spec.cluster_ips.iter().flatten().filter_map(|i| i.parse().ok()).collect();
+    let mut vips: Vec<IpAddr> = spec
+        .cluster_ips
+        .iter()
+        .flatten()
+        .filter_map(|i| i.parse().ok())
+        .collect();
     if vips.is_empty() {
-        vips.extend(spec.cluster_ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok()));
+        vips.extend(
+            spec.cluster_ip
+                .as_deref()
+                .and_then(|i| i.parse::<IpAddr>().ok()),
+        );
     }
     if vips.is_empty() {
         return None;
@@ -440,7 +562,13 @@ fn service(
         .endpoint_slices
         .iter()
         .filter(|((sns, _), s)| {
-            sns == ns && s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")).map(String::as_str) == Some(name)
+            sns == ns
+                && s.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("kubernetes.io/service-name"))
+                    .map(String::as_str)
+                    == Some(name)
         })
         .map(|(_, s)| s)
         .collect();
@@ -464,7 +592,12 @@ fn service(
                     if e.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
                         continue;
                     }
-                    backends.extend(e.addresses.iter().filter_map(|a| a.parse().ok()).map(|a| (a, target as u16)));
+                    backends.extend(
+                        e.addresses
+                            .iter()
+                            .filter_map(|a| a.parse().ok())
+                            .map(|a| (a, target as u16)),
+                    );
                 }
             }
         } else if let Some(sel) = &spec.selector {
@@ -477,7 +610,9 @@ fn service(
                 if sel.iter().any(|(k, v)| l.get(k) != Some(v)) {
                     continue;
                 }
-                let Some(addr) = addresses.get(&(pns.clone(), pname.clone())) else { continue };
+                let Some(addr) = addresses.get(&(pns.clone(), pname.clone())) else {
+                    continue;
+                };
                 let target = match &p.target_port {
                     None => Some(p.port as u16),
                     Some(IntOrString::Int(t)) => Some(*t as u16),
@@ -488,8 +623,17 @@ fn service(
             }
         }
         for vip in &vips {
-            let fam: Vec<(IpAddr, u16)> = backends.iter().filter(|(b, _)| b.is_ipv4() == vip.is_ipv4()).cloned().collect();
-            ports.push(ServicePort { protocol: proto, vip: *vip, port: p.port as u16, backends: fam });
+            let fam: Vec<(IpAddr, u16)> = backends
+                .iter()
+                .filter(|(b, _)| b.is_ipv4() == vip.is_ipv4())
+                .cloned()
+                .collect();
+            ports.push(ServicePort {
+                protocol: proto,
+                vip: *vip,
+                port: p.port as u16,
+                backends: fam,
+            });
         }
     }
     // A service's Vpc: the one of its namespace's subnet.
@@ -518,7 +662,13 @@ fn policy(
     let selected: Vec<(&NsName, &Pod)> = objects
         .pods
         .iter()
-        .filter(|((pns, _), pod)| pns == ns && selector_matches(&spec.pod_selector.clone().unwrap_or_default(), &labels(&pod.metadata)))
+        .filter(|((pns, _), pod)| {
+            pns == ns
+                && selector_matches(
+                    &spec.pod_selector.clone().unwrap_or_default(),
+                    &labels(&pod.metadata),
+                )
+        })
         .collect();
     let types: Vec<String> = spec.policy_types.clone().unwrap_or_else(|| {
         let mut t = vec!["Ingress".to_owned()];
@@ -536,7 +686,12 @@ fn policy(
         for peer in list {
             if let Some(block) = &peer.ip_block {
                 if let Ok(cidr) = block.cidr.parse::<IpNet>() {
-                    let except = block.except.iter().flatten().filter_map(|e| e.parse().ok()).collect();
+                    let except = block
+                        .except
+                        .iter()
+                        .flatten()
+                        .filter_map(|e| e.parse().ok())
+                        .collect();
                     out.push(Peer::Block { cidr, except });
                 }
                 continue;
@@ -553,7 +708,9 @@ fn policy(
             let pod_sel = peer.pod_selector.clone().unwrap_or_default();
             let mut ips = Vec::new();
             for ((pns, pname), pod) in &objects.pods {
-                if !namespaces.contains(&pns.as_str()) || !selector_matches(&pod_sel, &labels(&pod.metadata)) {
+                if !namespaces.contains(&pns.as_str())
+                    || !selector_matches(&pod_sel, &labels(&pod.metadata))
+                {
                     continue;
                 }
                 if let Some(a) = addresses.get(&(pns.clone(), pname.clone())) {
@@ -569,7 +726,11 @@ fn policy(
         for p in list.iter().flatten() {
             let proto = protocol(p.protocol.as_deref());
             match &p.port {
-                None => out.push(PortMatch { protocol: proto, port: None, end_port: None }),
+                None => out.push(PortMatch {
+                    protocol: proto,
+                    port: None,
+                    end_port: None,
+                }),
                 Some(IntOrString::Int(n)) => out.push(PortMatch {
                     protocol: proto,
                     port: Some(*n as u16),
@@ -581,7 +742,11 @@ fn policy(
                     for (_, pod) in &selected {
                         if let Some((n, _)) = named_port(pod, named) {
                             if seen.insert(n) {
-                                out.push(PortMatch { protocol: proto, port: Some(n), end_port: None });
+                                out.push(PortMatch {
+                                    protocol: proto,
+                                    port: Some(n),
+                                    end_port: None,
+                                });
                             }
                         }
                     }
@@ -594,14 +759,20 @@ fn policy(
         spec.ingress
             .iter()
             .flatten()
-            .map(|r| PolicyRule { peers: peers(&r.from), ports: ports(&r.ports) })
+            .map(|r| PolicyRule {
+                peers: peers(&r.from),
+                ports: ports(&r.ports),
+            })
             .collect()
     });
     let egress = types.iter().any(|t| t == "Egress").then(|| {
         spec.egress
             .iter()
             .flatten()
-            .map(|r| PolicyRule { peers: peers(&r.to), ports: ports(&r.ports) })
+            .map(|r| PolicyRule {
+                peers: peers(&r.to),
+                ports: ports(&r.ports),
+            })
             .collect()
     });
     NetworkPolicy {

@@ -10,13 +10,18 @@
 //!
 //! Minimality: a column is written only when it differs; membership columns are mutated
 //! element by element; an unchanged desired state plans no transaction at all.
+//!
+//! Concurrency: membership mutations commute with other writers' changes. A whole-column
+//! `update` of an existing row is guarded by a `wait` on the row's `_version` (when the monitor
+//! reports it), so a concurrent change fails the transaction instead of being overwritten; the
+//! group is then re-planned from the fresh replica and retried.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use ovsdb_client::{
     Atom, Condition, Datum, Mutation, Mutator, Operation, Replica, ReplicaRow, Row, Uuid,
-    client::Client,
+    WaitUntil, client::Client,
 };
 
 use crate::desired::{Cell, DesiredState, GROUP, Group, KEY, OWNER, RowKey};
@@ -385,6 +390,20 @@ impl Reconciler {
                         .collect();
                     let where_ = vec![Condition::uuid(current.uuid)];
                     if !changed.is_empty() {
+                        // Whole-column writes are read-modify-write: fail (and re-plan from a
+                        // fresh replica) if another writer changed the row since we read it.
+                        if let Some(version) = current.version {
+                            let mut expected = Row::new();
+                            expected.insert("_version".into(), Datum::scalar(version));
+                            later.push(Operation::Wait {
+                                table: row.key.table.to_owned(),
+                                conditions: where_.clone(),
+                                columns: vec!["_version".into()],
+                                until: WaitUntil::Equal,
+                                rows: vec![expected],
+                                timeout: Some(0),
+                            });
+                        }
                         later.push(Operation::update(row.key.table, where_.clone(), changed));
                     }
                     let mut mutations = Vec::new();

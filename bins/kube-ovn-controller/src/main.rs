@@ -18,7 +18,10 @@ use kube_bridge::Objects;
 use kube_bridge::controller::Controller;
 
 #[derive(Parser)]
-#[command(version, about = "Kubernetes networking onto OVN (manifest-directory mode)")]
+#[command(
+    version,
+    about = "Kubernetes networking onto OVN (manifest-directory mode)"
+)]
 struct Args {
     /// Directory of Kubernetes manifests (multi-document YAML).
     #[arg(long)]
@@ -36,7 +39,9 @@ fn fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, u64, Option<SystemTime>)>
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -70,7 +75,10 @@ async fn pass(controller: &mut Controller, dir: &std::path::Path) -> Result<bool
         "converged"
     );
     if !report.reconcile.failed.is_empty() {
-        return Err(format!("{} objects could not be written to NB", report.reconcile.failed.len()));
+        return Err(format!(
+            "{} objects could not be written to NB",
+            report.reconcile.failed.len()
+        ));
     }
     Ok(errors.is_empty())
 }
@@ -78,7 +86,9 @@ async fn pass(controller: &mut Controller, dir: &std::path::Path) -> Result<bool
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();

@@ -33,7 +33,10 @@ fn loads_multi_document_manifests() {
     assert!(errors.is_empty(), "{errors:?}");
     assert!(o.namespaces.contains_key("prod"));
     assert!(o.subnets.contains_key("sn1"));
-    assert!(o.pods.contains_key(&("prod".to_string(), "web".to_string())));
+    assert!(
+        o.pods
+            .contains_key(&("prod".to_string(), "web".to_string()))
+    );
     assert_eq!(o.origin("Pod/prod/web").unwrap().document, 2);
 }
 
@@ -48,14 +51,27 @@ fn bad_documents_name_file_and_field() {
     );
     assert_eq!(errors.len(), 3, "{errors:?}");
     let first = errors[0].to_string();
-    assert!(first.contains("bad.yaml") && first.contains("Subnet/s") && first.contains("spec.cidrBlock"), "{first}");
+    assert!(
+        first.contains("bad.yaml")
+            && first.contains("Subnet/s")
+            && first.contains("spec.cidrBlock"),
+        "{first}"
+    );
     assert!(errors[1].to_string().contains("kind"), "{}", errors[1]);
-    assert!(errors[2].to_string().contains("metadata.name"), "{}", errors[2]);
+    assert!(
+        errors[2].to_string().contains("metadata.name"),
+        "{}",
+        errors[2]
+    );
     assert!(o.subnets.is_empty());
 
     let mut errors = Vec::new();
     o.add_yaml(Path::new("broken.yaml"), "a: [unclosed", &mut errors);
-    assert!(errors[0].to_string().contains("not valid YAML"), "{}", errors[0]);
+    assert!(
+        errors[0].to_string().contains("not valid YAML"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -64,7 +80,11 @@ fn loads_a_directory_recursively() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::write(dir.join("a.yaml"), MANIFESTS).unwrap();
-    std::fs::write(dir.join("sub/b.yml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n").unwrap();
+    std::fs::write(
+        dir.join("sub/b.yml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("notes.txt"), "not yaml: [").unwrap();
     let (o, errors) = Objects::load_dir(&dir).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();

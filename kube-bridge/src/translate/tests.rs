@@ -11,10 +11,22 @@ fn objects(yaml: &str) -> Objects {
 }
 
 fn add(o: &mut Objects, v: serde_json::Value) {
-    o.add_value(v, Origin { file: PathBuf::from("t.yaml"), document: 0 }).unwrap();
+    o.add_value(
+        v,
+        Origin {
+            file: PathBuf::from("t.yaml"),
+            document: 0,
+        },
+    )
+    .unwrap();
 }
 
-fn pod(ns: &str, name: &str, labels: serde_json::Value, annotations: serde_json::Value) -> serde_json::Value {
+fn pod(
+    ns: &str,
+    name: &str,
+    labels: serde_json::Value,
+    annotations: serde_json::Value,
+) -> serde_json::Value {
     serde_json::json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":name,"namespace":ns,"labels":labels,"annotations":annotations},
         "spec":{"containers":[{"name":"c","image":"x","ports":[{"name":"http","containerPort":8080}]}]}})
 }
@@ -34,9 +46,21 @@ fn subnets_validate_and_defaults_exist() {
     assert_eq!(good.gateways, vec![ip("10.1.0.1"), ip("fd00::1")]);
     let msgs: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(msgs.len(), 3, "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("Subnet/bad") && m.contains("spec.cidrBlock")), "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("Subnet/gw") && m.contains("spec.gateway")), "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("Subnet/overlap") && m.contains("overlaps subnet ovn-default")), "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("Subnet/bad") && m.contains("spec.cidrBlock")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("Subnet/gw") && m.contains("spec.gateway")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("Subnet/overlap") && m.contains("overlaps subnet ovn-default")),
+        "{msgs:?}"
+    );
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -49,20 +73,50 @@ fn pod_subnet_choice_and_ports() {
         "apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: sn1}\nspec: {cidrBlock: 10.1.0.0/24, namespaces: [prod]}\n---\n\
          apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: sn2}\nspec: {cidrBlock: 10.2.0.0/24}\n",
     );
-    add(&mut o, pod("prod", "a", serde_json::json!({}), serde_json::json!({})));
-    add(&mut o, pod("prod", "b", serde_json::json!({}), serde_json::json!({"ovn.kubernetes.io/logical_switch": "sn2"})));
-    add(&mut o, pod("other", "c", serde_json::json!({}), serde_json::json!({})));
+    add(
+        &mut o,
+        pod("prod", "a", serde_json::json!({}), serde_json::json!({})),
+    );
+    add(
+        &mut o,
+        pod(
+            "prod",
+            "b",
+            serde_json::json!({}),
+            serde_json::json!({"ovn.kubernetes.io/logical_switch": "sn2"}),
+        ),
+    );
+    add(
+        &mut o,
+        pod("other", "c", serde_json::json!({}), serde_json::json!({})),
+    );
     let (subnets, _) = resolve_subnets(&o);
     let get = |ns: &str, n: &str| &o.pods[&(ns.to_string(), n.to_string())];
-    assert_eq!(pod_subnet(&o, &subnets, get("prod", "a")).unwrap().name, "sn1");
-    assert_eq!(pod_subnet(&o, &subnets, get("prod", "b")).unwrap().name, "sn2");
-    assert_eq!(pod_subnet(&o, &subnets, get("other", "c")).unwrap().name, DEFAULT_SUBNET);
+    assert_eq!(
+        pod_subnet(&o, &subnets, get("prod", "a")).unwrap().name,
+        "sn1"
+    );
+    assert_eq!(
+        pod_subnet(&o, &subnets, get("prod", "b")).unwrap().name,
+        "sn2"
+    );
+    assert_eq!(
+        pod_subnet(&o, &subnets, get("other", "c")).unwrap().name,
+        DEFAULT_SUBNET
+    );
 
-    let mut host: Pod = serde_json::from_value(pod("x", "h", serde_json::json!({}), serde_json::json!({}))).unwrap();
+    let mut host: Pod =
+        serde_json::from_value(pod("x", "h", serde_json::json!({}), serde_json::json!({})))
+            .unwrap();
     host.spec.as_mut().unwrap().host_network = Some(true);
     assert!(!wants_port(&host));
-    let mut done: Pod = serde_json::from_value(pod("x", "d", serde_json::json!({}), serde_json::json!({}))).unwrap();
-    done.status = Some(k8s_openapi::api::core::v1::PodStatus { phase: Some("Succeeded".into()), ..Default::default() });
+    let mut done: Pod =
+        serde_json::from_value(pod("x", "d", serde_json::json!({}), serde_json::json!({})))
+            .unwrap();
+    done.status = Some(k8s_openapi::api::core::v1::PodStatus {
+        phase: Some("Succeeded".into()),
+        ..Default::default()
+    });
     assert!(!wants_port(&done));
     assert!(wants_port(get("prod", "a")));
 }
@@ -77,8 +131,17 @@ fn static_requests_from_annotations() {
     ))
     .unwrap();
     let r = static_request(&p).unwrap();
-    assert_eq!(r.addresses, ipam::AddressRequest::Static(vec![ip("10.0.0.5"), ip("fd00::5")]));
-    let bad: Pod = serde_json::from_value(pod("n", "p", serde_json::json!({}), serde_json::json!({"ovn.kubernetes.io/ip_address": "nope"}))).unwrap();
+    assert_eq!(
+        r.addresses,
+        ipam::AddressRequest::Static(vec![ip("10.0.0.5"), ip("fd00::5")])
+    );
+    let bad: Pod = serde_json::from_value(pod(
+        "n",
+        "p",
+        serde_json::json!({}),
+        serde_json::json!({"ovn.kubernetes.io/ip_address": "nope"}),
+    ))
+    .unwrap();
     let (field, msg) = static_request(&bad).unwrap_err();
     assert!(field.contains("ip_address") && msg.contains("nope"));
 }
@@ -90,7 +153,11 @@ fn addresses(o: &Objects) -> BTreeMap<NsName, PodAddress> {
         .map(|(i, k)| {
             (
                 k.clone(),
-                PodAddress { subnet: DEFAULT_SUBNET.into(), ips: vec![ip(&format!("10.16.0.{}", i + 10))], mac: format!("0a:00:00:00:00:{:02x}", i + 10) },
+                PodAddress {
+                    subnet: DEFAULT_SUBNET.into(),
+                    ips: vec![ip(&format!("10.16.0.{}", i + 10))],
+                    mac: format!("0a:00:00:00:00:{:02x}", i + 10),
+                },
             )
         })
         .collect()
@@ -99,16 +166,49 @@ fn addresses(o: &Objects) -> BTreeMap<NsName, PodAddress> {
 #[test]
 fn selectors_and_policies() {
     let mut o = Objects::default();
-    add(&mut o, serde_json::json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"prod","labels":{"env":"prod"}}}));
-    add(&mut o, serde_json::json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"dev","labels":{"env":"dev"}}}));
-    add(&mut o, pod("prod", "web", serde_json::json!({"app":"web"}), serde_json::json!({})));
-    add(&mut o, pod("prod", "db", serde_json::json!({"app":"db"}), serde_json::json!({})));
-    add(&mut o, pod("dev", "client", serde_json::json!({"app":"client"}), serde_json::json!({})));
-    add(&mut o, serde_json::json!({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"np","namespace":"prod"},
+    add(
+        &mut o,
+        serde_json::json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"prod","labels":{"env":"prod"}}}),
+    );
+    add(
+        &mut o,
+        serde_json::json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"dev","labels":{"env":"dev"}}}),
+    );
+    add(
+        &mut o,
+        pod(
+            "prod",
+            "web",
+            serde_json::json!({"app":"web"}),
+            serde_json::json!({}),
+        ),
+    );
+    add(
+        &mut o,
+        pod(
+            "prod",
+            "db",
+            serde_json::json!({"app":"db"}),
+            serde_json::json!({}),
+        ),
+    );
+    add(
+        &mut o,
+        pod(
+            "dev",
+            "client",
+            serde_json::json!({"app":"client"}),
+            serde_json::json!({}),
+        ),
+    );
+    add(
+        &mut o,
+        serde_json::json!({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"np","namespace":"prod"},
         "spec":{"podSelector":{"matchExpressions":[{"key":"app","operator":"In","values":["web"]}]},
                 "ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"env":"dev"}}},{"ipBlock":{"cidr":"192.168.0.0/16","except":["192.168.1.0/24"]}}],
                             "ports":[{"protocol":"TCP","port":"http"},{"port":9000,"endPort":9010}]}],
-                "policyTypes":["Ingress","Egress"]}}));
+                "policyTypes":["Ingress","Egress"]}}),
+    );
     let addrs = addresses(&o);
     let (subnets, _) = resolve_subnets(&o);
     let (net, errors) = translate(&o, &subnets, &addrs);
@@ -121,27 +221,73 @@ fn selectors_and_policies() {
         rule.peers.as_ref().unwrap(),
         &vec![
             Peer::Addresses(vec![client_ip]),
-            Peer::Block { cidr: "192.168.0.0/16".parse().unwrap(), except: vec!["192.168.1.0/24".parse().unwrap()] }
+            Peer::Block {
+                cidr: "192.168.0.0/16".parse().unwrap(),
+                except: vec!["192.168.1.0/24".parse().unwrap()]
+            }
         ]
     );
-    assert_eq!(rule.ports[0], PortMatch { protocol: Protocol::Tcp, port: Some(8080), end_port: None });
-    assert_eq!(rule.ports[1], PortMatch { protocol: Protocol::Tcp, port: Some(9000), end_port: Some(9010) });
-    assert_eq!(np.egress, Some(vec![]), "Egress listed without rules isolates egress");
+    assert_eq!(
+        rule.ports[0],
+        PortMatch {
+            protocol: Protocol::Tcp,
+            port: Some(8080),
+            end_port: None
+        }
+    );
+    assert_eq!(
+        rule.ports[1],
+        PortMatch {
+            protocol: Protocol::Tcp,
+            port: Some(9000),
+            end_port: Some(9010)
+        }
+    );
+    assert_eq!(
+        np.egress,
+        Some(vec![]),
+        "Egress listed without rules isolates egress"
+    );
 }
 
 #[test]
 fn services_from_endpoint_slices_or_selected_pods() {
     let mut o = Objects::default();
-    add(&mut o, pod("prod", "web1", serde_json::json!({"app":"web"}), serde_json::json!({})));
-    add(&mut o, pod("prod", "web2", serde_json::json!({"app":"web"}), serde_json::json!({})));
-    add(&mut o, serde_json::json!({"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"prod"},
-        "spec":{"clusterIP":"10.96.0.10","selector":{"app":"web"},"ports":[{"port":80,"targetPort":"http"}],"sessionAffinity":"ClientIP"}}));
-    add(&mut o, serde_json::json!({"apiVersion":"v1","kind":"Service","metadata":{"name":"api","namespace":"prod"},
-        "spec":{"clusterIP":"10.96.0.11","ports":[{"name":"grpc","port":90,"protocol":"UDP"}]}}));
-    add(&mut o, serde_json::json!({"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"api-x","namespace":"prod",
+    add(
+        &mut o,
+        pod(
+            "prod",
+            "web1",
+            serde_json::json!({"app":"web"}),
+            serde_json::json!({}),
+        ),
+    );
+    add(
+        &mut o,
+        pod(
+            "prod",
+            "web2",
+            serde_json::json!({"app":"web"}),
+            serde_json::json!({}),
+        ),
+    );
+    add(
+        &mut o,
+        serde_json::json!({"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"prod"},
+        "spec":{"clusterIP":"10.96.0.10","selector":{"app":"web"},"ports":[{"port":80,"targetPort":"http"}],"sessionAffinity":"ClientIP"}}),
+    );
+    add(
+        &mut o,
+        serde_json::json!({"apiVersion":"v1","kind":"Service","metadata":{"name":"api","namespace":"prod"},
+        "spec":{"clusterIP":"10.96.0.11","ports":[{"name":"grpc","port":90,"protocol":"UDP"}]}}),
+    );
+    add(
+        &mut o,
+        serde_json::json!({"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"api-x","namespace":"prod",
         "labels":{"kubernetes.io/service-name":"api"}},"addressType":"IPv4",
         "endpoints":[{"addresses":["10.16.0.50"],"conditions":{"ready":true}},{"addresses":["10.16.0.51"],"conditions":{"ready":false}}],
-        "ports":[{"name":"grpc","port":9090,"protocol":"UDP"}]}));
+        "ports":[{"name":"grpc","port":9090,"protocol":"UDP"}]}),
+    );
     let addrs = addresses(&o);
     let (subnets, _) = resolve_subnets(&o);
     let (net, _) = translate(&o, &subnets, &addrs);
@@ -149,17 +295,31 @@ fn services_from_endpoint_slices_or_selected_pods() {
     assert!(web.session_affinity);
     let mut backends = web.ports[0].backends.clone();
     backends.sort();
-    assert_eq!(backends, addrs.values().map(|a| (a.ips[0], 8080)).collect::<Vec<_>>());
+    assert_eq!(
+        backends,
+        addrs.values().map(|a| (a.ips[0], 8080)).collect::<Vec<_>>()
+    );
     let api = net.services.iter().find(|s| s.name == "api").unwrap();
     assert_eq!(api.ports[0].protocol, Protocol::Udp);
-    assert_eq!(api.ports[0].backends, vec![(ip("10.16.0.50"), 9090)], "only ready endpoints");
+    assert_eq!(
+        api.ports[0].backends,
+        vec![(ip("10.16.0.50"), 9090)],
+        "only ready endpoints"
+    );
 }
 
 #[test]
 fn annotations_written_for_a_pod() {
     let (subnets, _) = resolve_subnets(&Objects::default());
     let sn = subnets.iter().find(|s| s.name == DEFAULT_SUBNET).unwrap();
-    let a = pod_annotations(&PodAddress { subnet: sn.name.clone(), ips: vec![ip("10.16.0.2")], mac: "0a:00:00:00:00:02".into() }, sn);
+    let a = pod_annotations(
+        &PodAddress {
+            subnet: sn.name.clone(),
+            ips: vec![ip("10.16.0.2")],
+            mac: "0a:00:00:00:00:02".into(),
+        },
+        sn,
+    );
     assert_eq!(a["ovn.kubernetes.io/ip_address"], "10.16.0.2");
     assert_eq!(a["ovn.kubernetes.io/cidr"], "10.16.0.0/16");
     assert_eq!(a["ovn.kubernetes.io/gateway"], "10.16.0.1");

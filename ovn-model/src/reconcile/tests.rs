@@ -153,3 +153,30 @@ fn membership_columns_change_by_mutation() {
         ]
     );
 }
+
+#[test]
+fn whole_column_updates_wait_on_the_version_read() {
+    let mut r = nb_replica();
+    r.apply_update2_json(
+        r#"{"Logical_Switch":{
+            "550e8400-e29b-41d4-a716-446655440000":{"insert":{"_version":["uuid","650e8400-e29b-41d4-a716-446655440000"],"name":"old","external_ids":["map",[["ovn-model/owner","me"],["ovn-model/key","ls/a"],["ovn-model/group","g"]]]}}}}"#,
+    )
+    .unwrap();
+    let g = Group {
+        id: "g".into(),
+        phase: 0,
+        rows: vec![
+            DesiredRow::new("Logical_Switch", "ls/a").col("name", Cell::Value(Datum::scalar("a"))),
+        ],
+    };
+    let plan = Reconciler::new("me").plan(&r, [&g], Scope::OnlyTheseGroups);
+    let ops = serde_json::to_value(&plan.txns[0].ops).unwrap();
+    assert_eq!(
+        ops[0],
+        serde_json::json!({"op":"wait","table":"Logical_Switch",
+            "where":[["_uuid","==",["uuid","550e8400-e29b-41d4-a716-446655440000"]]],
+            "columns":["_version"],"until":"==",
+            "rows":[{"_version":["uuid","650e8400-e29b-41d4-a716-446655440000"]}],"timeout":0})
+    );
+    assert_eq!(ops[1]["op"], "update");
+}

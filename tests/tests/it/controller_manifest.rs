@@ -12,19 +12,35 @@ fn controller_path() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
     let path = dir.join("kube-ovn-controller");
-    assert!(path.exists(), "{} is missing: build it with `cargo build -p kube-ovn-controller`", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p kube-ovn-controller`",
+        path.display()
+    );
     path
 }
 
 fn run(dir: &Path, nb: &str) -> (Option<i32>, String) {
     let out = Command::new(controller_path())
-        .args(["--manifests", dir.to_str().unwrap(), "--ovn-nb", nb, "--once"])
+        .args([
+            "--manifests",
+            dir.to_str().unwrap(),
+            "--ovn-nb",
+            nb,
+            "--once",
+        ])
         .env("RUST_LOG", "warn")
         .output()
         .expect("controller runs");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 const BASE: &str = r#"
@@ -74,14 +90,25 @@ fn pod(ns: &str, name: &str, app: &str) -> String {
 fn ports(central: &OvnCentral) -> BTreeMap<String, (String, String)> {
     let out = central
         .nb
-        .nbctl(["--format=csv", "--data=bare", "--no-headings", "--columns=name,external_ids", "list", "Logical_Switch_Port"])
+        .nbctl([
+            "--format=csv",
+            "--data=bare",
+            "--no-headings",
+            "--columns=name,external_ids",
+            "list",
+            "Logical_Switch_Port",
+        ])
         .unwrap();
     let mut m = BTreeMap::new();
     for line in out.lines() {
         let (name, ids) = line.split_once(',').unwrap_or((line, ""));
         let get = |k: &str| {
             ids.split(' ')
-                .find_map(|kv| kv.trim_matches('"').strip_prefix(&format!("{k}=")).map(str::to_owned))
+                .find_map(|kv| {
+                    kv.trim_matches('"')
+                        .strip_prefix(&format!("{k}="))
+                        .map(str::to_owned)
+                })
                 .unwrap_or_default()
         };
         if !get("pod").is_empty() {
@@ -91,11 +118,23 @@ fn ports(central: &OvnCentral) -> BTreeMap<String, (String, String)> {
     m
 }
 
-fn tcp(central: &OvnCentral, from: &(String, String), from_port: &str, ls: &str, dst: &str, port: u16) -> String {
+fn tcp(
+    central: &OvnCentral,
+    from: &(String, String),
+    from_port: &str,
+    ls: &str,
+    dst: &str,
+    port: u16,
+) -> String {
     // Off the subnet: to its router port's MAC.
     let router_mac = central
         .nb
-        .nbctl(["get", "Logical_Router_Port", &format!("ovn-cluster-{ls}"), "mac"])
+        .nbctl([
+            "get",
+            "Logical_Router_Port",
+            &format!("ovn-cluster-{ls}"),
+            "mac",
+        ])
         .unwrap();
     let router_mac = router_mac.trim().trim_matches('"');
     let flow = format!(
@@ -119,22 +158,39 @@ fn controller_manifest_mode_converges_edits_and_restarts() {
         text.push_str(extra);
         std::fs::write(dir.path().join("cluster.yaml"), text).unwrap();
     };
-    write(&[("prod", "web-a", "web"), ("prod", "web-b", "web"), ("prod", "web-c", "web"), ("dev", "client", "client")], "");
+    write(
+        &[
+            ("prod", "web-a", "web"),
+            ("prod", "web-b", "web"),
+            ("prod", "web-c", "web"),
+            ("dev", "client", "client"),
+        ],
+        "",
+    );
     let (code, err) = run(dir.path(), &nb);
     assert_eq!(code, Some(0), "{err}");
     central.wait_synced().unwrap();
     let first = ports(&central);
     assert_eq!(first.len(), 4, "{first:?}");
     let client = &first["client.dev"];
-    assert!(client.0.contains("10.20.0.") && client.0.contains("fd00:20::"), "dual stack: {client:?}");
+    assert!(
+        client.0.contains("10.20.0.") && client.0.contains("fd00:20::"),
+        "dual stack: {client:?}"
+    );
     let web_a = first["web-a.prod"].0.clone();
     assert!(web_a.starts_with("10.10.0."), "{web_a}");
 
     // The policy: dev reaches web pods on 8080 only. The router resolves the destination MAC.
     let t = tcp(&central, client, "client.dev", "sn-dev", &web_a, 8080);
-    assert!(t.contains("output(\"web-a.prod\")"), "client -> web-a:8080:\n{t}");
+    assert!(
+        t.contains("output(\"web-a.prod\")"),
+        "client -> web-a:8080:\n{t}"
+    );
     let t = tcp(&central, client, "client.dev", "sn-dev", &web_a, 9999);
-    assert!(!t.contains("output(\"web-a.prod\")"), "client -> web-a:9999:\n{t}");
+    assert!(
+        !t.contains("output(\"web-a.prod\")"),
+        "client -> web-a:9999:\n{t}"
+    );
     // The service is load-balanced.
     let t = tcp(&central, client, "client.dev", "sn-dev", "10.96.0.100", 80);
     assert!(t.contains("ct_lb"), "service:\n{t}");
@@ -146,30 +202,60 @@ fn controller_manifest_mode_converges_edits_and_restarts() {
 
     // Restart with web-a (sorting first) and web-b deleted and two new pods: survivors keep
     // their addresses, the new ones get never-used addresses, nothing stale remains.
-    write(&[("prod", "web-c", "web"), ("dev", "client", "client"), ("prod", "web-d", "web"), ("prod", "web-e", "web")], "");
+    write(
+        &[
+            ("prod", "web-c", "web"),
+            ("dev", "client", "client"),
+            ("prod", "web-d", "web"),
+            ("prod", "web-e", "web"),
+        ],
+        "",
+    );
     let (code, err) = run(dir.path(), &nb);
     assert_eq!(code, Some(0), "{err}");
     let second = ports(&central);
-    assert_eq!(second.keys().cloned().collect::<Vec<_>>(), vec!["client.dev", "web-c.prod", "web-d.prod", "web-e.prod"]);
+    assert_eq!(
+        second.keys().cloned().collect::<Vec<_>>(),
+        vec!["client.dev", "web-c.prod", "web-d.prod", "web-e.prod"]
+    );
     assert_eq!(second["web-c.prod"], first["web-c.prod"]);
     assert_eq!(second["client.dev"], first["client.dev"]);
     let old: Vec<&String> = first.values().map(|(ip, _)| ip).collect();
     for new in ["web-d.prod", "web-e.prod"] {
-        assert!(!old.contains(&&second[new].0), "{new} got a previously used address {}", second[new].0);
+        assert!(
+            !old.contains(&&second[new].0),
+            "{new} got a previously used address {}",
+            second[new].0
+        );
     }
     let mut all: Vec<&String> = second.values().map(|(ip, _)| ip).collect();
     all.sort();
     all.dedup();
-    assert_eq!(all.len(), second.len(), "an address is held twice: {second:?}");
+    assert_eq!(
+        all.len(),
+        second.len(),
+        "an address is held twice: {second:?}"
+    );
 
     // Bad input: the broken subnet is reported by file and field, exit 2, and the rest converges.
     write(
-        &[("prod", "web-c", "web"), ("dev", "client", "client"), ("prod", "web-d", "web"), ("prod", "web-e", "web"), ("prod", "web-f", "web")],
+        &[
+            ("prod", "web-c", "web"),
+            ("dev", "client", "client"),
+            ("prod", "web-d", "web"),
+            ("prod", "web-e", "web"),
+            ("prod", "web-f", "web"),
+        ],
         "---\napiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: broken}\nspec: {cidrBlock: 10.300.0.0/24}\n",
     );
     let (code, err) = run(dir.path(), &nb);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("cluster.yaml") && err.contains("Subnet/broken") && err.contains("spec.cidrBlock"), "{err}");
+    assert!(
+        err.contains("cluster.yaml")
+            && err.contains("Subnet/broken")
+            && err.contains("spec.cidrBlock"),
+        "{err}"
+    );
     let third = ports(&central);
     assert!(third.contains_key("web-f.prod"), "{third:?}");
     assert_eq!(third["web-c.prod"], first["web-c.prod"]);

@@ -12,7 +12,7 @@ mod client_methods;
 mod client_monitor;
 mod client_raft;
 mod client_ssl;
+mod controller_manifest;
 mod harness;
 mod model_reconcile;
 mod typed_tables;
-mod controller_manifest;

@@ -309,8 +309,18 @@ async fn model_converges_and_ovn_trace_proves_it() {
     );
     assert!(t.contains("ct_lb"), "service VIP:\n{t}");
     // With the balancer's choice fixed, the packet reaches that backend.
-    let flow = tcp4("b1.dev", "0a:00:00:00:00:b1", "00:00:00:00:01:02", "10.1.0.11", "10.96.0.10", 80);
-    let t = env.central.ovn_trace(["--minimal", "--lb-dst=10.0.0.12:8080", "sn2", &flow]).unwrap();
+    let flow = tcp4(
+        "b1.dev",
+        "0a:00:00:00:00:b1",
+        "00:00:00:00:01:02",
+        "10.1.0.11",
+        "10.96.0.10",
+        80,
+    );
+    let t = env
+        .central
+        .ovn_trace(["--minimal", "--lb-dst=10.0.0.12:8080", "sn2", &flow])
+        .unwrap();
     assert!(t.contains("output(\"a2.prod\")"), "VIP to backend a2:\n{t}");
     // The policy: dev may reach a1 on TCP 80 ...
     let t = env.trace(
