@@ -190,12 +190,14 @@ impl Datum {
         }
     }
 
-    /// Applies an update2 `modify` diff to this (old) value, per ovsdb-server(7):
-    /// for a scalar column the diff is the new value; for a set it is the symmetric difference;
+    /// Applies an update2 `modify` diff to this (old) value, as ovsdb-server computes it:
+    /// for a column of at most one element (scalar or optional) the diff is the new value; for a set it is the symmetric difference;
     /// for a map, a diff pair whose key is absent is added, one whose key is present with the
     /// same value is removed, and one whose key is present with another value replaces it.
     pub fn apply_diff(&self, diff: &Datum, ty: &ColumnType) -> Datum {
-        if ty.is_scalar() {
+        // ovsdb-server sends the new value, not a difference, for every column of at most one
+        // element (scalar or optional): clearing an optional column arrives as ["set",[]].
+        if ty.max == crate::schema::Max::Limited(1) {
             return diff.clone();
         }
         match (self, diff) {
@@ -210,7 +212,7 @@ impl Datum {
 
     /// The update2 diff that turns `self` into `new` (inverse of [`Datum::apply_diff`]).
     pub fn diff(&self, new: &Datum, ty: &ColumnType) -> Datum {
-        if ty.is_scalar() {
+        if ty.max == crate::schema::Max::Limited(1) {
             return new.clone();
         }
         match (self, new) {

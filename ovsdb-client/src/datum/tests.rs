@@ -127,13 +127,19 @@ fn update2_diff_semantics() {
     );
 
     let optional = ty(AtomicType::String, None, 0, Max::Limited(1));
+    // Optional columns: the diff is the new value (seen from ovsdb-server 3.1: clearing
+    // `enabled=false` arrives as {"modify":{"enabled":["set",[]]}}).
     assert_eq!(
-        Datum::scalar("x").apply_diff(&Datum::set(["x", "y"]), &optional),
+        Datum::scalar("x").apply_diff(&Datum::scalar("y"), &optional),
         Datum::scalar("y")
     );
     assert_eq!(
-        Datum::scalar("x").apply_diff(&Datum::scalar("x"), &optional),
+        Datum::scalar("x").apply_diff(&Datum::empty(), &optional),
         Datum::empty()
+    );
+    assert_eq!(
+        Datum::empty().apply_diff(&Datum::scalar("x"), &optional),
+        Datum::scalar("x")
     );
 }
 

@@ -15,4 +15,5 @@ mod client_ssl;
 mod controller_manifest;
 mod harness;
 mod model_reconcile;
+mod replica_random;
 mod typed_tables;
