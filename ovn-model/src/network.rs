@@ -567,7 +567,26 @@ impl PodPort {
             ids.push(("cidr", cidrs.join(",")));
             ids.push(("gateway", gws.join(",")));
         }
-        let row = DesiredRow::new("Logical_Switch_Port", lsp_key(&name).key)
+        let mut row = DesiredRow::new("Logical_Switch_Port", lsp_key(&name).key);
+        // The subnet's DHCP options serve the port, per family, when the subnet enables them.
+        if let Some(sn) = subnet.filter(|sn| sn.enable_dhcp) {
+            for (fam, column) in [("v4", "dhcpv4_options"), ("v6", "dhcpv6_options")] {
+                let has = sn
+                    .cidrs
+                    .iter()
+                    .any(|c| matches!((c, fam), (IpNet::V4(_), "v4") | (IpNet::V6(_), "v6")));
+                let refs = if has {
+                    vec![RowKey::new(
+                        "DHCP_Options",
+                        format!("dhcp/{}/{fam}", sn.name),
+                    )]
+                } else {
+                    vec![]
+                };
+                row = row.col(column, Cell::Refs(refs));
+            }
+        }
+        let row = row
             .col("name", s(&name))
             .col("addresses", strings([addr.clone()]))
             .col("port_security", strings([addr]))

@@ -102,6 +102,14 @@ fn pod_port_carries_the_annotation_names() {
         value(r, "addresses"),
         Datum::scalar("0a:00:00:00:00:02 10.0.0.2 fd00::2")
     );
+    assert_eq!(
+        r.columns["dhcpv4_options"],
+        Cell::Refs(vec![RowKey::new("DHCP_Options", "dhcp/sn1/v4")])
+    );
+    assert_eq!(
+        r.columns["dhcpv6_options"],
+        Cell::Refs(vec![RowKey::new("DHCP_Options", "dhcp/sn1/v6")])
+    );
     let ids = value(r, "external_ids");
     for (k, v) in [
         ("pod", "web"),

@@ -376,6 +376,26 @@ async fn model_converges_and_ovn_trace_proves_it() {
     );
     assert!(t.contains("output(\"b1.dev\")"), "a1 -> b1 reply:\n{t}");
 
+    // Pods get their subnet's DHCP options.
+    let dhcp = env
+        .central
+        .nb
+        .nbctl([
+            "get",
+            "Logical_Switch_Port",
+            "b1.dev",
+            "dhcpv4_options",
+            "dhcpv6_options",
+        ])
+        .unwrap();
+    assert_eq!(
+        dhcp.lines()
+            .filter(|l| !l.trim().is_empty() && l.trim() != "[]")
+            .count(),
+        2,
+        "{dhcp}"
+    );
+
     // Idempotence: the same model again sends nothing.
     let again = env.reconcile(&network(80)).await;
     assert_eq!(again.transactions, 0, "second pass wrote: {again:?}");
