@@ -105,12 +105,8 @@ impl Controller {
             }
             let (ns, name) = key;
             let oref = object_ref("Pod", Some(ns), name);
-            let fail = |field: &str, message: String| InputError {
-                file: objects.origin(&oref).map(|o| o.file.clone()),
-                object: oref.clone(),
-                field: field.into(),
-                message,
-            };
+            let fail =
+                |field: &str, message: String| objects.input_error(oref.clone(), field, message);
             let Some(subnet) = pod_subnet(objects, &subnets, pod) else {
                 report.errors.push(fail(
                     "metadata.annotations[ovn.kubernetes.io/logical_switch]",
@@ -203,15 +199,11 @@ impl Controller {
             });
             match result {
                 Ok(()) => accepted.push(s),
-                Err(message) => {
-                    let oref = object_ref("Subnet", None, &s.name);
-                    errors.push(InputError {
-                        file: objects.origin(&oref).map(|o| o.file.clone()),
-                        object: oref,
-                        field: "spec".into(),
-                        message,
-                    })
-                }
+                Err(message) => errors.push(objects.input_error(
+                    object_ref("Subnet", None, &s.name),
+                    "spec",
+                    message,
+                )),
             }
         }
         let keep: BTreeSet<&str> = accepted.iter().map(|s| s.name.as_str()).collect();

@@ -63,6 +63,21 @@ impl Objects {
         self.origins.get(object)
     }
 
+    /// An input error about `object` (`Kind/ns/name`), naming its file when it came from one.
+    pub fn input_error(
+        &self,
+        object: String,
+        field: impl Into<String>,
+        message: String,
+    ) -> InputError {
+        InputError {
+            file: self.origin(&object).map(|o| o.file.clone()),
+            object,
+            field: field.into(),
+            message,
+        }
+    }
+
     /// Reads every `*.yaml`/`*.yml` under `dir` (recursively, in name order). Documents of kinds
     /// the controller does not use are skipped. The objects that parse are returned with the
     /// errors of those that do not, each naming the file and the field.

@@ -123,13 +123,8 @@ fn first_host(net: &IpNet) -> IpAddr {
 pub fn resolve_subnets(objects: &Objects) -> (Vec<ResolvedSubnet>, Vec<InputError>) {
     let mut out: Vec<ResolvedSubnet> = Vec::new();
     let mut errors = Vec::new();
-    let err = |name: &str, field: &str, message: String| InputError {
-        file: objects
-            .origin(&object_ref("Subnet", None, name))
-            .map(|o| o.file.clone()),
-        object: object_ref("Subnet", None, name),
-        field: field.into(),
-        message,
+    let err = |name: &str, field: &str, message: String| {
+        objects.input_error(object_ref("Subnet", None, name), field, message)
     };
     for (name, s) in &objects.subnets {
         let spec = &s.spec;
@@ -467,15 +462,14 @@ pub fn translate(
                         by_source: r.policy.as_deref().is_some_and(|p| p.contains("rc")),
                         route_table: String::new(),
                     }),
-                    _ => errors.push(InputError {
-                        file: objects.origin(&oref).map(|o| o.file.clone()),
-                        object: oref.clone(),
-                        field: format!("spec.staticRoutes[{i}]"),
-                        message: format!(
+                    _ => errors.push(objects.input_error(
+                        oref.clone(),
+                        format!("spec.staticRoutes[{i}]"),
+                        format!(
                             "{:?} via {:?} is not a CIDR and an address",
                             r.cidr, r.next_hop_ip
                         ),
-                    }),
+                    )),
                 }
             }
             for p in &v.spec.policy_routes {

@@ -241,16 +241,22 @@ impl Reconciler {
             }
         }
         if scope == Scope::Everything {
-            for gid in idx.groups() {
-                if !wanted.contains(gid) {
-                    let txn = self.plan_removal(idx, gid);
-                    if !txn.ops.is_empty() {
-                        plan.txns.push(txn);
-                    }
-                }
-            }
+            plan.txns
+                .extend(self.plan_removals(idx, |g| wanted.contains(g)).txns);
         }
         plan
+    }
+
+    /// Plans the removal of every owned group that `keep` does not keep, one transaction each.
+    fn plan_removals(&self, idx: &OwnedIndex, keep: impl Fn(&str) -> bool) -> Plan {
+        let txns = idx
+            .groups()
+            .into_iter()
+            .filter(|gid| !keep(gid))
+            .map(|gid| self.plan_removal(idx, gid))
+            .filter(|txn| !txn.ops.is_empty())
+            .collect();
+        Plan { txns }
     }
 
     /// Plans the removal of one group's rows.
@@ -502,16 +508,7 @@ impl Reconciler {
                 let plan = {
                     let r = replica.read().unwrap_or_else(|e| e.into_inner());
                     let idx = index.get_or_insert_with(|| OwnedIndex::build(&r, &self.owner));
-                    let mut plan = Plan::default();
-                    for gid in idx.groups() {
-                        if !desired.groups.contains_key(gid) {
-                            let txn = self.plan_removal(idx, gid);
-                            if !txn.ops.is_empty() {
-                                plan.txns.push(txn);
-                            }
-                        }
-                    }
-                    plan
+                    self.plan_removals(idx, |g| desired.groups.contains_key(g))
                 };
                 if !plan.is_empty() {
                     index = None;

@@ -523,26 +523,19 @@ impl Replica {
 
     /// Decodes an `update2`/`update3` table-updates JSON object against the schema.
     pub fn decode_update2(&self, json: &str) -> Result<DecodedUpdates, Error> {
-        let mut de = serde_json::Deserializer::from_str(json);
-        let out = UpdatesSeed {
-            replica: self,
-            v1: false,
-        }
-        .deserialize(&mut de)
-        .map_err(InvalidMessage::from)?;
-        de.end().map_err(InvalidMessage::from)?;
-        Ok(out)
+        self.decode(json, false)
     }
 
     /// Decodes an `update` (monitor v1) table-updates JSON object against the schema.
     pub fn decode_update1(&self, json: &str) -> Result<DecodedUpdates, Error> {
+        self.decode(json, true)
+    }
+
+    fn decode(&self, json: &str, v1: bool) -> Result<DecodedUpdates, Error> {
         let mut de = serde_json::Deserializer::from_str(json);
-        let out = UpdatesSeed {
-            replica: self,
-            v1: true,
-        }
-        .deserialize(&mut de)
-        .map_err(InvalidMessage::from)?;
+        let out = UpdatesSeed { replica: self, v1 }
+            .deserialize(&mut de)
+            .map_err(InvalidMessage::from)?;
         de.end().map_err(InvalidMessage::from)?;
         Ok(out)
     }
@@ -744,44 +737,36 @@ fn apply_change(table: &mut ReplicaTable, uuid: Uuid, change: Change, events: &m
                 Some(_) => {}
             }
         }
-        Change::ModifyDiff(cols, version) => {
-            let old = table.rows.get(&uuid).cloned();
-            let mut row = match &old {
-                Some(o) => (**o).clone(),
-                None => table.new_row(uuid),
-            };
-            for (i, diff) in cols {
-                let ty = &row.layout.columns[i].1;
-                row.values[i] = row.values[i].apply_diff(&diff, ty);
-            }
-            if version.is_some() {
-                row.version = version;
-            }
-            finish_modify(table, old, row, events);
-        }
-        Change::ModifyNew(cols, version) => {
-            let old = table.rows.get(&uuid).cloned();
-            let mut row = match &old {
-                Some(o) => (**o).clone(),
-                None => table.new_row(uuid),
-            };
-            for (i, v) in cols {
-                row.values[i] = v;
-            }
-            if version.is_some() {
-                row.version = version;
-            }
-            finish_modify(table, old, row, events);
-        }
+        Change::ModifyDiff(cols, version) => modify(table, uuid, cols, version, true, events),
+        Change::ModifyNew(cols, version) => modify(table, uuid, cols, version, false, events),
     }
 }
 
-fn finish_modify(
+/// Applies a modify: each given column becomes the value (`diffs` false) or the old value
+/// with the update2 diff applied (`diffs` true). An unknown row starts from defaults.
+fn modify(
     table: &mut ReplicaTable,
-    old: Option<Arc<ReplicaRow>>,
-    row: ReplicaRow,
+    uuid: Uuid,
+    cols: Vec<(usize, Datum)>,
+    version: Option<Uuid>,
+    diffs: bool,
     events: &mut Vec<Event>,
 ) {
+    let old = table.rows.get(&uuid).cloned();
+    let mut row = match &old {
+        Some(o) => (**o).clone(),
+        None => table.new_row(uuid),
+    };
+    for (i, v) in cols {
+        row.values[i] = if diffs {
+            row.values[i].apply_diff(&v, &row.layout.columns[i].1)
+        } else {
+            v
+        };
+    }
+    if version.is_some() {
+        row.version = version;
+    }
     let new = Arc::new(row);
     table.put(new.clone());
     match old {

@@ -15,20 +15,26 @@ use ovn_tests::{DEFAULT_TIMEOUT, wait_until};
 
 /// The `ovsdb-cli` binary under test.
 pub fn cli_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("OVSDB_CLI") {
+    workspace_binary("ovsdb-cli", "OVSDB_CLI")
+}
+
+/// A workspace binary built beside this test binary (`target/<profile>/NAME`), or the path in
+/// the environment variable `env` when set.
+pub fn workspace_binary(name: &str, env: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/it-HASH -> target/<profile>/ovsdb-cli
+    // target/<profile>/deps/it-HASH -> target/<profile>/NAME
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("test executable in target/<profile>/deps");
-    let path = dir.join("ovsdb-cli");
+    let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} is missing: build it with `cargo build -p ovsdb-cli` (cargo test --workspace does), \
-         or set OVSDB_CLI",
+        "{} is missing: build it with `cargo build -p {name}` (cargo test --workspace does), \
+         or set {env}",
         path.display()
     );
     path

@@ -8,21 +8,7 @@ use std::process::Command;
 use ovn_tests::{OvnCentral, ScratchDir};
 
 fn controller_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("KUBE_OVN_CONTROLLER") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let path = dir.join("kube-ovn-controller");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p kube-ovn-controller`",
-        path.display()
-    );
-    path
+    crate::cli_common::workspace_binary("kube-ovn-controller", "KUBE_OVN_CONTROLLER")
 }
 
 fn run(dir: &Path, nb: &str) -> (Option<i32>, String) {
