@@ -8,6 +8,7 @@
 pub mod chart;
 pub mod error;
 pub mod funcs;
+pub mod release;
 pub mod render;
 pub mod template;
 pub mod value;

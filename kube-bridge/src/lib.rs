@@ -6,7 +6,9 @@
 //! nothing of OVSDB rows: the model does the OVN realisation.
 
 pub mod annotations;
+pub mod captain_crd;
 pub mod cluster;
+pub mod cluster_controller;
 pub mod controller;
 pub mod crd;
 pub mod error;

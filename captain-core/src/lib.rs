@@ -1,0 +1,8 @@
+//! Captain's controller logic: chart repositories (`ChartRepo`), release storage compatible
+//! with Helm v3 (`helm.sh/release.v1` Secrets), and the reconciliation of `HelmRequest`s
+//! (install, upgrade, prune, hooks, remediation, drift, uninstall).
+//!
+//! It builds on `helm-engine` (rendering and the release record) and `kube-bridge` (CRD types
+//! and the controller runtime pieces). The `captain` binary only parses arguments and wires.
+
+pub mod storage;
