@@ -1,11 +1,10 @@
 //! `captain`: the HelmRequest controller's binary. Its `template` command renders a chart exactly
 //! as `helm template` does, with Helm's flags; the work happens in `helm-engine`.
 
-use clap::{Args, Parser, Subcommand};
-use helm_engine::render::RenderOptions;
-use helm_engine::values::ValueOptions;
-use std::path::Path;
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+mod template;
 
 #[derive(Parser)]
 #[command(name = "captain", about = "Helm v3 charts, natively")]
@@ -17,47 +16,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Render chart templates locally and print them, as `helm template` does.
-    Template(TemplateArgs),
-}
-
-#[derive(Args)]
-struct TemplateArgs {
-    /// `[NAME] CHART`: an optional release name, then a chart directory or `.tgz`.
-    #[arg(num_args = 1..=2, required = true)]
-    args: Vec<String>,
-    /// Values files, in order (later files win).
-    #[arg(short = 'f', long = "values", value_delimiter = ',')]
-    values: Vec<String>,
-    /// `--set key=value` (typed).
-    #[arg(long = "set")]
-    set: Vec<String>,
-    /// `--set-string key=value`.
-    #[arg(long = "set-string")]
-    set_string: Vec<String>,
-    /// `--set-file key=path`.
-    #[arg(long = "set-file")]
-    set_file: Vec<String>,
-    /// The release namespace.
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
-    /// Print the chart's `crds/` files too.
-    #[arg(long = "include-crds")]
-    include_crds: bool,
-    /// The Kubernetes version for `.Capabilities`.
-    #[arg(long = "kube-version")]
-    kube_version: Option<String>,
-    /// Extra API versions for `.Capabilities.APIVersions`.
-    #[arg(short = 'a', long = "api-versions", value_delimiter = ',')]
-    api_versions: Vec<String>,
-    /// Only print manifests from these templates.
-    #[arg(short = 's', long = "show-only")]
-    show_only: Vec<String>,
-    /// A template for the release name.
-    #[arg(long = "name-template")]
-    name_template: Option<String>,
-    /// Leave out test hooks.
-    #[arg(long = "skip-tests")]
-    skip_tests: bool,
+    Template(template::TemplateArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,7 +38,7 @@ fn main() -> ExitCode {
         }
     };
     let Command::Template(args) = cli.command;
-    match run_template(args) {
+    match template::run_template(args) {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
@@ -88,64 +47,5 @@ fn main() -> ExitCode {
             eprintln!("Error: {msg}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn run_template(args: TemplateArgs) -> Result<String, String> {
-    let (name, chart_path) = match args.args.as_slice() {
-        [chart] => (None, chart.clone()),
-        [name, chart] => (Some(name.clone()), chart.clone()),
-        _ => return Err("\"captain template\" requires at least 1 argument".into()),
-    };
-    let release_name = match (name, &args.name_template) {
-        (Some(n), _) => n,
-        (None, Some(t)) => {
-            helm_engine::render::render_name_template(t).map_err(|e| e.to_string())?
-        }
-        (None, None) => "release-name".into(),
-    };
-    let path = Path::new(&chart_path);
-    if !path.exists() {
-        // Helm then treats the name as `repo/chart` in a chart repository.
-        return Err(if path.is_absolute() || chart_path.starts_with('.') {
-            format!("path {chart_path:?} not found")
-        } else if chart_path.contains('/') {
-            "repo does not found".to_string()
-        } else {
-            format!(
-                "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_path}"
-            )
-        });
-    }
-    let mut value_files = Vec::new();
-    for f in &args.values {
-        let data = std::fs::read(f).map_err(|e| format!("open {f}: {}", io_text(&e)))?;
-        value_files.push((f.clone(), data));
-    }
-    let opts = ValueOptions {
-        value_files,
-        values: args.set,
-        string_values: args.set_string,
-        file_values: args.set_file,
-    };
-    let user = opts.merge().map_err(|e| e.to_string())?;
-    let chart = helm_engine::chart::load(path).map_err(|e| e.to_string())?;
-    let render = RenderOptions {
-        release_name,
-        namespace: args.namespace,
-        kube_version: args.kube_version,
-        api_versions: args.api_versions,
-        include_crds: args.include_crds,
-        show_only: args.show_only,
-        skip_tests: args.skip_tests,
-    };
-    helm_engine::render::template(chart, &user, &render).map_err(|e| e.to_string())
-}
-
-fn io_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
     }
 }
