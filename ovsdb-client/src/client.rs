@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -663,17 +663,38 @@ impl Client {
                 cond_changes_in_flight: 0,
                 sink,
             }),
+            loaded: AtomicBool::new(false),
         });
+        // A replica outlives connections: when the connection drops before its first reply,
+        // the monitor stays registered and loads on the next connection (set-up re-establishes
+        // every registered monitor, or, if it missed this one, the loop below does).
+        let survives_drops = matches!(m.lock().sink, Sink::Replica { .. });
         let result = self
             .bounded(method.name(), async {
-                let conn = self.ready_conn().await?;
+                let mut conn = self.ready_conn().await?;
                 // Registered before the request goes out, so its first notification finds it.
                 self.shared
                     .monitors
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(id.clone(), m.clone());
-                establish_monitor(&self.shared, &conn, &m, true).await
+                loop {
+                    match establish_monitor(&self.shared, &conn, &m, true).await {
+                        Err(e) if survives_drops && e.is_retryable() => {
+                            tracing::debug!(db = %m.db, "connection lost before the first monitor reply: {e}");
+                            conn = self.ready_conn().await?;
+                            if m.loaded.load(Ordering::Acquire) {
+                                let st = m.lock();
+                                return Ok(Started {
+                                    found: false,
+                                    last_txn_id: st.last_txn_id,
+                                    initial: None,
+                                });
+                            }
+                        }
+                        other => return other,
+                    }
+                }
             })
             .await;
         match result {

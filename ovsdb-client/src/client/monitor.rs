@@ -129,6 +129,8 @@ pub(crate) struct MonitorShared {
     pub id: String,
     pub db: String,
     pub state: Mutex<MonitorState>,
+    /// Set once a reply has been applied: the sink holds the server's contents.
+    pub loaded: std::sync::atomic::AtomicBool,
 }
 
 /// What the first reply of a monitor said.
@@ -238,6 +240,8 @@ impl MonitorShared {
                 }
             }
         }
+        self.loaded
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(Started {
             found,
             last_txn_id,

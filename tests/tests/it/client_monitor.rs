@@ -434,3 +434,91 @@ async fn client_replica_survives_a_server_restart_without_losing_an_event() {
         .unwrap();
     assert_eq!(changed["other_config"], Datum::map([("x", "1")]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_replica_loads_when_the_connection_drops_before_its_first_reply() {
+    use crate::client_common::{Proxy, ProxyMode};
+    let server = OvsdbServer::builder(Schema::Northbound)
+        .tcp()
+        .start()
+        .unwrap();
+    let proxy = Proxy::start(&server.tcp_remote().unwrap()).await;
+    let watcher = Client::connect(config(&proxy.remote)).await.unwrap();
+    let writer = Client::connect(config(&server.unix_remote()))
+        .await
+        .unwrap();
+    let schema = std::sync::Arc::new(watcher.get_schema(DB).await.unwrap());
+
+    let mut state = watcher.state();
+    // The monitor request is swallowed, so no reply can come on this connection.
+    proxy.set(ProxyMode::Hold);
+    let replicate = tokio::spawn(async move {
+        let r = watcher
+            .replicate_with_schema(DB, schema, requests("Logical_Switch", &["name"]))
+            .await;
+        (watcher, r)
+    });
+    proxy.wait_held().await;
+    writer
+        .transact(
+            DB,
+            &[Operation::insert(
+                "Logical_Switch",
+                row([("name", s("while-cut-off"))]),
+            )],
+        )
+        .await
+        .unwrap();
+    // The connection drops; the client reconnects and the replica loads there.
+    proxy.set(ProxyMode::Refuse);
+    within(
+        30,
+        "the watcher to notice the drop",
+        state.wait_for(|s| !matches!(s, ovsdb_client::client::ConnectionState::Connected(_))),
+    )
+    .await
+    .unwrap();
+    proxy.set(ProxyMode::Forward);
+    let (watcher, r) = within(60, "replicate to finish", replicate).await.unwrap();
+    let replicated = r.expect("a drop before the first reply is not the caller's problem");
+    let names: Vec<String> = replicated
+        .replica
+        .read()
+        .unwrap()
+        .table("Logical_Switch")
+        .unwrap()
+        .rows()
+        .map(|r| name_of(r.get("name").unwrap()))
+        .collect();
+    assert_eq!(names, ["while-cut-off"]);
+
+    // It stays current afterwards.
+    let mut events = replicated.events;
+    writer
+        .transact(
+            DB,
+            &[Operation::insert(
+                "Logical_Switch",
+                row([("name", s("later"))]),
+            )],
+        )
+        .await
+        .unwrap();
+    within(30, "the later row", async {
+        loop {
+            let rows = replicated
+                .replica
+                .read()
+                .unwrap()
+                .table("Logical_Switch")
+                .unwrap()
+                .len();
+            if rows == 2 {
+                break;
+            }
+            events.recv().await.expect("events open");
+        }
+    })
+    .await;
+    drop(watcher);
+}
