@@ -661,6 +661,7 @@ impl Client {
                 active_method: method,
                 last_txn_id,
                 cond_changes_in_flight: 0,
+                schema_stale: false,
                 sink,
             }),
             loaded: AtomicBool::new(false),
@@ -1181,19 +1182,68 @@ fn dispatch_notification(
             // them up afresh against what the server has now.
             let id = first("monitor id")?;
             tracing::info!(monitor = %id, "server canceled the monitor; reconnecting");
-            for m in shared
-                .monitors
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .values()
-            {
-                m.lock().last_txn_id = None;
+            let monitors = shared.monitors.lock().unwrap_or_else(|e| e.into_inner());
+            let db = monitors.get(&id).map(|m| m.db.clone());
+            for m in monitors.values() {
+                let mut st = m.lock();
+                st.last_txn_id = None;
+                // The database was converted or replaced: its schema may differ now.
+                if db.as_deref().is_none_or(|d| d == m.db) {
+                    st.schema_stale = true;
+                }
             }
             conn.close();
             Ok(())
         }
         other => Err(InvalidMessage::UnknownNotification(other.to_owned()).into()),
     }
+}
+
+/// Fetches the schema of every database whose monitors the server canceled, moves replicas to
+/// it, and drops from the monitor requests what the new schema no longer has.
+async fn refresh_stale_schemas(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    monitors: &[Arc<MonitorShared>],
+) -> Result<(), Error> {
+    let mut fetched: HashMap<String, Arc<DatabaseSchema>> = HashMap::new();
+    for m in monitors {
+        if !m.lock().schema_stale {
+            continue;
+        }
+        let schema = match fetched.get(&m.db) {
+            Some(s) => s.clone(),
+            None => {
+                let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+                let raw = conn::call_raw(conn, id, "get_schema", &[&m.db]).await?;
+                let schema = Arc::new(DatabaseSchema::from_json_str(raw.get())?);
+                tracing::info!(db = %m.db, version = %schema.version, "database schema changed");
+                fetched.insert(m.db.clone(), schema.clone());
+                schema
+            }
+        };
+        let mut st = m.lock();
+        st.requests.retain(|table, request| {
+            let Some(t) = schema.tables.get(table) else {
+                return false;
+            };
+            if let Some(columns) = &mut request.columns {
+                columns.retain(|c| t.columns.contains_key(c) || c == "_version" || c == "_uuid");
+            }
+            true
+        });
+        if let Sink::Replica { replica, events } = &st.sink {
+            let ev = replica
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .change_schema(schema.clone());
+            if !ev.is_empty() {
+                let _ = events.send(ev);
+            }
+        }
+        st.schema_stale = false;
+    }
+    Ok(())
 }
 
 /// Opens a connection to `remote` and sets it up: change awareness, the `_Server` check,
@@ -1262,6 +1312,7 @@ async fn set_up(shared: &Arc<Shared>, conn: &Arc<Conn>) -> Result<(), Error> {
         .values()
         .cloned()
         .collect();
+    refresh_stale_schemas(shared, conn, &monitors).await?;
     // All monitors are requested at once; each reply is applied as it arrives.
     let restarts = monitors
         .iter()

@@ -507,6 +507,65 @@ impl Replica {
         Ok(())
     }
 
+    /// Moves the replica to a new version of its schema (the server converted the database):
+    /// rows keep their values by column name, columns the new schema adds start at their
+    /// defaults, and indexes are kept where their columns still exist. Only rows of tables the
+    /// new schema no longer has are reported, as deletes; the monitor's fresh initial contents
+    /// then report the real differences through [`Replica::replace_all`].
+    pub fn change_schema(&mut self, schema: Arc<DatabaseSchema>) -> Vec<Event> {
+        let mut fresh = Replica::new(schema);
+        let mut events = Vec::new();
+        for (name, old_t) in std::mem::take(&mut self.tables) {
+            let Some(new_t) = fresh.tables.get_mut(&name) else {
+                events.extend(old_t.rows.into_values().map(|old| Event::Delete { old }));
+                continue;
+            };
+            let layout = new_t.layout.clone();
+            // The old position of every new column, if the old layout had it.
+            let from: Vec<Option<usize>> = layout
+                .column_names()
+                .map(|c| old_t.layout.index_of(c))
+                .collect();
+            for ix in &old_t.indexes {
+                let names: Option<Vec<usize>> = ix
+                    .columns
+                    .iter()
+                    .map(|&i| {
+                        let (n, _) = old_t.layout.columns.get(i)?;
+                        layout.index_of(n)
+                    })
+                    .collect();
+                if let Some(columns) = names
+                    && !new_t.indexes.iter().any(|i| i.columns == columns)
+                {
+                    new_t.indexes.push(Index::new(columns));
+                }
+            }
+            for (uuid, old) in old_t.rows {
+                let values: Box<[Datum]> = from
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| match f {
+                        Some(j) => old.values[*j].clone(),
+                        None => layout.defaults[i].clone(),
+                    })
+                    .collect();
+                let row = Arc::new(ReplicaRow {
+                    uuid,
+                    version: old.version,
+                    layout: layout.clone(),
+                    values,
+                });
+                for ix in &mut new_t.indexes {
+                    ix.insert(&row);
+                }
+                new_t.rows.insert(uuid, row);
+            }
+        }
+        *self = fresh;
+        events
+    }
+
     /// Removes every row, reporting a delete for each.
     pub fn clear(&mut self) -> Vec<Event> {
         let mut events = Vec::new();

@@ -120,6 +120,9 @@ pub(crate) struct MonitorState {
     pub last_txn_id: Option<Uuid>,
     /// `monitor_cond_change` requests sent whose reply has not arrived.
     pub cond_changes_in_flight: usize,
+    /// The server canceled the monitor because its database changed: the schema is fetched
+    /// again before the monitor is re-established.
+    pub schema_stale: bool,
     pub sink: Sink,
 }
 

@@ -137,6 +137,65 @@ fn index_lookup_follows_changes() {
 }
 
 #[test]
+fn change_schema_keeps_values_by_name_and_indexes_that_still_fit() {
+    let mut r = replica();
+    r.apply_update2_json(&format!(
+        r#"{{"T":{{"{}":{{"insert":{{"name":"a","n":7,"r":1.5}}}}}}}}"#,
+        u(1)
+    ))
+    .unwrap();
+    r.add_index("T", &["n"]).unwrap();
+    r.add_index("T", &["r"]).unwrap();
+    // Version 2 drops `r`, adds `extra` (first in name order, so positions shift) and a table.
+    let v2 = SCHEMA
+        .replace(r#""version": "1.0.0""#, r#""version": "2.0.0""#)
+        .replace(
+            r#",
+        "r": {"type": "real"}"#,
+            r#",
+        "aaa_extra": {"type": {"key": "string", "min": 0, "max": 1}}"#,
+        )
+        .replace(
+            r#""tables": {"#,
+            r#""tables": {"U": {"isRoot": true, "columns": {"x": {"type": "string"}}},"#,
+        );
+    let events = r.change_schema(Arc::new(DatabaseSchema::from_json_str(&v2).unwrap()));
+    assert!(events.is_empty(), "{events:?}");
+    let t = r.table("T").unwrap();
+    let row = t.get(&u(1)).unwrap();
+    assert_eq!(row.get("name"), Some(&Datum::scalar("a")));
+    assert_eq!(row.get("n"), Some(&Datum::scalar(7i64)));
+    assert_eq!(row.get("aaa_extra"), Some(&Datum::empty()));
+    assert_eq!(row.get("r"), None);
+    // The schema's index and the added one on `n` still find the row; updates use the new layout.
+    assert_eq!(t.find_one("name", &Datum::scalar("a")).unwrap().uuid, u(1));
+    assert_eq!(t.find(&["n"], &[Datum::scalar(7i64)]).len(), 1);
+    r.apply_update2_json(&format!(
+        r#"{{"T":{{"{}":{{"modify":{{"aaa_extra":"z"}}}}}}}}"#,
+        u(1)
+    ))
+    .unwrap();
+    assert_eq!(
+        r.table("T").unwrap().get(&u(1)).unwrap().get("aaa_extra"),
+        Some(&Datum::scalar("z"))
+    );
+    assert!(r.table("U").unwrap().is_empty());
+
+    // Going back to version 1 drops table U: its rows are reported deleted.
+    r.apply_update2_json(&format!(
+        r#"{{"U":{{"{}":{{"insert":{{"x":"gone"}}}}}}}}"#,
+        u(2)
+    ))
+    .unwrap();
+    let events = r.change_schema(Arc::new(DatabaseSchema::from_json_str(SCHEMA).unwrap()));
+    assert!(
+        matches!(events.as_slice(), [Event::Delete { old }] if old.uuid == u(2)),
+        "{events:?}"
+    );
+    assert!(r.table("U").is_none());
+}
+
+#[test]
 fn bad_updates_are_typed_errors_and_change_nothing() {
     let mut r = replica();
     for bad in [

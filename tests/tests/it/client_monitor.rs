@@ -522,3 +522,72 @@ async fn client_replica_loads_when_the_connection_drops_before_its_first_reply()
     .await;
     drop(watcher);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_replica_follows_a_database_conversion_to_a_new_schema() {
+    let server = OvsdbServer::nb().unwrap();
+    let client = Client::connect(config(&server.unix_remote()))
+        .await
+        .unwrap();
+    let insert = |name: &str| Operation::insert("Logical_Switch", row([("name", s(name))]));
+    client.transact(DB, &[insert("before")]).await.unwrap();
+    let rep = client.replicate(DB, MonitorRequests::new()).await.unwrap();
+
+    // A newer schema: one more column in Logical_Switch (an upgrade adds columns like this).
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Schema::Northbound.path()).unwrap()).unwrap();
+    schema["version"] = serde_json::json!("99.0.0");
+    schema["tables"]["Logical_Switch"]["columns"]["extra"] =
+        serde_json::json!({"type": {"key": "string", "min": 0, "max": 1}});
+    let dir = ovn_tests::ScratchDir::new("convert").unwrap();
+    let path = dir.join("new.ovsschema");
+    std::fs::write(&path, schema.to_string()).unwrap();
+    ovn_tests::run(
+        std::process::Command::new("ovsdb-client")
+            .arg("convert")
+            .arg(server.unix_remote())
+            .arg(&path),
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap();
+
+    // The server cancels the monitor; the client fetches the new schema and reloads.
+    within(30, "the replica to take the new schema", async {
+        while !rep.replica.read().unwrap().schema().tables["Logical_Switch"]
+            .columns
+            .contains_key("extra")
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    client
+        .transact(
+            DB,
+            &[Operation::update(
+                "Logical_Switch",
+                vec![Condition::eq("name", "before")],
+                row([("extra", s("x"))]),
+            )],
+        )
+        .await
+        .unwrap();
+    within(30, "the new column's value in the replica", async {
+        loop {
+            let value = rep
+                .replica
+                .read()
+                .unwrap()
+                .table("Logical_Switch")
+                .unwrap()
+                .rows()
+                .find(|r| name_of(r.get("name").unwrap()) == "before")
+                .and_then(|r| r.get("extra").cloned());
+            if value == Some(Datum::scalar("x")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
