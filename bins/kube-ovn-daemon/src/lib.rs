@@ -1,0 +1,21 @@
+//! `kube-ovn-daemon`: the node agent. It serves the `kube-ovn` CNI plugin on a unix socket and
+//! plugs pod network namespaces into `br-int`: a veth pair (rtnetlink), the pod's addresses,
+//! MAC, MTU and routes, tx checksum offload off on the userspace datapath (ethtool netlink), and
+//! an Open_vSwitch Port/Interface bound to the pod's logical port (our ovsdb-client). It also
+//! creates the node's own port `ovn0` on the join subnet.
+//!
+//! It learns a pod's network from the controller: in manifest mode from the NB
+//! Logical_Switch_Port `<pod>.<ns>` (its `external_ids` use the annotation names). It must not
+//! know how addresses are allocated or how OVN's logical network is built: it only reads what
+//! the controller wrote. Reading annotations from the Kubernetes API is not built yet.
+
+pub mod error;
+pub mod ethtool;
+pub mod nb;
+pub mod netlink;
+pub mod node;
+pub mod ovs;
+pub mod plug;
+pub mod server;
+
+pub use error::{Error, Result};

@@ -1,0 +1,306 @@
+//! ADD, DEL and CHECK: a pod's veth pair, its addresses and routes, and its br-int port.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use kube_ovn_cni::{CniInterface, CniIp, CniResult, CniRoute, DaemonRequest};
+
+use crate::error::{Error, Result};
+use crate::nb::{Northbound, PortNetwork};
+use crate::netlink::{Netlink, link_mac, parse_mac};
+use crate::ovs::{Ovs, Rates};
+
+/// Everything the daemon needs to plug pods on this node.
+#[derive(Debug, Clone)]
+pub struct Plugger {
+    /// The Open_vSwitch database.
+    pub ovs: Ovs,
+    /// The NB replica (manifest mode); `None` in a cluster.
+    pub nb: Option<Northbound>,
+    /// Netlink in the daemon's namespace (where br-int's ports live).
+    pub netlink: Netlink,
+    /// Turn tx checksum offload off (the userspace datapath needs it for TCP).
+    pub netdev: bool,
+    /// MTU of pod interfaces.
+    pub mtu: u32,
+    /// How long ADD waits for the controller's allocation.
+    pub address_timeout: Duration,
+    /// How long ADD waits for ovn-controller's `ovn-installed`.
+    pub install_timeout: Duration,
+}
+
+/// The host end's name: Kube-OVN's `<first 12 of the container id>_h` (fits IFNAMSIZ).
+pub fn host_veth_name(container_id: &str) -> Result<String> {
+    veth_name(container_id, "_h")
+}
+
+fn veth_name(container_id: &str, suffix: &str) -> Result<String> {
+    let stem: String = container_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    if stem.is_empty() {
+        return Err(Error::BadRequest(format!(
+            "CNI_CONTAINERID {container_id:?} has no letters or digits to name the veth after"
+        )));
+    }
+    Ok(format!("{stem}{suffix}"))
+}
+
+fn logical_port(request: &DaemonRequest) -> Result<String> {
+    if request.pod_name.is_empty() || request.pod_namespace.is_empty() {
+        return Err(Error::BadRequest(
+            "K8S_POD_NAME and K8S_POD_NAMESPACE are required".into(),
+        ));
+    }
+    Ok(format!("{}.{}", request.pod_name, request.pod_namespace))
+}
+
+impl Plugger {
+    async fn network(&self, port: &str) -> Result<PortNetwork> {
+        match &self.nb {
+            Some(nb) => nb.wait_port(port, self.address_timeout).await,
+            None => Err(Error::BadRequest(
+                "this daemon runs without --ovn-nb, and reading pod annotations from the \
+                 Kubernetes API is not available in this build"
+                    .into(),
+            )),
+        }
+    }
+
+    /// ADD: plugs the pod and returns the CNI result once ovn-controller installed its port.
+    pub async fn add(&self, request: &DaemonRequest) -> Result<CniResult> {
+        let port = logical_port(request)?;
+        if request.ifname.is_empty() || request.ifname.len() > 15 {
+            return Err(Error::BadRequest(format!(
+                "CNI_IFNAME {:?} is not a valid interface name",
+                request.ifname
+            )));
+        }
+        let netns = Path::new(&request.netns);
+        // Fail fast on a bad namespace, before waiting for an address.
+        let pod = Netlink::in_netns(netns)?;
+        let network = self.network(&port).await?;
+        let host = host_veth_name(&request.container_id)?;
+        match self.plug(request, &port, &network, &pod, &host).await {
+            Ok(result) => Ok(result),
+            Err(error) => {
+                // Leave nothing half-plugged: the runtime retries ADD or calls DEL.
+                let _ = self.netlink.delete(&host).await;
+                let _ = self.ovs.del_port(&host).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn plug(
+        &self,
+        request: &DaemonRequest,
+        port: &str,
+        network: &PortNetwork,
+        pod: &Netlink,
+        host: &str,
+    ) -> Result<CniResult> {
+        let mac = parse_mac(&network.mac).ok_or_else(|| Error::BadPortData {
+            port: port.to_owned(),
+            reason: format!("mac_address {:?}", network.mac),
+        })?;
+        // A repeated ADD (runtime retry) starts from scratch.
+        self.netlink.delete(host).await?;
+        pod.delete(&request.ifname).await?;
+        let peer = veth_name(&request.container_id, "_c")?;
+        self.netlink.delete(&peer).await?;
+        let (host_index, peer_index) = self.netlink.create_veth(host, &peer, self.mtu).await?;
+        self.netlink.set_mac(peer_index, mac).await?;
+        if self.netdev {
+            // Features survive the move into the pod, so both ends are done from here.
+            for device in [host.to_owned(), peer.clone()] {
+                tokio::task::spawn_blocking(move || crate::ethtool::tx_checksum_off(&device))
+                    .await
+                    .map_err(|e| Error::Ethtool {
+                        what: "tx checksum offload".into(),
+                        reason: e.to_string(),
+                    })??;
+            }
+        }
+        self.netlink
+            .move_to_netns(peer_index, Path::new(&request.netns), &request.ifname)
+            .await?;
+        self.netlink.set_up(host_index).await?;
+
+        let index = pod.index(&request.ifname).await?.ok_or_else(|| {
+            Error::Database(format!(
+                "{} did not appear in {}",
+                request.ifname, request.netns
+            ))
+        })?;
+        for address in &network.addresses {
+            pod.add_address(index, *address).await?;
+        }
+        pod.set_up(index).await?;
+        let mut routes = Vec::new();
+        for address in &network.addresses {
+            if let Some(gateway) = network.gateway_for(address) {
+                let default: IpNet = if gateway.is_ipv4() {
+                    "0.0.0.0/0".parse().unwrap_or_default()
+                } else {
+                    "::/0".parse().unwrap_or_default()
+                };
+                pod.add_route(default, gateway, index).await?;
+                routes.push(CniRoute {
+                    dst: default.to_string(),
+                    gw: Some(gateway.to_string()),
+                });
+            }
+        }
+
+        let ips: Vec<String> = network
+            .addresses
+            .iter()
+            .map(|a| a.addr().to_string())
+            .collect();
+        let ids = BTreeMap::from([
+            ("iface-id".to_owned(), port.to_owned()),
+            ("pod_name".to_owned(), request.pod_name.clone()),
+            ("pod_namespace".to_owned(), request.pod_namespace.clone()),
+            ("ip".to_owned(), ips.join(",")),
+            ("pod_netns".to_owned(), request.netns.clone()),
+        ]);
+        let rates = Rates {
+            ingress_mbps: network.ingress_rate,
+            egress_mbps: network.egress_rate,
+        };
+        self.ovs.add_port(host, None, &ids, rates).await?;
+        self.ovs.wait_installed(host, self.install_timeout).await?;
+
+        let host_mac = match self.netlink.link(host).await? {
+            Some(link) => link_mac(&link).unwrap_or_default(),
+            None => String::new(),
+        };
+        Ok(CniResult {
+            cni_version: request.cni_version.clone(),
+            interfaces: vec![
+                CniInterface {
+                    name: host.to_owned(),
+                    mac: host_mac,
+                    sandbox: None,
+                },
+                CniInterface {
+                    name: request.ifname.clone(),
+                    mac: network.mac.clone(),
+                    sandbox: Some(request.netns.clone()),
+                },
+            ],
+            ips: network
+                .addresses
+                .iter()
+                .map(|a| CniIp {
+                    version: None,
+                    address: a.to_string(),
+                    gateway: network.gateway_for(a).map(|g| g.to_string()),
+                    interface: Some(1),
+                })
+                .collect(),
+            routes,
+            dns: Default::default(),
+        })
+    }
+
+    /// DEL: removes the veth pair and the br-int port. Everything already gone is fine,
+    /// the pod's namespace included.
+    pub async fn del(&self, request: &DaemonRequest) -> Result<()> {
+        let host = host_veth_name(&request.container_id)?;
+        self.netlink.delete(&host).await?;
+        self.ovs.del_port(&host).await?;
+        // The host end normally takes the pod end with it; a pod end left alone (a crash
+        // between creating and moving) is removed too, when the namespace still exists.
+        if !request.netns.is_empty() && Path::new(&request.netns).exists() {
+            if let Ok(pod) = Netlink::in_netns(Path::new(&request.netns)) {
+                if let Some(link) = pod.link(&request.ifname).await? {
+                    let is_ours = self
+                        .nb
+                        .as_ref()
+                        .zip(logical_port(request).ok())
+                        .and_then(|(nb, port)| nb.port_network(&port).ok().flatten())
+                        .is_some_and(|n| link_mac(&link).as_deref() == Some(n.mac.as_str()));
+                    if is_ours {
+                        pod.delete(&request.ifname).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// CHECK: the interface, its addresses and MAC, and the installed br-int port are as ADD
+    /// left them.
+    pub async fn check(&self, request: &DaemonRequest) -> Result<()> {
+        let port = logical_port(request)?;
+        let network = self.network(&port).await?;
+        let host = host_veth_name(&request.container_id)?;
+        if self.netlink.index(&host).await?.is_none() {
+            return Err(Error::CheckFailed(format!(
+                "host interface {host} is missing"
+            )));
+        }
+        let ids = self
+            .ovs
+            .interface_ids(&host)
+            .ok_or_else(|| Error::CheckFailed(format!("br-int has no interface {host}")))?;
+        if ids.get("iface-id") != Some(&port) {
+            return Err(Error::CheckFailed(format!(
+                "interface {host} has iface-id {:?}, expected {port}",
+                ids.get("iface-id")
+            )));
+        }
+        if ids.get("ovn-installed").map(String::as_str) != Some("true") {
+            return Err(Error::CheckFailed(format!(
+                "ovn-controller has not installed {host}"
+            )));
+        }
+        let pod = Netlink::in_netns(Path::new(&request.netns))?;
+        let link = pod.link(&request.ifname).await?.ok_or_else(|| {
+            Error::CheckFailed(format!(
+                "{} is missing in {}",
+                request.ifname, request.netns
+            ))
+        })?;
+        if link_mac(&link).as_deref() != Some(network.mac.as_str()) {
+            return Err(Error::CheckFailed(format!(
+                "{} has MAC {:?}, expected {}",
+                request.ifname,
+                link_mac(&link),
+                network.mac
+            )));
+        }
+        let present = pod.addresses(link.header.index).await?;
+        for address in &network.addresses {
+            if !present.contains(address) {
+                return Err(Error::CheckFailed(format!(
+                    "{} lacks address {address} (has {present:?})",
+                    request.ifname
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn veth_names_fit_and_reject_garbage() {
+        assert_eq!(
+            host_veth_name("0123456789abcdef0123").unwrap(),
+            "0123456789ab_h"
+        );
+        assert_eq!(host_veth_name("a-b/c").unwrap(), "abc_h");
+        assert!(host_veth_name("--").is_err());
+        assert!(host_veth_name("0123456789abcdef").unwrap().len() <= 15);
+    }
+}
