@@ -415,9 +415,7 @@ fn load_files(files: Vec<ChartFile>) -> Result<Chart> {
 /// Parses a values file: a map (or empty), with Helm's wording for other shapes.
 pub fn parse_values_file(data: &[u8]) -> Result<Map> {
     let text = String::from_utf8_lossy(data);
-    match yaml::from_yaml(&text)
-        .map_err(|e| Error::Values(format!("error converting YAML to JSON: {e}")))?
-    {
+    match yaml::from_yaml(&text).map_err(|e| Error::Values(e.to_string()))? {
         Value::Map(m) => Ok(m),
         Value::Nil => Ok(Map::new()),
         other => Err(Error::Values(format!(
@@ -430,7 +428,7 @@ pub fn parse_values_file(data: &[u8]) -> Result<Map> {
 fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::String(_) => "string",
-        Value::Float(_) | Value::Int(_) => "number",
+        Value::Float(_) | Value::Int(_) | Value::Int64(_) => "number",
         Value::Bool(_) => "bool",
         Value::List(_) => "array",
         _ => "object",
@@ -460,11 +458,8 @@ fn node_strings(n: &Node) -> Vec<String> {
 
 fn parse_metadata(data: &[u8], file: &str, mut md: Metadata) -> Result<Metadata> {
     let text = String::from_utf8_lossy(data);
-    let node = yaml::parse_first_node(&text).map_err(|e| {
-        Error::Chart(format!(
-            "cannot load {file}: error converting YAML to JSON: {e}"
-        ))
-    })?;
+    let node = yaml::parse_first_node(&text)
+        .map_err(|e| Error::Chart(format!("cannot load {file}: {e}")))?;
     let pairs = match node {
         Some(Node::Map(p)) => p,
         None | Some(Node::Null) => Vec::new(),

@@ -46,12 +46,25 @@ pub enum Error {
     /// A rendered manifest that Helm's post-processing rejects, or a bad rendering option.
     #[error("{0}")]
     Render(String),
+    /// An error while rendering the release's manifests (a template error, an incompatible
+    /// `kubeVersion`, a manifest that is not YAML): `helm template` follows these, and only
+    /// these, with a hint to render with `--debug`.
+    #[error("{0}")]
+    Rendering(Box<Error>),
 }
 
 /// The crate's result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Marks an error as raised while rendering manifests (see [`Error::Rendering`]).
+    pub fn rendering(self) -> Self {
+        match self {
+            Error::Rendering(_) => self,
+            other => Error::Rendering(Box::new(other)),
+        }
+    }
+
     /// Wraps an I/O error with what was being read.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {

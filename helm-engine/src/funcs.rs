@@ -27,6 +27,7 @@ mod strings;
 mod tests;
 
 pub(crate) use convert::{to_f64, to_i64, to_string as strval};
+pub(crate) use helm::json_to_value;
 
 /// A Go parameter type, as far as argument checking needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,7 +171,7 @@ pub(crate) fn arg_str<'v>(a: &[&'v Value], i: usize) -> &'v str {
 
 pub(crate) fn arg_int(a: &[&Value], i: usize) -> i64 {
     match a.get(i) {
-        Some(Value::Int(n)) => *n,
+        Some(Value::Int(n) | Value::Int64(n)) => *n,
         Some(Value::Float(f)) => *f as i64,
         _ => 0,
     }
@@ -190,6 +191,7 @@ pub(crate) fn kind_name(v: &Value) -> &'static str {
         Value::Nil => "invalid",
         Value::Bool(_) => "bool",
         Value::Int(_) => "int",
+        Value::Int64(_) => "int64",
         Value::Float(_) => "float64",
         Value::String(_) => "string",
         Value::List(_) => "slice",

@@ -62,7 +62,8 @@ pub fn template(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Re
         return Err(Error::Render(format!(
             "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
             chart.metadata.kube_version, caps.kube_version.version
-        )));
+        ))
+        .rendering());
     }
     let vals = values::coalesce_values(&chart, user_values, false)?;
     values::validate_against_schema(&chart, &vals)?;
@@ -78,7 +79,7 @@ pub fn template(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Re
         &caps_value,
         &mut renderables,
     );
-    let rendered = execute(renderables)?;
+    let rendered = execute(renderables).map_err(Error::rendering)?;
     manifests::assemble(&chart, rendered, opts)
 }
 

@@ -28,10 +28,14 @@
 //! through dot inside `with`/`range` bodies, across `include`/`template` calls (the caller does
 //! not see the change), or through a second variable holding the same map.
 //!
+//! Go's `int` and `int64` are distinct ([`Value::Int`], [`Value::Int64`]): `typeOf (add 1 2)` is
+//! `int64`, and an `int64` where a function takes `int` is Go's "wrong type for value" error.
+//! Typed slices and maps (`[]string` from `splitList`, `[]int` from `until`) are
+//! `[]interface {}` here.
+//!
 //! Not implemented: complex-number literals, Sprig's `bcrypt`, `htpasswd`, `encryptAES`,
 //! `decryptAES`, `derivePassword`, and Helm's `fromToml` and `toYamlPretty` (templates using
-//! them fail to parse with "function not defined"). Go distinguishes `int` from `int64`
-//! (`typeOf (add 1 2)` is `int64`); here both are [`Value::Int`] and print as `int`.
+//! them fail to parse with "function not defined").
 
 pub(crate) mod exec;
 pub mod format;

@@ -20,8 +20,10 @@ pub enum Value {
     Nil,
     /// Go `bool`.
     Bool(bool),
-    /// Go `int` / `int64`.
+    /// Go `int` (literals, `len`, `atoi`, `int`, `until`).
     Int(i64),
+    /// Go `int64` (`--set` numbers, Sprig's arithmetic, `int64`).
+    Int64(i64),
     /// Go `float64`.
     Float(f64),
     /// Go `string`.
@@ -64,6 +66,7 @@ impl fmt::Debug for Value {
             Value::Nil => f.write_str("Nil"),
             Value::Bool(b) => write!(f, "Bool({b})"),
             Value::Int(i) => write!(f, "Int({i})"),
+            Value::Int64(i) => write!(f, "Int64({i})"),
             Value::Float(x) => write!(f, "Float({x})"),
             Value::String(s) => write!(f, "String({s:?})"),
             Value::List(l) => f.debug_list().entries(l).finish(),
@@ -79,6 +82,7 @@ impl PartialEq for Value {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Int64(a), Value::Int64(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,

@@ -23,17 +23,27 @@ pub struct ValueOptions {
     pub string_values: Vec<String>,
     /// `--set-file` expressions (`key=path`); paths are read when merging.
     pub file_values: Vec<String>,
+    /// `--set-json` expressions (`key=JSON`).
+    pub json_values: Vec<String>,
+    /// `--set-literal` expressions (`key=anything`, taken verbatim).
+    pub literal_values: Vec<String>,
 }
 
 impl ValueOptions {
-    /// Helm's `MergeValues`: files merged in order, then every `--set`, then every
-    /// `--set-string`, then every `--set-file`.
+    /// Helm's `MergeValues`: files merged in order, then every `--set-json`, `--set`,
+    /// `--set-string`, `--set-file` and `--set-literal`, in that order.
     pub fn merge(&self) -> Result<Map> {
         let mut base = Map::new();
         for (name, data) in &self.value_files {
             let current = parse_values_file(data)
                 .map_err(|e| Error::Values(format!("failed to parse {name}: {e}")))?;
             base = merge_maps(base, current);
+        }
+        // Helm 3.17 takes only `key=JSON` (a bare JSON object came in 3.18), and does not say
+        // what was wrong.
+        for s in &self.json_values {
+            strvals::parse_into(s, &mut base, strvals::Mode::Json)
+                .map_err(|_| Error::Values(format!("failed parsing --set-json data {s}")))?;
         }
         for s in &self.values {
             strvals::parse_into(s, &mut base, strvals::Mode::Typed)
@@ -46,6 +56,10 @@ impl ValueOptions {
         for s in &self.file_values {
             strvals::parse_into(s, &mut base, strvals::Mode::File)
                 .map_err(|e| Error::Values(format!("failed parsing --set-file data: {e}")))?;
+        }
+        for s in &self.literal_values {
+            strvals::parse_into(s, &mut base, strvals::Mode::Literal)
+                .map_err(|e| Error::Values(format!("failed parsing --set-literal data: {e}")))?;
         }
         Ok(base)
     }

@@ -122,7 +122,7 @@ fn value_to_node(v: &Value) -> Result<Node> {
     Ok(match v {
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
-        Value::Int(i) => Node::Int(*i),
+        Value::Int(i) | Value::Int64(i) => Node::Int(*i),
         Value::Float(f) => {
             if !f.is_finite() {
                 return Err(Error::Encode(format!(
@@ -159,12 +159,154 @@ fn yaml_error(span: &Span, info: &str) -> Error {
     yaml_error_at(span.start.line(), info)
 }
 
+/// Which half of libyaml reports a problem: go-yaml v2 numbers scanner errors' lines from one
+/// and parser errors' lines from zero (its `parser.fail` adds one only for scanner errors).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Scanner,
+    Parser,
+}
+
+/// libyaml's problem text for a saphyr-parser message (libyaml drops the "while parsing …"
+/// context that saphyr prefixes), and which stage reports it.
+fn libyaml_problem(info: &str) -> (&str, Stage) {
+    use Stage::{Parser, Scanner};
+    const PARSER: [(&str, &str); 6] = [
+        (
+            "while parsing a block mapping, ",
+            "did not find expected key",
+        ),
+        (
+            "while parsing a block collection, ",
+            "did not find expected '-' indicator",
+        ),
+        (
+            "while parsing a flow mapping, ",
+            "did not find expected ',' or '}'",
+        ),
+        (
+            "while parsing a flow sequence, ",
+            "did not find expected ',' or ']'",
+        ),
+        (
+            "while parsing a node, ",
+            "did not find expected node content",
+        ),
+        ("", "did not find expected <document start>"),
+    ];
+    if let Some((_, problem)) = PARSER.iter().find(|(ctx, p)| {
+        info.strip_prefix(ctx)
+            .is_some_and(|rest| rest == *p || rest == p.replace("did not find ", ""))
+    }) {
+        return (problem, Parser);
+    }
+    if info == "did not find expected <document-start>" {
+        return ("did not find expected <document start>", Parser);
+    }
+    if info.starts_with("unexpected character: ")
+        || info.starts_with("tab")
+        || info == "tabs disallowed in this context"
+    {
+        return ("found character that cannot start any token", Scanner);
+    }
+    if info == "simple key expect ':'" {
+        return ("could not find expected ':'", Scanner);
+    }
+    // "while scanning a quoted scalar, found unexpected end of stream" and the like.
+    for ctx in [
+        "while scanning ",
+        "while parsing a quoted scalar, ",
+        "while parsing a tag, ",
+    ] {
+        if let Some(rest) = info.strip_prefix(ctx) {
+            if ctx == "while scanning " {
+                if let Some((_, problem)) = rest.split_once(", ") {
+                    return (problem, Scanner);
+                }
+            } else {
+                return (rest, Scanner);
+            }
+        }
+    }
+    (info, Scanner)
+}
+
+/// Marks a saphyr error until [`parse_nodes`], which has the source text, words it as go-yaml.
+const SCAN_ERROR: char = '\u{0}';
+
 fn scan_error(e: saphyr_parser::ScanError) -> Error {
-    yaml_error_at(e.marker().line(), e.info())
+    let m = e.marker();
+    Error::Yaml(format!(
+        "{SCAN_ERROR}{}:{}:{}",
+        m.index(),
+        m.line(),
+        e.info()
+    ))
+}
+
+/// go-yaml v2's message for a saphyr error marked by [`scan_error`]: libyaml's problem text
+/// and line numbering, and the decoder's "unknown anchor 'NAME' referenced".
+fn word_scan_error(e: Error, src: &str) -> Error {
+    let Error::Yaml(msg) = &e else { return e };
+    let Some(marked) = msg.strip_prefix(SCAN_ERROR) else {
+        return e;
+    };
+    let mut parts = marked.splitn(3, ':');
+    let index: usize = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    let line: usize = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    let info = parts.next().unwrap_or("");
+    let head = "error converting YAML to JSON: yaml: ";
+    if info == "while parsing node, found unknown anchor" {
+        let name: String = src
+            .chars()
+            .skip(index)
+            .skip_while(|&c| c == '*')
+            .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+            .collect();
+        return Error::Yaml(format!("{head}unknown anchor '{name}' referenced"));
+    }
+    let (problem, stage, mut line0) = match libyaml_problem(info) {
+        // saphyr stops at the scalar; libyaml at the tab on a later line.
+        _ if info == "while scanning a plain scalar, found a tab" => {
+            let before_tab = src.chars().skip(index).take_while(|&c| c != '\t');
+            let lines = before_tab.filter(|&c| c == '\n').count();
+            (
+                "found a tab character that violates indentation",
+                Stage::Scanner,
+                line.saturating_sub(1) + lines,
+            )
+        }
+        // libyaml does not check the indentation of quoted scalars: an unclosed quote runs to
+        // the end of the stream, where libyaml reports it.
+        _ if info == "invalid indentation in quoted scalar"
+            || info.ends_with("found unexpected end of stream") =>
+        {
+            ("found unexpected end of stream", Stage::Scanner, usize::MAX)
+        }
+        (p, st) => (p, st, line.saturating_sub(1)),
+    };
+    if line0 == usize::MAX {
+        line0 = src.matches('\n').count();
+    }
+    // go-yaml adds one to scanner errors' zero-based line, and leaves the line out on the
+    // first one.
+    let shown = match stage {
+        Stage::Scanner => line0 + 1,
+        Stage::Parser => line0,
+    };
+    Error::Yaml(if line0 == 0 {
+        format!("{head}{problem}")
+    } else {
+        format!("{head}line {shown}: {problem}")
+    })
 }
 
 /// Builds documents from the event stream, resolving anchors, aliases and merge keys.
 fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
+    parse_node_stream(s, limit).map_err(|e| word_scan_error(e, s))
+}
+
+fn parse_node_stream(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
     let mut parser = Parser::new_from_str(s);
     let mut docs = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
@@ -366,10 +508,11 @@ fn resolve_scalar(
                     let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(cleaned.as_bytes())
-                        .map_err(|e| {
-                            yaml_error(
-                                span,
-                                &format!("!!binary value contains invalid base64 data: {e}"),
+                        .map_err(|_| {
+                            // go-yaml's decoder names neither the line nor the base64 problem.
+                            Error::Yaml(
+                                "error converting YAML to JSON: yaml: !!binary value contains invalid base64 data"
+                                    .into(),
                             )
                         })?;
                     Ok(Node::Str(String::from_utf8_lossy(&bytes).into_owned()))

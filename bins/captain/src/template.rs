@@ -9,7 +9,7 @@ use std::path::Path;
 #[derive(Args)]
 pub struct TemplateArgs {
     /// `[NAME] CHART`: an optional release name, then a chart directory or `.tgz`.
-    #[arg(num_args = 1..=2, required = true)]
+    #[arg(num_args = 0..)]
     pub args: Vec<String>,
     /// Values files, in order (later files win).
     #[arg(short = 'f', long = "values", value_delimiter = ',')]
@@ -23,6 +23,12 @@ pub struct TemplateArgs {
     /// `--set-file key=path`.
     #[arg(long = "set-file")]
     pub set_file: Vec<String>,
+    /// `--set-json key=JSON` (or a whole JSON object).
+    #[arg(long = "set-json")]
+    pub set_json: Vec<String>,
+    /// `--set-literal key=value`, the value taken verbatim.
+    #[arg(long = "set-literal")]
+    pub set_literal: Vec<String>,
     /// The release namespace.
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     pub namespace: String,
@@ -41,20 +47,40 @@ pub struct TemplateArgs {
     /// A template for the release name.
     #[arg(long = "name-template")]
     pub name_template: Option<String>,
+    /// Generate the release name. `helm template` names the release `release-name` anyway,
+    /// so this only conflicts with a NAME argument.
+    #[arg(short = 'g', long = "generate-name")]
+    pub generate_name: bool,
     /// Leave out test hooks.
     #[arg(long = "skip-tests")]
     pub skip_tests: bool,
 }
 
+/// What `helm template` adds after errors raised while rendering manifests.
+const DEBUG_HINT: &str = "\n\nUse --debug flag to render out invalid YAML";
+
 /// Renders the chart; the text `helm template` would print, or its error message.
 pub fn run_template(args: TemplateArgs) -> Result<String, String> {
+    // Helm's `NameAndChart`, with `helm template`'s default name `release-name`.
     let (name, chart_path) = match args.args.as_slice() {
+        [] => return Err("\"captain template\" requires at least 1 argument".into()),
         [chart] => (None, chart.clone()),
         [name, chart] => (Some(name.clone()), chart.clone()),
-        _ => return Err("\"captain template\" requires at least 1 argument".into()),
+        [_, _, extra @ ..] => {
+            return Err(format!(
+                "expected at most two arguments, unexpected arguments: {}",
+                extra.join(", ")
+            ));
+        }
     };
     let release_name = match (name, &args.name_template) {
-        (Some(n), _) => n,
+        (Some(_), _) if args.generate_name => {
+            return Err("cannot set --generate-name and also specify a name".into());
+        }
+        (Some(_), Some(_)) => {
+            return Err("cannot set --name-template and also specify a name".into());
+        }
+        (Some(n), None) => n,
         (None, Some(t)) => {
             helm_engine::render::render_name_template(t).map_err(|e| e.to_string())?
         }
@@ -83,6 +109,8 @@ pub fn run_template(args: TemplateArgs) -> Result<String, String> {
         values: args.set,
         string_values: args.set_string,
         file_values: args.set_file,
+        json_values: args.set_json,
+        literal_values: args.set_literal,
     };
     let user = opts.merge().map_err(|e| e.to_string())?;
     let chart = helm_engine::chart::load(path).map_err(|e| e.to_string())?;
@@ -95,7 +123,10 @@ pub fn run_template(args: TemplateArgs) -> Result<String, String> {
         show_only: args.show_only,
         skip_tests: args.skip_tests,
     };
-    helm_engine::render::template(chart, &user, &render).map_err(|e| e.to_string())
+    helm_engine::render::template(chart, &user, &render).map_err(|e| match e {
+        helm_engine::Error::Rendering(inner) => format!("{inner}{DEBUG_HINT}"),
+        other => other.to_string(),
+    })
 }
 
 fn io_text(e: &std::io::Error) -> String {

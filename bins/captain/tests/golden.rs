@@ -2,8 +2,9 @@
 //! same charts with the same flags, and their outputs must be byte-identical (after normalising
 //! what varies per run in Helm too: generated keys and certificates, UUIDs, dates).
 //!
-//! Cases live in `helm-engine/tests/golden-cases.txt`; charts in `helm-engine/tests/charts/` and
-//! the real charts in `shared/charts`. The reference binary comes from `HELM_BIN`, or
+//! Cases live in `helm-engine/tests/golden-cases.txt` (charts in `helm-engine/tests/charts/`), in
+//! `bins/captain/tests/golden_cases.txt` (charts in `bins/captain/tests/charts/`), and the real
+//! charts in `shared/charts`. Each case runs from the directory of its cases file. The reference binary comes from `HELM_BIN`, or
 //! `<workspace>/.tools/helm` (`scripts/install-helm .tools` puts it there).
 
 use std::path::{Path, PathBuf};
@@ -42,20 +43,30 @@ fn tests_dir() -> PathBuf {
     workspace().join("helm-engine/tests")
 }
 
-/// One golden case: a chart and the flags both tools get.
+fn captain_tests_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+/// One golden case: a chart and the flags both tools get, run from `dir`.
 #[derive(Clone, Debug)]
 struct Case {
     line: String,
     args: Vec<String>,
+    dir: PathBuf,
 }
 
 fn load_cases(file: &str) -> Vec<Case> {
-    let text = std::fs::read_to_string(tests_dir().join(file)).expect("cases file");
+    load_cases_in(&tests_dir(), file)
+}
+
+fn load_cases_in(dir: &Path, file: &str) -> Vec<Case> {
+    let text = std::fs::read_to_string(dir.join(file)).expect("cases file");
     let shared = shared_charts();
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| Case {
+            dir: dir.to_path_buf(),
             line: l.to_string(),
             args: split_args(l)
                 .into_iter()
@@ -95,11 +106,11 @@ fn split_args(l: &str) -> Vec<String> {
     out
 }
 
-fn run(bin: &Path, sub: &[&str], args: &[String]) -> Output {
+fn run(bin: &Path, sub: &[&str], case: &Case) -> Output {
     Command::new(bin)
         .args(sub)
-        .args(args)
-        .current_dir(tests_dir())
+        .args(&case.args)
+        .current_dir(&case.dir)
         .env("HOME", std::env::temp_dir())
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()))
@@ -153,8 +164,8 @@ fn run_cases(
                     let Some(case) = queue.lock().unwrap().pop() else {
                         break;
                     };
-                    let h = run(&helm, &["template"], &case.args);
-                    let c = run(&captain, &["template"], &case.args);
+                    let h = run(&helm, &["template"], &case);
+                    let c = run(&captain, &["template"], &case);
                     if let Some(report) = check(&case, &h, &c) {
                         failures.lock().unwrap().push(report);
                     }
@@ -249,4 +260,36 @@ fn bad_input_fails_like_helm() {
     let cases = load_cases("bad-cases.txt");
     let n = cases.len();
     assert_none(run_cases(cases, same_failure), n);
+}
+
+#[test]
+fn captain_corpus_renders_like_helm() {
+    let cases = load_cases_in(&captain_tests_dir(), "golden_cases.txt");
+    let n = cases.len();
+    assert!(n >= 1, "expected cases in golden_cases.txt");
+    assert_none(run_cases(cases, same_output), n);
+}
+
+/// Bad input whose whole message captain reproduces: same exit status, same stderr.
+fn same_error_text(case: &Case, h: &Output, c: &Output) -> Option<String> {
+    if let Some(report) = same_failure(case, h, c) {
+        return Some(report);
+    }
+    let herr = String::from_utf8_lossy(&h.stderr);
+    let cerr = String::from_utf8_lossy(&c.stderr);
+    if herr != cerr {
+        return Some(format!(
+            "{}: messages differ\n  helm:    {herr:?}\n  captain: {cerr:?}",
+            case.line
+        ));
+    }
+    None
+}
+
+#[test]
+fn captain_bad_input_fails_with_helms_words() {
+    let cases = load_cases_in(&captain_tests_dir(), "golden_bad_cases.txt");
+    let n = cases.len();
+    assert!(n >= 1, "expected cases in golden_bad_cases.txt");
+    assert_none(run_cases(cases, same_error_text), n);
 }

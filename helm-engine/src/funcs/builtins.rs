@@ -106,7 +106,7 @@ fn index<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
 fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
     let pos = |len: usize| -> Result<usize, String> {
         let x = match i {
-            Value::Int(n) => *n,
+            Value::Int(n) | Value::Int64(n) => *n,
             Value::Nil => return Err("cannot index slice/array with nil".into()),
             other => {
                 return Err(format!(
@@ -155,7 +155,7 @@ enum Kind {
 fn kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::String(_) => Kind::Str,
         _ => Kind::Invalid,
@@ -173,7 +173,7 @@ pub(crate) fn eq(a: &Value, b: &Value) -> Result<bool, String> {
     }
     Ok(match (a, b) {
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) && matches!(b, Value::Nil),
@@ -198,7 +198,7 @@ fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         return Err("incompatible types for comparison".into());
     }
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::String(x), Value::String(y)) => x < y,
         _ => return Err("invalid type for comparison".into()),

@@ -84,7 +84,7 @@ pub(crate) fn go_f64_to_i64(f: f64) -> i64 {
 /// is 0. Errors name the value as cast does.
 pub(crate) fn to_i64_e(v: &Value) -> Result<i64, String> {
     match v {
-        Value::Int(i) => Ok(*i),
+        Value::Int(i) | Value::Int64(i) => Ok(*i),
         Value::Float(f) => Ok(go_f64_to_i64(*f)),
         Value::Bool(b) => Ok(i64::from(*b)),
         Value::Nil => Ok(0),
@@ -110,7 +110,7 @@ pub(crate) fn to_i64(v: &Value) -> i64 {
 /// `cast.ToFloat64`: 0 on failure.
 pub(crate) fn to_f64(v: &Value) -> f64 {
     match v {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::String(s) => s

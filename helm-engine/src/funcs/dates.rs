@@ -27,8 +27,8 @@ impl Object for GoTime {
             "Minute" => Value::Int(c.min),
             "Second" => Value::Int(c.sec),
             "Nanosecond" => Value::Int(c.nano),
-            "Unix" => Value::Int(self.nanos.div_euclid(1_000_000_000) as i64),
-            "UnixNano" => Value::Int(self.nanos as i64),
+            "Unix" => Value::Int64(self.nanos.div_euclid(1_000_000_000) as i64),
+            "UnixNano" => Value::Int64(self.nanos as i64),
             "YearDay" => Value::Int(c.yday),
             "UTC" | "Local" => Value::Object(Arc::new(*self)),
             "String" => Value::String(self.format()),
@@ -40,9 +40,11 @@ impl Object for GoTime {
             ("Format", [Value::String(layout)]) => {
                 Some(Ok(Value::String(format_time(self.nanos, layout))))
             }
-            ("Add", [Value::Int(d)]) => Some(Ok(Value::Object(Arc::new(GoTime {
-                nanos: self.nanos + i128::from(*d),
-            })))),
+            ("Add", [Value::Int(d) | Value::Int64(d)]) => {
+                Some(Ok(Value::Object(Arc::new(GoTime {
+                    nanos: self.nanos + i128::from(*d),
+                }))))
+            }
             _ => None,
         }
     }
@@ -138,10 +140,10 @@ fn time_value(nanos: i128) -> Value {
 fn time_of(v: &Value) -> i128 {
     match v {
         Value::Object(o) if o.type_name() == "time.Time" => match o.field("UnixNano") {
-            Some(Value::Int(n)) => i128::from(n),
+            Some(Value::Int64(n)) => i128::from(n),
             _ => now_nanos(),
         },
-        Value::Int(i) => i128::from(*i) * 1_000_000_000,
+        Value::Int(i) | Value::Int64(i) => i128::from(*i) * 1_000_000_000,
         _ => now_nanos(),
     }
 }

@@ -155,7 +155,7 @@ fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Nil => "null",
         Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Float(_) => "number",
+        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
         Value::String(_) => "string",
         Value::List(_) => "array",
         Value::Map(_) | Value::Object(_) => "object",
@@ -196,7 +196,7 @@ fn go_char(c: char) -> String {
     }
 }
 
-fn json_to_value(v: serde_json::Value) -> Value {
+pub(crate) fn json_to_value(v: serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Bool(b) => Value::Bool(b),
@@ -235,7 +235,7 @@ fn write_json(
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => {
             if !f.is_finite() {
                 return Err(format!(
@@ -286,7 +286,7 @@ fn write_json(
         Value::Object(o) => {
             if o.type_name() == "time.Time" {
                 let n = match o.field("UnixNano") {
-                    Some(Value::Int(n)) => i128::from(n),
+                    Some(Value::Int64(n)) => i128::from(n),
                     _ => 0,
                 };
                 json_string(
@@ -344,7 +344,7 @@ fn toml_key(k: &str) -> String {
 fn toml_value(v: &Value) -> Result<String, String> {
     Ok(match v {
         Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
+        Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) => {
             let s = format::format_float(*f, 'f', None);
             if s.contains('.') { s } else { format!("{s}.0") }

@@ -6,18 +6,18 @@ use crate::value::Value;
 
 pub(super) fn register(r: &mut Registry) {
     r.plain("add1", "a", |a| {
-        Ok(Value::Int(to_i64(a[0]).wrapping_add(1)))
+        Ok(Value::Int64(to_i64(a[0]).wrapping_add(1)))
     });
     r.plain("add", "a*", |a| {
-        Ok(Value::Int(
+        Ok(Value::Int64(
             a.iter().fold(0i64, |s, v| s.wrapping_add(to_i64(v))),
         ))
     });
     r.plain("sub", "aa", |a| {
-        Ok(Value::Int(to_i64(a[0]).wrapping_sub(to_i64(a[1]))))
+        Ok(Value::Int64(to_i64(a[0]).wrapping_sub(to_i64(a[1]))))
     });
     r.plain("mul", "aa*", |a| {
-        Ok(Value::Int(
+        Ok(Value::Int64(
             a.iter().fold(1i64, |s, v| s.wrapping_mul(to_i64(v))),
         ))
     });
@@ -26,23 +26,23 @@ pub(super) fn register(r: &mut Registry) {
         if d == 0 {
             return Err("runtime error: integer divide by zero".into());
         }
-        Ok(Value::Int(to_i64(a[0]).wrapping_div(d)))
+        Ok(Value::Int64(to_i64(a[0]).wrapping_div(d)))
     });
     r.plain("mod", "aa", |a| {
         let d = to_i64(a[1]);
         if d == 0 {
             return Err("runtime error: integer divide by zero".into());
         }
-        Ok(Value::Int(to_i64(a[0]).wrapping_rem(d)))
+        Ok(Value::Int64(to_i64(a[0]).wrapping_rem(d)))
     });
     r.plain("max", "aa*", |a| {
-        Ok(Value::Int(a.iter().map(|v| to_i64(v)).max().unwrap_or(0)))
+        Ok(Value::Int64(a.iter().map(|v| to_i64(v)).max().unwrap_or(0)))
     });
     r.plain("biggest", "aa*", |a| {
-        Ok(Value::Int(a.iter().map(|v| to_i64(v)).max().unwrap_or(0)))
+        Ok(Value::Int64(a.iter().map(|v| to_i64(v)).max().unwrap_or(0)))
     });
     r.plain("min", "aa*", |a| {
-        Ok(Value::Int(a.iter().map(|v| to_i64(v)).min().unwrap_or(0)))
+        Ok(Value::Int64(a.iter().map(|v| to_i64(v)).min().unwrap_or(0)))
     });
     r.plain("maxf", "aa*", |a| {
         Ok(Value::Float(
@@ -100,14 +100,14 @@ pub(super) fn register(r: &mut Registry) {
         to_i64_e(a[0]).map(Value::Int).or(Ok(Value::Int(0)))
     });
     r.plain("int64", "a", |a| {
-        to_i64_e(a[0]).map(Value::Int).or(Ok(Value::Int(0)))
+        to_i64_e(a[0]).map(Value::Int64).or(Ok(Value::Int64(0)))
     });
     r.plain("float64", "a", |a| Ok(Value::Float(to_f64(a[0]))));
     r.plain("atoi", "s", |a| {
         Ok(Value::Int(arg_str(a, 0).parse::<i64>().unwrap_or(0)))
     });
     r.plain("toDecimal", "a", |a| {
-        Ok(Value::Int(
+        Ok(Value::Int64(
             i64::from_str_radix(&super::strval(a[0]), 8).unwrap_or(0),
         ))
     });

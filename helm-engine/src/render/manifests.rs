@@ -131,7 +131,7 @@ struct Head {
 fn json_type(v: &Value) -> &'static str {
     match v {
         Value::String(_) => "string",
-        Value::Float(_) | Value::Int(_) => "number",
+        Value::Float(_) | Value::Int(_) | Value::Int64(_) => "number",
         Value::Bool(_) => "bool",
         Value::List(_) => "array",
         _ => "object",
@@ -248,7 +248,7 @@ pub(crate) fn assemble(
             continue;
         }
         for doc in split_manifests(content) {
-            let head = parse_head(&doc, path)?;
+            let head = parse_head(&doc, path).map_err(Error::rendering)?;
             let hook = head
                 .annotations
                 .as_ref()

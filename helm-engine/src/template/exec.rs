@@ -159,7 +159,7 @@ pub(crate) fn is_true(v: &Value) -> bool {
     match v {
         Value::Nil => false,
         Value::Bool(b) => *b,
-        Value::Int(i) => *i != 0,
+        Value::Int(i) | Value::Int64(i) => *i != 0,
         Value::Float(f) => *f != 0.0,
         Value::String(s) => !s.is_empty(),
         Value::List(l) => !l.is_empty(),

@@ -57,6 +57,7 @@ pub fn type_name(v: &Value) -> String {
         Value::Nil => "<nil>".into(),
         Value::Bool(_) => "bool".into(),
         Value::Int(_) => "int".into(),
+        Value::Int64(_) => "int64".into(),
         Value::Float(_) => "float64".into(),
         Value::String(_) => "string".into(),
         Value::List(_) => "[]interface {}".into(),
@@ -209,7 +210,7 @@ pub fn write_v(out: &mut String, v: &Value) {
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&format_float(*f, 'g', None)),
         Value::String(s) => out.push_str(s),
         Value::List(l) => {
@@ -323,7 +324,7 @@ pub fn sprintf(format: &str, args: &[&Value]) -> String {
         if i < b.len() && b[i] == b'*' {
             i += 1;
             match args.get(argi) {
-                Some(Value::Int(w)) => {
+                Some(Value::Int(w) | Value::Int64(w)) => {
                     argi += 1;
                     if *w < 0 {
                         sp.minus = true;
@@ -358,7 +359,7 @@ pub fn sprintf(format: &str, args: &[&Value]) -> String {
             if i < b.len() && b[i] == b'*' {
                 i += 1;
                 match args.get(argi) {
-                    Some(Value::Int(p)) if *p >= 0 => {
+                    Some(Value::Int(p) | Value::Int64(p)) if *p >= 0 => {
                         argi += 1;
                         sp.prec = Some(*p as usize);
                     }
@@ -551,7 +552,7 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
             'v' | 't' => pad(out, if *b { "true" } else { "false" }, sp, false),
             _ => bad_verb(out, v, verb),
         },
-        Value::Int(i) => match verb {
+        Value::Int(i) | Value::Int64(i) => match verb {
             'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b' => format_int(out, *i, verb, sp),
             'c' => pad(
                 out,

@@ -1,5 +1,5 @@
-//! Helm's `strvals` parser for `--set`, `--set-string` and `--set-file`:
-//! `a.b=c,d[0]=e,f={x,y}` with `\` escapes, list indexes and type inference.
+//! Helm's `strvals` parser for `--set`, `--set-string`, `--set-file`, `--set-json` and
+//! `--set-literal`: `a.b=c,d[0]=e,f={x,y}` with `\` escapes, list indexes and type inference.
 
 use crate::value::{Map, Value};
 
@@ -12,6 +12,12 @@ pub enum Mode {
     String,
     /// `--set-file`: the value is a path whose contents become the string value.
     File,
+    /// `--set-json`: each value is one JSON document (numbers become float64, as Go decodes
+    /// them); an empty value is null.
+    Json,
+    /// `--set-literal`: no escapes and no list syntax; everything after the first `=` is the
+    /// string value, commas included.
+    Literal,
 }
 
 /// Helm's `MaxNestedNameLevel`.
@@ -78,7 +84,7 @@ impl Parser<'_> {
             match self.read() {
                 None => return (v, Stop::Eof),
                 Some(c) if stop.contains(&c) => return (v, Stop::Char(c)),
-                Some('\\') => match self.read() {
+                Some('\\') if self.mode != Mode::Literal => match self.read() {
                     None => return (v, Stop::Eof),
                     Some(n) => v.push(n),
                 },
@@ -91,14 +97,67 @@ impl Parser<'_> {
         match self.mode {
             Mode::String => Ok(Value::String(rs.to_string())),
             Mode::Typed => Ok(typed_val(rs)),
+            // Not reached: JSON and literal values are read whole by `special_value`.
+            Mode::Json | Mode::Literal => Ok(Value::String(rs.to_string())),
             Mode::File => std::fs::read(rs)
                 .map(|b| Value::String(String::from_utf8_lossy(&b).into_owned()))
                 .map_err(|e| msg(format!("open {rs}: {}", io_text(&e)))),
         }
     }
 
+    /// For `--set-json` and `--set-literal`, reads the value after `=`; `None` for the other
+    /// modes. A literal value is the rest of the input; a JSON value is one document, then
+    /// blanks and a comma are skipped.
+    fn special_value(&mut self) -> Option<R<Value>> {
+        match self.mode {
+            Mode::Literal => {
+                let rest: String = self.chars[self.pos..].iter().collect();
+                self.pos = self.chars.len();
+                Some(Ok(Value::String(rest)))
+            }
+            Mode::Json => Some(self.json_value()),
+            _ => None,
+        }
+    }
+
+    /// Go's `emptyVal`: skips blanks; true at the end or after a comma (which it consumes).
+    fn empty_val(&mut self) -> bool {
+        loop {
+            match self.read() {
+                None | Some(',') => return true,
+                Some(c) if c.is_whitespace() => {}
+                Some(_) => {
+                    self.unread();
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn json_value(&mut self) -> R<Value> {
+        if self.empty_val() {
+            return Ok(Value::Nil);
+        }
+        let rest: String = self.chars[self.pos..].iter().collect();
+        let mut stream = serde_json::Deserializer::from_str(&rest).into_iter::<serde_json::Value>();
+        let v = match stream.next() {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => return Err(msg(e.to_string())),
+            None => return Err(msg("unexpected end of JSON input")),
+        };
+        let used = rest[..stream.byte_offset()].chars().count();
+        self.pos += used;
+        self.empty_val();
+        Ok(crate::funcs::json_to_value(v))
+    }
+
     fn key(&mut self, data: &mut Map, mut level: usize) -> R<()> {
-        let (k, last) = self.runes_until(&['=', '[', ',', '.']);
+        let stops: &[char] = if self.mode == Mode::Literal {
+            &['=', '[', '.']
+        } else {
+            &['=', '[', ',', '.']
+        };
+        let (k, last) = self.runes_until(stops);
         match last {
             Stop::Eof => {
                 if k.is_empty() {
@@ -124,6 +183,11 @@ impl Parser<'_> {
                 let (list, res) = self.list_item(list, i, level);
                 set(data, &k, Value::List(list));
                 res
+            }
+            Stop::Char('=') if self.mode == Mode::Json || self.mode == Mode::Literal => {
+                let v = self.special_value().unwrap_or(Ok(Value::Nil))?;
+                set(data, &k, v);
+                Ok(())
             }
             Stop::Char('=') => match self.val_list() {
                 Ok(vl) => {
@@ -203,6 +267,12 @@ impl Parser<'_> {
         }
         match last {
             Stop::Eof => (list, Err(ParseErr::Eof)),
+            Stop::Char('=') if self.mode == Mode::Json || self.mode == Mode::Literal => {
+                match self.special_value().unwrap_or(Ok(Value::Nil)) {
+                    Ok(v) => (set_index(list, i, v), Ok(())),
+                    Err(e) => (list, Err(e)),
+                }
+            }
             Stop::Char('=') => match self.val_list() {
                 Ok(vl) => (set_index(list, i, Value::List(vl)), Ok(())),
                 Err(ParseErr::Eof) => (
@@ -300,7 +370,8 @@ fn io_text(e: &std::io::Error) -> String {
 fn go_type(v: &Value) -> &'static str {
     match v {
         Value::String(_) => "string",
-        Value::Int(_) => "int64",
+        Value::Int(_) => "int",
+        Value::Int64(_) => "int64",
         Value::Float(_) => "float64",
         Value::Bool(_) => "bool",
         Value::List(_) => "[]interface {}",
@@ -336,13 +407,13 @@ pub fn typed_val(s: &str) -> Value {
         return Value::Nil;
     }
     if s == "0" {
-        return Value::Int(0);
+        return Value::Int64(0);
     }
     if !s.is_empty() && !s.starts_with('0') {
         let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             if let Ok(i) = s.parse::<i64>() {
-                return Value::Int(i);
+                return Value::Int64(i);
             }
         }
     }

@@ -36,7 +36,7 @@ impl ReplaceX for Value {
             return self;
         };
         if let Some(Value::Map(a)) = mm.get_mut("a") {
-            a.insert("b".into(), Value::Int(1));
+            a.insert("b".into(), Value::Int64(1));
         }
         Value::Map(mm)
     }
