@@ -3,6 +3,14 @@
 //! (install, upgrade, prune, hooks, remediation, drift, uninstall).
 //!
 //! It builds on `helm-engine` (rendering and the release record) and `kube-bridge` (CRD types
-//! and the controller runtime pieces). The `captain` binary only parses arguments and wires.
+//! and the controller runtime pieces). It must not know about argument parsing beyond the
+//! option structs it exposes: the `captain` binary only parses arguments and wires.
 
+pub mod error;
+pub mod repo;
 pub mod storage;
+
+#[cfg(test)]
+pub(crate) mod test_http;
+
+pub use error::{Error, Result};
