@@ -7,12 +7,13 @@
 //! Addresses are claimed by compare-and-swap in the subnet's bitmap while the owner's shard is
 //! held; the claim, not the shard, is what makes an address unique.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{IpamError, Result};
+pub(crate) use crate::owners::Record;
+use crate::owners::{Key, MAX_OWNER_LEN, MacSet, Owners, hash_key};
 use crate::subnet::Subnet;
 use crate::types::{
     AddressRequest, Allocation, Family, MacAddr, MacRequest, Request, RestoreConflict,
@@ -21,15 +22,6 @@ use crate::types::{
 
 pub(crate) type Hasher = foldhash::fast::RandomState;
 const SHARDS: usize = 64;
-
-/// What one owner holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Record {
-    pub(crate) subnet: u32,
-    pub(crate) v4: Option<Ipv4Addr>,
-    pub(crate) v6: Option<Ipv6Addr>,
-    pub(crate) mac: Option<MacAddr>,
-}
 
 impl Record {
     pub(crate) fn allocation(&self) -> Allocation {
@@ -83,44 +75,11 @@ impl Registry {
     }
 }
 
-/// Owner records of one shard. The owner key is hashed once per request: the same hash
-/// picks the shard (bits 32..38) and the bucket (low bits and top 7 bits).
-#[derive(Default)]
-struct Owners(hashbrown::HashTable<(Box<str>, Record)>);
-
-impl Owners {
-    fn get(&self, h: u64, owner: &str) -> Option<&Record> {
-        self.0.find(h, |(k, _)| &**k == owner).map(|(_, r)| r)
-    }
-
-    fn insert(&mut self, h: u64, owner: Box<str>, rec: Record, hasher: &Hasher) {
-        self.0
-            .insert_unique(h, (owner, rec), |(k, _)| hasher.hash_one(&**k));
-    }
-
-    fn remove(&mut self, h: u64, owner: &str) -> Option<Record> {
-        let e = self.0.find_entry(h, |(k, _)| &**k == owner).ok()?;
-        Some(e.remove().0.1)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&str, &Record)> {
-        self.0.iter().map(|(k, r)| (&**k, r))
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn reserve(&mut self, n: usize, hasher: &Hasher) {
-        self.0.reserve(n, |(k, _)| hasher.hash_one(&**k));
-    }
-}
-
 struct ShardState {
     registry: Arc<Registry>,
     owners: Owners,
     /// MACs whose [`mac_shard`] is this shard.
-    macs: HashSet<u64, Hasher>,
+    macs: MacSet,
 }
 
 #[repr(align(128))]
@@ -158,6 +117,19 @@ pub(crate) fn split_statics(ips: &[IpAddr]) -> Result<(Option<Ipv4Addr>, Option<
         }
     }
     Ok(out)
+}
+
+fn check_owner(owner: &str) -> Result<()> {
+    if owner.is_empty() {
+        return Err(IpamError::EmptyOwner);
+    }
+    if owner.len() > MAX_OWNER_LEN {
+        return Err(IpamError::OwnerTooLong {
+            len: owner.len(),
+            max: MAX_OWNER_LEN,
+        });
+    }
+    Ok(())
 }
 
 fn held_text(r: &Record) -> String {
@@ -224,24 +196,25 @@ impl Ipam {
     /// An empty allocator.
     pub fn new() -> Ipam {
         let registry = Arc::new(Registry::default());
+        let hasher = Hasher::default();
         Ipam {
             shards: (0..SHARDS)
                 .map(|_| {
                     Shard(Mutex::new(ShardState {
                         registry: registry.clone(),
-                        owners: Owners::default(),
-                        macs: HashSet::default(),
+                        owners: Owners::new(hasher.clone()),
+                        macs: MacSet::new(hasher.clone()),
                     }))
                 })
                 .collect(),
             writer: Mutex::new(0),
-            hasher: Hasher::default(),
+            hasher,
         }
     }
 
     /// The owner's hash and shard.
     fn owner_slot(&self, owner: &str) -> (u64, usize) {
-        let h = self.hasher.hash_one(owner);
+        let h = hash_key(&self.hasher, owner.as_bytes());
         (h, (h >> 32) as usize % SHARDS)
     }
 
@@ -314,11 +287,10 @@ impl Ipam {
             .id(id)
             .cloned()
             .expect("registered subnet");
-        let held: Vec<(&str, Record)> = guards
+        let held: Vec<(Key<'_>, Record)> = guards
             .iter()
             .flat_map(|g| g.owners.iter())
             .filter(|(_, r)| r.subnet == id)
-            .map(|(o, r)| (o, *r))
             .collect();
         for (owner, rec) in &held {
             for ip in rec.allocation().ips() {
@@ -434,9 +406,7 @@ impl Ipam {
     /// Allocates for `owner` as `req` says. If `owner` already holds addresses in this subnet
     /// they are returned unchanged (an error if `req` names different static addresses or MAC).
     pub fn allocate_with(&self, subnet: &str, owner: &str, req: &Request) -> Result<Allocation> {
-        if owner.is_empty() {
-            return Err(IpamError::EmptyOwner);
-        }
+        check_owner(owner)?;
         let statics = match &req.addresses {
             AddressRequest::Static(ips) => split_statics(ips)?,
             _ => (None, None),
@@ -462,7 +432,6 @@ impl Ipam {
                     name: owner,
                     hash: h,
                     shard: os,
-                    hasher: &self.hasher,
                 };
                 try_allocate(&key, &mut g, gm.as_deref_mut(), subnet, req, statics)
             };
@@ -522,14 +491,14 @@ impl Ipam {
         if let Some(m) = rec.mac {
             let ms = mac_shard(m);
             if ms == os {
-                g.macs.remove(&m.to_u64());
+                g.macs.remove(m);
             } else if ms > os {
-                lock(&self.shards[ms].0).macs.remove(&m.to_u64());
+                lock(&self.shards[ms].0).macs.remove(m);
             } else {
                 // Lock order is by index: let go of ours first. Until the entry is gone a
                 // request for this MAC sees it held by nobody and retries.
                 drop(g);
-                lock(&self.shards[ms].0).macs.remove(&m.to_u64());
+                lock(&self.shards[ms].0).macs.remove(m);
             }
         }
         Some(rec.allocation())
@@ -570,7 +539,7 @@ impl Ipam {
         let records = records.into_iter();
         let per_shard = records.size_hint().0 / SHARDS + 1;
         for g in guards.iter_mut() {
-            g.owners.reserve(per_shard, &self.hasher);
+            g.owners.reserve(per_shard);
         }
         for (index, r) in records.enumerate() {
             match self.restore_one(&mut guards, &registry, r, &mut names) {
@@ -595,11 +564,10 @@ impl Ipam {
         let (h, os) = self.owner_slot(&r.owner);
         match self.restore_checked(guards, registry, &r, h, os, names) {
             Ok(Some(rec)) => {
-                let owner = r.owner.into_boxed_str();
                 if names.built {
-                    names.note(&owner, &rec);
+                    names.note(&r.owner, &rec);
                 }
-                guards[os].owners.insert(h, owner, rec, &self.hasher);
+                guards[os].owners.insert(h, &r.owner, rec);
                 Ok(())
             }
             // Already held identically.
@@ -619,9 +587,7 @@ impl Ipam {
         os: usize,
         names: &mut Reverse,
     ) -> Result<Option<Record>> {
-        if r.owner.is_empty() {
-            return Err(IpamError::EmptyOwner);
-        }
+        check_owner(&r.owner)?;
         let sub =
             registry
                 .by_name
@@ -644,7 +610,7 @@ impl Ipam {
             mac: r.mac,
         };
         if let Some(have) = guards[os].owners.get(h, &r.owner) {
-            if *have == rec {
+            if have == rec {
                 return Ok(None);
             }
             if have.subnet != sub.id {
@@ -656,12 +622,12 @@ impl Ipam {
             }
             return Err(IpamError::OwnerHoldsOther {
                 owner: r.owner.clone(),
-                held: held_text(have),
+                held: held_text(&have),
             });
         }
         // Take the MAC first (one probe); give it back if the addresses are taken.
         if let Some(m) = r.mac {
-            if !guards[mac_shard(m)].macs.insert(m.to_u64()) {
+            if !guards[mac_shard(m)].macs.insert(m) {
                 return Err(IpamError::MacInUse {
                     mac: m,
                     owner: names.mac_owner(guards, m),
@@ -672,7 +638,7 @@ impl Ipam {
             Ok(c) => c,
             Err(e) => {
                 if let Some(m) = r.mac {
-                    guards[mac_shard(m)].macs.remove(&m.to_u64());
+                    guards[mac_shard(m)].macs.remove(m);
                 }
                 return Err(match e {
                     IpamError::AddressInUse {
@@ -708,20 +674,21 @@ impl Reverse {
         self.built = true;
         for g in guards {
             for (o, r) in g.owners.iter() {
-                self.note(o, r);
+                self.note(o, &r);
             }
         }
     }
 
-    fn note(&mut self, owner: &str, r: &Record) {
+    fn note(&mut self, owner: impl std::fmt::Display, r: &Record) {
         if !self.built {
             return;
         }
+        let owner: Box<str> = owner.to_string().into();
         for ip in r.allocation().ips() {
-            self.ips.insert((r.subnet, ip), owner.into());
+            self.ips.insert((r.subnet, ip), owner.clone());
         }
         if let Some(m) = r.mac {
-            self.macs.insert(m, owner.into());
+            self.macs.insert(m, owner);
         }
     }
 
@@ -746,7 +713,6 @@ struct OwnerKey<'a> {
     name: &'a str,
     hash: u64,
     shard: usize,
-    hasher: &'a Hasher,
 }
 
 fn try_allocate(
@@ -757,14 +723,14 @@ fn try_allocate(
     req: &Request,
     statics: (Option<Ipv4Addr>, Option<Ipv6Addr>),
 ) -> std::result::Result<Allocation, Failure> {
-    let (owner, h, owner_shard, hasher) = (key.name, key.hash, key.shard, key.hasher);
+    let (owner, h, owner_shard) = (key.name, key.hash, key.shard);
     let ShardState {
         registry,
         owners,
         macs,
     } = st;
     if let Some(have) = owners.get(h, owner) {
-        return existing(registry, have, subnet, owner, req, statics).map_err(Failure::Error);
+        return existing(registry, &have, subnet, owner, req, statics).map_err(Failure::Error);
     }
     let sub = registry
         .by_name
@@ -773,12 +739,12 @@ fn try_allocate(
             subnet: subnet.to_owned(),
         })?;
     let pool = sub.pool_index(req.pool.as_deref())?;
-    let mac_set: &mut HashSet<u64, Hasher> = match mac_st {
+    let mac_set: &mut MacSet = match mac_st {
         Some(m) => &mut m.macs,
         None => macs,
     };
     if let MacRequest::Static(m) = req.mac {
-        if mac_set.contains(&m.to_u64()) {
+        if mac_set.contains(m) {
             return Err(Failure::MacInUse(m));
         }
     }
@@ -801,13 +767,13 @@ fn try_allocate(
         // Drawn in the owner's shard, so this set is the one that decides uniqueness.
         MacRequest::Random => Some(loop {
             let m = random_mac(owner_shard);
-            if mac_set.insert(m.to_u64()) {
+            if mac_set.insert(m) {
                 break m;
             }
         }),
     };
     if let MacRequest::Static(m) = req.mac {
-        mac_set.insert(m.to_u64());
+        mac_set.insert(m);
     }
     let rec = Record {
         subnet: sub.id,
@@ -815,7 +781,7 @@ fn try_allocate(
         v6: claimed.v6.map(|c| c.0),
         mac,
     };
-    owners.insert(h, owner.into(), rec, hasher);
+    owners.insert(h, owner, rec);
     Ok(rec.allocation())
 }
 

@@ -49,6 +49,14 @@ pub enum IpamError {
     /// An owner key was empty.
     #[error("owner key must not be empty")]
     EmptyOwner,
+    /// An owner key was longer than the allocator stores.
+    #[error("owner key is {len} bytes long; at most {max} are allowed")]
+    OwnerTooLong {
+        /// Length of the key given, in bytes.
+        len: usize,
+        /// The longest key accepted.
+        max: usize,
+    },
     /// An address of one family was used where the subnet (or range) has another.
     #[error("subnet {subnet:?} has no {family} CIDR for address {address}")]
     FamilyMismatch {

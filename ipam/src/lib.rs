@@ -19,6 +19,7 @@
 mod allocator;
 pub mod bitmap;
 mod error;
+mod owners;
 pub mod reference;
 mod space;
 mod subnet;

@@ -107,6 +107,27 @@ fn invalid_specs_change_nothing() {
 fn request_errors_leave_no_state() {
     let ipam = with_subnet("s", "10.0.0.0/30");
     assert!(matches!(ipam.allocate("s", ""), Err(IpamError::EmptyOwner)));
+    let long = "x".repeat(5000);
+    assert!(matches!(
+        ipam.allocate("s", &long),
+        Err(IpamError::OwnerTooLong { len: 5000, .. })
+    ));
+    let report = ipam.restore([ipam::RestoreRecord {
+        owner: long,
+        subnet: "s".into(),
+        ips: vec![ip("10.0.0.2")],
+        mac: None,
+    }]);
+    assert!(matches!(
+        report.conflicts[0].error,
+        IpamError::OwnerTooLong { .. }
+    ));
+    // Keys without a `.`, with several, and sharing tails all round-trip.
+    for k in ["plain", "a.b.c/eth0", ".leading", "trailing.", "p.ns/eth0"] {
+        let a = ipam.allocate("s", k).unwrap();
+        assert_eq!(ipam.lookup(k), Some(("s".to_owned(), a)));
+        assert_eq!(ipam.release(k), Some(a));
+    }
     assert!(matches!(
         ipam.allocate("nope", "a"),
         Err(IpamError::SubnetNotFound { .. })
