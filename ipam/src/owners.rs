@@ -8,14 +8,15 @@
 //!  | [v4: 4 bytes] | [v6: prefix index (varint), low 64 bits (varint)] | [MAC: 6 bytes]`
 //!
 //! Owner keys look like `pod.namespace/eth0`: many owners share everything from the first
-//! `.` on (the *tail*), so tails are interned per shard with a reference count and a record
-//! keeps only the head and the tail's id. Likewise the high 64 bits of IPv6 addresses are
+//! `.` on (the *tail*), so tails are interned per shard and a record keeps only the head and
+//! the tail's id. Likewise the high 64 bits of IPv6 addresses are
 //! interned (one entry per distinct prefix, usually one per subnet), so sequential addresses
 //! in a `/64` take 4 bytes.
 //! An open-addressing table of 4-byte handles indexes the arena by owner key. Freed records go
 //! to free lists by exact length (keys of one workload have similar lengths, so churn reuses
 //! them); the arena is compacted when free space outgrows live records.
 
+use std::cell::RefCell;
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -58,11 +59,10 @@ fn split_key(key: &[u8]) -> (&[u8], &[u8]) {
     key.split_at(at)
 }
 
-/// Hash of an owner key; the same function picks the shard and the bucket. It hashes the
-/// head and tail as a pair, so a stored record can be rehashed without joining them.
+/// Hash of an owner key; the same function picks the shard and the bucket.
 #[inline]
 pub(crate) fn hash_key(hasher: &Hasher, key: &[u8]) -> u64 {
-    hasher.hash_one(split_key(key))
+    hasher.hash_one(key)
 }
 
 /// Owner records of one shard.
@@ -70,7 +70,8 @@ pub(crate) struct Owners {
     index: hashbrown::HashTable<u32>,
     arena: Arena,
     tails: Tails,
-    v6_prefixes: Vec<u64>,
+    /// High 64 bits of IPv6 addresses, as 8 big-endian bytes.
+    v6_prefixes: Tails,
     hasher: Hasher,
 }
 
@@ -91,54 +92,90 @@ impl std::fmt::Display for Key<'_> {
     }
 }
 
-/// Interned key tails of one shard, reference counted so released owners leave nothing.
+/// Interned byte strings of one shard (key tails, IPv6 prefixes). They are not reference counted, so a release writes
+/// nothing here (a count shared by every owner of a namespace would be written by every
+/// allocation in it, from every core); instead tails no record uses are swept once they
+/// outnumber the owners (see [`Owners::sweep_tails`]).
 struct Tails {
     index: hashbrown::HashTable<u32>,
-    /// Tail bytes and reference count; a count of 0 marks a free id.
-    entries: Vec<(Box<[u8]>, u32)>,
+    /// Tail bytes by id; `None` marks a free id.
+    entries: Vec<Option<Box<[u8]>>>,
     free: Vec<u32>,
+    /// The id interned last: consecutive owners of a shard often share a namespace, and
+    /// comparing with it spares a hash.
+    last: u32,
 }
 
 impl Tails {
-    fn get(&self, id: u32) -> &[u8] {
-        &self.entries[id as usize].0
+    fn new() -> Tails {
+        Tails {
+            index: hashbrown::HashTable::new(),
+            entries: Vec::new(),
+            free: Vec::new(),
+            last: NONE,
+        }
     }
 
-    /// The id of `tail`, taking a reference.
+    fn get(&self, id: u32) -> &[u8] {
+        self.entries[id as usize].as_deref().unwrap_or_default()
+    }
+
+    /// Ids in use.
+    fn live(&self) -> usize {
+        self.entries.len() - self.free.len()
+    }
+
+    /// The id of `tail`, adding it if new.
     fn intern(&mut self, tail: &[u8], hasher: &Hasher) -> u32 {
+        if let Some(Some(t)) = self.entries.get(self.last as usize) {
+            if **t == *tail {
+                return self.last;
+            }
+        }
+        let id = self.intern_hashed(tail, hasher);
+        self.last = id;
+        id
+    }
+
+    fn intern_hashed(&mut self, tail: &[u8], hasher: &Hasher) -> u32 {
         let h = hasher.hash_one(tail);
         let entries = &mut self.entries;
-        if let Some(&id) = self.index.find(h, |&i| &*entries[i as usize].0 == tail) {
-            entries[id as usize].1 += 1;
+        if let Some(&id) = self
+            .index
+            .find(h, |&i| entries[i as usize].as_deref() == Some(tail))
+        {
             return id;
         }
         let id = match self.free.pop() {
             Some(id) => {
-                entries[id as usize] = (tail.into(), 1);
+                entries[id as usize] = Some(tail.into());
                 id
             }
             None => {
-                entries.push((tail.into(), 1));
+                entries.push(Some(tail.into()));
                 (entries.len() - 1) as u32
             }
         };
-        self.index
-            .insert_unique(h, id, |&i| hasher.hash_one(&*entries[i as usize].0));
+        self.index.insert_unique(h, id, |&i| {
+            hasher.hash_one(entries[i as usize].as_deref().unwrap_or_default())
+        });
         id
     }
 
-    /// Drops a reference to `id`, forgetting the tail with the last one.
-    fn release(&mut self, id: u32, hasher: &Hasher) {
-        let e = &mut self.entries[id as usize];
-        e.1 -= 1;
-        if e.1 > 0 {
-            return;
+    /// Forgets every tail whose id is not marked in `used`.
+    fn retain(&mut self, used: &[bool], hasher: &Hasher) {
+        for (id, e) in self.entries.iter_mut().enumerate() {
+            if e.is_none() || used[id] {
+                continue;
+            }
+            if let Some(tail) = e.take() {
+                let id = id as u32;
+                if let Ok(found) = self.index.find_entry(hasher.hash_one(&*tail), |&i| i == id) {
+                    found.remove();
+                }
+                self.free.push(id);
+            }
         }
-        let tail = std::mem::take(&mut e.0);
-        if let Ok(found) = self.index.find_entry(hasher.hash_one(&*tail), |&i| i == id) {
-            found.remove();
-        }
-        self.free.push(id);
     }
 }
 
@@ -262,12 +299,8 @@ impl Owners {
         Owners {
             index: hashbrown::HashTable::new(),
             arena: Arena::new(),
-            tails: Tails {
-                index: hashbrown::HashTable::new(),
-                entries: Vec::new(),
-                free: Vec::new(),
-            },
-            v6_prefixes: Vec::new(),
+            tails: Tails::new(),
+            v6_prefixes: Tails::new(),
             hasher,
         }
     }
@@ -279,10 +312,20 @@ impl Owners {
         h == head && tails.get(t) == tail
     }
 
-    /// The stored key's hash (for rehashing the index).
-    fn stored_hash(arena: &Arena, tails: &Tails, hasher: &Hasher, handle: u32) -> u64 {
+    /// The stored key's hash (for rehashing the index), joining head and tail in `scratch`.
+    fn stored_hash(
+        arena: &Arena,
+        tails: &Tails,
+        hasher: &Hasher,
+        scratch: &RefCell<Vec<u8>>,
+        handle: u32,
+    ) -> u64 {
         let (h, t, _) = key_of(arena.bytes(handle));
-        hasher.hash_one((h, tails.get(t)))
+        let mut key = scratch.borrow_mut();
+        key.clear();
+        key.extend_from_slice(h);
+        key.extend_from_slice(tails.get(t));
+        hash_key(hasher, &key)
     }
 
     /// Decodes the record at `h`: its key, the record and its encoded length.
@@ -302,7 +345,8 @@ impl Owners {
             a
         });
         let v6 = (flags & HAS_V6 != 0).then(|| {
-            let prefix = self.v6_prefixes[get_varint(b, &mut pos) as usize];
+            let p = self.v6_prefixes.get(get_varint(b, &mut pos) as u32);
+            let prefix = p.try_into().map_or(0, u64::from_be_bytes);
             let low = get_varint(b, &mut pos);
             Ipv6Addr::from((u128::from(prefix) << 64) | u128::from(low))
         });
@@ -324,23 +368,42 @@ impl Owners {
         )
     }
 
-    fn prefix_index(&mut self, prefix: u64) -> u64 {
-        match self.v6_prefixes.iter().rposition(|&p| p == prefix) {
-            Some(i) => i as u64,
-            None => {
-                self.v6_prefixes.push(prefix);
-                (self.v6_prefixes.len() - 1) as u64
+    /// Forgets tails and prefixes no record uses. Run when either outnumbers owners twice
+    /// over, so the sweep (linear in owners) is paid for by at least as many insertions.
+    fn sweep_interned(&mut self) {
+        let mut tails = vec![false; self.tails.entries.len()];
+        let mut prefixes = vec![false; self.v6_prefixes.entries.len()];
+        for &h in self.index.iter() {
+            let b = self.arena.bytes(h);
+            let (_, tail, mut pos) = key_of(b);
+            tails[tail as usize] = true;
+            let flags = b[pos];
+            pos += 1;
+            get_varint(b, &mut pos);
+            if flags & HAS_V4 != 0 {
+                pos += 4;
+            }
+            if flags & HAS_V6 != 0 {
+                prefixes[get_varint(b, &mut pos) as usize] = true;
             }
         }
+        self.tails.retain(&tails, &self.hasher);
+        self.v6_prefixes.retain(&prefixes, &self.hasher);
     }
 
     /// Encodes `rec` for `key` into a new arena slot.
     fn encode(&mut self, key: &[u8], rec: &Record) -> u32 {
         let (head, tail) = split_key(key);
+        let most = 2 * self.index.len() + 64;
+        if self.tails.live() > most || self.v6_prefixes.live() > most {
+            self.sweep_interned();
+        }
         let tail = self.tails.intern(tail, &self.hasher);
         let v6 = rec.v6.map(|a| {
             let v = u128::from(a);
-            (self.prefix_index((v >> 64) as u64), v as u64)
+            let prefix = ((v >> 64) as u64).to_be_bytes();
+            let id = self.v6_prefixes.intern(&prefix, &self.hasher);
+            (u64::from(id), v as u64)
         });
         let mut flags = 0;
         let mut n = varint_len(head.len() as u64)
@@ -399,8 +462,10 @@ impl Owners {
     pub(crate) fn insert(&mut self, h: u64, owner: &str, rec: Record) {
         let handle = self.encode(owner.as_bytes(), &rec);
         let (arena, tails, hasher) = (&self.arena, &self.tails, &self.hasher);
-        self.index
-            .insert_unique(h, handle, |&x| Self::stored_hash(arena, tails, hasher, x));
+        let scratch = RefCell::new(Vec::new());
+        self.index.insert_unique(h, handle, |&x| {
+            Self::stored_hash(arena, tails, hasher, &scratch, x)
+        });
     }
 
     /// Removes and returns the record of `owner`.
@@ -413,8 +478,6 @@ impl Owners {
             .ok()?;
         let (handle, _) = entry.remove();
         let (_, rec, n) = self.decode(handle);
-        let tail = key_of(self.arena.bytes(handle)).1;
-        self.tails.release(tail, &self.hasher);
         self.arena.free(handle, n.max(4));
         if self.arena.garbage > COMPACT_MIN && self.arena.garbage > self.arena.live {
             self.compact();
@@ -450,8 +513,9 @@ impl Owners {
     /// Makes room for `n` more owners.
     pub(crate) fn reserve(&mut self, n: usize) {
         let (arena, tails, hasher) = (&self.arena, &self.tails, &self.hasher);
+        let scratch = RefCell::new(Vec::new());
         self.index
-            .reserve(n, |&x| Self::stored_hash(arena, tails, hasher, x));
+            .reserve(n, |&x| Self::stored_hash(arena, tails, hasher, &scratch, x));
     }
 }
 
@@ -474,6 +538,11 @@ fn record_len(b: &[u8]) -> usize {
     pos
 }
 
+#[inline]
+fn mac_hash(hasher: &Hasher, m: &[u8; 6]) -> u64 {
+    hasher.hash_one(MacAddr(*m).to_u64())
+}
+
 /// MACs whose uniqueness one shard decides, six bytes each in an open-addressing table.
 pub(crate) struct MacSet {
     table: hashbrown::HashTable<[u8; 6]>,
@@ -490,7 +559,7 @@ impl MacSet {
 
     #[inline]
     fn hash(&self, m: &[u8; 6]) -> u64 {
-        self.hasher.hash_one(m)
+        mac_hash(&self.hasher, m)
     }
 
     pub(crate) fn contains(&self, m: MacAddr) -> bool {
@@ -575,9 +644,8 @@ mod tests {
             let k = k.to_string();
             o.get(h(&k), &k) == Some(r)
         }));
-        // Every key in this test has a distinct tail; released ones are forgotten.
-        let live_tails = o.tails.entries.iter().filter(|e| e.1 > 0).count();
-        assert_eq!(live_tails, o.len());
+        // Every key in this test has a distinct tail; released ones are swept.
+        assert!(o.tails.live() <= 2 * o.len() + 65);
     }
 
     #[test]
