@@ -194,6 +194,7 @@ impl ChassisBuilder {
         controller.wait_for_socket(&controller_control, DEFAULT_TIMEOUT)?;
 
         let chassis = Chassis {
+            processes: Vec::new(),
             controller,
             vswitchd,
             ovs,
@@ -232,8 +233,9 @@ impl ChassisBuilder {
 /// ```
 #[derive(Debug)]
 pub struct Chassis {
-    // Drop order matters: ovn-controller, ovs-vswitchd, their database, the namespace, the
-    // directory.
+    // Drop order matters: processes started in the node (a node daemon), ovn-controller,
+    // ovs-vswitchd, their database, the namespace, the directory.
+    processes: Vec<Daemon>,
     controller: Daemon,
     vswitchd: Daemon,
     ovs: OvsdbServer,
@@ -391,6 +393,44 @@ impl Chassis {
         Ok(pod)
     }
 
+    /// Starts a long-running `program` with `args` and `env` inside the chassis namespace, as a
+    /// node agent runs there (for example kube-ovn-daemon). It is killed before the chassis's
+    /// own daemons when the chassis is dropped. Its output goes to `LABEL.console` in the
+    /// chassis's scratch directory; returns that path.
+    pub fn spawn<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        &mut self,
+        label: &str,
+        program: &str,
+        args: I,
+        env: &[(&str, &str)],
+    ) -> Result<std::path::PathBuf> {
+        let prefix = ["ip", "netns", "exec", self.netns.name()];
+        let mut command = process_command(&prefix, program, self.dir.path());
+        command.args(args.into_iter().map(|a| a.as_ref().to_owned()));
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let log = self.dir.join(format!("{label}.log"));
+        let mut daemon = Daemon::spawn(
+            format!("{label} in chassis {}", self.name),
+            command,
+            &log,
+            None,
+        )?;
+        daemon.check_running()?;
+        self.processes.push(daemon);
+        Ok(log.with_extension("console"))
+    }
+
+    /// Whether every process started with [`Chassis::spawn`] still runs; the error names the
+    /// one that exited, with its output.
+    pub fn check_spawned(&mut self) -> Result<()> {
+        for process in &mut self.processes {
+            process.check_running()?;
+        }
+        Ok(())
+    }
+
     /// Waits until SB has a `Chassis` row with this chassis's name.
     pub fn wait_registered(&self) -> Result<()> {
         let what = format!("chassis {} to register in SB {}", self.name, self.sb_remote);
@@ -432,6 +472,7 @@ impl Chassis {
 
 impl Drop for Chassis {
     fn drop(&mut self) {
+        self.processes.clear();
         // A graceful exit makes ovn-controller delete its Chassis row, so an SB that outlives
         // the chassis is left as it was found.
         if !std::thread::panicking() {
@@ -509,5 +550,64 @@ impl Drop for Pod {
                 self.host.clone(),
             ],
         );
+    }
+}
+
+/// A pod sandbox as a container runtime makes one: a fresh [`NetNamespace`] with only `lo`, for
+/// a CNI plugin to plug. Processes started in it are killed, and the namespace deleted, on
+/// drop.
+#[derive(Debug)]
+pub struct PodSandbox {
+    processes: Vec<Daemon>,
+    netns: NetNamespace,
+    dir: ScratchDir,
+}
+
+impl PodSandbox {
+    /// Creates the namespace (`ovnp-PID-N`, loopback up).
+    pub fn new() -> Result<Self> {
+        Ok(PodSandbox {
+            processes: Vec::new(),
+            netns: NetNamespace::new("ovnp")?,
+            dir: ScratchDir::new("sandbox")?,
+        })
+    }
+
+    /// The namespace.
+    pub fn netns(&self) -> &NetNamespace {
+        &self.netns
+    }
+
+    /// The namespace's path, the runtime's `CNI_NETNS`.
+    pub fn path(&self) -> std::path::PathBuf {
+        Path::new("/run/netns").join(self.netns.name())
+    }
+
+    /// Runs `args` (a program and its arguments) inside the sandbox and returns its stdout.
+    pub fn exec<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Result<String> {
+        self.netns.exec(args)
+    }
+
+    /// Starts a long-running `program` with `args` inside the sandbox; killed on drop. Its
+    /// output goes to `LABEL.console` in the sandbox's scratch directory.
+    pub fn spawn<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        &mut self,
+        label: &str,
+        program: &str,
+        args: I,
+    ) -> Result<()> {
+        let prefix = ["ip", "netns", "exec", self.netns.name()];
+        let mut command = process_command(&prefix, program, self.dir.path());
+        command.args(args.into_iter().map(|a| a.as_ref().to_owned()));
+        let log = self.dir.join(format!("{label}.log"));
+        let mut daemon = Daemon::spawn(
+            format!("{label} in sandbox {}", self.netns.name()),
+            command,
+            &log,
+            None,
+        )?;
+        daemon.check_running()?;
+        self.processes.push(daemon);
+        Ok(())
     }
 }

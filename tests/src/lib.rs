@@ -68,7 +68,7 @@ mod raft;
 mod tools;
 mod wait;
 
-pub use chassis::{Chassis, ChassisBuilder, NetNamespace, Pod};
+pub use chassis::{Chassis, ChassisBuilder, NetNamespace, Pod, PodSandbox};
 pub use error::{Error, Result};
 pub use net::{free_tcp_port, unique_name};
 pub use northd::{Northd, OvnCentral};

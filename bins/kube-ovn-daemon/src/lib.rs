@@ -15,6 +15,7 @@ pub mod nb;
 pub mod netlink;
 pub mod node;
 pub mod ovs;
+pub mod pinger;
 pub mod plug;
 pub mod server;
 

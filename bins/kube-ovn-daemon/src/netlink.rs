@@ -122,6 +122,17 @@ impl Netlink {
         .await
     }
 
+    /// Renames a (down) link.
+    pub async fn rename(&self, index: u32, name: &str) -> Result<()> {
+        self.set(
+            LinkUnspec::new_with_index(index)
+                .name(name.to_owned())
+                .build(),
+            &format!("#{index} (rename to {name})"),
+        )
+        .await
+    }
+
     /// Sets a link's MTU.
     pub async fn set_mtu(&self, index: u32, mtu: u32) -> Result<()> {
         self.set(
@@ -140,17 +151,16 @@ impl Netlink {
         .await
     }
 
-    /// Moves a link into the namespace at `netns`, renaming it `name` there.
-    pub async fn move_to_netns(&self, index: u32, netns: &Path, name: &str) -> Result<()> {
+    /// Moves a link into the namespace at `netns` (keeping its name).
+    pub async fn move_to_netns(&self, index: u32, netns: &Path) -> Result<()> {
         let file = std::fs::File::open(netns).map_err(|e| Error::Netns {
             path: netns.display().to_string(),
             reason: e.to_string(),
         })?;
         let message = LinkUnspec::new_with_index(index)
             .setns_by_fd(file.as_raw_fd())
-            .name(name.to_owned())
             .build();
-        let what = format!("move link #{index} into {} as {name}", netns.display());
+        let what = format!("move link #{index} into {}", netns.display());
         self.handle
             .link()
             .set(message)

@@ -127,16 +127,15 @@ impl Plugger {
             }
         }
         self.netlink
-            .move_to_netns(peer_index, Path::new(&request.netns), &request.ifname)
+            .move_to_netns(peer_index, Path::new(&request.netns))
             .await?;
         self.netlink.set_up(host_index).await?;
 
-        let index = pod.index(&request.ifname).await?.ok_or_else(|| {
-            Error::Database(format!(
-                "{} did not appear in {}",
-                request.ifname, request.netns
-            ))
+        // Renamed inside the pod: the name may be taken in the daemon's namespace.
+        let index = pod.index(&peer).await?.ok_or_else(|| {
+            Error::Database(format!("{peer} did not arrive in {}", request.netns))
         })?;
+        pod.rename(index, &request.ifname).await?;
         for address in &network.addresses {
             pod.add_address(index, *address).await?;
         }

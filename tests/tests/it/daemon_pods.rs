@@ -1,1 +1,587 @@
-//! kube-ovn-daemon and the `kube-ovn` CNI plugin end to end on a real data plane.
+//! kube-ovn-daemon and the `kube-ovn` CNI plugin end to end on a real data plane: NB, SB,
+//! northd, a chassis (ovs-vswitchd netdev + ovn-controller in its own namespace), the
+//! controller in manifest mode and the daemon in the chassis namespace. Pods are namespaces
+//! plugged by executing the `kube-ovn` binary as a container runtime does; every assertion is a
+//! real packet, sent by `kube-ovn-pinger` inside a namespace.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use ovn_tests::{Chassis, DEFAULT_TIMEOUT, OvnCentral, PodSandbox, Result, ScratchDir, wait_until};
+
+fn binary(name: &str, env: &str) -> PathBuf {
+    crate::cli_common::workspace_binary(name, env)
+}
+
+fn plugin() -> PathBuf {
+    binary("kube-ovn", "KUBE_OVN_CNI")
+}
+
+fn pinger() -> String {
+    binary("kube-ovn-pinger", "KUBE_OVN_PINGER")
+        .display()
+        .to_string()
+}
+
+/// What the plugin printed and how it exited.
+struct CniOutcome {
+    code: Option<i32>,
+    stdout: String,
+}
+
+impl CniOutcome {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("plugin output is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Runs the plugin as a runtime does: `CNI_*` in the environment, the netconf on stdin.
+fn run_plugin(env: &[(&str, &str)], netconf: &str) -> CniOutcome {
+    let plugin = plugin();
+    let mut command = Command::new(&plugin);
+    command
+        .env_clear()
+        .env("CNI_PATH", plugin.parent().unwrap())
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the plugin starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(netconf.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().expect("the plugin ends");
+    CniOutcome {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    }
+}
+
+fn netconf(socket: &Path) -> String {
+    serde_json::json!({
+        "cniVersion": "1.0.0",
+        "name": "kube-ovn",
+        "type": "kube-ovn",
+        "server_socket": socket,
+    })
+    .to_string()
+}
+
+/// One pod: its sandbox and what the runtime passed.
+struct TestPod {
+    sandbox: PodSandbox,
+    container_id: String,
+    name: String,
+    namespace: String,
+}
+
+impl TestPod {
+    fn cni(&self, command: &str, socket: &Path) -> CniOutcome {
+        let netns = self.sandbox.path().display().to_string();
+        let args = format!(
+            "IgnoreUnknown=1;K8S_POD_NAMESPACE={};K8S_POD_NAME={};K8S_POD_INFRA_CONTAINER_ID={}",
+            self.namespace, self.name, self.container_id
+        );
+        run_plugin(
+            &[
+                ("CNI_COMMAND", command),
+                ("CNI_CONTAINERID", &self.container_id),
+                ("CNI_NETNS", &netns),
+                ("CNI_IFNAME", "eth0"),
+                ("CNI_ARGS", &args),
+            ],
+            &netconf(socket),
+        )
+    }
+
+    fn ping(&self, ip: &str) -> bool {
+        self.sandbox
+            .exec([pinger().as_str(), "ping", ip, "1000"])
+            .is_ok()
+    }
+
+    fn tcp(&self, target: &str) -> bool {
+        self.sandbox
+            .exec([pinger().as_str(), "tcp", target, "1000"])
+            .is_ok()
+    }
+}
+
+/// NB, SB, northd, a chassis, the controller on a manifest directory and the daemon.
+struct Node {
+    central: OvnCentral,
+    chassis: Chassis,
+    socket: PathBuf,
+    daemon_console: PathBuf,
+    _manifests: ScratchDir,
+}
+
+impl Node {
+    fn start(manifests: &str) -> Result<Node> {
+        let central = OvnCentral::start()?;
+        let mut chassis = Chassis::start(&central.sb.remote())?;
+        let dir = ScratchDir::new("daemon-manifests")?;
+        std::fs::write(dir.join("cluster.yaml"), manifests).unwrap();
+        let nb = central.nb.remote();
+        let controller = binary("kube-ovn-controller", "KUBE_OVN_CONTROLLER");
+        chassis.spawn(
+            "controller",
+            controller.to_str().unwrap(),
+            ["--manifests", dir.path().to_str().unwrap(), "--ovn-nb", &nb],
+            &[("RUST_LOG", "warn")],
+        )?;
+        let socket = chassis.dir().join("kube-ovn-daemon.sock");
+        let daemon = binary("kube-ovn-daemon", "KUBE_OVN_DAEMON");
+        let node_name = chassis.name().to_owned();
+        let ovs = chassis.ovs_remote();
+        let daemon_console = chassis.spawn(
+            "daemon",
+            daemon.to_str().unwrap(),
+            [
+                "--node",
+                &node_name,
+                "--ovs-db",
+                &ovs,
+                "--socket",
+                socket.to_str().unwrap(),
+                "--ovn-nb",
+                &nb,
+                "--datapath",
+                "netdev",
+                "--address-timeout",
+                "10",
+            ],
+            &[("RUST_LOG", "info")],
+        )?;
+        wait_until(
+            DEFAULT_TIMEOUT,
+            "the daemon to listen on its socket",
+            || socket.exists(),
+        )?;
+        Ok(Node {
+            central,
+            chassis,
+            socket,
+            daemon_console,
+            _manifests: dir,
+        })
+    }
+
+    fn daemon_log(&self) -> String {
+        std::fs::read_to_string(&self.daemon_console).unwrap_or_default()
+    }
+
+    /// Plugs a new sandbox as pod `namespace/name` with ADD; panics with the daemon's log
+    /// if ADD fails.
+    fn plug(&self, namespace: &str, name: &str) -> (TestPod, serde_json::Value) {
+        let pod = TestPod {
+            sandbox: PodSandbox::new().unwrap(),
+            container_id: container_id(),
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+        };
+        let add = pod.cni("ADD", &self.socket);
+        assert_eq!(
+            add.code,
+            Some(0),
+            "ADD {namespace}/{name}: {}\ndaemon log:\n{}",
+            add.stdout,
+            self.daemon_log()
+        );
+        let result = add.json();
+        (pod, result)
+    }
+}
+
+/// A container id unique in this process and among test processes, differing in its first 12
+/// characters (the daemon names the host veth after them, as Kube-OVN does).
+fn container_id() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{n:04x}{:08x}{:052x}", std::process::id(), 0)
+}
+
+/// The pod's addresses from an ADD result, v4 first.
+fn addresses(result: &serde_json::Value) -> Vec<String> {
+    result["ips"]
+        .as_array()
+        .expect("ips")
+        .iter()
+        .map(|ip| {
+            let cidr = ip["address"].as_str().unwrap();
+            cidr.split('/').next().unwrap().to_owned()
+        })
+        .collect()
+}
+
+const MANIFESTS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: prod, labels: {env: prod}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: dev, labels: {env: dev}}
+---
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: sn-prod}
+spec: {cidrBlock: 10.110.0.0/24, namespaces: [prod]}
+---
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: sn-dev}
+spec: {cidrBlock: "10.120.0.0/24,fd00:120::/64", namespaces: [dev]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: prod}
+spec:
+  clusterIP: 10.96.0.100
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-dev, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {env: dev}}}]
+    ports: [{protocol: TCP, port: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: prod, labels: {app: web}}
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: batch, namespace: prod, labels: {app: batch}}
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client-a, namespace: dev, labels: {app: client}}
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client-b, namespace: dev, labels: {app: client}}
+spec: {containers: [{name: c, image: x}]}
+"#;
+
+#[test]
+fn chassis_daemon_plugs_pods_that_talk_through_ovn() -> Result<()> {
+    let mut node = Node::start(MANIFESTS)?;
+    let (mut web, web_result) = node.plug("prod", "web");
+    let (batch, batch_result) = node.plug("prod", "batch");
+    let (client_a, a_result) = node.plug("dev", "client-a");
+    let (client_b, b_result) = node.plug("dev", "client-b");
+
+    // The result has the spec's shape: host and pod interfaces, addresses with gateways,
+    // default routes; dual stack in sn-dev.
+    assert_eq!(a_result["cniVersion"], "1.0.0");
+    assert_eq!(a_result["interfaces"][1]["name"], "eth0");
+    assert_eq!(
+        a_result["interfaces"][1]["sandbox"],
+        client_a.sandbox.path().display().to_string()
+    );
+    let a = addresses(&a_result);
+    let b = addresses(&b_result);
+    let web_ip = addresses(&web_result)[0].clone();
+    let batch_ip = addresses(&batch_result)[0].clone();
+    assert!(
+        a[0].starts_with("10.120.0.") && a[1].starts_with("fd00:120::"),
+        "{a:?}"
+    );
+    assert_eq!(a_result["ips"][0]["gateway"], "10.120.0.1");
+    assert_eq!(a_result["routes"][0]["dst"], "0.0.0.0/0");
+    assert!(web_ip.starts_with("10.110.0."), "{web_ip}");
+    // The pod's interface is as the controller allocated it.
+    let link = client_a
+        .sandbox
+        .exec(["ip", "-o", "addr", "show", "dev", "eth0"])?;
+    assert!(link.contains(&format!("{}/24", a[0])), "{link}");
+    assert!(link.contains(&format!("{}/64", a[1])), "{link}");
+    // The userspace datapath needs tx checksum offload off on both veth ends.
+    let features = client_a.sandbox.exec(["ethtool", "-k", "eth0"])?;
+    assert!(features.contains("tx-checksumming: off"), "{features}");
+    let host = a_result["interfaces"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let features = node.chassis.exec(["ethtool", "-k", &host])?;
+    assert!(features.contains("tx-checksumming: off"), "{features}");
+
+    // One subnet, v4 and v6.
+    wait_until(DEFAULT_TIMEOUT, "client-a to ping client-b (v4)", || {
+        client_a.ping(&b[0])
+    })?;
+    assert!(client_b.ping(&a[0]));
+    wait_until(DEFAULT_TIMEOUT, "client-a to ping client-b (v6)", || {
+        client_a.ping(&b[1])
+    })?;
+    // Two subnets of one Vpc, through the logical router: batch (prod, no policy) reaches the
+    // dev clients.
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "batch (sn-prod) to ping client-a (sn-dev)",
+        || batch.ping(&a[0]),
+    )?;
+    assert!(client_b.ping(&batch_ip), "and back, dev to prod");
+
+    // TCP under the policy: web accepts TCP 8080 from dev only.
+    let probe = pinger();
+    web.sandbox
+        .spawn("listen-8080", &probe, ["listen", "8080", "120"])?;
+    web.sandbox
+        .spawn("listen-9090", &probe, ["listen", "9090", "120"])?;
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "client-a to reach web:8080 over TCP",
+        || client_a.tcp(&format!("{web_ip}:8080")),
+    )?;
+    assert!(
+        !client_a.tcp(&format!("{web_ip}:9090")),
+        "the policy allows port 8080 only"
+    );
+    assert!(
+        !batch.tcp(&format!("{web_ip}:8080")),
+        "the policy admits the dev namespace only"
+    );
+    assert!(!client_a.ping(&web_ip), "ICMP to web is not allowed either");
+    // The service's ClusterIP load-balances to web:8080.
+    wait_until(DEFAULT_TIMEOUT, "client-b to reach the web service", || {
+        client_b.tcp("10.96.0.100:80")
+    })?;
+
+    // CHECK passes on a plugged pod.
+    let check = client_a.cni("CHECK", &node.socket);
+    assert_eq!(check.code, Some(0), "{}", check.stdout);
+
+    // DEL removes the OVS port and the interfaces; a second DEL succeeds too.
+    let ports = node.chassis.vsctl(["list-ports", "br-int"])?;
+    assert!(ports.contains(&host), "{ports}");
+    let del = client_a.cni("DEL", &node.socket);
+    assert_eq!(del.code, Some(0), "{}", del.stdout);
+    assert!(
+        del.stdout.trim().is_empty(),
+        "DEL prints nothing: {}",
+        del.stdout
+    );
+    let ports = node.chassis.vsctl(["list-ports", "br-int"])?;
+    assert!(!ports.contains(&host), "{ports}");
+    assert!(
+        node.chassis
+            .exec(["ip", "link", "show", "dev", &host])
+            .is_err(),
+        "the host end is gone"
+    );
+    assert!(
+        client_a
+            .sandbox
+            .exec(["ip", "link", "show", "dev", "eth0"])
+            .is_err(),
+        "the pod end is gone"
+    );
+    let again = client_a.cni("DEL", &node.socket);
+    assert_eq!(again.code, Some(0), "a second DEL: {}", again.stdout);
+    // CHECK now reports what is missing, as Error JSON.
+    let check = client_a.cni("CHECK", &node.socket);
+    assert_ne!(check.code, Some(0));
+    let error = check.json();
+    assert!(error["code"].as_u64().unwrap() >= 100, "{error}");
+    assert!(
+        error["msg"].as_str().unwrap().contains("missing"),
+        "{error}"
+    );
+
+    // DEL after the namespace is gone (a node reboot) succeeds.
+    let TestPod {
+        sandbox,
+        container_id,
+        name,
+        namespace,
+    } = client_b;
+    let netns = sandbox.path().display().to_string();
+    drop(sandbox);
+    let args = format!("K8S_POD_NAMESPACE={namespace};K8S_POD_NAME={name}");
+    let del = run_plugin(
+        &[
+            ("CNI_COMMAND", "DEL"),
+            ("CNI_CONTAINERID", &container_id),
+            ("CNI_NETNS", &netns),
+            ("CNI_IFNAME", "eth0"),
+            ("CNI_ARGS", &args),
+        ],
+        &netconf(&node.socket),
+    );
+    assert_eq!(del.code, Some(0), "{}", del.stdout);
+    let host_b = b_result["interfaces"][0]["name"].as_str().unwrap();
+    let ports = node.chassis.vsctl(["list-ports", "br-int"])?;
+    assert!(!ports.contains(host_b), "{ports}");
+    node.chassis.check_spawned()?;
+    drop(node.central);
+    Ok(())
+}
+
+#[test]
+fn chassis_daemon_reports_an_unallocated_pod_and_a_missing_netns() -> Result<()> {
+    let node = Node::start(MANIFESTS)?;
+    let pod = |name: &str| TestPod {
+        sandbox: PodSandbox::new().unwrap(),
+        container_id: container_id(),
+        name: name.to_owned(),
+        namespace: "dev".to_owned(),
+    };
+    // A pod the manifests do not have: the daemon waits (bounded), then says why.
+    let ghost = pod("ghost").cni("ADD", &node.socket);
+    assert_eq!(ghost.code, Some(1), "{}", ghost.stdout);
+    let error = ghost.json();
+    assert_eq!(
+        error["code"],
+        kube_ovn_cni_codes::ADDRESS_NOT_ALLOCATED,
+        "{error}"
+    );
+    assert!(
+        error["msg"].as_str().unwrap().contains("ghost.dev"),
+        "{error}"
+    );
+    // A runtime passing a namespace that does not exist.
+    let netns = "/run/netns/no-such-namespace-here";
+    let missing = run_plugin(
+        &[
+            ("CNI_COMMAND", "ADD"),
+            ("CNI_CONTAINERID", "0123456789abcdef"),
+            ("CNI_NETNS", netns),
+            ("CNI_IFNAME", "eth0"),
+            ("CNI_ARGS", "K8S_POD_NAMESPACE=dev;K8S_POD_NAME=client-a"),
+        ],
+        &netconf(&node.socket),
+    );
+    assert_eq!(missing.code, Some(1), "{}", missing.stdout);
+    let error = missing.json();
+    assert_eq!(
+        error["code"],
+        kube_ovn_cni_codes::UNKNOWN_CONTAINER,
+        "{error}"
+    );
+    assert!(error["msg"].as_str().unwrap().contains(netns), "{error}");
+    // Nothing was left behind on br-int (ovn0 aside).
+    let ports = node.chassis.vsctl(["list-ports", "br-int"])?;
+    assert!(
+        ports.lines().all(|p| p == "ovn0"),
+        "only ovn0 may be on br-int: {ports}"
+    );
+    Ok(())
+}
+
+/// The CNI spec's codes the tests check (kept here: the tests crate does not depend on the
+/// plugin's library).
+mod kube_ovn_cni_codes {
+    pub const UNKNOWN_CONTAINER: u64 = 3;
+    pub const INVALID_ENVIRONMENT: u64 = 4;
+    pub const DECODE_FAILURE: u64 = 6;
+    pub const INCOMPATIBLE_VERSION: u64 = 1;
+    pub const DAEMON_UNREACHABLE: u64 = 100;
+    pub const ADDRESS_NOT_ALLOCATED: u64 = 102;
+}
+
+#[test]
+fn daemon_plugin_answers_version_and_reports_bad_input_as_error_json() {
+    use kube_ovn_cni_codes::*;
+    let version = run_plugin(&[("CNI_COMMAND", "VERSION")], r#"{"cniVersion":"1.0.0"}"#);
+    assert_eq!(version.code, Some(0));
+    let json = version.json();
+    assert!(
+        json["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "1.0.0"),
+        "{json}"
+    );
+    let dir = ScratchDir::new("cni-errors").unwrap();
+    let socket = dir.join("nobody-listens.sock");
+    let conf = netconf(&socket);
+    let full = |command: &'static str| {
+        vec![
+            ("CNI_COMMAND", command),
+            ("CNI_CONTAINERID", "abc123"),
+            ("CNI_NETNS", "/run/netns/whatever"),
+            ("CNI_IFNAME", "eth0"),
+            ("CNI_ARGS", "K8S_POD_NAMESPACE=dev;K8S_POD_NAME=p"),
+        ]
+    };
+    // (environment, stdin, expected code, text the message must contain)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, String, u64, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![], conf.clone(), INVALID_ENVIRONMENT, "CNI_COMMAND"),
+        (
+            vec![("CNI_COMMAND", "FROB")],
+            conf.clone(),
+            INVALID_ENVIRONMENT,
+            "FROB",
+        ),
+        (full("ADD"), "{not json".into(), DECODE_FAILURE, "netconf"),
+        (
+            full("ADD"),
+            r#"{"cniVersion":"9.9.9","name":"x","type":"kube-ovn"}"#.into(),
+            INCOMPATIBLE_VERSION,
+            "9.9.9",
+        ),
+        (
+            full("ADD")
+                .into_iter()
+                .filter(|(k, _)| *k != "CNI_NETNS")
+                .collect(),
+            conf.clone(),
+            INVALID_ENVIRONMENT,
+            "CNI_NETNS",
+        ),
+        (
+            full("ADD")
+                .into_iter()
+                .map(|(k, v)| {
+                    if k == "CNI_ARGS" {
+                        (k, "FOO=1")
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+            conf.clone(),
+            INVALID_ENVIRONMENT,
+            "K8S_POD_NAME",
+        ),
+        (
+            full("ADD"),
+            conf.clone(),
+            DAEMON_UNREACHABLE,
+            "nobody-listens",
+        ),
+        (
+            full("DEL"),
+            conf.clone(),
+            DAEMON_UNREACHABLE,
+            "nobody-listens",
+        ),
+    ];
+    for (env, stdin, code, needle) in cases {
+        let out = run_plugin(&env, &stdin);
+        assert_eq!(out.code, Some(1), "{env:?}: {}", out.stdout);
+        let error = out.json();
+        assert_eq!(error["code"], code, "{env:?}: {error}");
+        assert!(
+            error["msg"].as_str().unwrap().contains(needle),
+            "{env:?}: {error}"
+        );
+    }
+}
