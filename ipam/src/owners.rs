@@ -69,9 +69,11 @@ pub(crate) fn hash_key(hasher: &Hasher, key: &[u8]) -> u64 {
 pub(crate) struct Owners {
     index: hashbrown::HashTable<u32>,
     arena: Arena,
-    tails: Tails,
+    /// Boxed, with the prefixes, so the shard's hot fields share fewer cache lines: these are
+    /// read on most operations but written only when a new tail or prefix appears.
+    tails: Box<Tails>,
     /// High 64 bits of IPv6 addresses, as 8 big-endian bytes.
-    v6_prefixes: Tails,
+    v6_prefixes: Box<Tails>,
     hasher: Hasher,
 }
 
@@ -184,7 +186,7 @@ struct Arena {
     /// Bytes used in the last page.
     tail: usize,
     /// Heads of the free lists, by record length; a free record starts with the next handle.
-    free: Vec<u32>,
+    free: Box<[u32]>,
     live: usize,
     /// Bytes not holding a live record: free-listed records and page tails.
     garbage: usize,
@@ -195,7 +197,7 @@ impl Arena {
         Arena {
             pages: Vec::new(),
             tail: 0,
-            free: vec![NONE; FREE_CLASSES + 1],
+            free: vec![NONE; FREE_CLASSES + 1].into_boxed_slice(),
             live: 0,
             garbage: 0,
         }
@@ -299,8 +301,8 @@ impl Owners {
         Owners {
             index: hashbrown::HashTable::new(),
             arena: Arena::new(),
-            tails: Tails::new(),
-            v6_prefixes: Tails::new(),
+            tails: Box::new(Tails::new()),
+            v6_prefixes: Box::new(Tails::new()),
             hasher,
         }
     }

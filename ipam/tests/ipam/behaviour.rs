@@ -275,6 +275,19 @@ fn huge_ranges_materialise_lazily() {
     assert_eq!(ipam.usage("s").unwrap().v6.unwrap().used, 5011);
 }
 
+/// A `/8` with every chunk materialised costs 2 bits per address plus the chunk directory
+/// (16 bytes per 1024 addresses): about 4 MiB.
+#[test]
+fn dense_slash8_costs_two_bits_per_address() {
+    let bm = AddressBitmap::new((1 << 24) - 1);
+    for chunk in 0..(1u128 << 14) {
+        assert!(bm.claim(chunk << 10).is_some());
+    }
+    let two_bits = (1usize << 24) / 4;
+    let directory = (1 << 14) * 16;
+    assert!(bm.bytes() <= two_bits + directory, "{} bytes", bm.bytes());
+}
+
 #[test]
 fn random_allocation_stays_valid() {
     let ipam = Ipam::new();
