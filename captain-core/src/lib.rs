@@ -7,9 +7,13 @@
 //! option structs it exposes: the `captain` binary only parses arguments and wires.
 
 pub mod error;
+pub mod objects;
+pub mod reconcile;
 pub mod repo;
 pub mod storage;
 
+#[cfg(test)]
+pub(crate) mod test_api;
 #[cfg(test)]
 pub(crate) mod test_http;
 

@@ -157,7 +157,10 @@ pub struct HelmRequestStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// Consecutive failed installs or upgrades of the current spec hash (bounds remediation).
+    /// The hash of the spec and values last tried, successfully or not.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub last_attempted_hash: String,
+    /// Consecutive failed installs or upgrades of `lastAttemptedHash` (bounds remediation).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub failures: u32,
 }

@@ -1,0 +1,1172 @@
+//! Reconciling one HelmRequest: resolve the chart, gather values, render, and install, upgrade,
+//! roll back or uninstall a Helm release, with Helm's release records and status lifecycle.
+//!
+//! Order of an install or upgrade, chosen so bad input leaves nothing behind: everything that
+//! can be checked without writing (chart, version, values, render, object ownership) is checked
+//! first; only then is the pending release record written, CRDs applied, pre-hooks run, objects
+//! applied (server-side, field manager `captain`, forced), objects the new manifest lacks
+//! pruned, post-hooks run, and the record marked deployed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use helm_engine::release::{Hook, HookDeletePolicy, HookEvent, NewRelease, Release, Status, Time};
+use helm_engine::value::Map as Values;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+use kube_bridge::captain_crd::{
+    ChartRepo, Condition, FINALIZER, FORCE_ADOPT_ANNOTATION, HelmRequest, HelmRequestPhase,
+    HelmRequestStatus, KEEP_RESOURCES_ANNOTATION, NO_SYNC_ANNOTATION,
+};
+use serde_json::{Value, json};
+use sha2::Digest as _;
+
+use crate::error::{Error, Result};
+use crate::objects::{self, FIELD_MANAGER, ObjectRef, ResourceMap};
+use crate::repo::{Credentials, RepoClient};
+use crate::storage::ReleaseStore;
+
+/// What the reconciler needs besides the HelmRequest.
+#[derive(Clone)]
+pub struct Reconciler {
+    /// The API client.
+    pub client: Client,
+    /// Fetches charts.
+    pub repos: RepoClient,
+    /// The namespace holding ChartRepos.
+    pub chart_repo_namespace: String,
+    /// How many consecutive failures of one spec are retried before giving up.
+    pub max_retries: u32,
+    /// How long a hook Job may run.
+    pub hook_timeout: Duration,
+    /// How often a hook Job is polled.
+    pub hook_poll: Duration,
+    /// How long to wait before looking at unready dependencies again.
+    pub dependency_poll: Duration,
+    /// `--kube-version` for rendering; the engine's default when `None`.
+    pub kube_version: Option<String>,
+}
+
+/// What the controller does next with a HelmRequest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing until the HelmRequest (or something it references) changes.
+    Done,
+    /// Look again after this long (dependencies not ready, drift check interval).
+    RequeueAfter(Duration),
+    /// The attempt failed in a way worth retrying with backoff.
+    Retry,
+}
+
+/// A failure with the condition reason it is reported under.
+struct Failure {
+    reason: &'static str,
+    error: Error,
+}
+
+fn fail(reason: &'static str) -> impl FnOnce(Error) -> Failure {
+    move |error| Failure { reason, error }
+}
+
+/// A chart resolved and loaded, with what decides whether it must be (re)installed.
+struct Prepared {
+    chart: helm_engine::chart::Chart,
+    version: String,
+    values: Values,
+    hash: String,
+}
+
+fn truthy(hr: &HelmRequest, annotation: &str) -> bool {
+    hr.annotations()
+        .get(annotation)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn now_rfc3339() -> String {
+    Time::now().to_rfc3339()
+}
+
+/// The release name and namespace of a HelmRequest (defaults: its own name and namespace).
+pub fn release_of(hr: &HelmRequest) -> (String, String) {
+    let name = if hr.spec.release_name.is_empty() {
+        hr.name_any()
+    } else {
+        hr.spec.release_name.clone()
+    };
+    let ns = if hr.spec.namespace.is_empty() {
+        hr.namespace().unwrap_or_else(|| "default".into())
+    } else {
+        hr.spec.namespace.clone()
+    };
+    (name, ns)
+}
+
+fn condition(type_: &str, ok: bool, reason: &str, message: &str) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: if ok { "True" } else { "False" }.into(),
+        reason: reason.into(),
+        message: message.into(),
+        last_transition_time: now_rfc3339(),
+    }
+}
+
+/// Sets a condition, keeping the transition time when its status did not change.
+fn set_condition(conditions: &mut Vec<Condition>, mut c: Condition) {
+    if let Some(old) = conditions.iter_mut().find(|o| o.type_ == c.type_) {
+        if old.status == c.status {
+            c.last_transition_time = old.last_transition_time.clone();
+        }
+        *old = c;
+    } else {
+        conditions.push(c);
+    }
+}
+
+impl Reconciler {
+    fn hr_api(&self, hr: &HelmRequest) -> Api<HelmRequest> {
+        Api::namespaced(
+            self.client.clone(),
+            &hr.namespace().unwrap_or_else(|| "default".into()),
+        )
+    }
+
+    /// Brings the cluster to what `hr` asks for, writing its status. Errors are returned only
+    /// when the status itself cannot be written.
+    pub async fn reconcile(&self, hr: &HelmRequest) -> Result<Outcome> {
+        if truthy(hr, NO_SYNC_ANNOTATION) {
+            return Ok(Outcome::Done);
+        }
+        if hr.metadata.deletion_timestamp.is_some() {
+            return self.finalize(hr).await;
+        }
+        if hr.spec.suspend {
+            return Ok(Outcome::Done);
+        }
+        if !hr.finalizers().iter().any(|f| f == FINALIZER) {
+            let mut finalizers = hr.finalizers().to_vec();
+            finalizers.push(FINALIZER.into());
+            self.hr_api(hr)
+                .patch(
+                    &hr.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"metadata": {"finalizers": finalizers}})),
+                )
+                .await
+                .map_err(|e| Error::kube("adding the finalizer", e))?;
+        }
+        let mut status = hr.status.clone().unwrap_or_default();
+        status.observed_generation = hr.metadata.generation;
+
+        if let Some(waiting) = self.unready_dependency(hr).await? {
+            status.phase = Some(HelmRequestPhase::Pending);
+            set_condition(
+                &mut status.conditions,
+                condition("Ready", false, "DependencyNotReady", &waiting),
+            );
+            self.write_status(hr, &status).await?;
+            return Ok(Outcome::RequeueAfter(self.dependency_poll));
+        }
+
+        let prepared = match self.prepare(hr).await {
+            Ok(p) => p,
+            Err(f) => return self.report_failure(hr, status, f, None).await,
+        };
+        let (name, namespace) = release_of(hr);
+        let store = ReleaseStore::new(self.client.clone(), &namespace);
+        let deployed = store
+            .last_deployed(&name)
+            .await
+            .map_err(|e| Error::Storage(e.to_string()));
+        let deployed = match deployed {
+            Ok(d) => d,
+            Err(e) => {
+                return self
+                    .report_failure(hr, status, fail("StorageFailed")(e), None)
+                    .await;
+            }
+        };
+        let unchanged = status.last_spec_hash == prepared.hash
+            && status.phase == Some(HelmRequestPhase::Synced)
+            && deployed.is_some();
+        if unchanged {
+            let Some(deployed) = deployed else {
+                return Ok(Outcome::Done);
+            };
+            return self.correct_drift(hr, status, &deployed).await;
+        }
+        if status.last_attempted_hash != prepared.hash {
+            status.failures = 0;
+            status.last_attempted_hash = prepared.hash.clone();
+        } else if status.failures >= self.max_retries && self.max_retries > 0 {
+            // Given up on this spec: wait for it (or its values) to change.
+            return Ok(Outcome::Done);
+        }
+        match self
+            .install_or_upgrade(hr, &store, &name, &namespace, &prepared, deployed)
+            .await
+        {
+            Ok(rel) => {
+                status.phase = Some(HelmRequestPhase::Synced);
+                status.last_spec_hash = prepared.hash.clone();
+                status.version = prepared.version.clone();
+                status.notes = rel.info.notes.clone();
+                status.failures = 0;
+                let msg = format!(
+                    "{} of revision {} succeeded",
+                    if rel.version == 1 {
+                        "Install"
+                    } else {
+                        "Upgrade"
+                    },
+                    rel.version
+                );
+                set_condition(
+                    &mut status.conditions,
+                    condition("Released", true, "InstallSucceeded", &msg),
+                );
+                set_condition(
+                    &mut status.conditions,
+                    condition("Ready", true, "Synced", &msg),
+                );
+                self.write_status(hr, &status).await?;
+                Ok(Outcome::Done)
+            }
+            Err((f, remediation)) => self.report_failure(hr, status, f, remediation).await,
+        }
+    }
+
+    async fn report_failure(
+        &self,
+        hr: &HelmRequest,
+        mut status: HelmRequestStatus,
+        f: Failure,
+        remediation: Option<String>,
+    ) -> Result<Outcome> {
+        let message = f.error.to_string();
+        tracing::warn!(helmrequest = %hr.name_any(), reason = f.reason, %message, "sync failed");
+        status.phase = Some(HelmRequestPhase::Failed);
+        status.failures = status.failures.saturating_add(1);
+        set_condition(
+            &mut status.conditions,
+            condition("Ready", false, f.reason, &message),
+        );
+        if let Some(done) = &remediation {
+            set_condition(
+                &mut status.conditions,
+                condition("Remediated", true, "RolledBack", done),
+            );
+        }
+        self.write_status(hr, &status).await?;
+        if self.max_retries > 0 && status.failures >= self.max_retries {
+            return Ok(Outcome::Done);
+        }
+        Ok(Outcome::Retry)
+    }
+
+    async fn write_status(&self, hr: &HelmRequest, status: &HelmRequestStatus) -> Result<()> {
+        let mut body = serde_json::to_value(status).unwrap_or_else(|_| json!({}));
+        // A merge patch keeps fields it omits: absent (default) fields are cleared explicitly.
+        if let Some(fields) = body.as_object_mut() {
+            for key in [
+                "phase",
+                "conditions",
+                "lastSpecHash",
+                "version",
+                "notes",
+                "observedGeneration",
+                "lastAttemptedHash",
+                "failures",
+            ] {
+                fields.entry(key).or_insert(Value::Null);
+            }
+        }
+        self.hr_api(hr)
+            .patch_status(
+                &hr.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": body })),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::kube(format!("writing the status of {}", hr.name_any()), e))
+    }
+
+    /// The first dependency that is not Synced, as a message; `None` when all are.
+    async fn unready_dependency(&self, hr: &HelmRequest) -> Result<Option<String>> {
+        let api = self.hr_api(hr);
+        for dep in &hr.spec.dependencies {
+            let found = api
+                .get_opt(dep)
+                .await
+                .map_err(|e| Error::kube(format!("reading dependency {dep}"), e))?;
+            let phase = found
+                .as_ref()
+                .and_then(|d| d.status.as_ref())
+                .and_then(|s| s.phase);
+            match (found, phase) {
+                (None, _) => return Ok(Some(format!("dependency {dep} does not exist"))),
+                (Some(_), Some(HelmRequestPhase::Synced)) => {}
+                (Some(_), _) => return Ok(Some(format!("dependency {dep} is not Synced yet"))),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn read_secret(&self, namespace: &str, name: &str) -> Result<Option<Secret>> {
+        Api::<Secret>::namespaced(self.client.clone(), namespace)
+            .get_opt(name)
+            .await
+            .map_err(|e| Error::kube(format!("reading Secret {namespace}/{name}"), e))
+    }
+
+    async fn credentials(&self, namespace: &str, name: &str) -> Result<Credentials> {
+        let secret = self.read_secret(namespace, name).await?.ok_or_else(|| {
+            Error::Input(format!("Secret {namespace}/{name} (credentials) not found"))
+        })?;
+        let data = secret.data.unwrap_or_default();
+        let text = |k: &str| {
+            data.get(k)
+                .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+        };
+        Ok(Credentials {
+            username: text("username"),
+            password: text("password"),
+            ca_pem: data.get("ca.crt").map(|b| b.0.clone()),
+        })
+    }
+
+    /// Resolves and loads the chart and gathers values; writes nothing.
+    async fn prepare(&self, hr: &HelmRequest) -> Result<Prepared, Failure> {
+        let ns = hr.namespace().unwrap_or_else(|| "default".into());
+        let (archive, version) = match hr.spec.source.as_ref().and_then(|s| s.http.as_ref()) {
+            Some(http) => {
+                let creds = match &http.secret_ref {
+                    Some(r) => self
+                        .credentials(&ns, &r.name)
+                        .await
+                        .map_err(fail("ChartPullFailed"))?,
+                    None => Credentials::default(),
+                };
+                let data = self
+                    .repos
+                    .fetch_url(&http.url, &creds)
+                    .await
+                    .map_err(fail("ChartPullFailed"))?;
+                (data, None)
+            }
+            None => {
+                let (repo, chart) = hr.spec.chart.split_once('/').ok_or_else(|| Failure {
+                    reason: "InvalidSpec",
+                    error: Error::Input(format!(
+                        "spec.chart {:?} is not of the form <repo>/<chart>",
+                        hr.spec.chart
+                    )),
+                })?;
+                let repos: Api<ChartRepo> =
+                    Api::namespaced(self.client.clone(), &self.chart_repo_namespace);
+                let cr = repos
+                    .get_opt(repo)
+                    .await
+                    .map_err(|e| Error::kube(format!("reading ChartRepo {repo}"), e))
+                    .map_err(fail("ChartRepoUnavailable"))?
+                    .ok_or_else(|| Failure {
+                        reason: "ChartRepoNotFound",
+                        error: Error::Input(format!(
+                            "ChartRepo {}/{repo} (from spec.chart) not found",
+                            self.chart_repo_namespace
+                        )),
+                    })?;
+                let creds = match &cr.spec.secret {
+                    Some(s) => {
+                        let sns = s
+                            .namespace
+                            .clone()
+                            .unwrap_or_else(|| self.chart_repo_namespace.clone());
+                        self.credentials(&sns, &s.name)
+                            .await
+                            .map_err(fail("ChartPullFailed"))?
+                    }
+                    None => Credentials::default(),
+                };
+                let got = self
+                    .repos
+                    .fetch_chart(repo, &cr.spec.url, &creds, chart, &hr.spec.version)
+                    .await
+                    .map_err(|e| match e {
+                        Error::ChartNotFound { .. } | Error::NoVersionMatch { .. } => Failure {
+                            reason: "ChartNotFound",
+                            error: e,
+                        },
+                        Error::Constraint { .. } => Failure {
+                            reason: "InvalidSpec",
+                            error: e,
+                        },
+                        e => Failure {
+                            reason: "ChartPullFailed",
+                            error: e,
+                        },
+                    })?;
+                (got.data, Some(got.version))
+            }
+        };
+        let mut chart = helm_engine::chart::load_archive(&archive).map_err(|e| Failure {
+            reason: "ChartLoadFailed",
+            error: Error::Engine(e),
+        })?;
+        chart.fix_paths();
+        let version = version.unwrap_or_else(|| chart.metadata.version.clone());
+
+        let mut hasher = sha2::Sha256::new();
+        let spec = json!({
+            "chart": hr.spec.chart, "version": hr.spec.version, "namespace": hr.spec.namespace,
+            "releaseName": hr.spec.release_name, "values": hr.spec.values,
+            "valuesFrom": hr.spec.values_from, "source": hr.spec.source,
+        });
+        hasher.update(spec.to_string().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(version.as_bytes());
+        let mut values = Values::new();
+        for (i, source) in hr.spec.values_from.iter().enumerate() {
+            let field = format!("spec.valuesFrom[{i}]");
+            let Some(text) = self.values_text(&ns, source, &field).await? else {
+                continue;
+            };
+            hasher.update(b"\0");
+            hasher.update(text.as_bytes());
+            let parsed =
+                helm_engine::chart::parse_values_file(text.as_bytes()).map_err(|e| Failure {
+                    reason: "InvalidValues",
+                    error: Error::Input(format!("{field}: {e}")),
+                })?;
+            values = helm_engine::values::merge_maps(values, parsed);
+        }
+        if let Some(v) = &hr.spec.values {
+            if !v.is_null() {
+                let parsed = helm_engine::chart::parse_values_file(v.to_string().as_bytes())
+                    .map_err(|e| Failure {
+                        reason: "InvalidValues",
+                        error: Error::Input(format!("spec.values: {e}")),
+                    })?;
+                values = helm_engine::values::merge_maps(values, parsed);
+            }
+        }
+        Ok(Prepared {
+            chart,
+            version,
+            values,
+            hash: hex::encode(hasher.finalize()),
+        })
+    }
+
+    /// The values YAML a `valuesFrom` entry points at; `None` when it is optional and absent.
+    async fn values_text(
+        &self,
+        ns: &str,
+        source: &kube_bridge::captain_crd::ValuesFromSource,
+        field: &str,
+    ) -> Result<Option<String>, Failure> {
+        let missing = |what: String, optional: bool| {
+            if optional {
+                Ok(None)
+            } else {
+                Err(Failure {
+                    reason: "ValuesNotFound",
+                    error: Error::Input(format!("{field}: {what}")),
+                })
+            }
+        };
+        match (&source.config_map_key_ref, &source.secret_key_ref) {
+            (Some(r), None) => {
+                let optional = r.optional.unwrap_or(false);
+                let key = r.key_or_default();
+                let cm = Api::<ConfigMap>::namespaced(self.client.clone(), ns)
+                    .get_opt(&r.name)
+                    .await
+                    .map_err(|e| Error::kube(format!("reading ConfigMap {ns}/{}", r.name), e))
+                    .map_err(fail("ValuesNotFound"))?;
+                let Some(cm) = cm else {
+                    return missing(format!("ConfigMap {ns}/{} not found", r.name), optional);
+                };
+                match cm.data.as_ref().and_then(|d| d.get(key)) {
+                    Some(text) => Ok(Some(text.clone())),
+                    None => missing(
+                        format!("ConfigMap {ns}/{} has no key {key:?}", r.name),
+                        optional,
+                    ),
+                }
+            }
+            (None, Some(r)) => {
+                let optional = r.optional.unwrap_or(false);
+                let key = r.key_or_default();
+                let secret = self
+                    .read_secret(ns, &r.name)
+                    .await
+                    .map_err(fail("ValuesNotFound"))?;
+                let Some(secret) = secret else {
+                    return missing(format!("Secret {ns}/{} not found", r.name), optional);
+                };
+                match secret.data.as_ref().and_then(|d| d.get(key)) {
+                    Some(b) => Ok(Some(String::from_utf8_lossy(&b.0).into_owned())),
+                    None => missing(
+                        format!("Secret {ns}/{} has no key {key:?}", r.name),
+                        optional,
+                    ),
+                }
+            }
+            _ => Err(Failure {
+                reason: "InvalidSpec",
+                error: Error::Input(format!(
+                    "{field}: exactly one of configMapKeyRef and secretKeyRef must be set"
+                )),
+            }),
+        }
+    }
+
+    fn render(&self, prepared: &Prepared, name: &str, namespace: &str) -> Result<String, Failure> {
+        let opts = helm_engine::render::RenderOptions {
+            release_name: name.into(),
+            namespace: namespace.into(),
+            kube_version: self.kube_version.clone(),
+            ..Default::default()
+        };
+        helm_engine::render::template(prepared.chart.clone(), &prepared.values, &opts).map_err(
+            |e| Failure {
+                reason: "RenderFailed",
+                error: Error::Engine(e),
+            },
+        )
+    }
+
+    fn api_for(&self, map: &ResourceMap, r: &ObjectRef) -> Api<DynamicObject> {
+        let (res, _) = map.resource(&r.api_version, &r.kind);
+        match &r.namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &res),
+            None => Api::all_with(self.client.clone(), &res),
+        }
+    }
+
+    async fn get_live(&self, map: &ResourceMap, r: &ObjectRef) -> Result<Option<Value>> {
+        let live = self
+            .api_for(map, r)
+            .get_opt(&r.name)
+            .await
+            .map_err(|e| Error::kube(format!("reading {r}"), e))?;
+        Ok(live.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)))
+    }
+
+    async fn apply(&self, map: &ResourceMap, r: &ObjectRef, obj: &Value) -> Result<()> {
+        self.api_for(map, r)
+            .patch(
+                &r.name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(obj),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::kube(format!("applying {r}"), e))
+    }
+
+    async fn delete(&self, map: &ResourceMap, r: &ObjectRef) -> Result<()> {
+        match self
+            .api_for(map, r)
+            .delete(&r.name, &DeleteParams::background())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(Error::kube(format!("deleting {r}"), e)),
+        }
+    }
+
+    /// The objects of a manifest with their refs, carrying the release metadata.
+    fn release_objects(
+        &self,
+        map: &ResourceMap,
+        manifest: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Result<Vec<(ObjectRef, Value)>> {
+        let mut out = Vec::new();
+        for mut obj in objects::split_objects(manifest)? {
+            let r = map.object_ref(&obj, namespace)?;
+            if let (Some(ns), Some(meta)) = (&r.namespace, obj["metadata"].as_object_mut()) {
+                meta.insert("namespace".into(), Value::String(ns.clone()));
+            }
+            objects::set_release_metadata(&mut obj, name, namespace);
+            out.push((r, obj));
+        }
+        Ok(out)
+    }
+
+    /// Checks that no object belongs to another release (unless forced) and migrates objects
+    /// stock Helm last wrote client-side, so server-side apply takes their fields over.
+    async fn claim(
+        &self,
+        hr: &HelmRequest,
+        map: &ResourceMap,
+        objs: &[(ObjectRef, Value)],
+        name: &str,
+        namespace: &str,
+    ) -> Result<Vec<(ObjectRef, Value)>> {
+        let force = truthy(hr, FORCE_ADOPT_ANNOTATION);
+        let mut migrations = Vec::new();
+        for (r, _) in objs {
+            let Some(live) = self.get_live(map, r).await? else {
+                continue;
+            };
+            let owner = objects::owner_of(&live);
+            let ours = owner
+                .as_ref()
+                .is_some_and(|(ons, oname)| ons == namespace && oname == name);
+            if !ours && !force {
+                return Err(Error::Ownership {
+                    object: r.to_string(),
+                    owner: owner
+                        .map(|(ons, oname)| format!("{ons}/{oname}"))
+                        .unwrap_or_else(|| "none (it has no meta.helm.sh annotations)".into()),
+                });
+            }
+            if let Some(fields) = objects::migrated_managed_fields(&live) {
+                migrations.push((
+                    r.clone(),
+                    json!({"metadata": {
+                        "managedFields": fields,
+                        "resourceVersion": live["metadata"]["resourceVersion"],
+                    }}),
+                ));
+            }
+        }
+        Ok(migrations)
+    }
+
+    async fn install_or_upgrade(
+        &self,
+        hr: &HelmRequest,
+        store: &ReleaseStore,
+        name: &str,
+        namespace: &str,
+        prepared: &Prepared,
+        deployed: Option<Release>,
+    ) -> Result<Release, (Failure, Option<String>)> {
+        let no_remedy = |f: Failure| (f, None);
+        let rendered = self.render(prepared, name, namespace).map_err(no_remedy)?;
+        let storage = |e: crate::storage::StorageError| Failure {
+            reason: "StorageFailed",
+            error: Error::Storage(e.to_string()),
+        };
+        let last = store.last(name).await.map_err(storage).map_err(no_remedy)?;
+        let revision = last.as_ref().map_or(1, |r| r.version + 1);
+        let now = Time::now();
+        let mut rel = Release::pending(NewRelease {
+            name,
+            namespace,
+            revision,
+            chart: &prepared.chart,
+            config: prepared.values.clone(),
+            rendered: &rendered,
+            notes: String::new(),
+            first_deployed: deployed.as_ref().map(|d| d.info.first_deployed),
+            now,
+        })
+        .map_err(|e| Failure {
+            reason: "RenderFailed",
+            error: Error::Input(e.to_string()),
+        })
+        .map_err(no_remedy)?;
+        if deployed.is_none() {
+            // Helm's install description, even when earlier revisions failed.
+            rel.info.status = Status::PendingInstall;
+            rel.info.description = "Initial install underway".into();
+        }
+
+        let mut map = ResourceMap::default();
+        let crds = chart_crds(&prepared.chart)
+            .map_err(fail("RenderFailed"))
+            .map_err(no_remedy)?;
+        for crd in &crds {
+            map.learn_crd(crd);
+        }
+        let objs = self
+            .release_objects(&map, &rel.manifest, name, namespace)
+            .and_then(|objs| {
+                for (_, o) in &objs {
+                    if o["kind"] == "CustomResourceDefinition" {
+                        map.learn_crd(o);
+                    }
+                }
+                // Refs computed again now that the chart's CRDs are known.
+                self.release_objects(&map, &rel.manifest, name, namespace)
+            })
+            .map_err(fail("RenderFailed"))
+            .map_err(no_remedy)?;
+        let migrations = self
+            .claim(hr, &map, &objs, name, namespace)
+            .await
+            .map_err(|e| match e {
+                e @ Error::Ownership { .. } => Failure {
+                    reason: "OwnershipConflict",
+                    error: e,
+                },
+                e => Failure {
+                    reason: "ApplyFailed",
+                    error: e,
+                },
+            })
+            .map_err(no_remedy)?;
+
+        store
+            .create(&rel)
+            .await
+            .map_err(storage)
+            .map_err(no_remedy)?;
+        let is_upgrade = deployed.is_some();
+        let result = self
+            .deploy(
+                &map,
+                &crds,
+                &migrations,
+                &objs,
+                &rel,
+                deployed.as_ref(),
+                is_upgrade,
+            )
+            .await;
+        match result {
+            Ok(()) => {
+                rel.mark_deployed();
+                store
+                    .update(&rel)
+                    .await
+                    .map_err(storage)
+                    .map_err(no_remedy)?;
+                store
+                    .supersede_deployed(name, rel.version)
+                    .await
+                    .map_err(storage)
+                    .map_err(no_remedy)?;
+                Ok(rel)
+            }
+            Err(e) => {
+                let why = e.to_string();
+                rel.mark_failed(&why);
+                store
+                    .update(&rel)
+                    .await
+                    .map_err(storage)
+                    .map_err(no_remedy)?;
+                let failure = Failure {
+                    reason: if is_upgrade {
+                        "UpgradeFailed"
+                    } else {
+                        "InstallFailed"
+                    },
+                    error: e,
+                };
+                match deployed {
+                    Some(previous) => {
+                        let remedy =
+                            self.roll_back(store, &map, &rel, &previous)
+                                .await
+                                .map_err(|e| {
+                                    (
+                                        Failure {
+                                            reason: "RollbackFailed",
+                                            error: e,
+                                        },
+                                        None,
+                                    )
+                                })?;
+                        Err((failure, Some(remedy)))
+                    }
+                    None => {
+                        // A failed install leaves nothing: what it applied is removed.
+                        let mut cleanup_error = None;
+                        for (r, o) in objs.iter().rev() {
+                            if objects::is_kept(o) {
+                                continue;
+                            }
+                            if let Err(e) = self.delete(&map, r).await {
+                                cleanup_error.get_or_insert(e);
+                            }
+                        }
+                        match cleanup_error {
+                            None => Err((failure, None)),
+                            Some(e) => Err((
+                                Failure {
+                                    reason: "InstallFailed",
+                                    error: Error::Input(format!(
+                                        "{}; cleaning up also failed: {e}",
+                                        failure.error
+                                    )),
+                                },
+                                None,
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// CRDs, pre-hooks, objects, pruning, post-hooks.
+    #[allow(clippy::too_many_arguments)]
+    async fn deploy(
+        &self,
+        map: &ResourceMap,
+        crds: &[Value],
+        migrations: &[(ObjectRef, Value)],
+        objs: &[(ObjectRef, Value)],
+        rel: &Release,
+        previous: Option<&Release>,
+        is_upgrade: bool,
+    ) -> Result<()> {
+        for crd in crds {
+            let r = map.object_ref(crd, &rel.namespace)?;
+            self.apply(map, &r, crd).await?;
+        }
+        let (pre, post) = if is_upgrade {
+            (HookEvent::PreUpgrade, HookEvent::PostUpgrade)
+        } else {
+            (HookEvent::PreInstall, HookEvent::PostInstall)
+        };
+        self.run_hooks(map, &rel.hooks, &pre, &rel.namespace)
+            .await?;
+        for (r, patch) in migrations {
+            self.api_for(map, r)
+                .patch(&r.name, &PatchParams::default(), &Patch::Merge(patch))
+                .await
+                .map_err(|e| Error::kube(format!("taking over the fields of {r}"), e))?;
+        }
+        for (r, obj) in objs {
+            self.apply(map, r, obj).await?;
+        }
+        if let Some(previous) = previous {
+            self.prune(map, &previous.manifest, objs, &rel.namespace, &rel.name)
+                .await?;
+        }
+        self.run_hooks(map, &rel.hooks, &post, &rel.namespace).await
+    }
+
+    /// Deletes what `old_manifest` had and `keep` lacks, in reverse order, except objects
+    /// annotated `helm.sh/resource-policy: keep`.
+    async fn prune(
+        &self,
+        map: &ResourceMap,
+        old_manifest: &str,
+        keep: &[(ObjectRef, Value)],
+        namespace: &str,
+        name: &str,
+    ) -> Result<()> {
+        let wanted: BTreeSet<(&str, &Option<String>, &str)> = keep
+            .iter()
+            .map(|(r, _)| (r.kind.as_str(), &r.namespace, r.name.as_str()))
+            .collect();
+        let old = self.release_objects(map, old_manifest, name, namespace)?;
+        for (r, o) in old.iter().rev() {
+            if wanted.contains(&(r.kind.as_str(), &r.namespace, r.name.as_str())) {
+                continue;
+            }
+            if objects::is_kept(o) {
+                continue;
+            }
+            self.delete(map, r).await?;
+        }
+        Ok(())
+    }
+
+    /// Rolls back to `target` after `failed` failed: a new `pending-rollback` revision with
+    /// `target`'s manifest, applied, the failed revision's extra objects pruned, then deployed.
+    async fn roll_back(
+        &self,
+        store: &ReleaseStore,
+        map: &ResourceMap,
+        failed: &Release,
+        target: &Release,
+    ) -> Result<String> {
+        let storage = |e: crate::storage::StorageError| Error::Storage(e.to_string());
+        let mut rb = Release::rollback_to(target, failed, Time::now());
+        store.create(&rb).await.map_err(storage)?;
+        let objs = self.release_objects(map, &rb.manifest, &rb.name, &rb.namespace)?;
+        let outcome = async {
+            for (r, obj) in &objs {
+                self.apply(map, r, obj).await?;
+            }
+            self.prune(map, &failed.manifest, &objs, &rb.namespace, &rb.name)
+                .await
+        }
+        .await;
+        match outcome {
+            Ok(()) => {
+                rb.mark_deployed();
+                store.update(&rb).await.map_err(storage)?;
+                store
+                    .supersede_deployed(&rb.name, rb.version)
+                    .await
+                    .map_err(storage)?;
+                Ok(format!(
+                    "rolled back to revision {} as revision {}",
+                    target.version, rb.version
+                ))
+            }
+            Err(e) => {
+                rb.mark_failed(&e.to_string());
+                store.update(&rb).await.map_err(storage)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs the hooks of `event`: by weight then name, each deleted first unless its policy
+    /// says otherwise, applied, waited for when a Job or Pod, and deleted after as its
+    /// policies ask.
+    async fn run_hooks(
+        &self,
+        map: &ResourceMap,
+        hooks: &[Hook],
+        event: &HookEvent,
+        namespace: &str,
+    ) -> Result<()> {
+        let mut selected: Vec<&Hook> = hooks.iter().filter(|h| h.events.contains(event)).collect();
+        selected.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.name.cmp(&b.name)));
+        for hook in selected {
+            let Some(obj) = objects::split_objects(&hook.manifest)?.into_iter().next() else {
+                continue;
+            };
+            let r = map.object_ref(&obj, namespace)?;
+            let mut obj = obj;
+            if let (Some(ns), Some(meta)) = (&r.namespace, obj["metadata"].as_object_mut()) {
+                meta.insert("namespace".into(), Value::String(ns.clone()));
+            }
+            let policies: Vec<HookDeletePolicy> = if hook.delete_policies.is_empty() {
+                vec![HookDeletePolicy::BeforeHookCreation]
+            } else {
+                hook.delete_policies.clone()
+            };
+            if policies.contains(&HookDeletePolicy::BeforeHookCreation) {
+                self.delete(map, &r).await?;
+            }
+            self.apply(map, &r, &obj).await?;
+            let outcome = self.wait_hook(map, &r).await;
+            let delete_now = match &outcome {
+                Ok(()) => policies.contains(&HookDeletePolicy::HookSucceeded),
+                Err(_) => policies.contains(&HookDeletePolicy::HookFailed),
+            };
+            if delete_now {
+                self.delete(map, &r).await?;
+            }
+            outcome.map_err(|e| {
+                Error::Hook(format!("{} hook {} failed: {e}", event.as_str(), hook.path))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Waits for a Job to complete or a Pod to succeed; other kinds are done once applied.
+    async fn wait_hook(&self, map: &ResourceMap, r: &ObjectRef) -> Result<()> {
+        if r.kind != "Job" && r.kind != "Pod" {
+            return Ok(());
+        }
+        let wait = async {
+            loop {
+                let live = self.get_live(map, r).await?.unwrap_or(Value::Null);
+                if r.kind == "Pod" {
+                    match live["status"]["phase"].as_str() {
+                        Some("Succeeded") => return Ok(()),
+                        Some("Failed") => {
+                            return Err(Error::Hook(format!("{r} failed")));
+                        }
+                        _ => {}
+                    }
+                } else if let Some(conds) = live["status"]["conditions"].as_array() {
+                    for c in conds {
+                        if c["status"] != "True" {
+                            continue;
+                        }
+                        match c["type"].as_str() {
+                            Some("Complete") => return Ok(()),
+                            Some("Failed") => {
+                                return Err(Error::Hook(format!(
+                                    "{r} failed: {}",
+                                    c["message"].as_str().unwrap_or("")
+                                )));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                tokio::time::sleep(self.hook_poll).await;
+            }
+        };
+        tokio::time::timeout(self.hook_timeout, wait)
+            .await
+            .map_err(|_| {
+                Error::Hook(format!("{r} did not finish within {:?}", self.hook_timeout))
+            })?
+    }
+
+    /// Compares live objects with the deployed manifest; re-applies what drifted.
+    async fn correct_drift(
+        &self,
+        hr: &HelmRequest,
+        mut status: HelmRequestStatus,
+        deployed: &Release,
+    ) -> Result<Outcome> {
+        let mut map = ResourceMap::default();
+        let check = async {
+            let objs = self.release_objects(
+                &map,
+                &deployed.manifest,
+                &deployed.name,
+                &deployed.namespace,
+            )?;
+            for (_, o) in &objs {
+                if o["kind"] == "CustomResourceDefinition" {
+                    map.learn_crd(o);
+                }
+            }
+            let mut drifted = Vec::new();
+            for (r, desired) in &objs {
+                let live = self.get_live(&map, r).await?;
+                let differs = match &live {
+                    None => true,
+                    Some(l) => objects::drifted(desired, l),
+                };
+                if differs {
+                    self.apply(&map, r, desired).await?;
+                    drifted.push(r.to_string());
+                }
+            }
+            Ok::<_, Error>(drifted)
+        };
+        let before = status.clone();
+        match check.await {
+            Ok(drifted) if drifted.is_empty() => {
+                set_condition(
+                    &mut status.conditions,
+                    condition(
+                        "Drifted",
+                        false,
+                        "NoDrift",
+                        "live objects match the release",
+                    ),
+                );
+            }
+            Ok(drifted) => {
+                set_condition(
+                    &mut status.conditions,
+                    condition(
+                        "Drifted",
+                        true,
+                        "DriftCorrected",
+                        &format!("corrected: {}", drifted.join(", ")),
+                    ),
+                );
+            }
+            Err(e) => {
+                set_condition(
+                    &mut status.conditions,
+                    condition("Drifted", true, "DriftCheckFailed", &e.to_string()),
+                );
+                self.write_status(hr, &status).await?;
+                return Ok(Outcome::Retry);
+            }
+        }
+        if !same_conditions(&before, &status) {
+            self.write_status(hr, &status).await?;
+        }
+        Ok(Outcome::Done)
+    }
+
+    /// Uninstalls the release behind a deleted HelmRequest and releases its finalizer.
+    async fn finalize(&self, hr: &HelmRequest) -> Result<Outcome> {
+        if !hr.finalizers().iter().any(|f| f == FINALIZER) {
+            return Ok(Outcome::Done);
+        }
+        let (name, namespace) = release_of(hr);
+        let store = ReleaseStore::new(self.client.clone(), &namespace);
+        let storage = |e: crate::storage::StorageError| Error::Storage(e.to_string());
+        let history = store.history(&name).await.map_err(storage)?;
+        let keep_resources = truthy(hr, KEEP_RESOURCES_ANNOTATION);
+        if let Some(last) = history.last() {
+            let mut last = last.clone();
+            let map = ResourceMap::default();
+            if !keep_resources {
+                last.info.status = Status::Uninstalling;
+                last.info.deleted = Time::now();
+                last.info.description = "Deletion in progress (or silently failed)".into();
+                store.update(&last).await.map_err(storage)?;
+                self.run_hooks(&map, &last.hooks, &HookEvent::PreDelete, &namespace)
+                    .await?;
+                let objs = self.release_objects(&map, &last.manifest, &name, &namespace)?;
+                for (r, o) in objs.iter().rev() {
+                    if objects::is_kept(o) {
+                        continue;
+                    }
+                    self.delete(&map, r).await?;
+                }
+                self.run_hooks(&map, &last.hooks, &HookEvent::PostDelete, &namespace)
+                    .await?;
+            }
+            for rel in &history {
+                match store.delete(&name, rel.version).await {
+                    Ok(()) | Err(crate::storage::StorageError::NotFound { .. }) => {}
+                    Err(e) => return Err(storage(e)),
+                }
+            }
+        }
+        let finalizers: Vec<String> = hr
+            .finalizers()
+            .iter()
+            .filter(|f| *f != FINALIZER)
+            .cloned()
+            .collect();
+        self.hr_api(hr)
+            .patch(
+                &hr.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": finalizers}})),
+            )
+            .await
+            .map_err(|e| Error::kube("removing the finalizer", e))?;
+        Ok(Outcome::Done)
+    }
+}
+
+fn same_conditions(a: &HelmRequestStatus, b: &HelmRequestStatus) -> bool {
+    let key = |s: &HelmRequestStatus| -> BTreeMap<String, (String, String, String)> {
+        s.conditions
+            .iter()
+            .map(|c| {
+                (
+                    c.type_.clone(),
+                    (c.status.clone(), c.reason.clone(), c.message.clone()),
+                )
+            })
+            .collect()
+    };
+    key(a) == key(b)
+}
+
+/// The chart's `crds/` objects (top-level chart and subcharts), as Helm's `CRDObjects`.
+fn chart_crds(chart: &helm_engine::chart::Chart) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for f in &chart.files {
+        let is_crd_file = f.name.starts_with("crds/")
+            && [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|ext| f.name.ends_with(ext));
+        if is_crd_file {
+            let text = String::from_utf8_lossy(&f.data);
+            out.extend(objects::split_objects(&text)?);
+        }
+    }
+    for dep in &chart.dependencies {
+        out.extend(chart_crds(dep)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
