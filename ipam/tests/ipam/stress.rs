@@ -69,7 +69,8 @@ fn no_duplicates_under_contention() {
                 let mut held: Vec<(String, &str, ipam::Allocation)> = Vec::new();
                 for i in 0..ops {
                     let subnet = if rng.bool() { "a" } else { "b" };
-                    let owner = format!("t{t}-{i}");
+                    // Owners share key tails across threads (interned per shard).
+                    let owner = format!("t{t}-{i}.ns{}/eth0", i % 5);
                     let req = match rng.u8(..4) {
                         0 => Request::random(),
                         1 => Request::next().pool("p"),
