@@ -83,7 +83,13 @@ impl Plugger {
         let netns = Path::new(&request.netns);
         // Fail fast on a bad namespace, before waiting for an address.
         let pod = Netlink::in_netns(netns)?;
+        let started = tokio::time::Instant::now();
         let network = self.network(&port).await?;
+        tracing::debug!(
+            port,
+            wait_ms = started.elapsed().as_millis(),
+            "address known"
+        );
         let host = host_veth_name(&request.container_id)?;
         match self.plug(request, &port, &network, &pod, &host).await {
             Ok(result) => Ok(result),
@@ -108,6 +114,7 @@ impl Plugger {
             port: port.to_owned(),
             reason: format!("mac_address {:?}", network.mac),
         })?;
+        let netlink_started = tokio::time::Instant::now();
         // A repeated ADD (runtime retry) starts from scratch.
         self.netlink.delete(host).await?;
         pod.delete(&request.ifname).await?;
@@ -172,8 +179,18 @@ impl Plugger {
             ingress_mbps: network.ingress_rate,
             egress_mbps: network.egress_rate,
         };
+        let ovs_started = tokio::time::Instant::now();
         self.ovs.add_port(host, None, &ids, rates).await?;
+        let transacted = ovs_started.elapsed();
         self.ovs.wait_installed(host, self.install_timeout).await?;
+        // Where an ADD's time goes: the kernel side, the OVSDB round trip, ovn-controller.
+        tracing::debug!(
+            port,
+            netlink_ms = (ovs_started - netlink_started).as_millis(),
+            transact_ms = transacted.as_millis(),
+            installed_ms = (ovs_started.elapsed() - transacted).as_millis(),
+            "plugged"
+        );
 
         let host_mac = match self.netlink.link(host).await? {
             Some(link) => link_mac(&link).unwrap_or_default(),
