@@ -154,7 +154,7 @@ impl Node {
                 "--datapath",
                 "netdev",
                 "--address-timeout",
-                "10",
+                "15",
             ],
             &[("RUST_LOG", "info")],
         )?;
@@ -280,10 +280,23 @@ spec: {containers: [{name: c, image: x}]}
 #[test]
 fn chassis_daemon_plugs_pods_that_talk_through_ovn() -> Result<()> {
     let mut node = Node::start(MANIFESTS)?;
-    let (mut web, web_result) = node.plug("prod", "web");
-    let (batch, batch_result) = node.plug("prod", "batch");
-    let (client_a, a_result) = node.plug("dev", "client-a");
-    let (client_b, b_result) = node.plug("dev", "client-b");
+    // Plugged concurrently, as a node's runtime does when pods start together.
+    let [
+        (mut web, web_result),
+        (batch, batch_result),
+        (client_a, a_result),
+        (client_b, b_result),
+    ] = std::thread::scope(|scope| {
+        let node = &node;
+        [
+            ("prod", "web"),
+            ("prod", "batch"),
+            ("dev", "client-a"),
+            ("dev", "client-b"),
+        ]
+        .map(|(ns, name)| scope.spawn(move || node.plug(ns, name)))
+        .map(|handle| handle.join().expect("ADD"))
+    });
 
     // The result has the spec's shape: host and pod interfaces, addresses with gateways,
     // default routes; dual stack in sn-dev.
