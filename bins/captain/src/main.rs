@@ -1,9 +1,12 @@
 //! `captain`: the HelmRequest controller's binary. Its `template` command renders a chart exactly
-//! as `helm template` does, with Helm's flags; the work happens in `helm-engine`.
+//! as `helm template` does, with Helm's flags; the work happens in `helm-engine`. Its release
+//! commands (`get-manifest`, `history`, `rollback`) read and write Helm's own release records
+//! through `captain-core`. Installed as `kubectl-captain`, it is the `kubectl captain` plugin.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
+mod releases;
 mod template;
 
 #[derive(Parser)]
@@ -16,11 +19,36 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Render chart templates locally and print them, as `helm template` does.
-    Template(template::TemplateArgs),
+    Template(Box<template::TemplateArgs>),
+    /// Print a release's manifest, as `helm get manifest` does.
+    GetManifest(releases::GetManifestArgs),
+    /// Print a release's revisions, as `helm history` does.
+    History(releases::HistoryArgs),
+    /// Roll a release back to an earlier revision, as `helm rollback` does.
+    Rollback(releases::RollbackArgs),
+}
+
+/// The name usage lines show: `kubectl captain` when run as the kubectl plugin.
+fn display_name() -> &'static str {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let base = std::path::Path::new(&argv0)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if base.starts_with("kubectl-captain") {
+        "kubectl captain"
+    } else {
+        "captain"
+    }
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .name(display_name())
+        .bin_name(display_name())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             if matches!(
@@ -37,8 +65,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let Command::Template(args) = cli.command;
-    match template::run_template(args) {
+    let result = match cli.command {
+        Command::Template(args) => template::run_template(*args),
+        Command::GetManifest(args) => releases::get_manifest(args),
+        Command::History(args) => releases::history(args),
+        Command::Rollback(args) => releases::rollback(args),
+    };
+    match result {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS

@@ -1,0 +1,386 @@
+//! The kubectl-plugin commands over Helm's release records (`captain get-manifest`, `history`,
+//! `rollback`), reading and writing the same `helm.sh/release.v1` Secrets as `helm`, with
+//! `helm`'s output.
+
+use captain_core::storage::{ReleaseStore, StorageError};
+use helm_engine::release::{Release, Status, Time};
+use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::Value as Json;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// Where the cluster is: kubectl's `--kubeconfig` and `-n/--namespace`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// The namespace of the release (default: the kubeconfig context's, else `default`).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// The kubeconfig file (default: `$KUBECONFIG`, `~/.kube/config`, or in-cluster).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// `get-manifest NAME`: the release's rendered resources, as `helm get manifest` prints them.
+#[derive(clap::Args, Debug)]
+pub struct GetManifestArgs {
+    /// The release name.
+    pub name: String,
+    /// A revision other than the latest.
+    #[arg(long)]
+    pub revision: Option<u32>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+/// `history NAME`: the release's revisions, as `helm history` prints them.
+#[derive(clap::Args, Debug)]
+pub struct HistoryArgs {
+    /// The release name.
+    pub name: String,
+    /// The most revisions to show (the latest ones).
+    #[arg(long, default_value_t = 256)]
+    pub max: usize,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+/// `rollback NAME REVISION`: a Helm revision rollback.
+#[derive(clap::Args, Debug)]
+pub struct RollbackArgs {
+    /// The release name.
+    pub name: String,
+    /// The revision to go back to.
+    pub revision: u32,
+    /// Keep at most this many revisions (0: no limit).
+    #[arg(long, default_value_t = captain_core::storage::DEFAULT_MAX_HISTORY)]
+    pub history_max: usize,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+async fn connect(args: &ClusterArgs) -> Result<(kube::Client, String), String> {
+    let config = match &args.kubeconfig {
+        Some(path) => {
+            let kc = Kubeconfig::read_from(path)
+                .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
+        }
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| format!("Kubernetes cluster unreachable: {e}"))?,
+    };
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let client = kube::Client::try_from(config)
+        .map_err(|e| format!("Kubernetes cluster unreachable: {e}"))?;
+    Ok((client, namespace))
+}
+
+fn storage_error(e: StorageError) -> String {
+    match e {
+        StorageError::NotFound { .. } => "release: not found".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs `get-manifest`.
+pub fn get_manifest(args: GetManifestArgs) -> Result<String, String> {
+    runtime()?.block_on(async {
+        let (client, ns) = connect(&args.cluster).await?;
+        let store = ReleaseStore::new(client, &ns);
+        let rel = match args.revision {
+            Some(r) => store.get(&args.name, r).await.map_err(storage_error)?,
+            None => store
+                .last(&args.name)
+                .await
+                .map_err(storage_error)?
+                .ok_or("release: not found")?,
+        };
+        Ok(format!("{}\n", rel.manifest))
+    })
+}
+
+/// Runs `history`.
+pub fn history(args: HistoryArgs) -> Result<String, String> {
+    runtime()?.block_on(async {
+        let (client, ns) = connect(&args.cluster).await?;
+        let store = ReleaseStore::new(client, &ns);
+        let history = store.history(&args.name).await.map_err(storage_error)?;
+        if history.is_empty() {
+            return Err("release: not found".into());
+        }
+        let skip = history.len().saturating_sub(args.max);
+        Ok(history_table(&history[skip..]))
+    })
+}
+
+/// `helm history`'s table: a header and one row per revision, oldest first; cells padded to
+/// their column's width (at most 60, longer text cut with `...`) and joined by a tab.
+pub fn history_table(revisions: &[Release]) -> String {
+    let mut rows = vec![vec![
+        "REVISION".to_string(),
+        "UPDATED".into(),
+        "STATUS".into(),
+        "CHART".into(),
+        "APP VERSION".into(),
+        "DESCRIPTION".into(),
+    ]];
+    for r in revisions {
+        rows.push(vec![
+            r.version.to_string(),
+            r.info.last_deployed.format_ansic(),
+            r.info.status.to_string(),
+            r.chart_label(),
+            r.chart.app_version().to_string(),
+            r.info.description.clone(),
+        ]);
+    }
+    table(&rows, 60)
+}
+
+/// gosuri/uitable as Helm configures it: every cell right-padded to its column's width, cells
+/// wider than `max_width` cut to `max_width - 3` characters plus `...`, columns joined by a tab.
+fn table(rows: &[Vec<String>], max_width: usize) -> String {
+    let cut = |s: &str| -> String {
+        if s.chars().count() > max_width {
+            let mut t: String = s.chars().take(max_width.saturating_sub(3)).collect();
+            t.push_str("...");
+            t
+        } else {
+            s.to_string()
+        }
+    };
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cut(c)).collect())
+        .collect();
+    let columns = cells.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            cells
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (n, row) in cells.iter().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = widths[i]))
+            .collect();
+        out.push_str(&line.join("\t"));
+    }
+    out.push('\n');
+    out
+}
+
+/// Runs `rollback`: as Helm's rollback action, a new revision (`pending-rollback`, `Rollback to
+/// N`) with the target's chart, values, manifest and hooks; its objects applied (server-side
+/// apply, field manager `captain`, forced) and the current revision's extra objects deleted
+/// (except `helm.sh/resource-policy: keep`); then every older `deployed` revision becomes
+/// `superseded` and the new one `deployed`. On failure the new revision is `failed`.
+pub fn rollback(args: RollbackArgs) -> Result<String, String> {
+    runtime()?.block_on(async {
+        let (client, ns) = connect(&args.cluster).await?;
+        let store = ReleaseStore::new(client.clone(), &ns).with_max_history(args.history_max);
+        let history = store.history(&args.name).await.map_err(storage_error)?;
+        let Some(current) = history.last().cloned() else {
+            return Err("release: not found".into());
+        };
+        if !history.iter().any(|r| r.version == args.revision) {
+            return Err(format!("release has no {} version", args.revision));
+        }
+        let target = store
+            .get(&args.name, args.revision)
+            .await
+            .map_err(storage_error)?;
+        let mut next = Release::rollback_to(&target, &current, Time::now());
+        store.create(&next).await.map_err(storage_error)?;
+        match apply_release(&client, &ns, &next, &current.manifest).await {
+            Ok(()) => {
+                store
+                    .supersede_deployed(&args.name, next.version)
+                    .await
+                    .map_err(storage_error)?;
+                next.mark_deployed();
+                store.update(&next).await.map_err(storage_error)?;
+                Ok("Rollback was a success! Happy Helming!\n".into())
+            }
+            Err(e) => {
+                let message = format!("Rollback {:?} failed: {e}", next.name);
+                let mut current = current;
+                current.info.status = Status::Superseded;
+                next.info.status = Status::Failed;
+                next.info.description = message.clone();
+                store.update(&current).await.map_err(storage_error)?;
+                store.update(&next).await.map_err(storage_error)?;
+                Err(message)
+            }
+        }
+    })
+}
+
+/// An object of a manifest, keyed as the API knows it.
+struct Object {
+    gvk: GroupVersionKind,
+    namespace: Option<String>,
+    name: String,
+    body: Json,
+}
+
+/// The objects of a release manifest (`---`-separated YAML documents), in order.
+fn manifest_objects(manifest: &str, release_namespace: &str) -> Result<Vec<Object>, String> {
+    let docs = helm_engine::yaml::from_yaml_documents(manifest)
+        .map_err(|e| format!("the release manifest does not parse: {e}"))?;
+    let mut out = Vec::new();
+    for doc in docs {
+        let body = to_json(&doc);
+        if body.is_null() {
+            continue;
+        }
+        let text = |v: &Json| v.as_str().unwrap_or_default().to_string();
+        let api_version = text(&body["apiVersion"]);
+        let kind = text(&body["kind"]);
+        let name = text(&body["metadata"]["name"]);
+        if api_version.is_empty() || kind.is_empty() || name.is_empty() {
+            return Err(format!(
+                "a manifest object lacks apiVersion, kind or metadata.name: {}",
+                serde_json::to_string(&body).unwrap_or_default()
+            ));
+        }
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), api_version.clone()),
+        };
+        let namespace = body["metadata"]["namespace"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| Some(release_namespace.to_string()));
+        out.push(Object {
+            gvk: GroupVersionKind::gvk(&group, &version, &kind),
+            namespace,
+            name,
+            body,
+        });
+    }
+    Ok(out)
+}
+
+/// A template value as the JSON the API server takes: integral numbers as integers.
+fn to_json(v: &helm_engine::Value) -> Json {
+    use helm_engine::Value as V;
+    match v {
+        V::Bool(b) => Json::Bool(*b),
+        V::Int(i) => Json::from(*i),
+        V::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Json::from(*f as i64),
+        V::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        V::String(s) => Json::String(s.clone()),
+        V::List(l) => Json::Array(l.iter().map(to_json).collect()),
+        V::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        _ => match helm_engine::yaml::to_yaml(v)
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok())
+        {
+            Some(i) => Json::from(i),
+            None => Json::Null,
+        },
+    }
+}
+
+/// Applies `rel`'s objects and deletes those of `previous_manifest` it no longer has.
+async fn apply_release(
+    client: &kube::Client,
+    namespace: &str,
+    rel: &Release,
+    previous_manifest: &str,
+) -> Result<(), String> {
+    let wanted = manifest_objects(&rel.manifest, namespace)?;
+    let mut keys = BTreeSet::new();
+    for obj in &wanted {
+        let api = dynamic_api(client, obj).await?;
+        let mut body = obj.body.clone();
+        mark_owned(&mut body, &rel.name, namespace);
+        api.patch(
+            &obj.name,
+            &PatchParams::apply("captain").force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|e| format!("applying {} {}: {e}", obj.gvk.kind, obj.name))?;
+        keys.insert(key(obj));
+    }
+    let previous = manifest_objects(previous_manifest, namespace)?;
+    for obj in previous.iter().rev() {
+        if keys.contains(&key(obj))
+            || obj.body["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        {
+            continue;
+        }
+        let api = dynamic_api(client, obj).await?;
+        match api.delete(&obj.name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(format!("deleting {} {}: {e}", obj.gvk.kind, obj.name)),
+        }
+    }
+    Ok(())
+}
+
+fn key(o: &Object) -> (String, String, Option<String>, String) {
+    (
+        o.gvk.group.clone(),
+        o.gvk.kind.clone(),
+        o.namespace.clone(),
+        o.name.clone(),
+    )
+}
+
+/// The labels and annotations that make `helm` see the object as the release's.
+fn mark_owned(obj: &mut Json, release: &str, namespace: &str) {
+    let meta = &mut obj["metadata"];
+    if !meta["labels"].is_object() {
+        meta["labels"] = Json::Object(Default::default());
+    }
+    meta["labels"]["app.kubernetes.io/managed-by"] = "Helm".into();
+    if !meta["annotations"].is_object() {
+        meta["annotations"] = Json::Object(Default::default());
+    }
+    meta["annotations"]["meta.helm.sh/release-name"] = release.into();
+    meta["annotations"]["meta.helm.sh/release-namespace"] = namespace.into();
+}
+
+async fn dynamic_api(client: &kube::Client, obj: &Object) -> Result<Api<DynamicObject>, String> {
+    let (resource, caps) = kube::discovery::pinned_kind(client, &obj.gvk)
+        .await
+        .map_err(|e| {
+            format!(
+                "the cluster does not serve {}/{} {}: {e}",
+                obj.gvk.group, obj.gvk.version, obj.gvk.kind
+            )
+        })?;
+    Ok(match (&caps.scope, &obj.namespace) {
+        (kube::discovery::Scope::Namespaced, Some(ns)) => {
+            Api::namespaced_with(client.clone(), ns, &resource)
+        }
+        _ => Api::all_with(client.clone(), &resource),
+    })
+}
