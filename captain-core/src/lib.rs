@@ -6,6 +6,7 @@
 //! and the controller runtime pieces). It must not know about argument parsing beyond the
 //! option structs it exposes: the `captain` binary only parses arguments and wires.
 
+pub mod controller;
 pub mod error;
 pub mod objects;
 pub mod reconcile;
@@ -17,4 +18,5 @@ pub(crate) mod test_api;
 #[cfg(test)]
 pub(crate) mod test_http;
 
+pub use controller::{ControllerOptions, run};
 pub use error::{Error, Result};

@@ -321,7 +321,8 @@ impl Reconciler {
             .map_err(|e| Error::kube(format!("reading Secret {namespace}/{name}"), e))
     }
 
-    async fn credentials(&self, namespace: &str, name: &str) -> Result<Credentials> {
+    /// Basic-auth credentials and CA from a Secret's `username`, `password` and `ca.crt`.
+    pub(crate) async fn credentials(&self, namespace: &str, name: &str) -> Result<Credentials> {
         let secret = self.read_secret(namespace, name).await?.ok_or_else(|| {
             Error::Input(format!("Secret {namespace}/{name} (credentials) not found"))
         })?;

@@ -1,0 +1,144 @@
+use super::*;
+use crate::test_api::FakeApi;
+use crate::test_http::FileServer;
+use clap::Parser;
+use kube::runtime::watcher::Event;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    options: ControllerOptions,
+}
+
+#[test]
+fn options_parse_with_defaults() {
+    let cli = Cli::try_parse_from(["captain"]).unwrap();
+    assert_eq!(cli.options, ControllerOptions::default());
+    let cli = Cli::try_parse_from([
+        "captain",
+        "--chart-repo-namespace",
+        "captain",
+        "--namespace",
+        "apps",
+        "--leader-elect",
+        "--metrics-addr",
+        "127.0.0.1:9090",
+        "--max-retries",
+        "2",
+    ])
+    .unwrap();
+    assert_eq!(cli.options.chart_repo_namespace, "captain");
+    assert_eq!(cli.options.namespace.as_deref(), Some("apps"));
+    assert!(cli.options.leader_elect);
+    assert_eq!(cli.options.max_retries, 2);
+    assert!(Cli::try_parse_from(["captain", "--workers", "many"]).is_err());
+}
+
+fn hr(name: &str, spec: serde_json::Value) -> HelmRequest {
+    serde_json::from_value(
+        json!({"apiVersion": "app.alauda.io/v1", "kind": "HelmRequest",
+        "metadata": {"name": name, "namespace": "apps"}, "spec": spec}),
+    )
+    .unwrap()
+}
+
+fn store(objs: Vec<HelmRequest>) -> Store<HelmRequest> {
+    let (reader, mut writer) = reflector::store();
+    for o in objs {
+        writer.apply_watcher_event(&Event::Apply(o));
+    }
+    reader
+}
+
+#[test]
+fn events_route_to_the_helm_requests_they_concern() {
+    let s = store(vec![
+        hr("db", json!({"chart": "stable/pg"})),
+        hr(
+            "web",
+            json!({"chart": "stable/web", "dependencies": ["db"],
+            "valuesFrom": [{"configMapKeyRef": {"name": "settings"}}]}),
+        ),
+        hr(
+            "tool",
+            json!({"chart": "other/tool",
+            "source": {"http": {"url": "http://x/t.tgz", "secretRef": {"name": "auth"}}}}),
+        ),
+    ]);
+    let key = |n: &str| Key::HelmRequest("apps".into(), n.into());
+    let db = hr("db", json!({"chart": "stable/pg"}));
+    assert_eq!(helm_request_keys(&db, &s), vec![key("db"), key("web")]);
+    assert_eq!(referencing_keys("apps", "settings", &s), vec![key("web")]);
+    assert_eq!(referencing_keys("apps", "auth", &s), vec![key("tool")]);
+    assert!(referencing_keys("other", "settings", &s).is_empty());
+    let repo: ChartRepo = serde_json::from_value(json!({"apiVersion": "app.alauda.io/v1beta1",
+        "kind": "ChartRepo", "metadata": {"name": "stable", "namespace": "captain"},
+        "spec": {"url": "http://x"}}))
+    .unwrap();
+    let mut keys = chart_repo_keys(&repo, &s);
+    keys.sort_by_key(|k| format!("{k:?}"));
+    assert_eq!(
+        keys,
+        vec![
+            Key::ChartRepo("captain".into(), "stable".into()),
+            key("db"),
+            key("web")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn chart_repo_status_records_sync_and_failure() {
+    let server = FileServer::start(
+        vec![(
+            "/index.yaml".into(),
+            b"apiVersion: v1\nentries:\n  a:\n  - version: 1.0.0\n  b:\n  - version: 2.0.0\n"
+                .to_vec(),
+        )],
+        Some(("u", "p")),
+    )
+    .await;
+    let (client, api) = FakeApi::start();
+    let path = "/apis/app.alauda.io/v1beta1/namespaces/captain/chartrepos/stable";
+    let repo_json = json!({"apiVersion": "app.alauda.io/v1beta1", "kind": "ChartRepo",
+        "metadata": {"name": "stable", "namespace": "captain"},
+        "spec": {"url": server.url, "secret": {"name": "creds"}}});
+    api.put(path, repo_json.clone());
+    api.put(
+        "/api/v1/namespaces/captain/secrets/creds",
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "captain"},
+               "data": {"username": "dQ==", "password": "cA=="}}),
+    );
+    let reconciler = Reconciler {
+        client,
+        repos: RepoClient::new(Duration::from_secs(60)).unwrap(),
+        chart_repo_namespace: "captain".into(),
+        max_retries: 1,
+        hook_timeout: Duration::from_secs(1),
+        hook_poll: Duration::from_millis(10),
+        dependency_poll: Duration::from_secs(1),
+        kube_version: None,
+    };
+    let repo: ChartRepo = serde_json::from_value(repo_json).unwrap();
+    sync_chart_repo(&reconciler, &repo).await.unwrap();
+    assert_eq!(
+        api.take_calls(),
+        vec![
+            "GET /api/v1/namespaces/captain/secrets/creds".to_owned(),
+            format!("PATCH {path}/status"),
+        ]
+    );
+    let status = &api.get(path).unwrap()["status"];
+    assert_eq!(status["phase"], "Synced");
+    assert_eq!(status["chartCount"], 2);
+    assert!(!status["lastSync"].as_str().unwrap().is_empty());
+
+    api.remove("/api/v1/namespaces/captain/secrets/creds");
+    sync_chart_repo(&reconciler, &repo).await.unwrap();
+    let status = &api.get(path).unwrap()["status"];
+    assert_eq!(status["phase"], "Failed");
+    assert_eq!(
+        status["reason"],
+        "Secret captain/creds (credentials) not found"
+    );
+}
