@@ -12,7 +12,9 @@
 //! one-thread throughput on the same two-subnet setup (wall clock), the same from on-CPU time
 //! (`rounds_cpu_scaling`: 2.0 means the second thread added no cost per operation), and the
 //! machine's scaling on a loop that shares nothing (`rounds_machine_scaling`), which bounds
-//! what any allocator could show under the load of the moment.
+//! what any allocator could show under the load of the moment. `asleep_ns_per_op` is the
+//! worker threads' time neither on a CPU nor waiting for one (from `/proc/thread-self/schedstat`),
+//! per operation: a thread sleeps when it blocks on a lock whose holder was preempted.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Barrier;
@@ -83,6 +85,14 @@ fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// Nanoseconds this thread has spent runnable but waiting for a CPU.
+fn thread_run_delay_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
 fn loadavg() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -95,6 +105,9 @@ fn loadavg() -> f64 {
 struct Cost {
     wall: f64,
     cpu: f64,
+    /// Nanoseconds per operation the worker threads spent neither running nor waiting for a
+    /// CPU, that is asleep: blocked on a lock whose holder was preempted, for instance.
+    waits: f64,
 }
 
 impl Cost {
@@ -102,6 +115,7 @@ impl Cost {
         Cost {
             wall: self.wall.min(o.wall),
             cpu: self.cpu.min(o.cpu),
+            waits: self.waits.min(o.waits),
         }
     }
 }
@@ -123,7 +137,7 @@ fn machine_scaling() -> f64 {
         }
         std::hint::black_box(x)
     }
-    let iters = 100_000_000;
+    let iters = 300_000_000;
     let start = Instant::now();
     spin(iters);
     let one = start.elapsed().as_secs_f64();
@@ -165,9 +179,11 @@ fn alloc_release<A: Allocator>(
     let barrier = Barrier::new(threads + 1);
     let warmup = 20_000;
     let cpu = AtomicU64::new(0);
+    let waits = AtomicU64::new(0);
     let elapsed = std::thread::scope(|sc| {
         for t in 0..threads {
-            let (a, barrier, subnet, cpu) = (&a, &barrier, &names[subnet_of(t)], &cpu);
+            let (a, barrier, subnet, cpu, waits) =
+                (&a, &barrier, &names[subnet_of(t)], &cpu, &waits);
             sc.spawn(move || {
                 let ks = keys(&format!("t{t}"), 4096);
                 for i in 0..warmup {
@@ -176,13 +192,16 @@ fn alloc_release<A: Allocator>(
                     a.free(k);
                 }
                 barrier.wait();
-                let c0 = thread_cpu_ns();
+                let (c0, d0, t0) = (thread_cpu_ns(), thread_run_delay_ns(), Instant::now());
                 for i in 0..ops {
                     let k = &ks[i % ks.len()];
                     a.alloc(subnet, k);
                     a.free(k);
                 }
-                cpu.fetch_add(thread_cpu_ns() - c0, Ordering::Relaxed);
+                let (on_cpu, delayed) = (thread_cpu_ns() - c0, thread_run_delay_ns() - d0);
+                let wall = t0.elapsed().as_nanos() as u64;
+                cpu.fetch_add(on_cpu, Ordering::Relaxed);
+                waits.fetch_add(wall.saturating_sub(on_cpu + delayed), Ordering::Relaxed);
                 barrier.wait();
             });
         }
@@ -197,6 +216,7 @@ fn alloc_release<A: Allocator>(
     let cost = Cost {
         wall: elapsed.as_nanos() as f64 / n,
         cpu: cpu.load(Ordering::Relaxed) as f64 / n,
+        waits: waits.load(Ordering::Relaxed) as f64 / n,
     };
     (cost, rss)
 }
@@ -229,6 +249,7 @@ fn alloc_v6<A: Allocator>(make: fn() -> A, n: usize) -> (Cost, u64, A) {
     let cost = Cost {
         wall: start.elapsed().as_nanos() as f64 / n as f64,
         cpu: (thread_cpu_ns() - c0) as f64 / n as f64,
+        waits: 0.0,
     };
     (cost, rss_kib().saturating_sub(rss0), a)
 }
@@ -259,6 +280,7 @@ fn restore<A: Allocator>(make: fn() -> A, n: u32) -> (Cost, u64) {
     let cost = Cost {
         wall: start.elapsed().as_nanos() as f64 / f64::from(n),
         cpu: (thread_cpu_ns() - c0) as f64 / f64::from(n),
+        waits: 0.0,
     };
     let rss = rss_kib().saturating_sub(rss0);
     drop(a);
@@ -277,12 +299,14 @@ fn line(
     extra: &str,
 ) {
     println!(
-        "{{\"scenario\":\"{scenario}\",\"threads\":{threads},\"ops\":{ops},\"ns_per_op\":{:.1},\"baseline_ns_per_op\":{:.1},\"ratio\":{:.3},\"rss_kib\":{rss},\"cpu_ns_per_op\":{:.1},\"baseline_cpu_ns_per_op\":{:.1},\"loadavg\":{load:.2}{extra}}}",
+        "{{\"scenario\":\"{scenario}\",\"threads\":{threads},\"ops\":{ops},\"ns_per_op\":{:.1},\"baseline_ns_per_op\":{:.1},\"ratio\":{:.3},\"rss_kib\":{rss},\"cpu_ns_per_op\":{:.1},\"baseline_cpu_ns_per_op\":{:.1},\"asleep_ns_per_op\":{:.1},\"baseline_asleep_ns_per_op\":{:.1},\"loadavg\":{load:.2}{extra}}}",
         ours.wall,
         base.wall,
         ours.wall / base.wall,
         ours.cpu,
         base.cpu,
+        ours.waits,
+        base.waits,
     );
 }
 
@@ -349,6 +373,9 @@ fn main() {
         let mut rounds = Vec::new();
         let (mut ours, mut one, mut base) = (None::<Cost>, None::<Cost>, None::<Cost>);
         let mut rss = 0;
+        // Longer runs than the other scenarios: a fraction of a second is a few scheduler
+        // slices on a loaded machine.
+        let ops = ops * 3;
         for r in 0..SCALING_ROUNDS {
             let (o2, rss2) = alloc_release(Ipam::new, 2, 2, ops, |t| t);
             let (o1, _) = alloc_release(Ipam::new, 2, 1, ops, |_| 0);
