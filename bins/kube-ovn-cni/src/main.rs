@@ -54,12 +54,14 @@ fn require_env(name: &str, command: &str) -> Result<String, CniError> {
 }
 
 fn run() -> Result<Option<String>, CniError> {
-    let command_name = require_env("CNI_COMMAND", "any command")?;
+    // Read the netconf first, whatever else is wrong: a runtime writing it must not see a
+    // broken pipe.
     let mut stdin = Vec::new();
     std::io::stdin()
         .take(MAX_STDIN)
         .read_to_end(&mut stdin)
         .map_err(|e| CniError::new(codes::IO_FAILURE, format!("cannot read the netconf: {e}")))?;
+    let command_name = require_env("CNI_COMMAND", "any command")?;
     let command = match command_name.as_str() {
         "VERSION" => {
             let version = serde_json::json!({
