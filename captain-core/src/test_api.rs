@@ -21,6 +21,8 @@ struct State {
     calls: Vec<String>,
     faults: Vec<Fault>,
     failing_jobs: Vec<String>,
+    /// Watch requests, left unanswered (an idle watch) until the server is dropped.
+    watches: Vec<tower_test::mock::SendResponse<Response<Body>>>,
 }
 
 /// The in-memory API server; clones share it.
@@ -38,6 +40,12 @@ impl FakeApi {
         tokio::spawn(async move {
             while let Some((request, send)) = handle.next_request().await {
                 let (parts, body) = request.into_parts();
+                if parts.uri.query().unwrap_or("").contains("watch=true") {
+                    let mut st = server.lock();
+                    st.calls.push(format!("WATCH {}", parts.uri.path()));
+                    st.watches.push(send);
+                    continue;
+                }
                 let bytes = body
                     .collect()
                     .await
@@ -164,7 +172,10 @@ impl FakeApi {
                         .map(|(_, v)| v.clone())
                         .filter(|v| selects(selector, v))
                         .collect();
-                    (200, json!({"metadata": {}, "items": items}))
+                    (
+                        200,
+                        json!({"metadata": {"resourceVersion": "1"}, "items": items}),
+                    )
                 }
                 "POST" => {
                     let name = body["metadata"]["name"].as_str().unwrap_or("").to_owned();

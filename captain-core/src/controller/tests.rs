@@ -142,3 +142,80 @@ async fn chart_repo_status_records_sync_and_failure() {
         "Secret captain/creds (credentials) not found"
     );
 }
+
+#[tokio::test]
+async fn run_reconciles_watched_helm_requests_until_stopped() {
+    let tgz = crate::test_http::chart_tgz(
+        "web",
+        "1.0.0",
+        &[(
+            "templates/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-a\n",
+        )],
+    );
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&tgz));
+    let index = format!(
+        "apiVersion: v1\nentries:\n  web:\n  - name: web\n    version: 1.0.0\n    urls: [web-1.0.0.tgz]\n    digest: {digest}\n"
+    );
+    let server = FileServer::start(
+        vec![
+            ("/index.yaml".into(), index.into_bytes()),
+            ("/web-1.0.0.tgz".into(), tgz),
+        ],
+        None,
+    )
+    .await;
+    let (client, api) = FakeApi::start();
+    let repo_path = "/apis/app.alauda.io/v1beta1/namespaces/captain/chartrepos/stable";
+    api.put(
+        repo_path,
+        json!({"apiVersion": "app.alauda.io/v1beta1", "kind": "ChartRepo",
+               "metadata": {"name": "stable", "namespace": "captain"}, "spec": {"url": server.url}}),
+    );
+    let hr_path = "/apis/app.alauda.io/v1/namespaces/apps/helmrequests/web";
+    api.put(
+        hr_path,
+        json!({"apiVersion": "app.alauda.io/v1", "kind": "HelmRequest",
+               "metadata": {"name": "web", "namespace": "apps"}, "spec": {"chart": "stable/web"}}),
+    );
+    let options = ControllerOptions {
+        chart_repo_namespace: "captain".into(),
+        namespace: Some("apps".into()),
+        ..ControllerOptions::default()
+    };
+    let (stop_tx, stop) = watch::channel(false);
+    let running = tokio::spawn(run_with_client(client, options, stop));
+    let synced = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let hr = api.get(hr_path).unwrap();
+            let repo = api.get(repo_path).unwrap();
+            if hr["status"]["phase"] == "Synced" && repo["status"]["phase"] == "Synced" {
+                return (hr, repo);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("synced within 30 s");
+    assert_eq!(synced.0["status"]["version"], "1.0.0");
+    assert_eq!(synced.1["status"]["chartCount"], 1);
+    assert!(
+        api.get("/api/v1/namespaces/apps/configmaps/web-a")
+            .is_some()
+    );
+    let calls = api.take_calls();
+    for watched in [
+        "WATCH /apis/app.alauda.io/v1/namespaces/apps/helmrequests",
+        "WATCH /apis/app.alauda.io/v1beta1/namespaces/captain/chartrepos",
+        "WATCH /api/v1/namespaces/apps/configmaps",
+        "WATCH /api/v1/namespaces/apps/secrets",
+    ] {
+        assert!(calls.iter().any(|c| c == watched), "{watched} in {calls:?}");
+    }
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("stops within 30 s")
+        .unwrap()
+        .unwrap();
+}
