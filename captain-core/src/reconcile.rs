@@ -658,6 +658,17 @@ impl Reconciler {
             error: Error::Storage(e.to_string()),
         };
         let last = store.last(name).await.map_err(storage).map_err(no_remedy)?;
+        if let Some(stale) = last.as_ref().filter(|r| r.info.status.is_pending()) {
+            // An operation that never finished (the controller stopped mid-way): Helm would
+            // refuse to go on; the record is closed as failed so history stays truthful.
+            let mut stale = stale.clone();
+            stale.mark_failed("the operation was interrupted");
+            store
+                .update(&stale)
+                .await
+                .map_err(storage)
+                .map_err(no_remedy)?;
+        }
         let revision = last.as_ref().map_or(1, |r| r.version + 1);
         let now = Time::now();
         let mut rel = Release::pending(NewRelease {

@@ -658,3 +658,64 @@ async fn a_failing_hook_job_fails_the_install() {
     );
     assert!(f.api.paths(CM_PATH).is_empty(), "no object applied");
 }
+
+#[tokio::test]
+async fn suspended_and_no_sync_requests_are_left_alone() {
+    let f = fixture().await;
+    f.helm_request("web", json!({"chart": "stable/web", "suspend": true}));
+    assert_eq!(f.sync("web").await, Outcome::Done);
+    f.api.edit(&format!("{HR_PATH}/web"), |o| {
+        o["spec"]["suspend"] = json!(false);
+        o["metadata"]["annotations"] = json!({"captain-no-sync": "true"});
+    });
+    assert_eq!(f.sync("web").await, Outcome::Done);
+    assert!(f.api.take_calls().is_empty());
+}
+
+#[tokio::test]
+async fn fields_stock_helm_wrote_client_side_are_taken_over() {
+    let f = fixture().await;
+    f.api.put(
+        &format!("{CM_PATH}/web-a"),
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "web-a", "namespace": NS, "resourceVersion": "7",
+                   "annotations": {"meta.helm.sh/release-name": "web", "meta.helm.sh/release-namespace": NS},
+                   "managedFields": [{"manager": "helm", "operation": "Update", "apiVersion": "v1",
+                       "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:old": {}}}}]},
+               "data": {"old": "x"}}),
+    );
+    f.helm_request("web", json!({"chart": "stable/web", "version": "2.0.0"}));
+    assert_eq!(f.sync("web").await, Outcome::Done);
+    let c = f.api.take_calls();
+    let migrate = c
+        .iter()
+        .position(|x| *x == format!("PATCH {CM_PATH}/web-a"))
+        .expect("a merge patch moving field ownership");
+    let apply = c
+        .iter()
+        .position(|x| *x == format!("PATCH {CM_PATH}/web-a{APPLY}"))
+        .expect("the apply");
+    assert!(migrate < apply, "{c:?}");
+    let a = f.api.get(&format!("{CM_PATH}/web-a")).unwrap();
+    let managers = &a["metadata"]["managedFields"];
+    assert_eq!(managers[0]["manager"], "captain");
+    assert_eq!(managers[0]["operation"], "Apply");
+    assert_eq!(managers[0]["fieldsV1"], json!({"f:data": {"f:old": {}}}));
+}
+
+#[tokio::test]
+async fn an_interrupted_pending_revision_is_closed_as_failed() {
+    let f = installed("1.0.0").await;
+    // A pending-upgrade record left by a controller that stopped mid-way.
+    let store = ReleaseStore::new(f.reconciler.client.clone(), NS);
+    let mut rel = store.get("web", 1).await.unwrap();
+    rel.version = 2;
+    rel.info.status = Status::PendingUpgrade;
+    store.create(&rel).await.unwrap();
+    f.helm_request("web", json!({"chart": "stable/web", "version": "2.0.0"}));
+    assert_eq!(f.sync("web").await, Outcome::Done);
+    assert_eq!(
+        f.releases("web"),
+        vec!["v1:superseded", "v2:failed", "v3:deployed"]
+    );
+}
