@@ -247,6 +247,9 @@ impl Ovs {
                 Datum::set([Atom::Uuid(port.uuid)]),
             )],
         )];
+        // The port goes explicitly (not only by garbage collection at commit), so its QoS, a
+        // root row, is unreferenced when its own delete is checked.
+        ops.push(Operation::delete("Port", vec![Condition::uuid(port.uuid)]));
         let qos: Vec<Uuid> = port
             .get("qos")
             .map(|d| d.as_set().iter().filter_map(Atom::as_uuid).collect())

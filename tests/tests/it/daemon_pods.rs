@@ -447,7 +447,7 @@ fn chassis_daemon_plugs_pods_that_talk_through_ovn() -> Result<()> {
 }
 
 #[test]
-fn chassis_daemon_reports_an_unallocated_pod_and_a_missing_netns() -> Result<()> {
+fn chassis_daemon_reports_failures_and_applies_rate_limits() -> Result<()> {
     let node = Node::start(|_| MANIFESTS.to_owned())?;
     let pod = |name: &str| TestPod {
         sandbox: PodSandbox::new().unwrap(),
@@ -494,6 +494,70 @@ fn chassis_daemon_reports_an_unallocated_pod_and_a_missing_netns() -> Result<()>
         ports.lines().all(|p| p == "ovn0"),
         "only ovn0 may be on br-int: {ports}"
     );
+
+    // Rate limits on the logical port (Mbit/s, under the annotation names) become OVS
+    // policing on the interface (what the pod sends) and a QoS on its port (what it receives).
+    let port = "client-b.dev";
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "the controller to allocate client-b",
+        || {
+            node.central
+                .nb
+                .nbctl([
+                    "get",
+                    "Logical_Switch_Port",
+                    port,
+                    "external_ids:ip_address",
+                ])
+                .is_ok()
+        },
+    )?;
+    node.central.nb.nbctl([
+        "set",
+        "Logical_Switch_Port",
+        port,
+        "external_ids:egress_rate=5",
+        "external_ids:ingress_rate=3",
+    ])?;
+    let limited = pod("client-b");
+    let mut host = String::new();
+    // The daemon's NB replica may lag the write by a moment; ADD is repeatable.
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "ADD to apply client-b's rate limits",
+        || {
+            let add = limited.cni("ADD", &node.socket);
+            assert_eq!(add.code, Some(0), "{}\n{}", add.stdout, node.daemon_log());
+            host = add.json()["interfaces"][0]["name"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            node.chassis
+                .vsctl(["get", "Interface", &host, "ingress_policing_rate"])
+                .is_ok_and(|rate| rate.trim() == "5000")
+        },
+    )?;
+    let qos = node.chassis.vsctl(["get", "Port", &host, "qos"])?;
+    let qos = qos.trim();
+    assert_eq!(
+        node.chassis.vsctl(["get", "QoS", qos, "type"])?.trim(),
+        "egress-policer"
+    );
+    let cir = node
+        .chassis
+        .vsctl(["get", "QoS", qos, "other_config:cir"])?;
+    assert_eq!(
+        cir.trim().trim_matches('"'),
+        "375000",
+        "3 Mbit/s in bytes/s"
+    );
+    let del = limited.cni("DEL", &node.socket);
+    assert_eq!(del.code, Some(0), "{}", del.stdout);
+    let left = node
+        .chassis
+        .vsctl(["--bare", "--columns=_uuid", "list", "QoS"])?;
+    assert!(left.trim().is_empty(), "DEL removes the QoS too: {left}");
     Ok(())
 }
 
