@@ -1,13 +1,14 @@
 //! `captain`: the HelmRequest controller's binary. Its `template` command renders a chart exactly
 //! as `helm template` does, with Helm's flags; the work happens in `helm-engine`. Its release
 //! commands (`get-manifest`, `history`, `rollback`) read and write Helm's own release records
-//! through `captain-core`. Installed as `kubectl-captain`, it is the `kubectl captain` plugin.
+//! through `captain-core`; `upgrade` changes a HelmRequest's chart version and values. Installed as `kubectl-captain`, it is the `kubectl captain` plugin.
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 mod releases;
 mod template;
+mod upgrade;
 
 #[derive(Parser)]
 #[command(name = "captain", about = "Helm v3 charts, natively")]
@@ -26,6 +27,8 @@ enum Command {
     History(releases::HistoryArgs),
     /// Roll a release back to an earlier revision, as `helm rollback` does.
     Rollback(releases::RollbackArgs),
+    /// Change a HelmRequest's chart version and values; the controller upgrades the release.
+    Upgrade(upgrade::UpgradeArgs),
 }
 
 /// The name usage lines show: `kubectl captain` when run as the kubectl plugin.
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::GetManifest(args) => releases::get_manifest(args),
         Command::History(args) => releases::history(args),
         Command::Rollback(args) => releases::rollback(args),
+        Command::Upgrade(args) => upgrade::upgrade(args),
     };
     match result {
         Ok(out) => {

@@ -59,14 +59,14 @@ pub struct RollbackArgs {
     cluster: ClusterArgs,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
-async fn connect(args: &ClusterArgs) -> Result<(kube::Client, String), String> {
+pub(crate) async fn connect(args: &ClusterArgs) -> Result<(kube::Client, String), String> {
     let config = match &args.kubeconfig {
         Some(path) => {
             let kc = Kubeconfig::read_from(path)
@@ -286,11 +286,11 @@ fn manifest_objects(manifest: &str, release_namespace: &str) -> Result<Vec<Objec
 }
 
 /// A template value as the JSON the API server takes: integral numbers as integers.
-fn to_json(v: &helm_engine::Value) -> Json {
+pub(crate) fn to_json(v: &helm_engine::Value) -> Json {
     use helm_engine::Value as V;
     match v {
         V::Bool(b) => Json::Bool(*b),
-        V::Int(i) => Json::from(*i),
+        V::Int(i) | V::Int64(i) => Json::from(*i),
         V::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Json::from(*f as i64),
         V::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         V::String(s) => Json::String(s.clone()),

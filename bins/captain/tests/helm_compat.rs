@@ -456,3 +456,71 @@ fn captain_rollback_is_a_helm_revision_rollback() {
     assert!(!ok);
     assert_eq!(err, "Error: release has no 9 version\n");
 }
+
+#[test]
+fn captain_upgrade_changes_the_helmrequest() {
+    let w = World::new();
+    w.api.insert(
+        "apis/app.alauda.io/v1/helmrequests",
+        NS,
+        serde_json::json!({
+            "apiVersion": "app.alauda.io/v1", "kind": "HelmRequest",
+            "metadata": {"name": "demo", "namespace": NS},
+            "spec": {"chart": "stable/demo", "version": "0.1.0",
+                     "values": {"image": {"repository": "nginx", "tag": "1.0"}, "debug": true, "list": [1, 2]}}
+        }),
+    );
+    assert_eq!(
+        w.captain_ok(&[
+            "upgrade",
+            "demo",
+            "--version",
+            "^0.2",
+            "--set",
+            "image.tag=2.0,replicas=3",
+            "--set",
+            "debug=null",
+            "--set-string",
+            "note=007",
+        ]),
+        "helmrequest.app.alauda.io/demo upgraded\n"
+    );
+    let hr = w
+        .api
+        .object("apis/app.alauda.io/v1/helmrequests", NS, "demo")
+        .unwrap();
+    assert_eq!(hr["spec"]["chart"], "stable/demo");
+    assert_eq!(hr["spec"]["version"], "^0.2");
+    assert_eq!(
+        hr["spec"]["values"],
+        serde_json::json!({"image": {"repository": "nginx", "tag": "2.0"}, "list": [1, 2],
+                           "note": "007", "replicas": 3})
+    );
+    let (_, err, ok) = w.captain(&["upgrade", "missing", "--version", "1"]);
+    assert!(!ok);
+    assert_eq!(err, format!("Error: HelmRequest {NS}/missing not found\n"));
+    let (_, err, ok) = w.captain(&["upgrade", "demo"]);
+    assert!(!ok);
+    assert!(err.contains("nothing to change"), "{err}");
+}
+
+#[test]
+fn runs_as_the_kubectl_plugin() {
+    let w = World::new();
+    captain_deploy(&w, &[], Time::from_unix(1_700_000_000, 0, 0));
+    let plugin = w.dir.path().join("kubectl-captain");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_captain"), &plugin).unwrap();
+    let help = Command::new(&plugin).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("Usage: kubectl captain <COMMAND>"), "{help}");
+    let out = Command::new(&plugin)
+        .args(["history", "web", "-n", NS, "--kubeconfig"])
+        .arg(&w.kubeconfig)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        w.helm_ok(&["history", "web"])
+    );
+}

@@ -61,7 +61,7 @@ impl Serialize for JsonValue<'_> {
         match self.0 {
             Value::Nil => s.serialize_unit(),
             Value::Bool(b) => s.serialize_bool(*b),
-            Value::Int(i) => s.serialize_i64(*i),
+            Value::Int(i) | Value::Int64(i) => s.serialize_i64(*i),
             Value::Float(f) => {
                 if f.is_finite() {
                     s.serialize_f64(*f)
@@ -85,17 +85,6 @@ impl Serialize for JsonValue<'_> {
                 "json: unsupported type: {}",
                 o.type_name()
             ))),
-            // Other integer flavours (Go `int64`) print as their YAML text, an integer.
-            #[allow(unreachable_patterns)]
-            other => match crate::yaml::to_yaml(other)
-                .ok()
-                .and_then(|t| t.parse::<i64>().ok())
-            {
-                Some(i) => s.serialize_i64(i),
-                None => Err(ser::Error::custom(format!(
-                    "json: unsupported value {other:?}"
-                ))),
-            },
         }
     }
 }

@@ -46,6 +46,7 @@ const RESOURCES: &[(&str, &str, &str, bool)] = &[
     ("api/v1", "namespaces", "Namespace", false),
     ("apis/apps/v1", "deployments", "Deployment", true),
     ("apis/batch/v1", "jobs", "Job", true),
+    ("apis/app.alauda.io/v1", "helmrequests", "HelmRequest", true),
 ];
 
 impl FakeApi {
@@ -88,6 +89,17 @@ impl FakeApi {
         );
         std::fs::write(&path, text).expect("kubeconfig");
         path
+    }
+
+    /// Stores an object as if created through the API.
+    pub fn insert(&self, resource: &str, ns: &str, obj: Value) {
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .expect("a name")
+            .to_string();
+        let mut st = self.state.lock().expect("state");
+        st.objects
+            .insert((resource.to_string(), ns.to_string(), name), obj);
     }
 
     /// The requests seen so far, as `METHOD /path?query`.
@@ -304,7 +316,7 @@ fn handle(req: &Request, state: &Mutex<State>) -> (u16, Value) {
             };
             return (
                 200,
-                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("batch")]}),
+                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("batch"), group("app.alauda.io")]}),
             );
         }
         ("GET", ["api", "v1"]) | ("GET", ["apis", _, "v1"]) => {
