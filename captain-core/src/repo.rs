@@ -153,7 +153,13 @@ pub struct RepoClient {
     default: HttpClient,
     interval: Duration,
     indexes: Arc<Mutex<HashMap<String, CachedIndex>>>,
+    /// Archives whose index lists a digest, by `url#digest`: the same bytes are never
+    /// downloaded twice (every drift check resolves the chart again).
+    archives: Arc<Mutex<HashMap<String, Bytes>>>,
 }
+
+/// How many archives the cache keeps before starting over.
+const MAX_CACHED_ARCHIVES: usize = 64;
 
 #[derive(Clone)]
 struct CachedIndex {
@@ -195,6 +201,7 @@ impl RepoClient {
             default: client_with(tls),
             interval,
             indexes: Arc::new(Mutex::new(HashMap::new())),
+            archives: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -351,6 +358,22 @@ impl RepoClient {
         } else {
             Credentials::default()
         };
+        let cache_key = format!("{url}#{}", found.digest.trim().to_ascii_lowercase());
+        if !found.digest.is_empty() {
+            let cached = self
+                .archives
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&cache_key)
+                .cloned();
+            if let Some(data) = cached {
+                return Ok(ChartArchive {
+                    version: found.version.clone(),
+                    url,
+                    data,
+                });
+            }
+        }
         let data = self.get(&url, &creds, MAX_CHART_SIZE).await?;
         if !found.digest.is_empty() {
             let sum = hex::encode(sha2::Sha256::digest(&data));
@@ -361,6 +384,11 @@ impl RepoClient {
                     found: sum,
                 });
             }
+            let mut archives = self.archives.lock().unwrap_or_else(|p| p.into_inner());
+            if archives.len() >= MAX_CACHED_ARCHIVES {
+                archives.clear();
+            }
+            archives.insert(cache_key, data.clone());
         }
         Ok(ChartArchive {
             version: found.version.clone(),

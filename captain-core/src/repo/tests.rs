@@ -183,6 +183,12 @@ async fn fetches_a_chart_with_basic_auth_and_checks_its_digest() {
         .await
         .unwrap();
     assert_eq!(server.hits("/index.yaml"), 1);
+    // A verified archive is not downloaded again.
+    client
+        .fetch_chart("stable", &server.url, &creds, "web", "^1")
+        .await
+        .unwrap();
+    assert_eq!(server.hits("/web-1.2.0.tgz"), 1);
 
     let bad = client
         .fetch_chart("stable", &server.url, &creds, "bad", "")
