@@ -37,24 +37,33 @@ impl Netlink {
         Ok(Netlink { handle })
     }
 
-    /// A connection inside the namespace at `path` (such as `/var/run/netns/NAME`).
-    pub fn in_netns(path: &Path) -> Result<Self> {
+    /// A connection inside the namespace at `path` (such as `/var/run/netns/NAME`). The
+    /// thread that enters the namespace is awaited, not joined, so no runtime worker blocks.
+    pub async fn in_netns(path: &Path) -> Result<Self> {
         let netns_error = |reason: String| Error::Netns {
             path: path.display().to_string(),
             reason,
         };
         let file = std::fs::File::open(path).map_err(|e| netns_error(e.to_string()))?;
         let runtime = tokio::runtime::Handle::current();
-        let opened = std::thread::spawn(move || {
-            let _runtime = runtime.enter();
-            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(|e| format!("cannot enter it: {e}"))?;
-            rtnetlink::new_connection()
-                .map(|(connection, handle, _)| (connection, handle))
-                .map_err(|e| format!("cannot open a netlink socket in it: {e}"))
-        })
-        .join()
-        .map_err(|_| netns_error("the thread entering it panicked".into()))?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("enter-netns".into())
+            .spawn(move || {
+                let _runtime = runtime.enter();
+                let opened = nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| format!("cannot enter it: {e}"))
+                    .and_then(|()| {
+                        rtnetlink::new_connection()
+                            .map(|(connection, handle, _)| (connection, handle))
+                            .map_err(|e| format!("cannot open a netlink socket in it: {e}"))
+                    });
+                let _ = tx.send(opened);
+            })
+            .map_err(|e| netns_error(format!("cannot start a thread to enter it: {e}")))?;
+        let opened = rx
+            .await
+            .map_err(|_| netns_error("the thread entering it ended without an answer".into()))?;
         let (connection, handle) = opened.map_err(netns_error)?;
         tokio::spawn(connection);
         Ok(Netlink { handle })

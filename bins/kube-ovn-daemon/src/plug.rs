@@ -82,7 +82,7 @@ impl Plugger {
         }
         let netns = Path::new(&request.netns);
         // Fail fast on a bad namespace, before waiting for an address.
-        let pod = Netlink::in_netns(netns)?;
+        let pod = Netlink::in_netns(netns).await?;
         let started = tokio::time::Instant::now();
         let network = self.network(&port).await?;
         tracing::debug!(
@@ -234,7 +234,7 @@ impl Plugger {
         // The host end normally takes the pod end with it; a pod end left alone (a crash
         // between creating and moving) is removed too, when the namespace still exists.
         if !request.netns.is_empty() && Path::new(&request.netns).exists() {
-            if let Ok(pod) = Netlink::in_netns(Path::new(&request.netns)) {
+            if let Ok(pod) = Netlink::in_netns(Path::new(&request.netns)).await {
                 if let Some(link) = pod.link(&request.ifname).await? {
                     let is_ours = self
                         .nb
@@ -277,7 +277,7 @@ impl Plugger {
                 "ovn-controller has not installed {host}"
             )));
         }
-        let pod = Netlink::in_netns(Path::new(&request.netns))?;
+        let pod = Netlink::in_netns(Path::new(&request.netns)).await?;
         let link = pod.link(&request.ifname).await?.ok_or_else(|| {
             Error::CheckFailed(format!(
                 "{} is missing in {}",
