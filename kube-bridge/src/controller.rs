@@ -1,11 +1,11 @@
 //! The controller's convergence pass: objects to IPAM to OVN NB.
 //!
 //! One pass ([`Controller::converge`]) validates subnets, keeps IPAM's subnets in step, gives
-//! every pod that needs one an address (idempotently: a pod keeps what it has), releases the
+//! every node a join address (its NB port `node-<name>`) and every pod that needs one an address (idempotently: a pod keeps what it has), releases the
 //! addresses of pods that are gone, translates everything into the OVN model and reconciles NB.
 //!
 //! **Restart recovery.** Before the first allocation, IPAM is rebuilt from the owned NB
-//! Logical_Switch_Ports: their `external_ids` (`pod`, `namespace`, `ip_address`,
+//! Logical_Switch_Ports: their `external_ids` (`pod` and `namespace`, or `node`; `ip_address`,
 //! `mac_address`, `logical_switch`) are the allocation record. Pods that still exist keep
 //! their addresses. The ports of pods deleted while the controller was down are restored and
 //! released at once, so their addresses count as used before and new pods get never-used ones;
@@ -23,8 +23,8 @@ use ovsdb_client::{MonitorRequests, Replica};
 use crate::error::{Error, InputError};
 use crate::objects::{NsName, Objects, object_ref};
 use crate::translate::{
-    PodAddress, ResolvedSubnet, owner_key, pod_subnet, resolve_subnets, static_request, translate,
-    wants_port,
+    Allocation, JOIN_SUBNET, PodAddress, ResolvedSubnet, node_owner_key, owner_key, pod_subnet,
+    resolve_subnets, static_request, static_request_from, translate_cluster, wants_port,
 };
 
 /// The owner value of every NB row this controller writes.
@@ -43,8 +43,23 @@ pub struct PassReport {
     pub restored: usize,
     /// Addresses newly allocated.
     pub allocated: usize,
-    /// Addresses released (pods gone).
+    /// Addresses released (pods or nodes gone).
     pub released: usize,
+    /// Nodes with a join address.
+    pub nodes: usize,
+    /// Each pod's allocation with its subnet's network (what its annotations carry).
+    pub pod_allocations: BTreeMap<NsName, Allocation>,
+    /// Each node's join allocation (what its annotations carry).
+    pub node_allocations: BTreeMap<String, Allocation>,
+}
+
+/// The model's view of an IPAM allocation in `subnet`.
+fn address(subnet: &str, a: &ipam::Allocation) -> PodAddress {
+    PodAddress {
+        subnet: subnet.to_owned(),
+        ips: a.ips().collect(),
+        mac: a.mac.map(|m| m.to_string()).unwrap_or_default(),
+    }
 }
 
 /// The controller's state across passes.
@@ -88,6 +103,34 @@ impl Controller {
         &self.ipam
     }
 
+    /// Gives `owner` an address in `subnet`: the one it holds there, else a new one as `req`
+    /// asks (an address held in another subnet is released first). `Ok(true)` in the second
+    /// element when newly allocated.
+    fn hold(
+        &mut self,
+        owner: &str,
+        subnet: &str,
+        req: impl FnOnce() -> Result<ipam::Request, (String, String)>,
+    ) -> Result<(ipam::Allocation, bool), (String, String)> {
+        match self.ipam.lookup(owner) {
+            Some((s, a)) if s == subnet => Ok((a, false)),
+            other => {
+                if other.is_some() {
+                    self.ipam.release(owner);
+                    self.owners.remove(owner);
+                }
+                let req = req()?;
+                let a = self.ipam.allocate_with(subnet, owner, &req).map_err(|e| {
+                    (
+                        format!("metadata.annotations[{}]", crate::annotations::IP_ADDRESS),
+                        e.to_string(),
+                    )
+                })?;
+                Ok((a, true))
+            }
+        }
+    }
+
     /// Converges NB (and IPAM) to `objects`.
     pub async fn converge(&mut self, objects: &Objects) -> PassReport {
         let mut report = PassReport::default();
@@ -98,6 +141,34 @@ impl Controller {
             report.restored = self.restore(objects, &subnets, &mut report.errors);
             self.restored = true;
         }
+        let mut current: BTreeSet<String> = BTreeSet::new();
+        // Nodes: a join address each, for the daemon's ovn0 and the gateway routes.
+        let mut node_addresses: BTreeMap<String, PodAddress> = BTreeMap::new();
+        let join = subnets.iter().find(|s| s.name == JOIN_SUBNET);
+        for name in objects.nodes.keys() {
+            let Some(join) = join else { break };
+            let owner = node_owner_key(name);
+            let node = &objects.nodes[name];
+            match self.hold(&owner, &join.name, || {
+                static_request_from(&node.metadata.annotations)
+            }) {
+                Ok((allocation, new)) => {
+                    report.allocated += usize::from(new);
+                    self.owners.insert(owner.clone());
+                    current.insert(owner);
+                    let addr = address(&join.name, &allocation);
+                    report
+                        .node_allocations
+                        .insert(name.clone(), Allocation::new(&addr, join));
+                    node_addresses.insert(name.clone(), addr);
+                }
+                Err((field, message)) => report.errors.push(objects.input_error(
+                    object_ref("Node", None, name),
+                    field,
+                    message,
+                )),
+            }
+        }
         let mut addresses: BTreeMap<NsName, PodAddress> = BTreeMap::new();
         for (key, pod) in &objects.pods {
             if !wants_port(pod) {
@@ -105,57 +176,34 @@ impl Controller {
             }
             let (ns, name) = key;
             let oref = object_ref("Pod", Some(ns), name);
-            let fail =
-                |field: &str, message: String| objects.input_error(oref.clone(), field, message);
             let Some(subnet) = pod_subnet(objects, &subnets, pod) else {
-                report.errors.push(fail(
+                report.errors.push(objects.input_error(
+                    oref,
                     "metadata.annotations[ovn.kubernetes.io/logical_switch]",
                     "names no valid subnet".into(),
                 ));
                 continue;
             };
             let owner = owner_key(ns, name);
-            let held = self.ipam.lookup(&owner);
-            let allocation = match held {
-                Some((s, a)) if s == subnet.name => a,
-                other => {
-                    if other.is_some() {
-                        self.ipam.release(&owner);
-                    }
-                    let req = match static_request(pod) {
-                        Ok(r) => r,
-                        Err((field, message)) => {
-                            report.errors.push(fail(&field, message));
-                            continue;
-                        }
-                    };
-                    match self.ipam.allocate_with(&subnet.name, &owner, &req) {
-                        Ok(a) => {
-                            report.allocated += 1;
-                            a
-                        }
-                        Err(e) => {
-                            report.errors.push(fail(
-                                "metadata.annotations[ovn.kubernetes.io/ip_address]",
-                                e.to_string(),
-                            ));
-                            continue;
-                        }
-                    }
+            match self.hold(&owner, &subnet.name, || static_request(pod)) {
+                Ok((allocation, new)) => {
+                    report.allocated += usize::from(new);
+                    self.owners.insert(owner.clone());
+                    current.insert(owner);
+                    let addr = address(&subnet.name, &allocation);
+                    report
+                        .pod_allocations
+                        .insert(key.clone(), Allocation::new(&addr, subnet));
+                    addresses.insert(key.clone(), addr);
                 }
-            };
-            self.owners.insert(owner);
-            addresses.insert(
-                key.clone(),
-                PodAddress {
-                    subnet: subnet.name.clone(),
-                    ips: allocation.ips().collect(),
-                    mac: allocation.mac.map(|m| m.to_string()).unwrap_or_default(),
-                },
-            );
+                Err((field, message)) => {
+                    report
+                        .errors
+                        .push(objects.input_error(oref, field, message));
+                }
+            }
         }
-        // Pods that are gone give their addresses back.
-        let current: BTreeSet<String> = addresses.keys().map(|(ns, n)| owner_key(ns, n)).collect();
+        // Pods and nodes that are gone give their addresses back.
         for gone in self
             .owners
             .difference(&current)
@@ -167,14 +215,16 @@ impl Controller {
             report.released += 1;
         }
         report.pods = addresses.len();
-        let (network, errors) = translate(objects, &subnets, &addresses);
+        report.nodes = node_addresses.len();
+        let (network, nodes, errors) =
+            translate_cluster(objects, &subnets, &addresses, &node_addresses);
         report.errors.extend(errors);
         report.reconcile = self
             .reconciler
             .reconcile(
                 &self.client,
                 &self.replica,
-                &network.desired(),
+                &network.desired_with(&nodes),
                 Scope::Everything,
             )
             .await;
@@ -222,7 +272,8 @@ impl Controller {
         accepted
     }
 
-    /// Rebuilds IPAM from the owned pod ports in NB, for pods that still exist.
+    /// Rebuilds IPAM from the owned pod and node ports in NB; those of pods and nodes that
+    /// are gone are released at once.
     fn restore(
         &mut self,
         objects: &Objects,
@@ -243,31 +294,39 @@ impl Controller {
                 if ids.get_str(ovn_model::desired::OWNER) != Some(OWNER) {
                     continue;
                 }
-                let (Some(pod), Some(ns), Some(ips), Some(ls)) = (
-                    ids.get_str("pod"),
-                    ids.get_str("namespace"),
-                    ids.get_str("ip_address"),
-                    ids.get_str("logical_switch"),
-                ) else {
+                let (Some(ips), Some(ls)) =
+                    (ids.get_str("ip_address"), ids.get_str("logical_switch"))
+                else {
                     continue;
                 };
                 if !subnets.iter().any(|s| s.name == ls) {
                     continue;
                 }
-                // A pod deleted while the controller was down is restored too and released
-                // right after: its address then counts as used before, so a new pod does not
-                // get it while peers may still hold it in caches and conntrack.
-                let still_there = objects
-                    .pods
-                    .get(&(ns.to_owned(), pod.to_owned()))
-                    .is_some_and(wants_port);
+                // A pod (or node) deleted while the controller was down is restored too and
+                // released right after: its address then counts as used before, so a new pod
+                // does not get it while peers may still hold it in caches and conntrack.
+                let (owner, still_there) = match (
+                    ids.get_str("pod"),
+                    ids.get_str("namespace"),
+                    ids.get_str("node"),
+                ) {
+                    (Some(pod), Some(ns), _) => (
+                        owner_key(ns, pod),
+                        objects
+                            .pods
+                            .get(&(ns.to_owned(), pod.to_owned()))
+                            .is_some_and(wants_port),
+                    ),
+                    (_, _, Some(node)) => (node_owner_key(node), objects.nodes.contains_key(node)),
+                    _ => continue,
+                };
                 if !still_there {
-                    gone.push(owner_key(ns, pod));
+                    gone.push(owner.clone());
                 }
                 let ips: Vec<IpAddr> = ips.split(',').filter_map(|i| i.parse().ok()).collect();
                 let mac = ids.get_str("mac_address").and_then(|m| m.parse().ok());
                 records.push(ipam::RestoreRecord {
-                    owner: owner_key(ns, pod),
+                    owner,
                     subnet: ls.to_owned(),
                     ips,
                     mac,

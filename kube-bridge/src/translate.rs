@@ -13,8 +13,9 @@ use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use ovn_model::network::{
-    Network, NetworkPolicy, Peer, PodPort, PolicyAction, PolicyRoute, PolicyRule, PortMatch,
-    Protocol, Service as ModelService, ServicePort, StaticRoute, Subnet as ModelSubnet, Vpc,
+    Network, NetworkPolicy, NodeNetwork, NodePort, Peer, PodPort, PolicyAction, PolicyRoute,
+    PolicyRule, PortMatch, Protocol, Service as ModelService, ServicePort, StaticRoute,
+    Subnet as ModelSubnet, Vpc,
 };
 
 use crate::annotations;
@@ -316,8 +317,16 @@ fn annotation<'a>(map: &'a Option<BTreeMap<String, String>>, key: &str) -> Optio
 
 /// The static address and MAC a pod asks for through `ip_address`/`mac_address` annotations.
 pub fn static_request(pod: &Pod) -> Result<ipam::Request, (String, String)> {
+    static_request_from(&pod.metadata.annotations)
+}
+
+/// The static address and MAC an object's `ip_address`/`mac_address` annotations ask for
+/// (a pod's, or a node's join address).
+pub fn static_request_from(
+    object_annotations: &Option<BTreeMap<String, String>>,
+) -> Result<ipam::Request, (String, String)> {
     let mut req = ipam::Request::next();
-    if let Some(ips) = annotation(&pod.metadata.annotations, annotations::IP_ADDRESS) {
+    if let Some(ips) = annotation(object_annotations, annotations::IP_ADDRESS) {
         let parsed: Result<Vec<IpAddr>, _> = ips
             .split(',')
             .map(|i| {
@@ -338,7 +347,7 @@ pub fn static_request(pod: &Pod) -> Result<ipam::Request, (String, String)> {
             }
         }
     }
-    if let Some(mac) = annotation(&pod.metadata.annotations, annotations::MAC_ADDRESS) {
+    if let Some(mac) = annotation(object_annotations, annotations::MAC_ADDRESS) {
         match mac.parse::<ipam::MacAddr>() {
             Ok(m) => req.mac = ipam::MacRequest::Static(m),
             Err(e) => {
@@ -363,27 +372,83 @@ pub struct PodAddress {
     pub mac: String,
 }
 
-/// The annotations the controller writes on a pod (Kube-OVN's protocol).
+/// An allocation with its subnet's network: everything the annotations carry, so the cluster
+/// side writes them without re-deriving anything.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allocation {
+    /// The subnet (`logical_switch`).
+    pub logical_switch: String,
+    /// Addresses, v4 first (`ip_address`).
+    pub ips: Vec<IpAddr>,
+    /// MAC (`mac_address`).
+    pub mac: String,
+    /// The subnet's CIDRs (`cidr`).
+    pub cidrs: Vec<IpNet>,
+    /// The subnet's gateways (`gateway`).
+    pub gateways: Vec<IpAddr>,
+}
+
+impl Allocation {
+    /// An address in its subnet.
+    pub fn new(addr: &PodAddress, subnet: &ResolvedSubnet) -> Allocation {
+        Allocation {
+            logical_switch: subnet.name.clone(),
+            ips: addr.ips.clone(),
+            mac: addr.mac.clone(),
+            cidrs: subnet.cidrs.clone(),
+            gateways: subnet.gateways.clone(),
+        }
+    }
+
+    /// The address alone.
+    pub fn address(&self) -> PodAddress {
+        PodAddress {
+            subnet: self.logical_switch.clone(),
+            ips: self.ips.clone(),
+            mac: self.mac.clone(),
+        }
+    }
+
+    /// The annotations Kube-OVN writes for an allocation (on a Node as on a Pod):
+    /// `ip_address`, `mac_address`, `cidr`, `gateway`, `logical_switch` and `allocated`.
+    pub fn annotations(&self) -> BTreeMap<String, String> {
+        fn join<T: ToString>(v: &[T]) -> String {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+        BTreeMap::from([
+            (annotations::ALLOCATED.into(), "true".into()),
+            (annotations::IP_ADDRESS.into(), join(&self.ips)),
+            (annotations::MAC_ADDRESS.into(), self.mac.clone()),
+            (annotations::CIDR.into(), join(&self.cidrs)),
+            (annotations::GATEWAY.into(), join(&self.gateways)),
+            (
+                annotations::LOGICAL_SWITCH.into(),
+                self.logical_switch.clone(),
+            ),
+        ])
+    }
+}
+
+/// The annotations the controller writes on a pod (Kube-OVN's protocol): the allocation's
+/// plus `routed`.
 pub fn pod_annotations(addr: &PodAddress, subnet: &ResolvedSubnet) -> BTreeMap<String, String> {
-    let join = |v: Vec<String>| v.join(",");
-    BTreeMap::from([
-        (annotations::ALLOCATED.into(), "true".into()),
-        (annotations::ROUTED.into(), "true".into()),
-        (
-            annotations::IP_ADDRESS.into(),
-            join(addr.ips.iter().map(ToString::to_string).collect()),
-        ),
-        (annotations::MAC_ADDRESS.into(), addr.mac.clone()),
-        (
-            annotations::CIDR.into(),
-            join(subnet.cidrs.iter().map(ToString::to_string).collect()),
-        ),
-        (
-            annotations::GATEWAY.into(),
-            join(subnet.gateways.iter().map(ToString::to_string).collect()),
-        ),
-        (annotations::LOGICAL_SWITCH.into(), subnet.name.clone()),
-    ])
+    let mut a = Allocation::new(addr, subnet).annotations();
+    a.insert(annotations::ROUTED.into(), "true".into());
+    a
+}
+
+/// The annotations the controller writes on a node for its join address.
+pub fn node_annotations(addr: &PodAddress, join: &ResolvedSubnet) -> BTreeMap<String, String> {
+    Allocation::new(addr, join).annotations()
+}
+
+/// The IPAM owner key of a node's join address, `node/<name>`: a `/` never occurs in a pod's
+/// key, so the two never collide.
+pub fn node_owner_key(node: &str) -> String {
+    format!("node/{node}")
 }
 
 /// Whether a label selector matches labels (matchLabels and matchExpressions).
@@ -436,8 +501,41 @@ fn named_port(pod: &Pod, name: &str) -> Option<(u16, Option<String>)> {
         })
 }
 
-/// The whole network for the objects and the pods' addresses.
+/// The whole network for the objects and the pods' addresses (no node part; see
+/// [`translate_cluster`]).
 pub fn translate(
+    objects: &Objects,
+    subnets: &[ResolvedSubnet],
+    addresses: &BTreeMap<NsName, PodAddress>,
+) -> (Network, Vec<InputError>) {
+    let (net, _, errors) = translate_cluster(objects, subnets, addresses, &BTreeMap::new());
+    (net, errors)
+}
+
+/// The whole network plus its node part, for the objects, the pods' addresses and the nodes'
+/// join addresses (by node name).
+pub fn translate_cluster(
+    objects: &Objects,
+    subnets: &[ResolvedSubnet],
+    addresses: &BTreeMap<NsName, PodAddress>,
+    node_addresses: &BTreeMap<String, PodAddress>,
+) -> (Network, NodeNetwork, Vec<InputError>) {
+    let (net, errors) = translate_network(objects, subnets, addresses);
+    let nodes = NodeNetwork {
+        nodes: node_addresses
+            .iter()
+            .map(|(node, a)| NodePort {
+                node: node.clone(),
+                subnet: a.subnet.clone(),
+                mac: a.mac.clone(),
+                ips: a.ips.clone(),
+            })
+            .collect(),
+    };
+    (net, nodes, errors)
+}
+
+fn translate_network(
     objects: &Objects,
     subnets: &[ResolvedSubnet],
     addresses: &BTreeMap<NsName, PodAddress>,

@@ -8,6 +8,7 @@
 //! | [`Vpc`] | `vpc/<name>` | 0 | `Logical_Router` `<name>`; its static routes, policy routes and NAT rules as children; an external router port `<name>-external` with `Gateway_Chassis` rows `<port>-<chassis>` |
 //! | [`Subnet`] | `subnet/<name>` | 1 | `Logical_Switch` `<name>` (`other_config:subnet`, `exclude_ips`); the router port pair: LSP `<ls>-<lr>` of type `router` and LRP `<lr>-<ls>` with the gateway(s) and prefix length(s); `DHCP_Options` per family when enabled; subnet ACLs for `private` |
 //! | [`PodPort`] | `pod/<ns>/<name>` | 2 | `Logical_Switch_Port` `<pod>.<ns>` with `"mac ip [ip6]"` addresses, port security and the pod's network in `external_ids` |
+//! | [`NodePort`] | `node/<name>` | 2 | `Logical_Switch_Port` `node-<name>` on the join switch, with the node's network in `external_ids` |
 //! | [`Service`] | `service/<ns>/<name>` | 3 | one `Load_Balancer` per protocol, `<ns>/<name>/<proto>`, attached to every switch of the Vpc and to its router |
 //! | [`NetworkPolicy`] | `policy/<ns>/<name>` | 4 | `Port_Group` of the selected ports, `Address_Set`s per rule, direction and family (with except-sets for ipBlock), ACLs |
 //!
@@ -545,28 +546,85 @@ fn acl(
         .child_of(parent.clone(), column)
 }
 
+/// The `"mac ip [ip6]"` address string of a port and its `external_ids` describing the
+/// network (the annotation names: `ip_address`, `mac_address`, `logical_switch`, and `cidr`
+/// and `gateway` when the subnet is known).
+fn port_network<'a>(
+    mac: &str,
+    ips: &[IpAddr],
+    switch: &str,
+    subnet: Option<&Subnet>,
+) -> (String, Vec<(&'a str, String)>) {
+    let mut addr = mac.to_owned();
+    for ip in ips {
+        let _ = write!(addr, " {ip}");
+    }
+    let ip_list: Vec<String> = ips.iter().map(ToString::to_string).collect();
+    let mut ids = vec![
+        ("ip_address", ip_list.join(",")),
+        ("mac_address", mac.to_owned()),
+        ("logical_switch", switch.to_owned()),
+    ];
+    if let Some(sn) = subnet {
+        let cidrs: Vec<String> = sn.cidrs.iter().map(ToString::to_string).collect();
+        let gws: Vec<String> = sn.gateways.iter().map(ToString::to_string).collect();
+        ids.push(("cidr", cidrs.join(",")));
+        ids.push(("gateway", gws.join(",")));
+    }
+    (addr, ids)
+}
+
+/// A node's port on the join subnet: the node daemon's `ovn0` interface binds to it, and the
+/// node's join address is the next hop of its subnets' gateway routes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePort {
+    /// Node name.
+    pub node: String,
+    /// The join subnet's switch.
+    pub subnet: String,
+    /// MAC address.
+    pub mac: String,
+    /// Join addresses, one per family.
+    pub ips: Vec<IpAddr>,
+}
+
+impl NodePort {
+    /// The port name, `node-<node>` (Kube-OVN's).
+    pub fn port_name(&self) -> String {
+        format!("node-{}", self.node)
+    }
+
+    /// The group realising this port, given its subnet (for `cidr` and `gateway`). The port has
+    /// no port security: the host routes traffic of other sources (node ports, host-network
+    /// pods) through it.
+    pub fn group(&self, subnet: Option<&Subnet>) -> Group {
+        let name = self.port_name();
+        let (addr, net) = port_network(&self.mac, &self.ips, &self.subnet, subnet);
+        let mut ids = vec![("node", self.node.clone())];
+        ids.extend(net);
+        let row = DesiredRow::new("Logical_Switch_Port", lsp_key(&name).key)
+            .col("name", s(&name))
+            .col("addresses", strings([addr]))
+            .col("external_ids", map(ids))
+            .child_of(ls_key(&self.subnet), "ports");
+        Group {
+            id: format!("node/{}", self.node),
+            phase: 2,
+            rows: vec![row],
+        }
+    }
+}
+
 impl PodPort {
     /// The group realising this port, given its subnet (for `cidr` and `gateway`).
     pub fn group(&self, subnet: Option<&Subnet>) -> Group {
         let name = self.port_name();
-        let mut addr = self.mac.clone();
-        for ip in &self.ips {
-            let _ = write!(addr, " {ip}");
-        }
-        let ips: Vec<String> = self.ips.iter().map(ToString::to_string).collect();
+        let (addr, net) = port_network(&self.mac, &self.ips, &self.subnet, subnet);
         let mut ids = vec![
             ("pod", self.pod.clone()),
             ("namespace", self.namespace.clone()),
-            ("ip_address", ips.join(",")),
-            ("mac_address", self.mac.clone()),
-            ("logical_switch", self.subnet.clone()),
         ];
-        if let Some(sn) = subnet {
-            let cidrs: Vec<String> = sn.cidrs.iter().map(ToString::to_string).collect();
-            let gws: Vec<String> = sn.gateways.iter().map(ToString::to_string).collect();
-            ids.push(("cidr", cidrs.join(",")));
-            ids.push(("gateway", gws.join(",")));
-        }
+        ids.extend(net);
         let mut row = DesiredRow::new("Logical_Switch_Port", lsp_key(&name).key);
         // The subnet's DHCP options serve the port, per family, when the subnet enables them.
         if let Some(sn) = subnet.filter(|sn| sn.enable_dhcp) {
@@ -791,7 +849,26 @@ fn port_expression(ports: &[PortMatch]) -> Option<String> {
     })
 }
 
+/// What the network gets per node: the nodes' join ports (and, with them, the subnets'
+/// gateway routing). Kept beside [`Network`] so code building a `Network` literal is unaffected.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeNetwork {
+    /// The nodes' join ports.
+    pub nodes: Vec<NodePort>,
+}
+
 impl Network {
+    /// The desired state realising the network plus its nodes' part.
+    pub fn desired_with(&self, nodes: &NodeNetwork) -> DesiredState {
+        let mut d = self.desired();
+        let by_name: BTreeMap<&str, &Subnet> =
+            self.subnets.iter().map(|s| (s.name.as_str(), s)).collect();
+        for n in &nodes.nodes {
+            d.insert(n.group(by_name.get(n.subnet.as_str()).copied()));
+        }
+        d
+    }
+
     /// The desired state realising the whole network.
     pub fn desired(&self) -> DesiredState {
         let mut d = DesiredState::default();

@@ -326,3 +326,46 @@ fn annotations_written_for_a_pod() {
     assert_eq!(a["ovn.kubernetes.io/logical_switch"], "ovn-default");
     assert_eq!(a["ovn.kubernetes.io/allocated"], "true");
 }
+
+#[test]
+fn nodes_get_join_ports_and_annotations() {
+    let o = objects(
+        "apiVersion: v1\nkind: Node\nmetadata: {name: kube-1}\n---\n\
+         apiVersion: v1\nkind: Node\nmetadata: {name: kube-2, annotations: {ovn.kubernetes.io/ip_address: 100.64.0.9}}\n",
+    );
+    let (subnets, errors) = resolve_subnets(&o);
+    assert!(errors.is_empty(), "{errors:?}");
+    let join = subnets.iter().find(|s| s.name == JOIN_SUBNET).unwrap();
+    let req = static_request_from(&o.nodes["kube-2"].metadata.annotations).unwrap();
+    assert_eq!(
+        req.addresses,
+        ipam::AddressRequest::Static(vec![ip("100.64.0.9")])
+    );
+    let addr = PodAddress {
+        subnet: join.name.clone(),
+        ips: vec![ip("100.64.0.2")],
+        mac: "0a:00:00:00:00:09".into(),
+    };
+    let nodes = BTreeMap::from([("kube-1".to_owned(), addr.clone())]);
+    let (net, node_net, errors) = translate_cluster(&o, &subnets, &BTreeMap::new(), &nodes);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(net.pods.is_empty());
+    assert_eq!(
+        node_net.nodes,
+        vec![NodePort {
+            node: "kube-1".into(),
+            subnet: "join".into(),
+            mac: "0a:00:00:00:00:09".into(),
+            ips: vec![ip("100.64.0.2")],
+        }]
+    );
+    let a = node_annotations(&addr, join);
+    assert_eq!(a["ovn.kubernetes.io/ip_address"], "100.64.0.2");
+    assert_eq!(a["ovn.kubernetes.io/cidr"], "100.64.0.0/16");
+    assert_eq!(a["ovn.kubernetes.io/gateway"], "100.64.0.1");
+    assert_eq!(a["ovn.kubernetes.io/logical_switch"], "join");
+    assert_eq!(a["ovn.kubernetes.io/allocated"], "true");
+    assert!(!a.contains_key("ovn.kubernetes.io/routed"));
+    assert_eq!(Allocation::new(&addr, join).address(), addr);
+    assert_ne!(node_owner_key("a.b"), owner_key("b", "a"));
+}

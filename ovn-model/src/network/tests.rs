@@ -232,3 +232,47 @@ fn policy_realises_port_group_address_sets_and_acls() {
         Datum::scalar(PRIORITY_POLICY_DROP)
     );
 }
+
+#[test]
+fn node_port_is_on_join_with_the_annotation_names() {
+    let n = NodePort {
+        node: "kube-1".into(),
+        subnet: "join".into(),
+        mac: "0a:00:00:00:00:09".into(),
+        ips: vec!["100.64.0.2".parse().unwrap()],
+    };
+    let mut join = subnet("join", "ovn-cluster", &["100.64.0.0/16"], &["100.64.0.1"]);
+    join.enable_dhcp = false;
+    let g = n.group(Some(&join));
+    assert_eq!(g.id, "node/kube-1");
+    let r = row(&g, "Logical_Switch_Port", "lsp/node-kube-1");
+    assert_eq!(value(r, "name"), Datum::scalar("node-kube-1"));
+    assert_eq!(
+        value(r, "addresses"),
+        Datum::scalar("0a:00:00:00:00:09 100.64.0.2")
+    );
+    assert!(!r.columns.contains_key("port_security"));
+    assert_eq!(
+        r.parent,
+        Some((RowKey::new("Logical_Switch", "ls/join"), "ports"))
+    );
+    let ids = value(r, "external_ids");
+    for (k, v) in [
+        ("node", "kube-1"),
+        ("ip_address", "100.64.0.2"),
+        ("mac_address", "0a:00:00:00:00:09"),
+        ("cidr", "100.64.0.0/16"),
+        ("gateway", "100.64.0.1"),
+        ("logical_switch", "join"),
+    ] {
+        assert_eq!(ids.get_str(k), Some(v), "{k}");
+    }
+    assert_eq!(ids.get_str("pod"), None);
+    let net = Network {
+        subnets: vec![join],
+        ..Default::default()
+    };
+    let d = net.desired_with(&NodeNetwork { nodes: vec![n] });
+    assert!(d.groups.contains_key("node/kube-1"));
+    assert!(d.groups.contains_key("subnet/join"));
+}

@@ -31,6 +31,14 @@ fn run(dir: &Path, nb: &str) -> (Option<i32>, String) {
 
 const BASE: &str = r#"
 apiVersion: v1
+kind: Node
+metadata: {name: kube-1}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: kube-2}
+---
+apiVersion: v1
 kind: Namespace
 metadata: {name: prod, labels: {env: prod}}
 ---
@@ -74,6 +82,11 @@ fn pod(ns: &str, name: &str, app: &str) -> String {
 
 /// Each owned pod port: name to (ip_address, mac) from its external_ids.
 fn ports(central: &OvnCentral) -> BTreeMap<String, (String, String)> {
+    ports_with(central, "pod")
+}
+
+/// Each port with external_ids key `kind` (`pod` or `node`): name to (ip_address, mac).
+fn ports_with(central: &OvnCentral, kind: &str) -> BTreeMap<String, (String, String)> {
     let out = central
         .nb
         .nbctl([
@@ -97,7 +110,7 @@ fn ports(central: &OvnCentral) -> BTreeMap<String, (String, String)> {
                 })
                 .unwrap_or_default()
         };
-        if !get("pod").is_empty() {
+        if !get(kind).is_empty() {
             m.insert(name.to_owned(), (get("ip_address"), get("mac_address")));
         }
     }
@@ -165,6 +178,27 @@ fn controller_manifest_mode_converges_edits_and_restarts() {
     );
     let web_a = first["web-a.prod"].0.clone();
     assert!(web_a.starts_with("10.10.0."), "{web_a}");
+    // Each node has a join address on its port node-<name> on the join switch.
+    let nodes = ports_with(&central, "node");
+    assert_eq!(
+        nodes.keys().cloned().collect::<Vec<_>>(),
+        vec!["node-kube-1", "node-kube-2"]
+    );
+    assert!(nodes.values().all(|(ip, _)| ip.starts_with("100.64.0.")));
+    assert_ne!(nodes["node-kube-1"].0, nodes["node-kube-2"].0);
+    let on_join = central
+        .nb
+        .nbctl([
+            "--bare",
+            "--columns=name",
+            "find",
+            "Logical_Switch_Port",
+            "external_ids:logical_switch=join",
+        ])
+        .unwrap();
+    assert!(on_join.contains("node-kube-1"), "{on_join}");
+    let join_ports = central.nb.nbctl(["lsp-list", "join"]).unwrap();
+    assert!(join_ports.contains("node-kube-2"), "{join_ports}");
 
     // The policy: dev reaches web pods on 8080 only. The router resolves the destination MAC.
     let t = tcp(&central, client, "client.dev", "sn-dev", &web_a, 8080);
@@ -185,6 +219,7 @@ fn controller_manifest_mode_converges_edits_and_restarts() {
     let (code, err) = run(dir.path(), &nb);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(ports(&central), first);
+    assert_eq!(ports_with(&central, "node"), nodes);
 
     // Restart with web-a (sorting first) and web-b deleted and two new pods: survivors keep
     // their addresses, the new ones get never-used addresses, nothing stale remains.
