@@ -1,2 +1,991 @@
 //! Cluster mode: API watches feed one work queue; each pass converges NB through the same
 //! translation as manifest mode, then writes annotations, statuses, IP resources and Events back.
+//!
+//! The pieces, in the order a change flows through them:
+//! 1. [`crate::cluster::watch`] fills reflector stores; every event queues [`Work::Converge`]
+//!    (the queue coalesces a burst into one pass).
+//! 2. Only the leader works ([`crate::leader::LeaseLock`]). Each leadership term starts from a
+//!    fresh [`Controller`]: it creates the default Vpc and subnets when absent
+//!    ([`default_objects`]), then rebuilds IPAM from the `IP` resources and the pod and node
+//!    annotations ([`restore_from_cluster`]) before anything is allocated.
+//! 3. A converge pass snapshots the stores, converges NB and plans the writes the API server
+//!    lacks ([`plan_writeback`]): each becomes its own work key, so a failing write is retried
+//!    with backoff on its own and never blocks the others or the next pass.
+//!
+//! Writes are level-triggered: a key carries no payload, its worker writes whatever the latest
+//! pass wants for it, and a write whose object is gone (404) is done.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use ipnet::IpNet;
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::jiff::Timestamp;
+use kube::{Client, ResourceExt};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::annotations;
+use crate::cluster::{self, ClusterEvent, ClusterStores};
+use crate::controller::Controller;
+use crate::crd::{IPSpec, Subnet, SubnetSpec, SubnetStatus, Vpc, VpcSpec};
+use crate::error::InputError;
+use crate::leader::LeaseLock;
+use crate::metrics::Metrics;
+use crate::objects::{NsName, Objects, object_ref};
+use crate::queue::{Backoff, WorkQueue};
+use crate::translate::{
+    DEFAULT_CIDR, DEFAULT_SUBNET, DEFAULT_VPC, JOIN_CIDR, JOIN_SUBNET, PodAddress, owner_key,
+    pod_annotations, resolve_subnets, wants_port,
+};
+use crate::writeback::{
+    Writer, ip_name, ip_record, node_ip_name, node_ip_record, object_reference, subnet_status,
+};
+
+/// Workers per leadership term: one runs a converge pass while the others write back.
+const WORKERS: usize = 4;
+
+/// The database the NB connection metric is labelled with.
+const NB_DATABASE: &str = "OVN_Northbound";
+
+/// The longest pause between attempts to start a leadership term (NB unreachable).
+const MAX_TERM_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How long shutdown waits for the lease to be released.
+const STEP_DOWN_LIMIT: Duration = Duration::from_secs(10);
+
+/// What went wrong running the cluster controller.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// Connecting to OVN NB failed.
+    #[error("OVN NB: {0}")]
+    Nb(#[source] crate::Error),
+    /// The watches ended before every kind was listed.
+    #[error("the API watches ended before every kind was listed")]
+    WatchEnded,
+}
+
+/// Lease-based leader election settings.
+#[derive(Debug, Clone)]
+pub struct LeaderElection {
+    /// The Lease's namespace.
+    pub namespace: String,
+    /// The Lease's name.
+    pub name: String,
+    /// How long a renewal holds the lease.
+    pub duration: Duration,
+    /// The pause between attempts (and renewals).
+    pub retry_period: Duration,
+}
+
+impl LeaderElection {
+    /// The Lease `namespace/kube-ovn-controller`, 15 s per renewal, an attempt every 2 s
+    /// (client-go's defaults).
+    pub fn new(namespace: &str) -> Self {
+        LeaderElection {
+            namespace: namespace.to_owned(),
+            name: crate::writeback::CONTROLLER_NAME.to_owned(),
+            duration: Duration::from_secs(15),
+            retry_period: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The default Vpc and subnets' networks (Kube-OVN's `--default-cidr`, `--node-switch-cidr`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defaults {
+    /// The default subnet's CIDR(s), `v4` or `v4,v6`.
+    pub default_cidr: String,
+    /// Its gateway(s); the first address of each CIDR when `None`.
+    pub default_gateway: Option<String>,
+    /// The join subnet's CIDR(s).
+    pub join_cidr: String,
+    /// Its gateway(s); the first address of each CIDR when `None`.
+    pub join_gateway: Option<String>,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            default_cidr: DEFAULT_CIDR.to_owned(),
+            default_gateway: None,
+            join_cidr: JOIN_CIDR.to_owned(),
+            join_gateway: None,
+        }
+    }
+}
+
+/// How the cluster controller runs.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// OVN NB remote(s).
+    pub nb_remote: String,
+    /// This replica's identity: the Lease holder and the Events' reporting instance.
+    pub identity: String,
+    /// Leader election; `None` makes this replica lead unconditionally (a single replica).
+    pub leader_election: Option<LeaderElection>,
+    /// Retry backoff of failed passes and writes.
+    pub backoff: Backoff,
+    /// The default objects created at start-up when absent.
+    pub defaults: Defaults,
+}
+
+impl ClusterConfig {
+    /// Leader election in `kube-system`, the default backoff and networks.
+    pub fn new(nb_remote: &str, identity: &str) -> Self {
+        ClusterConfig {
+            nb_remote: nb_remote.to_owned(),
+            identity: identity.to_owned(),
+            leader_election: Some(LeaderElection::new("kube-system")),
+            backoff: Backoff::default(),
+            defaults: Defaults::default(),
+        }
+    }
+}
+
+/// One unit of work. Keys carry no payload: the worker writes what the latest pass wants.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Work {
+    /// Snapshot the stores and converge NB and IPAM.
+    Converge,
+    /// Patch a pod's address annotations.
+    PodAnnotations(NsName),
+    /// Patch a node's join-address annotations.
+    NodeAnnotations(String),
+    /// Update a Subnet's status.
+    SubnetStatus(String),
+    /// Create, update or delete an `IP` record.
+    IpRecord(String),
+    /// Emit a Warning Event about bad input (key: object, field and message).
+    Event(String),
+}
+
+/// The IPAM owner key of a node's join address, `node/<name>` (the controller's key: a `/`
+/// never occurs in a pod's key).
+pub fn node_owner_key(node: &str) -> String {
+    format!("node/{node}")
+}
+
+/// One allocation as the cluster sees it: the address and the annotations that carry it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allocated {
+    /// The address.
+    pub address: PodAddress,
+    /// The annotations Kube-OVN writes for it (`ip_address`, `mac_address`, `cidr`,
+    /// `gateway`, `logical_switch`, `allocated`, and `routed` on pods).
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// What IPAM holds after a pass, for the objects that exist.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Allocations {
+    /// Pods with an address.
+    pub pods: BTreeMap<NsName, Allocated>,
+    /// Nodes with a join address.
+    pub nodes: BTreeMap<String, Allocated>,
+}
+
+/// The allocations IPAM holds for the pods and nodes of `objects`, with their subnets'
+/// networks (from the subnets `objects` resolves to).
+pub fn allocations(objects: &Objects, ipam: &ipam::Ipam) -> Allocations {
+    let (subnets, _) = resolve_subnets(objects);
+    let held = |owner: &str| {
+        let (subnet, a) = ipam.lookup(owner)?;
+        let resolved = subnets.iter().find(|s| s.name == subnet)?;
+        let address = PodAddress {
+            subnet,
+            ips: a.ips().collect(),
+            mac: a.mac.map(|m| m.to_string()).unwrap_or_default(),
+        };
+        let annotations = pod_annotations(&address, resolved);
+        Some(Allocated {
+            address,
+            annotations,
+        })
+    };
+    let mut out = Allocations::default();
+    for ((ns, name), pod) in &objects.pods {
+        if !wants_port(pod) {
+            continue;
+        }
+        if let Some(a) = held(&owner_key(ns, name)) {
+            out.pods.insert((ns.clone(), name.clone()), a);
+        }
+    }
+    for name in objects.nodes.keys() {
+        if let Some(mut a) = held(&node_owner_key(name)) {
+            // `routed` is a pod's: the node's port is the controller's own.
+            a.annotations.remove(annotations::ROUTED);
+            out.nodes.insert(name.clone(), a);
+        }
+    }
+    out
+}
+
+/// The writes a pass calls for: what the API server's objects lack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Writeback {
+    /// Annotations to merge into pods.
+    pub pods: BTreeMap<NsName, BTreeMap<String, String>>,
+    /// Annotations to merge into nodes.
+    pub nodes: BTreeMap<String, BTreeMap<String, String>>,
+    /// Subnet statuses to write.
+    pub subnet_statuses: BTreeMap<String, SubnetStatus>,
+    /// `IP` records to create or update.
+    pub ip_records: BTreeMap<String, IPSpec>,
+    /// `IP` records whose allocation is gone.
+    pub stale_ip_records: BTreeSet<String>,
+    /// Events about bad input, by [`event_key`], with the object they regard.
+    pub events: BTreeMap<String, (InputError, ObjectReference)>,
+}
+
+impl Writeback {
+    /// The work keys of every write.
+    pub fn keys(&self) -> Vec<Work> {
+        let mut keys: Vec<Work> = Vec::new();
+        keys.extend(self.pods.keys().cloned().map(Work::PodAnnotations));
+        keys.extend(self.nodes.keys().cloned().map(Work::NodeAnnotations));
+        keys.extend(self.subnet_statuses.keys().cloned().map(Work::SubnetStatus));
+        keys.extend(self.ip_records.keys().cloned().map(Work::IpRecord));
+        keys.extend(self.stale_ip_records.iter().cloned().map(Work::IpRecord));
+        keys.extend(self.events.keys().cloned().map(Work::Event));
+        keys
+    }
+}
+
+/// The identity of one bad-input report, so each is emitted as an Event once.
+pub fn event_key(e: &InputError) -> String {
+    format!("{}\u{1f}{}\u{1f}{}", e.object, e.field, e.message)
+}
+
+/// Whether `current` already carries every entry of `wanted`.
+fn carries(current: &Option<BTreeMap<String, String>>, wanted: &BTreeMap<String, String>) -> bool {
+    let empty = BTreeMap::new();
+    let current = current.as_ref().unwrap_or(&empty);
+    wanted.iter().all(|(k, v)| current.get(k) == Some(v))
+}
+
+/// Plans the writes after a pass: annotations of pods and nodes whose allocation they do not
+/// carry yet, `IP` records that are missing, differ or are stale, Subnet statuses that changed,
+/// and an Event per bad-input report in `errors` (all of them; [`run`] emits each once).
+pub fn plan_writeback(
+    objects: &Objects,
+    allocated: &Allocations,
+    ipam: &ipam::Ipam,
+    errors: &[InputError],
+    now: Timestamp,
+) -> Writeback {
+    let mut plan = Writeback::default();
+    let mut records: BTreeMap<String, IPSpec> = BTreeMap::new();
+    for ((ns, name), allocation) in &allocated.pods {
+        let Some(pod) = objects.pods.get(&(ns.clone(), name.clone())) else {
+            continue;
+        };
+        let wanted = &allocation.annotations;
+        if !carries(&pod.metadata.annotations, wanted) {
+            plan.pods.insert((ns.clone(), name.clone()), wanted.clone());
+        }
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default();
+        records.insert(
+            ip_name(ns, name),
+            ip_record(ns, name, &node, &allocation.address),
+        );
+    }
+    for (name, allocation) in &allocated.nodes {
+        let Some(node) = objects.nodes.get(name) else {
+            continue;
+        };
+        let wanted = &allocation.annotations;
+        if !carries(&node.metadata.annotations, wanted) {
+            plan.nodes.insert(name.clone(), wanted.clone());
+        }
+        records.insert(
+            node_ip_name(name),
+            node_ip_record(name, &allocation.address),
+        );
+    }
+    for (name, spec) in records {
+        if objects.ips.get(&name).map(|ip| &ip.spec) != Some(&spec) {
+            plan.ip_records.insert(name, spec);
+        }
+    }
+    for (name, ip) in &objects.ips {
+        let allocated = match record_owner(name, &ip.spec) {
+            Some(Owner::Pod(key)) => allocated.pods.contains_key(&key),
+            Some(Owner::Node(node)) => allocated.nodes.contains_key(&node),
+            // Not a record this controller names: someone else's business.
+            None => true,
+        };
+        if !allocated {
+            plan.stale_ip_records.insert(name.clone());
+        }
+    }
+    for (name, subnet) in &objects.subnets {
+        let oref = object_ref("Subnet", None, name);
+        let error = errors.iter().find(|e| e.object == oref);
+        let usage = ipam.usage(name).ok();
+        let status = subnet_status(usage.as_ref(), error, subnet.status.as_ref(), now);
+        if subnet.status.as_ref() != Some(&status) {
+            plan.subnet_statuses.insert(name.clone(), status);
+        }
+    }
+    for e in errors {
+        if let Some(regarding) = object_reference(objects, &e.object) {
+            plan.events.insert(event_key(e), (e.clone(), regarding));
+        }
+    }
+    plan
+}
+
+/// Whose allocation an `IP` record is.
+enum Owner {
+    Pod(NsName),
+    Node(String),
+}
+
+/// The owner of a record this controller names (`<pod>.<ns>` or `node-<node>`), if it is one.
+fn record_owner(name: &str, spec: &IPSpec) -> Option<Owner> {
+    if spec.pod_name.is_empty() {
+        None
+    } else if !spec.namespace.is_empty() && name == ip_name(&spec.namespace, &spec.pod_name) {
+        Some(Owner::Pod((spec.namespace.clone(), spec.pod_name.clone())))
+    } else if spec.namespace.is_empty() && name == node_ip_name(&spec.pod_name) {
+        Some(Owner::Node(spec.pod_name.clone()))
+    } else {
+        None
+    }
+}
+
+fn parse_ips(list: &str) -> Vec<IpAddr> {
+    list.split(',')
+        .filter_map(|i| i.trim().split('/').next()?.parse().ok())
+        .collect()
+}
+
+fn record(
+    owner: String,
+    subnet: &str,
+    ips: &str,
+    mac: Option<&str>,
+) -> Option<ipam::RestoreRecord> {
+    let ips = parse_ips(ips);
+    (!ips.is_empty() && !subnet.is_empty()).then(|| ipam::RestoreRecord {
+        owner,
+        subnet: subnet.to_owned(),
+        ips,
+        mac: mac.and_then(|m| m.parse().ok()),
+    })
+}
+
+/// The allocation records the cluster holds, one per owner: the `IP` resources, overridden by
+/// the annotations of pods and nodes marked `allocated` (what the pod's network was actually
+/// set up with).
+pub fn restore_records(objects: &Objects) -> Vec<ipam::RestoreRecord> {
+    let mut by_owner: BTreeMap<String, ipam::RestoreRecord> = BTreeMap::new();
+    for (name, ip) in &objects.ips {
+        let s = &ip.spec;
+        let owner = match record_owner(name, s) {
+            Some(Owner::Pod((ns, pod))) => owner_key(&ns, &pod),
+            Some(Owner::Node(node)) => node_owner_key(&node),
+            None => continue,
+        };
+        let mac = Some(s.mac_address.as_str()).filter(|m| !m.is_empty());
+        if let Some(r) = record(owner, &s.subnet, &s.ip_address, mac) {
+            by_owner.insert(r.owner.clone(), r);
+        }
+    }
+    let annotated = |map: &Option<BTreeMap<String, String>>, owner: String| {
+        let map = map.as_ref()?;
+        if map.get(annotations::ALLOCATED).map(String::as_str) != Some("true") {
+            return None;
+        }
+        record(
+            owner,
+            map.get(annotations::LOGICAL_SWITCH)?,
+            map.get(annotations::IP_ADDRESS)?,
+            map.get(annotations::MAC_ADDRESS).map(String::as_str),
+        )
+    };
+    for ((ns, name), pod) in &objects.pods {
+        if let Some(r) = annotated(&pod.metadata.annotations, owner_key(ns, name)) {
+            by_owner.insert(r.owner.clone(), r);
+        }
+    }
+    for (name, node) in &objects.nodes {
+        if let Some(r) = annotated(&node.metadata.annotations, node_owner_key(name)) {
+            by_owner.insert(r.owner.clone(), r);
+        }
+    }
+    by_owner.into_values().collect()
+}
+
+/// What [`restore_from_cluster`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterRestore {
+    /// Records held after the restore (their owners still exist).
+    pub restored: usize,
+    /// Records of owners gone while no controller ran: restored, then released at once.
+    pub released: usize,
+    /// Records refused (an address held twice, outside its subnet, …), as messages.
+    pub conflicts: Vec<String>,
+}
+
+/// Rebuilds `ipam` (fresh, before any allocation) from the cluster's allocation records
+/// ([`restore_records`]). The subnets are added first. Records of pods and nodes that no longer
+/// exist are restored and released at once, so their addresses count as used and new pods get
+/// never-used ones (Kube-OVN's issue #4304).
+pub fn restore_from_cluster(ipam: &ipam::Ipam, objects: &Objects) -> ClusterRestore {
+    let (subnets, _) = resolve_subnets(objects);
+    for s in &subnets {
+        if ipam.subnet_spec(&s.name).is_none() {
+            // A subnet IPAM refuses is reported by the converge pass that follows.
+            if let Ok(spec) = s.ipam_spec() {
+                let _ = ipam.add_subnet(spec);
+            }
+        }
+    }
+    let records = restore_records(objects);
+    let exists = |owner: &str| {
+        objects
+            .pods
+            .iter()
+            .any(|((ns, n), pod)| owner_key(ns, n) == owner && wants_port(pod))
+            || objects.nodes.keys().any(|n| node_owner_key(n) == owner)
+    };
+    let gone: Vec<String> = records
+        .iter()
+        .filter(|r| !exists(&r.owner))
+        .map(|r| r.owner.clone())
+        .collect();
+    let report = ipam.restore(records);
+    let mut out = ClusterRestore {
+        conflicts: report
+            .conflicts
+            .iter()
+            .map(|c| format!("{}: {}", c.owner, c.error))
+            .collect(),
+        ..ClusterRestore::default()
+    };
+    for owner in &gone {
+        if ipam.release(owner).is_some() {
+            out.released += 1;
+        }
+    }
+    out.restored = report.restored.saturating_sub(out.released);
+    out
+}
+
+fn first_address(net: &IpNet) -> IpAddr {
+    match net {
+        IpNet::V4(n) => IpAddr::V4(u32::from(n.network()).wrapping_add(1).into()),
+        IpNet::V6(n) => IpAddr::V6(u128::from(n.network()).wrapping_add(1).into()),
+    }
+}
+
+fn default_subnet(name: &str, cidr: &str, gateway: Option<&str>, default: bool) -> Subnet {
+    let nets: Vec<IpNet> = cidr
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+    let gateway = gateway.map(str::to_owned).or_else(|| {
+        (!nets.is_empty()).then(|| {
+            nets.iter()
+                .map(|n| first_address(n).to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    });
+    let protocol = match (
+        nets.iter().any(|n| matches!(n, IpNet::V4(_))),
+        nets.iter().any(|n| matches!(n, IpNet::V6(_))),
+    ) {
+        (true, true) => Some("Dual"),
+        (false, true) => Some("IPv6"),
+        (true, false) => Some("IPv4"),
+        (false, false) => None,
+    };
+    Subnet::new(
+        name,
+        SubnetSpec {
+            default,
+            vpc: Some(DEFAULT_VPC.to_owned()),
+            cidr_block: cidr.to_owned(),
+            exclude_ips: gateway
+                .iter()
+                .flat_map(|g| g.split(','))
+                .map(str::to_owned)
+                .collect(),
+            gateway,
+            protocol: protocol.map(str::to_owned),
+            gateway_type: Some("distributed".to_owned()),
+            nat_outgoing: default,
+            ..SubnetSpec::default()
+        },
+    )
+}
+
+/// The objects Kube-OVN creates at start-up when absent: the Vpc `ovn-cluster`, the default
+/// subnet `ovn-default` (unless another subnet is the default) and the join subnet `join`.
+pub fn default_objects(objects: &Objects, defaults: &Defaults) -> (Vec<Vpc>, Vec<Subnet>) {
+    let mut vpcs = Vec::new();
+    let mut subnets = Vec::new();
+    if !objects.vpcs.contains_key(DEFAULT_VPC) {
+        vpcs.push(Vpc::new(DEFAULT_VPC, VpcSpec::default()));
+    }
+    if !objects.subnets.contains_key(DEFAULT_SUBNET)
+        && !objects.subnets.values().any(|s| s.spec.default)
+    {
+        subnets.push(default_subnet(
+            DEFAULT_SUBNET,
+            &defaults.default_cidr,
+            defaults.default_gateway.as_deref(),
+            true,
+        ));
+    }
+    if !objects.subnets.contains_key(JOIN_SUBNET) {
+        subnets.push(default_subnet(
+            JOIN_SUBNET,
+            &defaults.join_cidr,
+            defaults.join_gateway.as_deref(),
+            false,
+        ));
+    }
+    (vpcs, subnets)
+}
+
+/// Objects this term created that the stores have not shown yet; passes see them meanwhile.
+#[derive(Debug, Default)]
+struct Overlay {
+    vpcs: Vec<Vpc>,
+    subnets: Vec<Subnet>,
+}
+
+impl Overlay {
+    /// Adds what the snapshot lacks, and forgets what the stores now hold.
+    fn apply(&mut self, objects: &mut Objects) {
+        self.vpcs
+            .retain(|v| !objects.vpcs.contains_key(&v.name_any()));
+        self.subnets
+            .retain(|s| !objects.subnets.contains_key(&s.name_any()));
+        for v in &self.vpcs {
+            objects.vpcs.insert(v.name_any(), v.clone());
+        }
+        for s in &self.subnets {
+            objects.subnets.insert(s.name_any(), s.clone());
+        }
+    }
+}
+
+/// What stays across leadership terms.
+struct Shared {
+    stores: ClusterStores,
+    queue: WorkQueue<Work>,
+    writer: Writer,
+    metrics: Arc<Metrics>,
+    config: ClusterConfig,
+}
+
+/// One leadership term: its controller (fresh IPAM) and the writes its passes planned.
+struct Term {
+    controller: tokio::sync::Mutex<Controller>,
+    pending: Mutex<Writeback>,
+    /// Events already emitted (by [`event_key`]) while their error persists.
+    emitted: Mutex<BTreeSet<String>>,
+    overlay: Mutex<Overlay>,
+    /// Subnets with usage series, to drop the series of removed ones.
+    measured: Mutex<BTreeSet<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section is a few map operations that cannot leave a half-done state.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs the cluster controller until `shutdown` turns true (or its sender is dropped): watches,
+/// leader election, converge passes and writebacks; see the module documentation. Retries
+/// failures (NB unreachable, API errors) with backoff; returns an error only when the watches
+/// end before the first list completes.
+pub async fn run(
+    client: Client,
+    config: ClusterConfig,
+    metrics: Arc<Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ClusterError> {
+    let (stores, events) = cluster::watch(client.clone());
+    let queue: WorkQueue<Work> = WorkQueue::new(config.backoff);
+    let _pump = AbortOnDrop(tokio::spawn(pump(events, queue.clone())));
+    let _nb_state = AbortOnDrop(tokio::spawn(track_nb(
+        config.nb_remote.clone(),
+        metrics.clone(),
+    )));
+    let (leading_tx, mut leading) = watch::channel(config.leader_election.is_none());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut always_leading = Some(leading_tx);
+    let campaign = config.leader_election.clone().and_then(|le| {
+        let leading_tx = always_leading.take()?;
+        let lock = LeaseLock::new(
+            client.clone(),
+            &le.namespace,
+            &le.name,
+            &config.identity,
+            le.duration,
+        );
+        Some(tokio::spawn(async move {
+            lock.campaign(le.retry_period, leading_tx, stop_rx).await
+        }))
+    });
+    let shared = Shared {
+        stores,
+        queue,
+        writer: Writer::new(client, &config.identity),
+        metrics,
+        config,
+    };
+    let result = async {
+        tokio::select! {
+            ready = shared.stores.wait_until_ready() => {
+                ready.map_err(|_| ClusterError::WatchEnded)?;
+            }
+            _ = stopped(&mut shutdown) => return Ok(()),
+        }
+        tracing::info!("every watched kind is listed");
+        let mut pause = Duration::from_millis(500);
+        loop {
+            if !*leading.borrow_and_update() {
+                tracing::info!(identity = %shared.config.identity, "following");
+                tokio::select! {
+                    changed = leading.changed() => if changed.is_err() { return Ok(()) },
+                    _ = stopped(&mut shutdown) => return Ok(()),
+                }
+                continue;
+            }
+            tracing::info!(identity = %shared.config.identity, "leading");
+            let term = tokio::select! {
+                term = lead(&shared, leading.clone()) => term,
+                _ = stopped(&mut shutdown) => return Ok(()),
+            };
+            match term {
+                Ok(()) => pause = Duration::from_millis(500),
+                Err(e) => {
+                    tracing::error!(error = %e, retry_in = ?pause, "cannot lead");
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = stopped(&mut shutdown) => return Ok(()),
+                    }
+                    pause = (pause * 2).min(MAX_TERM_BACKOFF);
+                }
+            }
+        }
+    }
+    .await;
+    tracing::info!("shutting down");
+    shared.queue.shut_down();
+    let _ = stop_tx.send(true);
+    drop(always_leading);
+    if let Some(campaign) = campaign {
+        match tokio::time::timeout(STEP_DOWN_LIMIT, campaign).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "could not release the lease"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "leader election task failed"),
+            Err(_) => tracing::warn!("releasing the lease timed out"),
+        }
+    }
+    result
+}
+
+/// Resolves once `rx` turns true or its sender is gone.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Resolves once this replica no longer leads.
+async fn lost(rx: &mut watch::Receiver<bool>) {
+    while *rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Every watch event asks for a pass; the queue coalesces bursts.
+async fn pump(mut events: BoxStream<'static, ClusterEvent>, queue: WorkQueue<Work>) {
+    while let Some(event) = events.next().await {
+        match event {
+            ClusterEvent::Applied { object, .. } | ClusterEvent::Deleted { object, .. } => {
+                tracing::debug!(%object, "changed");
+                queue.add(Work::Converge);
+            }
+            ClusterEvent::Synced(kind) => {
+                tracing::debug!(?kind, "listed");
+                queue.add(Work::Converge);
+            }
+            ClusterEvent::WatchError { kind, message } => {
+                tracing::warn!(?kind, error = %message, "watch failed; retrying");
+            }
+        }
+    }
+}
+
+/// Publishes whether NB is reachable: the state of a connection to the controller's remotes
+/// (the controller's own connection is not observable from outside it).
+async fn track_nb(remote: String, metrics: Arc<Metrics>) {
+    metrics.set_ovsdb_connected(NB_DATABASE, false);
+    let client = match ovsdb_client::client::ClientConfig::new(&remote)
+        .and_then(ovsdb_client::client::Client::start)
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot track the NB connection");
+            return;
+        }
+    };
+    let mut state = client.state();
+    loop {
+        let up = matches!(
+            *state.borrow_and_update(),
+            ovsdb_client::client::ConnectionState::Connected(_)
+        );
+        metrics.set_ovsdb_connected(NB_DATABASE, up);
+        if state.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One leadership term: a fresh controller, the default objects, IPAM restored from the
+/// cluster, then workers until leadership is lost.
+async fn lead(shared: &Shared, leading: watch::Receiver<bool>) -> Result<(), ClusterError> {
+    let controller = Controller::connect(&shared.config.nb_remote)
+        .await
+        .map_err(ClusterError::Nb)?;
+    let (mut objects, _) = shared.stores.snapshot();
+    let mut overlay = Overlay::default();
+    let (vpcs, subnets) = default_objects(&objects, &shared.config.defaults);
+    for vpc in vpcs {
+        match shared.writer.create_vpc_if_absent(&vpc).await {
+            Ok(created) => {
+                tracing::info!(vpc = %vpc.name_any(), "created the default Vpc");
+                overlay.vpcs.push(created.unwrap_or(vpc));
+            }
+            Err(e) => tracing::warn!(vpc = %vpc.name_any(), error = %e, "cannot create"),
+        }
+    }
+    for subnet in subnets {
+        match shared.writer.create_subnet_if_absent(&subnet).await {
+            Ok(created) => {
+                tracing::info!(subnet = %subnet.name_any(), "created a default subnet");
+                overlay.subnets.push(created.unwrap_or(subnet));
+            }
+            Err(e) => tracing::warn!(subnet = %subnet.name_any(), error = %e, "cannot create"),
+        }
+    }
+    overlay.apply(&mut objects);
+    let restored = restore_from_cluster(controller.ipam(), &objects);
+    tracing::info!(
+        restored = restored.restored,
+        released = restored.released,
+        conflicts = restored.conflicts.len(),
+        "IPAM rebuilt from IP resources and annotations"
+    );
+    for c in &restored.conflicts {
+        tracing::warn!(conflict = %c, "allocation record not restored");
+    }
+    let term = Term {
+        controller: tokio::sync::Mutex::new(controller),
+        pending: Mutex::new(Writeback::default()),
+        emitted: Mutex::new(BTreeSet::new()),
+        overlay: Mutex::new(overlay),
+        measured: Mutex::new(BTreeSet::new()),
+    };
+    shared.queue.add(Work::Converge);
+    let workers = (0..WORKERS).map(|_| worker(shared, &term, leading.clone()));
+    futures::future::join_all(workers).await;
+    tracing::info!("leadership lost");
+    Ok(())
+}
+
+async fn worker(shared: &Shared, term: &Term, mut leading: watch::Receiver<bool>) {
+    loop {
+        let work = tokio::select! {
+            work = shared.queue.next() => work,
+            _ = lost(&mut leading) => return,
+        };
+        let Some(work) = work else { return };
+        match process(shared, term, &work).await {
+            Ok(()) => shared.queue.done(&work),
+            Err(e) => {
+                let delay = shared.queue.retry(&work);
+                tracing::warn!(?work, error = %e, retry_in = ?delay, "failed");
+            }
+        }
+    }
+}
+
+/// A write's outcome: success, or the API error (an object gone counts as done).
+fn written<T>(result: Result<T, kube::Error>) -> Result<bool, String> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.is_not_found() => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<(), String> {
+    let w = &shared.writer;
+    match work {
+        Work::Converge => converge_pass(shared, term).await,
+        Work::PodAnnotations(key) => {
+            let Some(wanted) = lock(&term.pending).pods.get(key).cloned() else {
+                return Ok(());
+            };
+            written(w.patch_pod_annotations(&key.0, &key.1, &wanted).await)?;
+            tracing::debug!(namespace = %key.0, pod = %key.1, "annotated");
+            forget(&mut lock(&term.pending).pods, key, &wanted);
+            Ok(())
+        }
+        Work::NodeAnnotations(node) => {
+            let Some(wanted) = lock(&term.pending).nodes.get(node).cloned() else {
+                return Ok(());
+            };
+            written(w.patch_node_annotations(node, &wanted).await)?;
+            tracing::debug!(%node, "annotated");
+            forget(&mut lock(&term.pending).nodes, node, &wanted);
+            Ok(())
+        }
+        Work::SubnetStatus(name) => {
+            let Some(status) = lock(&term.pending).subnet_statuses.get(name).cloned() else {
+                return Ok(());
+            };
+            written(w.update_subnet_status(name, &status).await)?;
+            forget(&mut lock(&term.pending).subnet_statuses, name, &status);
+            Ok(())
+        }
+        Work::IpRecord(name) => {
+            let (spec, stale) = {
+                let p = lock(&term.pending);
+                (
+                    p.ip_records.get(name).cloned(),
+                    p.stale_ip_records.contains(name),
+                )
+            };
+            if let Some(spec) = spec {
+                w.record_ip(name, &spec).await.map_err(|e| e.to_string())?;
+                forget(&mut lock(&term.pending).ip_records, name, &spec);
+            } else if stale {
+                w.delete_ip(name).await.map_err(|e| e.to_string())?;
+                lock(&term.pending).stale_ip_records.remove(name);
+            }
+            Ok(())
+        }
+        Work::Event(key) => {
+            let Some((error, regarding)) = lock(&term.pending).events.get(key).cloned() else {
+                return Ok(());
+            };
+            w.emit_input_error(&error, &regarding, Timestamp::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            lock(&term.emitted).insert(key.clone());
+            lock(&term.pending).events.remove(key);
+            Ok(())
+        }
+    }
+}
+
+/// Drops a done write unless a later pass changed what it wants meanwhile.
+fn forget<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, key: &K, written: &V) {
+    if map.get(key) == Some(written) {
+        map.remove(key);
+    }
+}
+
+async fn converge_pass(shared: &Shared, term: &Term) -> Result<(), String> {
+    let (mut objects, mut errors) = shared.stores.snapshot();
+    lock(&term.overlay).apply(&mut objects);
+    let mut controller = term.controller.lock().await;
+    let started = Instant::now();
+    let report = controller.converge(&objects).await;
+    let elapsed = started.elapsed();
+    errors.extend(report.errors.iter().cloned());
+    let failed = !report.reconcile.failed.is_empty();
+    shared
+        .metrics
+        .observe_reconcile(elapsed, failed, errors.len());
+    let ipam = controller.ipam();
+    {
+        let mut measured = lock(&term.measured);
+        let names: BTreeSet<String> = ipam.subnet_names().into_iter().collect();
+        for gone in measured.difference(&names) {
+            shared.metrics.forget_subnet(gone);
+        }
+        for name in &names {
+            if let Ok(usage) = ipam.usage(name) {
+                shared.metrics.set_subnet_usage(name, &usage);
+            }
+        }
+        *measured = names;
+    }
+    let allocated = allocations(&objects, ipam);
+    let mut plan = plan_writeback(&objects, &allocated, ipam, &errors, Timestamp::now());
+    drop(controller);
+    {
+        let mut emitted = lock(&term.emitted);
+        // An error that went away may come back later: it is then reported again.
+        emitted.retain(|k| plan.events.contains_key(k));
+        plan.events.retain(|k, _| !emitted.contains(k));
+    }
+    for e in &errors {
+        tracing::warn!(object = %e.object, field = %e.field, message = %e.message, "invalid input");
+    }
+    tracing::info!(
+        pods = allocated.pods.len(),
+        nodes = allocated.nodes.len(),
+        allocated = report.allocated,
+        released = report.released,
+        transactions = report.reconcile.transactions,
+        operations = report.reconcile.operations,
+        invalid = errors.len(),
+        writes = plan.keys().len(),
+        elapsed_ms = elapsed.as_millis() as u64,
+        "converged"
+    );
+    let keys = plan.keys();
+    *lock(&term.pending) = plan;
+    for key in keys {
+        shared.queue.add(key);
+    }
+    if failed {
+        for (group, e) in &report.reconcile.failed {
+            tracing::warn!(%group, error = %e, "could not converge");
+        }
+        return Err(format!(
+            "{} groups could not be written to NB",
+            report.reconcile.failed.len()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "cluster_controller/tests.rs"]
+mod tests;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use ipam::SubnetUsage;
-use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
@@ -16,7 +16,7 @@ use kube::{Client, Resource};
 use serde_json::json;
 
 use crate::InputError;
-use crate::crd::{Condition, IP, IPSpec, Subnet, SubnetStatus};
+use crate::crd::{Condition, IP, IPSpec, Subnet, SubnetStatus, Vpc};
 use crate::objects::Objects;
 use crate::translate::PodAddress;
 
@@ -54,6 +54,42 @@ impl Writer {
         let patch = json!({ "metadata": { "annotations": annotations } });
         api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
+    }
+
+    /// Merges `annotations` into a node's annotations (its join address), as
+    /// [`Writer::patch_pod_annotations`] does for pods.
+    pub async fn patch_node_annotations(
+        &self,
+        name: &str,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<Node, kube::Error> {
+        let api: Api<Node> = Api::all(self.client.clone());
+        let patch = json!({ "metadata": { "annotations": annotations } });
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+    }
+
+    /// Creates a Subnet unless one of that name exists. `Ok(None)` when it existed.
+    pub async fn create_subnet_if_absent(
+        &self,
+        subnet: &Subnet,
+    ) -> Result<Option<Subnet>, kube::Error> {
+        let api: Api<Subnet> = Api::all(self.client.clone());
+        match api.create(&PostParams::default(), subnet).await {
+            Ok(s) => Ok(Some(s)),
+            Err(kube::Error::Api(s)) if s.is_already_exists() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a Vpc unless one of that name exists. `Ok(None)` when it existed.
+    pub async fn create_vpc_if_absent(&self, vpc: &Vpc) -> Result<Option<Vpc>, kube::Error> {
+        let api: Api<Vpc> = Api::all(self.client.clone());
+        match api.create(&PostParams::default(), vpc).await {
+            Ok(v) => Ok(Some(v)),
+            Err(kube::Error::Api(s)) if s.is_already_exists() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Replaces a Subnet's status through the status subresource (build it with
@@ -274,6 +310,19 @@ pub fn ip_record(namespace: &str, pod: &str, node: &str, addr: &PodAddress) -> I
         v4_ip_address: family(true),
         v6_ip_address: family(false),
         mac_address: addr.mac.clone(),
+    }
+}
+
+/// The name of a node's `IP` record: `node-<name>`, as Kube-OVN names it (the node's NB port).
+pub fn node_ip_name(node: &str) -> String {
+    format!("node-{node}")
+}
+
+/// The `IP` record of a node's join address: no namespace, the node as pod and node name.
+pub fn node_ip_record(node: &str, addr: &PodAddress) -> IPSpec {
+    IPSpec {
+        namespace: String::new(),
+        ..ip_record("", node, node, addr)
     }
 }
 

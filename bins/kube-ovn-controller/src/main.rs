@@ -2,36 +2,192 @@
 //!
 //! ```text
 //! kube-ovn-controller --manifests DIR --ovn-nb REMOTE [--once]
+//! kube-ovn-controller --ovn-nb REMOTE [--kubeconfig FILE] [--metrics-addr ADDR] [...]
 //! ```
 //!
-//! Reads every YAML under DIR, allocates addresses, converges OVN NB; with `--once` it exits
-//! when done (status 2, after converging everything valid, when some input is invalid),
-//! otherwise it keeps watching the directory. Running against an API server is not available
-//! in this build.
+//! With `--manifests` it reads every YAML under DIR, allocates addresses, converges OVN NB;
+//! with `--once` it exits when done (status 2, after converging everything valid, when some
+//! input is invalid), otherwise it keeps watching the directory.
+//!
+//! Without `--manifests` it runs in a cluster (in-cluster config, `$KUBECONFIG` or
+//! `~/.kube/config`, or `--kubeconfig`): see `kube_bridge::cluster_controller`. It serves
+//! Prometheus metrics on `--metrics-addr` and stops cleanly (releasing its Lease) on SIGTERM
+//! or Ctrl-C.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use clap::Parser;
+use clap::{ArgAction, Parser};
 use kube_bridge::Objects;
+use kube_bridge::cluster_controller::{ClusterConfig, Defaults, LeaderElection};
 use kube_bridge::controller::Controller;
+use kube_bridge::metrics::Metrics;
+use kube_bridge::translate::{DEFAULT_CIDR, JOIN_CIDR};
 
 #[derive(Parser)]
-#[command(
-    version,
-    about = "Kubernetes networking onto OVN (manifest-directory mode)"
-)]
+#[command(version, about = "Kubernetes networking onto OVN")]
 struct Args {
-    /// Directory of Kubernetes manifests (multi-document YAML).
+    /// Directory of Kubernetes manifests (multi-document YAML): run without a cluster.
     #[arg(long)]
-    manifests: PathBuf,
+    manifests: Option<PathBuf>,
     /// OVN_Northbound remote: unix:PATH, tcp:IP:PORT, ssl:IP:PORT, or a comma-separated list.
     #[arg(long = "ovn-nb")]
     ovn_nb: String,
-    /// Converge once and exit.
-    #[arg(long)]
+    /// Converge once and exit (manifest mode).
+    #[arg(long, requires = "manifests")]
     once: bool,
+    /// Kubeconfig file (cluster mode); default: in-cluster config, $KUBECONFIG, ~/.kube/config.
+    #[arg(long, conflicts_with = "manifests")]
+    kubeconfig: Option<PathBuf>,
+    /// Where to serve /metrics (cluster mode).
+    #[arg(long, default_value = "0.0.0.0:10660", conflicts_with = "manifests")]
+    metrics_addr: SocketAddr,
+    /// This replica's identity for leader election; default: $POD_NAME, else the host name.
+    #[arg(long)]
+    identity: Option<String>,
+    /// Whether to elect a leader through a Lease (turn off only with a single replica).
+    #[arg(long, default_value_t = true, action = ArgAction::Set)]
+    leader_elect: bool,
+    /// The Lease's namespace; default: $KUBE_NAMESPACE, $POD_NAMESPACE, the service account's
+    /// namespace, else kube-system.
+    #[arg(long)]
+    lease_namespace: Option<String>,
+    /// The Lease's name.
+    #[arg(long, default_value = "kube-ovn-controller")]
+    lease_name: String,
+    /// The default subnet's CIDR(s) when it is created at start-up (`v4` or `v4,v6`).
+    #[arg(long, default_value = DEFAULT_CIDR)]
+    default_cidr: String,
+    /// The default subnet's gateway(s); default: the first address of each CIDR.
+    #[arg(long)]
+    default_gateway: Option<String>,
+    /// The join subnet's CIDR(s) when it is created at start-up.
+    #[arg(long, default_value = JOIN_CIDR)]
+    node_switch_cidr: String,
+    /// The join subnet's gateway(s); default: the first address of each CIDR.
+    #[arg(long)]
+    node_switch_gateway: Option<String>,
+}
+
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn identity(args: &Args) -> String {
+    args.identity
+        .clone()
+        .or_else(|| env("POD_NAME"))
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "kube-ovn-controller".to_owned())
+}
+
+fn lease_namespace(args: &Args) -> String {
+    args.lease_namespace
+        .clone()
+        .or_else(|| env("KUBE_NAMESPACE"))
+        .or_else(|| env("POD_NAMESPACE"))
+        .or_else(|| {
+            std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                .ok()
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty())
+        })
+        .unwrap_or_else(|| "kube-system".to_owned())
+}
+
+async fn kube_client(kubeconfig: Option<&std::path::Path>) -> Result<kube::Client, String> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let file = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
+        }
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| format!("no cluster configuration: {e}"))?,
+    };
+    kube::Client::try_from(config).map_err(|e| format!("cannot build the API client: {e}"))
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn cluster(args: Args) -> ExitCode {
+    let client = match kube_client(args.kubeconfig.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let metrics = Arc::new(Metrics::new());
+    let listener = match tokio::net::TcpListener::bind(args.metrics_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot serve metrics on {}: {e}", args.metrics_addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %args.metrics_addr, "serving /metrics");
+    let serving = tokio::spawn(kube_bridge::metrics::serve(listener, metrics.clone()));
+    let mut config = ClusterConfig::new(&args.ovn_nb, &identity(&args));
+    config.leader_election = args.leader_elect.then(|| LeaderElection {
+        name: args.lease_name.clone(),
+        ..LeaderElection::new(&lease_namespace(&args))
+    });
+    config.defaults = Defaults {
+        default_cidr: args.default_cidr.clone(),
+        default_gateway: args.default_gateway.clone(),
+        join_cidr: args.node_switch_cidr.clone(),
+        join_gateway: args.node_switch_gateway.clone(),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        terminated().await;
+        tracing::info!("signal received");
+        let _ = stop.send(true);
+    });
+    let result = kube_bridge::cluster_controller::run(client, config, metrics, stopped).await;
+    serving.abort();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// A fingerprint of the directory's YAML files, to notice changes.
@@ -92,6 +248,9 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let Some(manifests) = args.manifests.clone() else {
+        return cluster(args).await;
+    };
     let mut controller = match Controller::connect(&args.ovn_nb).await {
         Ok(c) => c,
         Err(e) => {
@@ -99,8 +258,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut seen = fingerprint(&args.manifests);
-    let first = pass(&mut controller, &args.manifests).await;
+    let mut seen = fingerprint(&manifests);
+    let first = pass(&mut controller, &manifests).await;
     if args.once {
         return match first {
             Ok(true) => ExitCode::SUCCESS,
@@ -120,10 +279,10 @@ async fn main() -> ExitCode {
             _ = tick.tick() => {}
             _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
         }
-        let now = fingerprint(&args.manifests);
+        let now = fingerprint(&manifests);
         if now != seen {
             seen = now;
-            if let Err(e) = pass(&mut controller, &args.manifests).await {
+            if let Err(e) = pass(&mut controller, &manifests).await {
                 eprintln!("{e}");
             }
         }

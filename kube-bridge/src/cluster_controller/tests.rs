@@ -1,0 +1,725 @@
+use super::*;
+use crate::mock_api::{self, FakeApi, Write};
+use crate::objects::Origin;
+use crate::translate::{PodAddress, ResolvedSubnet};
+use ovn_tests::OvsdbServer;
+use serde_json::{Value, json};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn objects(docs: Vec<Value>) -> Objects {
+    let mut objects = Objects::default();
+    for doc in docs {
+        objects
+            .add_value(
+                doc,
+                Origin {
+                    file: Default::default(),
+                    document: 0,
+                },
+            )
+            .expect("a valid object");
+    }
+    objects
+}
+
+fn subnet(name: &str, cidr: &str, namespaces: &[&str]) -> Value {
+    json!({"apiVersion": "kubeovn.io/v1", "kind": "Subnet",
+           "metadata": {"name": name, "uid": format!("uid-{name}")},
+           "spec": {"cidrBlock": cidr, "namespaces": namespaces}})
+}
+
+fn pod(ns: &str, name: &str, annotations: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": ns, "annotations": annotations},
+           "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "i"}]}})
+}
+
+fn ip_cr(ns: &str, pod: &str, subnet: &str, ip: &str, mac: &str) -> Value {
+    json!({"apiVersion": "kubeovn.io/v1", "kind": "IP", "metadata": {"name": format!("{pod}.{ns}")},
+           "spec": {"podName": pod, "namespace": ns, "subnet": subnet, "nodeName": "node1",
+                    "ipAddress": ip, "v4IpAddress": ip, "macAddress": mac}})
+}
+
+fn allocated(ip: &str, mac: &str, subnet: &str) -> Value {
+    json!({"ovn.kubernetes.io/allocated": "true", "ovn.kubernetes.io/ip_address": ip,
+           "ovn.kubernetes.io/mac_address": mac, "ovn.kubernetes.io/logical_switch": subnet})
+}
+
+#[test]
+fn restore_rebuilds_ipam_from_ip_records_and_annotations() {
+    let objects = objects(vec![
+        subnet("net1", "10.1.0.0/24", &["ns1"]),
+        // Annotations win over a disagreeing record: they are what the pod was set up with.
+        pod(
+            "ns1",
+            "a",
+            allocated("10.1.0.5", "00:00:00:00:00:05", "net1"),
+        ),
+        ip_cr("ns1", "a", "net1", "10.1.0.9", "00:00:00:00:00:09"),
+        // A record alone is enough.
+        pod("ns1", "b", json!({})),
+        ip_cr("ns1", "b", "net1", "10.1.0.6", "00:00:00:00:00:06"),
+        // The pod went away while no controller ran.
+        ip_cr("ns1", "gone", "net1", "10.1.0.2", "00:00:00:00:00:02"),
+        // Not allocated yet: nothing to restore.
+        pod("ns1", "new", json!({})),
+    ]);
+    let records = restore_records(&objects);
+    let owners: Vec<(&str, Vec<IpAddr>)> = records
+        .iter()
+        .map(|r| (r.owner.as_str(), r.ips.clone()))
+        .collect();
+    let ip = |s: &str| -> IpAddr { s.parse().expect("ip") };
+    assert_eq!(
+        owners,
+        [
+            ("a.ns1", vec![ip("10.1.0.5")]),
+            ("b.ns1", vec![ip("10.1.0.6")]),
+            ("gone.ns1", vec![ip("10.1.0.2")]),
+        ]
+    );
+
+    let ipam = ipam::Ipam::new();
+    let summary = restore_from_cluster(&ipam, &objects);
+    assert_eq!(
+        summary,
+        ClusterRestore {
+            restored: 2,
+            released: 1,
+            conflicts: vec![]
+        }
+    );
+    let held = |owner: &str| {
+        ipam.lookup(owner)
+            .map(|(s, a)| (s, a.ips().collect::<Vec<_>>()))
+    };
+    assert_eq!(held("a.ns1"), Some(("net1".into(), vec![ip("10.1.0.5")])));
+    assert_eq!(held("b.ns1"), Some(("net1".into(), vec![ip("10.1.0.6")])));
+    assert_eq!(held("gone.ns1"), None);
+    // The gone pod's address was in use: a new pod gets a never-used one.
+    let fresh = ipam.allocate("net1", "new.ns1").expect("allocates");
+    let fresh: Vec<IpAddr> = fresh.ips().collect();
+    assert!(
+        !fresh.contains(&ip("10.1.0.2"))
+            && !fresh.contains(&ip("10.1.0.5"))
+            && !fresh.contains(&ip("10.1.0.6")),
+        "{fresh:?}"
+    );
+}
+
+#[test]
+fn restore_reports_an_address_held_twice() {
+    let objects = objects(vec![
+        subnet("net1", "10.1.0.0/24", &["ns1"]),
+        pod(
+            "ns1",
+            "a",
+            allocated("10.1.0.5", "00:00:00:00:00:05", "net1"),
+        ),
+        pod(
+            "ns1",
+            "b",
+            allocated("10.1.0.5", "00:00:00:00:00:06", "net1"),
+        ),
+    ]);
+    let ipam = ipam::Ipam::new();
+    let summary = restore_from_cluster(&ipam, &objects);
+    assert_eq!(summary.restored, 1);
+    assert_eq!(summary.conflicts.len(), 1, "{summary:?}");
+    assert!(summary.conflicts[0].starts_with("b.ns1: "), "{summary:?}");
+}
+
+#[test]
+fn default_objects_are_the_missing_ones() {
+    let none = Objects::default();
+    let (vpcs, subnets) = default_objects(&none, &Defaults::default());
+    assert_eq!(
+        vpcs.iter().map(|v| v.name_any()).collect::<Vec<_>>(),
+        ["ovn-cluster"]
+    );
+    let by_name: BTreeMap<String, &Subnet> = subnets.iter().map(|s| (s.name_any(), s)).collect();
+    let default = &by_name["ovn-default"].spec;
+    assert_eq!(
+        (
+            default.cidr_block.as_str(),
+            default.gateway.as_deref(),
+            default.default,
+            default.nat_outgoing
+        ),
+        ("10.16.0.0/16", Some("10.16.0.1"), true, true)
+    );
+    assert_eq!(default.exclude_ips, ["10.16.0.1"]);
+    assert_eq!(default.protocol.as_deref(), Some("IPv4"));
+    let join = &by_name["join"].spec;
+    assert_eq!(
+        (
+            join.cidr_block.as_str(),
+            join.gateway.as_deref(),
+            join.default
+        ),
+        ("100.64.0.0/16", Some("100.64.0.1"), false)
+    );
+
+    // Another default subnet, and existing objects, are left alone.
+    let mut present = objects(vec![
+        subnet("join", "100.64.0.0/16", &[]),
+        json!({"apiVersion": "kubeovn.io/v1", "kind": "Subnet", "metadata": {"name": "mine"},
+               "spec": {"cidrBlock": "10.9.0.0/16", "default": true}}),
+        json!({"apiVersion": "kubeovn.io/v1", "kind": "Vpc", "metadata": {"name": "ovn-cluster"},
+               "spec": {}}),
+    ]);
+    let (vpcs, subnets) = default_objects(&present, &Defaults::default());
+    assert!(vpcs.is_empty() && subnets.is_empty());
+    present.subnets.remove("mine");
+    let dual = Defaults {
+        default_cidr: "10.16.0.0/16,fd00:10:16::/64".into(),
+        ..Defaults::default()
+    };
+    let (_, subnets) = default_objects(&present, &dual);
+    let spec = &subnets[0].spec;
+    assert_eq!(spec.gateway.as_deref(), Some("10.16.0.1,fd00:10:16::1"));
+    assert_eq!(spec.protocol.as_deref(), Some("Dual"));
+}
+
+#[test]
+fn writeback_plans_only_what_the_api_server_lacks() {
+    let objects = objects(vec![
+        subnet("net1", "10.1.0.0/24", &["ns1"]),
+        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node1"}}),
+        pod("ns1", "fresh", json!({})),
+        // Already carries everything the pass computes.
+        pod(
+            "ns1",
+            "done",
+            json!({"ovn.kubernetes.io/allocated": "true", "ovn.kubernetes.io/routed": "true",
+                   "ovn.kubernetes.io/ip_address": "10.1.0.3",
+                   "ovn.kubernetes.io/mac_address": "00:00:00:00:00:03",
+                   "ovn.kubernetes.io/cidr": "10.1.0.0/24", "ovn.kubernetes.io/gateway": "10.1.0.1",
+                   "ovn.kubernetes.io/logical_switch": "net1", "other": "kept"}),
+        ),
+        ip_cr("ns1", "done", "net1", "10.1.0.3", "00:00:00:00:00:03"),
+        ip_cr("ns1", "gone", "net1", "10.1.0.9", "00:00:00:00:00:09"),
+        // Someone else's record (not named after its pod): never deleted.
+        json!({"apiVersion": "kubeovn.io/v1", "kind": "IP", "metadata": {"name": "static-x"},
+               "spec": {"podName": "x", "namespace": "ns1", "subnet": "net1", "ipAddress": "10.1.0.50"}}),
+        subnet("bad", "10.0.0.0/33", &[]),
+    ]);
+    let (subnets, errors) = resolve_subnets(&objects);
+    let net1 = subnets.iter().find(|s| s.name == "net1").expect("net1");
+    let join = subnets.iter().find(|s| s.name == "join").expect("join");
+    let alloc = |subnet: &ResolvedSubnet, ip: &str, mac: &str| {
+        let address = PodAddress {
+            subnet: subnet.name.clone(),
+            ips: vec![ip.parse().expect("ip")],
+            mac: mac.into(),
+        };
+        Allocated {
+            annotations: crate::translate::pod_annotations(&address, subnet),
+            address,
+        }
+    };
+    let mut allocated = Allocations::default();
+    allocated.pods.insert(
+        ("ns1".into(), "fresh".into()),
+        alloc(net1, "10.1.0.2", "00:00:00:00:00:02"),
+    );
+    allocated.pods.insert(
+        ("ns1".into(), "done".into()),
+        alloc(net1, "10.1.0.3", "00:00:00:00:00:03"),
+    );
+    allocated.nodes.insert(
+        "node1".into(),
+        alloc(join, "100.64.0.2", "00:00:00:00:01:02"),
+    );
+    let ipam = ipam::Ipam::new();
+    ipam.add_subnet(net1.ipam_spec().expect("spec"))
+        .expect("added");
+    ipam.allocate("net1", "fresh.ns1").expect("allocated");
+    let now: Timestamp = "2030-01-01T00:00:00Z".parse().expect("time");
+    let plan = plan_writeback(&objects, &allocated, &ipam, &errors, now);
+
+    assert_eq!(
+        plan.pods.keys().collect::<Vec<_>>(),
+        [&("ns1".to_owned(), "fresh".to_owned())]
+    );
+    let wanted = &plan.pods[&("ns1".to_owned(), "fresh".to_owned())];
+    let expected: BTreeMap<String, String> = [
+        ("ovn.kubernetes.io/allocated", "true"),
+        ("ovn.kubernetes.io/routed", "true"),
+        ("ovn.kubernetes.io/ip_address", "10.1.0.2"),
+        ("ovn.kubernetes.io/mac_address", "00:00:00:00:00:02"),
+        ("ovn.kubernetes.io/cidr", "10.1.0.0/24"),
+        ("ovn.kubernetes.io/gateway", "10.1.0.1"),
+        ("ovn.kubernetes.io/logical_switch", "net1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(wanted, &expected);
+    assert_eq!(
+        plan.nodes["node1"]["ovn.kubernetes.io/logical_switch"],
+        "join"
+    );
+    assert_eq!(
+        plan.ip_records.keys().collect::<Vec<_>>(),
+        ["fresh.ns1", "node-node1"]
+    );
+    assert_eq!(plan.ip_records["fresh.ns1"].node_name, "node1");
+    assert_eq!(plan.ip_records["node-node1"].namespace, "");
+    assert_eq!(
+        plan.stale_ip_records.iter().collect::<Vec<_>>(),
+        ["gone.ns1"]
+    );
+    // Both subnets get a first status; the bad one says why it is not valid.
+    assert_eq!(
+        plan.subnet_statuses.keys().collect::<Vec<_>>(),
+        ["bad", "net1"]
+    );
+    assert_eq!(plan.subnet_statuses["net1"].v4_using_ips, 1.0);
+    let bad = &plan.subnet_statuses["bad"].conditions[0];
+    assert_eq!(
+        (bad.type_.as_str(), bad.status.as_str()),
+        ("Validated", "False")
+    );
+    assert!(bad.message.contains("spec.cidrBlock"), "{bad:?}");
+    let events: Vec<&str> = plan
+        .events
+        .values()
+        .map(|(e, r)| {
+            assert_eq!(r.uid.as_deref(), Some("uid-bad"));
+            e.object.as_str()
+        })
+        .collect();
+    assert_eq!(events, ["Subnet/bad"]);
+    assert_eq!(plan.keys().len(), 1 + 1 + 2 + 2 + 1 + 1);
+}
+
+fn lists() -> Vec<(&'static str, &'static str, &'static str, Vec<Value>)> {
+    let pod = |name: &str| {
+        json!({"metadata": {"name": name, "namespace": "ns1", "uid": format!("uid-{name}")},
+               "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "i"}]}})
+    };
+    vec![
+        (
+            "/api/v1/namespaces",
+            "v1",
+            "Namespace",
+            vec![json!({"metadata": {"name": "ns1"}})],
+        ),
+        (
+            "/api/v1/nodes",
+            "v1",
+            "Node",
+            vec![json!({"metadata": {"name": "node1"}})],
+        ),
+        (
+            "/api/v1/pods",
+            "v1",
+            "Pod",
+            vec![pod("web-0"), pod("web-1")],
+        ),
+        ("/api/v1/services", "v1", "Service", vec![]),
+        (
+            "/apis/discovery.k8s.io/v1/endpointslices",
+            "discovery.k8s.io/v1",
+            "EndpointSlice",
+            vec![],
+        ),
+        (
+            "/apis/networking.k8s.io/v1/networkpolicies",
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            vec![],
+        ),
+        (
+            "/apis/kubeovn.io/v1/subnets",
+            "kubeovn.io/v1",
+            "Subnet",
+            vec![
+                json!({"metadata": {"name": "net1", "uid": "uid-net1"},
+                       "spec": {"cidrBlock": "10.1.0.0/24", "namespaces": ["ns1"]}}),
+                json!({"metadata": {"name": "bad", "uid": "uid-bad"},
+                       "spec": {"cidrBlock": "10.0.0.0/33"}}),
+            ],
+        ),
+        ("/apis/kubeovn.io/v1/vpcs", "kubeovn.io/v1", "Vpc", vec![]),
+        ("/apis/kubeovn.io/v1/ips", "kubeovn.io/v1", "IP", vec![]),
+    ]
+}
+
+fn find<'a>(writes: &'a [Write], method: &str, path: &str) -> Option<&'a Write> {
+    writes
+        .iter()
+        .rev()
+        .find(|w| w.method == method && w.path == path)
+}
+
+fn created<'a>(writes: &'a [Write], path: &str, name: &str) -> Option<&'a Write> {
+    writes.iter().find(|w| {
+        w.method == "POST"
+            && w.path == path
+            && w.body
+                .as_ref()
+                .is_some_and(|b| b["metadata"]["name"] == name)
+    })
+}
+
+const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases";
+const IPS: &str = "/apis/kubeovn.io/v1/ips";
+const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
+
+fn nbctl(nb: &OvsdbServer, args: &[&str]) -> String {
+    nb.nbctl(args).expect("ovn-nbctl runs").trim().to_owned()
+}
+
+/// The whole wiring: watches of a stand-in API server, leader election, a real NB, and the
+/// writes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_mode_converges_nb_and_writes_back() {
+    let nb = OvsdbServer::nb().expect("NB starts");
+    let (client, server) = mock_api::client();
+    let mut api = FakeApi::start(server, lists());
+    let metrics = Arc::new(Metrics::new());
+    let (stop, stop_rx) = watch::channel(false);
+    let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
+    config.leader_election = Some(LeaderElection {
+        retry_period: Duration::from_millis(200),
+        ..LeaderElection::new("kube-system")
+    });
+    let controller = tokio::spawn(run(client, config, metrics.clone(), stop_rx));
+
+    // Nothing is written before the lease is held.
+    let first = api.next_write().await;
+    assert_eq!(
+        (first.method.as_str(), first.path.as_str()),
+        ("POST", LEASES)
+    );
+    let lease = first.body.expect("a lease");
+    assert_eq!(lease["metadata"]["name"], "kube-ovn-controller");
+    assert_eq!(lease["spec"]["holderIdentity"], "replica-a");
+
+    let pod_path = |name: &str| format!("/api/v1/namespaces/ns1/pods/{name}");
+    let writes = api
+        .writes_until(|w| {
+            find(w, "PATCH", &pod_path("web-0")).is_some()
+                && find(w, "PATCH", &pod_path("web-1")).is_some()
+                && created(w, IPS, "web-0.ns1").is_some()
+                && created(w, IPS, "web-1.ns1").is_some()
+                && find(w, "PATCH", "/apis/kubeovn.io/v1/subnets/net1/status").is_some()
+                && find(w, "PATCH", "/apis/kubeovn.io/v1/subnets/bad/status").is_some()
+                && find(w, "POST", EVENTS).is_some()
+        })
+        .await;
+
+    // The default objects were created first, as Kube-OVN does at start-up.
+    let subnets = "/apis/kubeovn.io/v1/subnets";
+    assert!(created(&writes, "/apis/kubeovn.io/v1/vpcs", "ovn-cluster").is_some());
+    let default = created(&writes, subnets, "ovn-default").expect("ovn-default created");
+    assert_eq!(
+        default.body.as_ref().expect("body")["spec"]["cidrBlock"],
+        "10.16.0.0/16"
+    );
+    assert!(created(&writes, subnets, "join").is_some());
+
+    // Each pod's annotations: one merge patch with the Kube-OVN keys, matching its NB port.
+    let mut addresses = BTreeSet::new();
+    for name in ["web-0", "web-1"] {
+        let patch = find(&writes, "PATCH", &pod_path(name)).expect("patched");
+        assert_eq!(
+            patch.content_type.as_deref(),
+            Some("application/merge-patch+json")
+        );
+        let body = patch.body.as_ref().expect("a body");
+        let a = body["metadata"]["annotations"]
+            .as_object()
+            .expect("annotations only");
+        assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
+        assert_eq!(a["ovn.kubernetes.io/logical_switch"], "net1");
+        assert_eq!(a["ovn.kubernetes.io/cidr"], "10.1.0.0/24");
+        assert_eq!(a["ovn.kubernetes.io/gateway"], "10.1.0.1");
+        assert_eq!(a["ovn.kubernetes.io/allocated"], "true");
+        assert_eq!(a["ovn.kubernetes.io/routed"], "true");
+        let ip: IpAddr = a["ovn.kubernetes.io/ip_address"]
+            .as_str()
+            .expect("ip")
+            .parse()
+            .expect("an address");
+        let net: IpNet = "10.1.0.0/24".parse().expect("net");
+        assert!(net.contains(&ip) && ip.to_string() != "10.1.0.1", "{ip}");
+        assert!(addresses.insert(ip), "{ip} handed out twice");
+        let mac = a["ovn.kubernetes.io/mac_address"].as_str().expect("mac");
+        let lsp = format!("{name}.ns1");
+        assert_eq!(
+            nbctl(&nb, &["get", "Logical_Switch_Port", &lsp, "addresses"]),
+            format!("[\"{mac} {ip}\"]")
+        );
+        assert_eq!(
+            nbctl(&nb, &["lsp-get-ls", &lsp]).split_whitespace().last(),
+            Some("(net1)")
+        );
+        let record = created(&writes, IPS, &lsp).expect("recorded");
+        let spec = &record.body.as_ref().expect("body")["spec"];
+        assert_eq!(
+            (&spec["podName"], &spec["namespace"], &spec["subnet"]),
+            (&json!(name), &json!("ns1"), &json!("net1"))
+        );
+        assert_eq!(spec["ipAddress"], json!(ip.to_string()));
+        assert_eq!(spec["macAddress"], json!(mac));
+        assert_eq!(spec["nodeName"], "node1");
+    }
+
+    // Subnet statuses through the status subresource, with the counts and conditions.
+    let status = |name: &str| {
+        find(
+            &writes,
+            "PATCH",
+            &format!("/apis/kubeovn.io/v1/subnets/{name}/status"),
+        )
+        .and_then(|w| w.body.clone())
+        .expect("a status patch")["status"]
+            .clone()
+    };
+    let net1 = status("net1");
+    assert_eq!(net1["v4UsingIps"], json!(2.0), "{net1}");
+    assert_eq!(net1["conditions"][0]["type"], "Validated");
+    assert_eq!(net1["conditions"][0]["status"], "True");
+    let bad = status("bad");
+    assert_eq!(bad["conditions"][0]["status"], "False", "{bad}");
+    assert_eq!(bad["conditions"][0]["reason"], "ValidationFailed");
+
+    // Bad input: a Warning Event regarding the Subnet, naming the field.
+    let events: Vec<&Value> = writes
+        .iter()
+        .filter(|w| w.method == "POST" && w.path == EVENTS)
+        .filter_map(|w| w.body.as_ref())
+        .collect();
+    assert_eq!(events.len(), 1, "one Event per bad input: {events:#?}");
+    let event = events[0];
+    assert_eq!(event["type"], "Warning");
+    assert_eq!(event["reason"], "InvalidInput");
+    assert_eq!(
+        event["regarding"],
+        json!({"apiVersion": "kubeovn.io/v1", "kind": "Subnet", "name": "bad", "uid": "uid-bad",
+               "fieldPath": "spec.cidrBlock"})
+    );
+    assert_eq!(event["reportingInstance"], "replica-a");
+
+    // Deleting a pod (a watch event) removes its port and its IP record.
+    api.push(
+        "/api/v1/pods",
+        json!({"type": "DELETED", "object": {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "web-1", "namespace": "ns1", "resourceVersion": "500"},
+               "spec": {"containers": [{"name": "c", "image": "i"}]}}}),
+    );
+    let ip_path = format!("{IPS}/web-1.ns1");
+    api.writes_until(|w| find(w, "DELETE", &ip_path).is_some())
+        .await;
+    assert_eq!(
+        nbctl(
+            &nb,
+            &[
+                "--bare",
+                "--columns=name",
+                "find",
+                "Logical_Switch_Port",
+                "name=web-1.ns1"
+            ]
+        ),
+        ""
+    );
+    assert_ne!(
+        nbctl(
+            &nb,
+            &[
+                "--bare",
+                "--columns=name",
+                "find",
+                "Logical_Switch_Port",
+                "name=web-0.ns1"
+            ]
+        ),
+        ""
+    );
+
+    let exposition = metrics.encode();
+    assert!(
+        exposition.contains("kube_ovn_subnet_used_ips{subnet=\"net1\",family=\"ipv4\"} 1.0"),
+        "{exposition}"
+    );
+    assert!(
+        !exposition.contains("kube_ovn_reconciles_total 0\n"),
+        "{exposition}"
+    );
+
+    // Shutdown releases the lease.
+    stop.send(true).expect("running");
+    let released = api
+        .writes_until(|w| {
+            w.iter().any(|w| {
+                w.method == "PUT"
+                    && w.path == format!("{LEASES}/kube-ovn-controller")
+                    && w.body
+                        .as_ref()
+                        .is_some_and(|b| b["spec"]["holderIdentity"].is_null())
+            })
+        })
+        .await;
+    assert!(!released.is_empty());
+    tokio::time::timeout(LIMIT, controller)
+        .await
+        .expect("stops")
+        .expect("joined")
+        .expect("clean exit");
+}
+
+/// The stand-in's lists for the restart test: pods with the given annotations, the IP records
+/// written so far, one Subnet, no election.
+fn restart_lists(
+    pods: &[(&str, Value)],
+    ips: Vec<Value>,
+) -> Vec<(&'static str, &'static str, &'static str, Vec<Value>)> {
+    let mut lists = lists();
+    lists[2].3 = pods
+        .iter()
+        .map(|(name, annotations)| {
+            json!({"metadata": {"name": name, "namespace": "ns1", "annotations": annotations},
+                   "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "i"}]}})
+        })
+        .collect();
+    lists[6].3.truncate(1);
+    lists[8].3 = ips;
+    lists
+}
+
+/// Runs the controller (no election) until `done` holds for its writes, then stops it.
+async fn run_until(
+    nb: &OvsdbServer,
+    lists: Vec<(&'static str, &'static str, &'static str, Vec<Value>)>,
+    done: impl Fn(&[Write]) -> bool,
+) -> Vec<Write> {
+    let (client, server) = mock_api::client();
+    let mut api = FakeApi::start(server, lists);
+    let (stop, stop_rx) = watch::channel(false);
+    let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
+    config.leader_election = None;
+    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+    let writes = api.writes_until(done).await;
+    stop.send(true).expect("running");
+    tokio::time::timeout(LIMIT, controller)
+        .await
+        .expect("stops")
+        .expect("joined")
+        .expect("clean exit");
+    writes
+}
+
+fn annotations_of(writes: &[Write], pod: &str) -> Value {
+    find(
+        writes,
+        "PATCH",
+        &format!("/api/v1/namespaces/ns1/pods/{pod}"),
+    )
+    .and_then(|w| w.body.clone())
+    .expect("annotated")["metadata"]["annotations"]
+        .clone()
+}
+
+/// A restart: IPAM comes back from the annotations and IP records (NB lost some ports meanwhile).
+/// Pods keep their addresses
+/// (nothing is re-annotated), the pod deleted while the controller was down loses its port and
+/// record, and a new pod that sorts first gets a never-used address (a fresh allocator would hand it web-1's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_restores_ipam_from_the_cluster_and_collects_the_deleted() {
+    let nb = OvsdbServer::nb().expect("NB starts");
+    let pods = ["web-0", "web-1", "web-2"];
+    let first = run_until(
+        &nb,
+        restart_lists(&pods.map(|p| (p, json!({}))), vec![]),
+        |w| {
+            pods.iter()
+                .all(|p| created(w, IPS, &format!("{p}.ns1")).is_some())
+                && pods.iter().all(|p| {
+                    find(w, "PATCH", &format!("/api/v1/namespaces/ns1/pods/{p}")).is_some()
+                })
+        },
+    )
+    .await;
+    let records: Vec<Value> = pods
+        .iter()
+        .map(|p| {
+            let mut r = created(&first, IPS, &format!("{p}.ns1"))
+                .and_then(|w| w.body.clone())
+                .expect("recorded");
+            r.as_object_mut().expect("object").remove("apiVersion");
+            r.as_object_mut().expect("object").remove("kind");
+            r
+        })
+        .collect();
+    let old: BTreeMap<&str, Value> = pods
+        .iter()
+        .map(|p| (*p, annotations_of(&first, p)))
+        .collect();
+
+    // While the controller is down, web-0 is deleted and a-new created; NB loses the ports of
+    // web-1 and web-2, so only the cluster's records (not NB's) can give their addresses back.
+    nbctl(&nb, &["lsp-del", "web-1.ns1", "--", "lsp-del", "web-2.ns1"]);
+    let second = run_until(
+        &nb,
+        restart_lists(
+            &[
+                ("web-1", old["web-1"].clone()),
+                ("web-2", old["web-2"].clone()),
+                ("a-new", json!({})),
+            ],
+            records,
+        ),
+        |w| {
+            find(w, "DELETE", &format!("{IPS}/web-0.ns1")).is_some()
+                && find(w, "PATCH", "/api/v1/namespaces/ns1/pods/a-new").is_some()
+                && created(w, IPS, "a-new.ns1").is_some()
+        },
+    )
+    .await;
+    for p in ["web-1", "web-2"] {
+        assert!(
+            find(
+                &second,
+                "PATCH",
+                &format!("/api/v1/namespaces/ns1/pods/{p}")
+            )
+            .is_none(),
+            "{p} was re-annotated"
+        );
+        let lsp = format!("{p}.ns1");
+        let a = &old[p];
+        assert_eq!(
+            nbctl(&nb, &["get", "Logical_Switch_Port", &lsp, "addresses"]),
+            format!(
+                "[\"{} {}\"]",
+                a["ovn.kubernetes.io/mac_address"].as_str().expect("mac"),
+                a["ovn.kubernetes.io/ip_address"].as_str().expect("ip")
+            )
+        );
+    }
+    let new_ip = annotations_of(&second, "a-new")["ovn.kubernetes.io/ip_address"].clone();
+    for p in pods {
+        assert_ne!(
+            new_ip, old[p]["ovn.kubernetes.io/ip_address"],
+            "a-new got {p}'s address"
+        );
+    }
+    assert_eq!(
+        nbctl(
+            &nb,
+            &[
+                "--bare",
+                "--columns=name",
+                "find",
+                "Logical_Switch_Port",
+                "name=web-0.ns1"
+            ]
+        ),
+        ""
+    );
+}
