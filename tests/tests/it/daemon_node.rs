@@ -1,8 +1,5 @@
 //! The node's own port, ovn0: kube-ovn-daemon binds it to the controller's `node-<node>` port on
 //! the join subnet and routes pod subnets through it, so the node reaches its pods.
-//!
-//! Not yet declared in `main.rs`: it needs the controller to write node ports (Node objects in
-//! the manifests), which is being added. Declare `mod daemon_node;` once that lands.
 
 use crate::daemon_pods::{MANIFESTS, Node, addresses, pinger};
 use ovn_tests::{DEFAULT_TIMEOUT, Result, wait_until};

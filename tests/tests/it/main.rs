@@ -13,6 +13,7 @@ mod client_monitor;
 mod client_raft;
 mod client_ssl;
 mod controller_manifest;
+mod daemon_node;
 mod daemon_pods;
 mod harness;
 mod model_reconcile;
