@@ -31,19 +31,20 @@ use tokio::time::Instant;
 
 use crate::annotations;
 use crate::cluster::{self, ClusterEvent, ClusterStores};
-use crate::controller::Controller;
-use crate::crd::{IPSpec, Subnet, SubnetSpec, SubnetStatus, Vpc, VpcSpec};
+use crate::controller::{Controller, PassReport};
+use crate::crd::{IPSpec, Subnet, SubnetSpec, SubnetStatus, Vpc, VpcSpec, VpcStatus};
 use crate::error::InputError;
 use crate::leader::LeaseLock;
 use crate::metrics::Metrics;
 use crate::objects::{NsName, Objects, object_ref};
 use crate::queue::{Backoff, WorkQueue};
 use crate::translate::{
-    DEFAULT_CIDR, DEFAULT_SUBNET, DEFAULT_VPC, JOIN_CIDR, JOIN_SUBNET, PodAddress, owner_key,
-    pod_annotations, resolve_subnets, wants_port,
+    DEFAULT_CIDR, DEFAULT_SUBNET, DEFAULT_VPC, JOIN_CIDR, JOIN_SUBNET, PodAddress, node_owner_key,
+    owner_key, resolve_subnets, wants_port,
 };
 use crate::writeback::{
     Writer, ip_name, ip_record, node_ip_name, node_ip_record, object_reference, subnet_status,
+    vpc_status,
 };
 
 /// Workers per leadership term: one runs a converge pass while the others write back.
@@ -159,16 +160,12 @@ pub enum Work {
     NodeAnnotations(String),
     /// Update a Subnet's status.
     SubnetStatus(String),
+    /// Update a Vpc's status.
+    VpcStatus(String),
     /// Create, update or delete an `IP` record.
     IpRecord(String),
     /// Emit a Warning Event about bad input (key: object, field and message).
     Event(String),
-}
-
-/// The IPAM owner key of a node's join address, `node/<name>` (the controller's key: a `/`
-/// never occurs in a pod's key).
-pub fn node_owner_key(node: &str) -> String {
-    format!("node/{node}")
 }
 
 /// One allocation as the cluster sees it: the address and the annotations that carry it.
@@ -190,41 +187,40 @@ pub struct Allocations {
     pub nodes: BTreeMap<String, Allocated>,
 }
 
-/// The allocations IPAM holds for the pods and nodes of `objects`, with their subnets'
-/// networks (from the subnets `objects` resolves to).
-pub fn allocations(objects: &Objects, ipam: &ipam::Ipam) -> Allocations {
-    let (subnets, _) = resolve_subnets(objects);
-    let held = |owner: &str| {
-        let (subnet, a) = ipam.lookup(owner)?;
-        let resolved = subnets.iter().find(|s| s.name == subnet)?;
-        let address = PodAddress {
-            subnet,
-            ips: a.ips().collect(),
-            mac: a.mac.map(|m| m.to_string()).unwrap_or_default(),
-        };
-        let annotations = pod_annotations(&address, resolved);
-        Some(Allocated {
-            address,
-            annotations,
-        })
-    };
-    let mut out = Allocations::default();
-    for ((ns, name), pod) in &objects.pods {
-        if !wants_port(pod) {
-            continue;
-        }
-        if let Some(a) = held(&owner_key(ns, name)) {
-            out.pods.insert((ns.clone(), name.clone()), a);
-        }
+impl From<&PassReport> for Allocations {
+    /// The pass's allocations: pods' annotations with `routed`, nodes' without.
+    fn from(report: &PassReport) -> Self {
+        let pods = report
+            .pod_allocations
+            .iter()
+            .map(|(key, a)| {
+                let mut annotations = a.annotations();
+                annotations.insert(annotations::ROUTED.to_owned(), "true".to_owned());
+                let address = a.address();
+                (
+                    key.clone(),
+                    Allocated {
+                        address,
+                        annotations,
+                    },
+                )
+            })
+            .collect();
+        let nodes = report
+            .node_allocations
+            .iter()
+            .map(|(name, a)| {
+                (
+                    name.clone(),
+                    Allocated {
+                        address: a.address(),
+                        annotations: a.annotations(),
+                    },
+                )
+            })
+            .collect();
+        Allocations { pods, nodes }
     }
-    for name in objects.nodes.keys() {
-        if let Some(mut a) = held(&node_owner_key(name)) {
-            // `routed` is a pod's: the node's port is the controller's own.
-            a.annotations.remove(annotations::ROUTED);
-            out.nodes.insert(name.clone(), a);
-        }
-    }
-    out
 }
 
 /// The writes a pass calls for: what the API server's objects lack.
@@ -236,6 +232,8 @@ pub struct Writeback {
     pub nodes: BTreeMap<String, BTreeMap<String, String>>,
     /// Subnet statuses to write.
     pub subnet_statuses: BTreeMap<String, SubnetStatus>,
+    /// Vpc statuses to write.
+    pub vpc_statuses: BTreeMap<String, VpcStatus>,
     /// `IP` records to create or update.
     pub ip_records: BTreeMap<String, IPSpec>,
     /// `IP` records whose allocation is gone.
@@ -251,6 +249,7 @@ impl Writeback {
         keys.extend(self.pods.keys().cloned().map(Work::PodAnnotations));
         keys.extend(self.nodes.keys().cloned().map(Work::NodeAnnotations));
         keys.extend(self.subnet_statuses.keys().cloned().map(Work::SubnetStatus));
+        keys.extend(self.vpc_statuses.keys().cloned().map(Work::VpcStatus));
         keys.extend(self.ip_records.keys().cloned().map(Work::IpRecord));
         keys.extend(self.stale_ip_records.iter().cloned().map(Work::IpRecord));
         keys.extend(self.events.keys().cloned().map(Work::Event));
@@ -271,7 +270,8 @@ fn carries(current: &Option<BTreeMap<String, String>>, wanted: &BTreeMap<String,
 }
 
 /// Plans the writes after a pass: annotations of pods and nodes whose allocation they do not
-/// carry yet, `IP` records that are missing, differ or are stale, Subnet statuses that changed,
+/// carry yet, `IP` records that are missing, differ or are stale, Subnet and Vpc statuses that
+/// changed,
 /// and an Event per bad-input report in `errors` (all of them; [`run`] emits each once).
 pub fn plan_writeback(
     objects: &Objects,
@@ -336,6 +336,14 @@ pub fn plan_writeback(
         let status = subnet_status(usage.as_ref(), error, subnet.status.as_ref(), now);
         if subnet.status.as_ref() != Some(&status) {
             plan.subnet_statuses.insert(name.clone(), status);
+        }
+    }
+    for (name, vpc) in &objects.vpcs {
+        let oref = object_ref("Vpc", None, name);
+        let error = errors.iter().find(|e| e.object == oref);
+        let status = vpc_status(name, error, vpc.status.as_ref(), now);
+        if vpc.status.as_ref() != Some(&status) {
+            plan.vpc_statuses.insert(name.clone(), status);
         }
     }
     for e in errors {
@@ -881,6 +889,14 @@ async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<(), String
             forget(&mut lock(&term.pending).subnet_statuses, name, &status);
             Ok(())
         }
+        Work::VpcStatus(name) => {
+            let Some(status) = lock(&term.pending).vpc_statuses.get(name).cloned() else {
+                return Ok(());
+            };
+            written(w.update_vpc_status(name, &status).await)?;
+            forget(&mut lock(&term.pending).vpc_statuses, name, &status);
+            Ok(())
+        }
         Work::IpRecord(name) => {
             let (spec, stale) = {
                 let p = lock(&term.pending);
@@ -945,7 +961,7 @@ async fn converge_pass(shared: &Shared, term: &Term) -> Result<(), String> {
         }
         *measured = names;
     }
-    let allocated = allocations(&objects, ipam);
+    let allocated = Allocations::from(&report);
     let mut plan = plan_writeback(&objects, &allocated, ipam, &errors, Timestamp::now());
     drop(controller);
     {

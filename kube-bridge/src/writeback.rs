@@ -16,7 +16,7 @@ use kube::{Client, Resource};
 use serde_json::json;
 
 use crate::InputError;
-use crate::crd::{Condition, IP, IPSpec, Subnet, SubnetStatus, Vpc};
+use crate::crd::{Condition, IP, IPSpec, Subnet, SubnetStatus, Vpc, VpcStatus};
 use crate::objects::Objects;
 use crate::translate::PodAddress;
 
@@ -100,6 +100,18 @@ impl Writer {
         status: &SubnetStatus,
     ) -> Result<Subnet, kube::Error> {
         let api: Api<Subnet> = Api::all(self.client.clone());
+        let patch = json!({ "status": status });
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+    }
+
+    /// Replaces a Vpc's status through the status subresource (build it with [`vpc_status`]).
+    pub async fn update_vpc_status(
+        &self,
+        name: &str,
+        status: &VpcStatus,
+    ) -> Result<Vpc, kube::Error> {
+        let api: Api<Vpc> = Api::all(self.client.clone());
         let patch = json!({ "status": status });
         api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
@@ -229,6 +241,43 @@ pub fn subnet_status(
             status.v6_using_ips = count(v6.used);
         }
     }
+    status.conditions = conditions(
+        valid && usage.is_some(),
+        error,
+        previous.map(|p| &p.conditions[..]),
+        now,
+    );
+    status
+}
+
+/// A Vpc status: its router, and the `Validated` and `Ready` conditions (false with the error
+/// when the spec is bad), keeping each condition's `lastTransitionTime` from `previous` while
+/// its status does not change.
+pub fn vpc_status(
+    name: &str,
+    error: Option<&InputError>,
+    previous: Option<&VpcStatus>,
+    now: Timestamp,
+) -> VpcStatus {
+    VpcStatus {
+        conditions: conditions(
+            error.is_none(),
+            error,
+            previous.map(|p| &p.conditions[..]),
+            now,
+        ),
+        router: name.to_owned(),
+    }
+}
+
+/// `Validated` (false with `error`) and `Ready` (`ready`, false when invalid).
+fn conditions(
+    ready: bool,
+    error: Option<&InputError>,
+    previous: Option<&[Condition]>,
+    now: Timestamp,
+) -> Vec<Condition> {
+    let valid = error.is_none();
     let message = error.map(|e| {
         if e.field.is_empty() {
             e.message.clone()
@@ -239,11 +288,7 @@ pub fn subnet_status(
     let condition = |type_: &str, ok: bool, reason: &str| {
         let status = if ok { "True" } else { "False" }.to_owned();
         let since = previous
-            .and_then(|p| {
-                p.conditions
-                    .iter()
-                    .find(|c| c.type_ == type_ && c.status == status)
-            })
+            .and_then(|p| p.iter().find(|c| c.type_ == type_ && c.status == status))
             .map(|c| c.last_transition_time.clone())
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| now.to_string());
@@ -259,7 +304,7 @@ pub fn subnet_status(
             last_transition_time: since,
         }
     };
-    status.conditions = vec![
+    vec![
         condition(
             "Validated",
             valid,
@@ -271,15 +316,14 @@ pub fn subnet_status(
         ),
         condition(
             "Ready",
-            valid && usage.is_some(),
+            valid && ready,
             if valid {
                 "Allocatable"
             } else {
                 "ValidationFailed"
             },
         ),
-    ];
-    status
+    ]
 }
 
 /// The name of a pod's `IP` record: `<pod>.<namespace>`, as Kube-OVN names it.

@@ -204,8 +204,17 @@ fn writeback_plans_only_what_the_api_server_lacks() {
         json!({"apiVersion": "kubeovn.io/v1", "kind": "IP", "metadata": {"name": "static-x"},
                "spec": {"podName": "x", "namespace": "ns1", "subnet": "net1", "ipAddress": "10.1.0.50"}}),
         subnet("bad", "10.0.0.0/33", &[]),
+        json!({"apiVersion": "kubeovn.io/v1", "kind": "Vpc", "metadata": {"name": "vpc1"},
+               "spec": {"staticRoutes": [{"cidr": "nope", "nextHopIP": "10.1.0.1"}]}}),
     ]);
-    let (subnets, errors) = resolve_subnets(&objects);
+    let (subnets, mut errors) = resolve_subnets(&objects);
+    // The translation reports bad routes; this is its report.
+    errors.push(InputError {
+        file: None,
+        object: "Vpc/vpc1".into(),
+        field: "spec.staticRoutes[0]".into(),
+        message: "\"nope\" is not a CIDR".into(),
+    });
     let net1 = subnets.iter().find(|s| s.name == "net1").expect("net1");
     let join = subnets.iter().find(|s| s.name == "join").expect("join");
     let alloc = |subnet: &ResolvedSubnet, ip: &str, mac: &str| {
@@ -283,16 +292,28 @@ fn writeback_plans_only_what_the_api_server_lacks() {
         ("Validated", "False")
     );
     assert!(bad.message.contains("spec.cidrBlock"), "{bad:?}");
-    let events: Vec<&str> = plan
+    let events: Vec<(&str, Option<&str>)> = plan
         .events
         .values()
-        .map(|(e, r)| {
-            assert_eq!(r.uid.as_deref(), Some("uid-bad"));
-            e.object.as_str()
-        })
+        .map(|(e, r)| (e.object.as_str(), r.uid.as_deref()))
         .collect();
-    assert_eq!(events, ["Subnet/bad"]);
-    assert_eq!(plan.keys().len(), 1 + 1 + 2 + 2 + 1 + 1);
+    assert_eq!(
+        events,
+        [("Subnet/bad", Some("uid-bad")), ("Vpc/vpc1", None)]
+    );
+    let vpc = &plan.vpc_statuses["vpc1"];
+    assert_eq!(vpc.router, "vpc1");
+    assert_eq!(
+        (
+            vpc.conditions[0].status.as_str(),
+            vpc.conditions[0].message.as_str()
+        ),
+        (
+            "False",
+            "field spec.staticRoutes[0]: \"nope\" is not a CIDR"
+        )
+    );
+    assert_eq!(plan.keys().len(), 1 + 1 + 2 + 1 + 2 + 1 + 2);
 }
 
 fn lists() -> Vec<(&'static str, &'static str, &'static str, Vec<Value>)> {
@@ -404,6 +425,8 @@ async fn cluster_mode_converges_nb_and_writes_back() {
         .writes_until(|w| {
             find(w, "PATCH", &pod_path("web-0")).is_some()
                 && find(w, "PATCH", &pod_path("web-1")).is_some()
+                && find(w, "PATCH", "/api/v1/nodes/node1").is_some()
+                && created(w, IPS, "node-node1").is_some()
                 && created(w, IPS, "web-0.ns1").is_some()
                 && created(w, IPS, "web-1.ns1").is_some()
                 && find(w, "PATCH", "/apis/kubeovn.io/v1/subnets/net1/status").is_some()
@@ -468,6 +491,30 @@ async fn cluster_mode_converges_nb_and_writes_back() {
         assert_eq!(spec["macAddress"], json!(mac));
         assert_eq!(spec["nodeName"], "node1");
     }
+
+    // The node's join address, as annotations and as its NB port.
+    let node = find(&writes, "PATCH", "/api/v1/nodes/node1").expect("node patched");
+    let a = &node.body.as_ref().expect("body")["metadata"]["annotations"];
+    assert_eq!(a["ovn.kubernetes.io/logical_switch"], "join");
+    assert_eq!(a["ovn.kubernetes.io/cidr"], "100.64.0.0/16");
+    assert_eq!(a["ovn.kubernetes.io/gateway"], "100.64.0.1");
+    assert!(a.get("ovn.kubernetes.io/routed").is_none(), "{a}");
+    assert_eq!(
+        nbctl(
+            &nb,
+            &["get", "Logical_Switch_Port", "node-node1", "addresses"]
+        ),
+        format!(
+            "[\"{} {}\"]",
+            a["ovn.kubernetes.io/mac_address"].as_str().expect("mac"),
+            a["ovn.kubernetes.io/ip_address"].as_str().expect("ip")
+        )
+    );
+    let record = created(&writes, IPS, "node-node1").expect("node recorded");
+    assert_eq!(
+        record.body.as_ref().expect("body")["spec"]["subnet"],
+        "join"
+    );
 
     // Subnet statuses through the status subresource, with the counts and conditions.
     let status = |name: &str| {
