@@ -12,6 +12,7 @@ mod client_methods;
 mod client_monitor;
 mod client_raft;
 mod client_ssl;
+mod controller_gateway;
 mod controller_manifest;
 mod daemon_node;
 mod daemon_pods;
