@@ -13,9 +13,9 @@ use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use ovn_model::network::{
-    Network, NetworkPolicy, NodeNetwork, NodePort, Peer, PodPort, PolicyAction, PolicyRoute,
-    PolicyRule, PortMatch, Protocol, Service as ModelService, ServicePort, StaticRoute,
-    Subnet as ModelSubnet, Vpc,
+    GatewayKind, Network, NetworkPolicy, NodeGateway, NodeNetwork, NodePort, Peer, PodPort,
+    PolicyAction, PolicyRoute, PolicyRule, PortMatch, Protocol, Service as ModelService,
+    ServicePort, StaticRoute, Subnet as ModelSubnet, SubnetGateway, Vpc,
 };
 
 use crate::annotations;
@@ -58,6 +58,11 @@ pub struct ResolvedSubnet {
     pub enable_dhcp: bool,
     /// SNAT at the node gateway.
     pub nat_outgoing: bool,
+    /// `centralized`: leave through [`Self::gateway_nodes`]; otherwise through each pod's node.
+    pub centralized: bool,
+    /// The gateway nodes of a centralized subnet (`gatewayNode`, comma-separated; a
+    /// `node:ip` entry counts by its node name).
+    pub gateway_nodes: Vec<String>,
 }
 
 impl ResolvedSubnet {
@@ -105,6 +110,8 @@ fn default_subnet(name: &str, cidr: &str) -> ResolvedSubnet {
         allow_subnets: vec![],
         enable_dhcp: false,
         nat_outgoing: name == DEFAULT_SUBNET,
+        centralized: false,
+        gateway_nodes: vec![],
     }
 }
 
@@ -199,6 +206,33 @@ pub fn resolve_subnets(objects: &Objects) -> (Vec<ResolvedSubnet>, Vec<InputErro
             .iter()
             .map(|a| a.parse::<IpNet>())
             .collect();
+        let centralized = match spec.gateway_type.as_deref().unwrap_or_default() {
+            "" | "distributed" => false,
+            "centralized" => true,
+            other => {
+                errors.push(err(
+                    name,
+                    "spec.gatewayType",
+                    format!("{other:?} is neither distributed nor centralized"),
+                ));
+                continue;
+            }
+        };
+        let gateway_nodes: Vec<String> = spec
+            .gateway_node
+            .iter()
+            .flat_map(|g| g.split(','))
+            .map(|n| n.split(':').next().unwrap_or_default().trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect();
+        if centralized && gateway_nodes.is_empty() {
+            errors.push(err(
+                name,
+                "spec.gatewayNode",
+                "a centralized subnet needs at least one gateway node".into(),
+            ));
+            continue;
+        }
         let Ok(allow_subnets) = allow else {
             errors.push(err(
                 name,
@@ -223,6 +257,8 @@ pub fn resolve_subnets(objects: &Objects) -> (Vec<ResolvedSubnet>, Vec<InputErro
             allow_subnets,
             enable_dhcp: spec.enable_dhcp,
             nat_outgoing: spec.nat_outgoing,
+            centralized,
+            gateway_nodes,
         });
     }
     // Built-in subnets come first, so a user subnet overlapping them is the one reported.
@@ -521,7 +557,60 @@ pub fn translate_cluster(
     node_addresses: &BTreeMap<String, PodAddress>,
 ) -> (Network, NodeNetwork, Vec<InputError>) {
     let (net, errors) = translate_network(objects, subnets, addresses);
+    // The pods of each (subnet, node), for the distributed gateways' port groups.
+    let mut on_node: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    for (key, addr) in addresses {
+        let node = objects
+            .pods
+            .get(key)
+            .and_then(|p| p.spec.as_ref())
+            .and_then(|s| s.node_name.as_deref());
+        if let Some(node) = node {
+            on_node
+                .entry((addr.subnet.as_str(), node))
+                .or_default()
+                .push(owner_key(&key.0, &key.1));
+        }
+    }
+    let gateways = subnets
+        .iter()
+        // As in Kube-OVN, gateways route the default Vpc's subnets; the join subnet only gets
+        // its allow.
+        .filter(|s| s.vpc == DEFAULT_VPC)
+        .map(|s| SubnetGateway {
+            subnet: s.name.clone(),
+            vpc: s.vpc.clone(),
+            cidrs: s.cidrs.clone(),
+            nat_outgoing: s.nat_outgoing,
+            kind: if s.name == JOIN_SUBNET {
+                GatewayKind::Distributed(vec![])
+            } else if s.centralized {
+                GatewayKind::Centralized(
+                    s.gateway_nodes
+                        .iter()
+                        .filter_map(|n| node_addresses.get(n))
+                        .flat_map(|a| a.ips.iter().copied())
+                        .collect(),
+                )
+            } else {
+                GatewayKind::Distributed(
+                    node_addresses
+                        .iter()
+                        .map(|(node, a)| NodeGateway {
+                            node: node.clone(),
+                            join_ips: a.ips.clone(),
+                            ports: on_node
+                                .get(&(s.name.as_str(), node.as_str()))
+                                .cloned()
+                                .unwrap_or_default(),
+                        })
+                        .collect(),
+                )
+            },
+        })
+        .collect();
     let nodes = NodeNetwork {
+        gateways,
         nodes: node_addresses
             .iter()
             .map(|(node, a)| NodePort {

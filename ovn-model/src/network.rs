@@ -9,6 +9,7 @@
 //! | [`Subnet`] | `subnet/<name>` | 1 | `Logical_Switch` `<name>` (`other_config:subnet`, `exclude_ips`); the router port pair: LSP `<ls>-<lr>` of type `router` and LRP `<lr>-<ls>` with the gateway(s) and prefix length(s); `DHCP_Options` per family when enabled; subnet ACLs for `private` |
 //! | [`PodPort`] | `pod/<ns>/<name>` | 2 | `Logical_Switch_Port` `<pod>.<ns>` with `"mac ip [ip6]"` addresses, port security and the pod's network in `external_ids` |
 //! | [`NodePort`] | `node/<name>` | 2 | `Logical_Switch_Port` `node-<name>` on the join switch, with the node's network in `external_ids` |
+//! | [`SubnetGateway`] | `gateway/<subnet>` | 4 | `Logical_Router_Policy` rows on the Vpc's router: 31000 allow of traffic to the subnet; 29000 reroutes from it to the node join addresses (distributed: a `Port_Group` `<subnet>.<node>` per node and a reroute of `$<pg>_ip4` to that node; centralized: the CIDR to the gateway nodes) |
 //! | [`Service`] | `service/<ns>/<name>` | 3 | one `Load_Balancer` per protocol, `<ns>/<name>/<proto>`, attached to every switch of the Vpc and to its router |
 //! | [`NetworkPolicy`] | `policy/<ns>/<name>` | 4 | `Port_Group` of the selected ports, `Address_Set`s per rule, direction and family (with except-sets for ipBlock), ACLs |
 //!
@@ -849,12 +850,167 @@ fn port_expression(ports: &[PortMatch]) -> Option<String> {
     })
 }
 
-/// What the network gets per node: the nodes' join ports (and, with them, the subnets'
-/// gateway routing). Kept beside [`Network`] so code building a `Network` literal is unaffected.
+/// Priority of a subnet's gateway reroute policies (Kube-OVN's `GatewayRouterPolicyPriority`).
+pub const PRIORITY_GATEWAY_REROUTE: i64 = 29000;
+/// Priority of the policies that route traffic to a cluster subnet normally, ahead of any
+/// gateway reroute (Kube-OVN's `SubnetRouterPolicyPriority`).
+pub const PRIORITY_SUBNET_ROUTE: i64 = 31000;
+
+/// How a subnet's traffic leaves the cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GatewayKind {
+    /// Through the node each pod runs on: one entry per node.
+    Distributed(Vec<NodeGateway>),
+    /// Through the gateway nodes: their join addresses (ECMP when several per family).
+    Centralized(Vec<IpAddr>),
+}
+
+/// One node of a distributed gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeGateway {
+    /// Node name.
+    pub node: String,
+    /// The node's join addresses.
+    pub join_ips: Vec<IpAddr>,
+    /// The subnet's pod ports on this node (`<pod>.<ns>`).
+    pub ports: Vec<String>,
+}
+
+/// A subnet's gateway routing on its Vpc's router.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubnetGateway {
+    /// Subnet (switch) name.
+    pub subnet: String,
+    /// The Vpc (router).
+    pub vpc: String,
+    /// The subnet's CIDRs.
+    pub cidrs: Vec<IpNet>,
+    /// SNAT at the node gateway: marked on the reroute policies' `external_ids:nat_outgoing`,
+    /// which the node side turns into its masquerade rule.
+    pub nat_outgoing: bool,
+    /// Distributed or centralized.
+    pub kind: GatewayKind,
+}
+
+impl SubnetGateway {
+    /// The per-node port group's name, `<subnet>.<node>` with `-` as `.` (Kube-OVN's; OVN's
+    /// match language allows dots but not dashes in `$`/`@` names).
+    pub fn port_group_name(subnet: &str, node: &str) -> String {
+        format!("{subnet}.{node}").replace('-', ".")
+    }
+
+    /// The group realising this subnet's routing: a 31000 allow for traffic to the subnet,
+    /// and 29000 reroutes of traffic from it to its gateway node(s).
+    pub fn group(&self) -> Group {
+        let lr = lr_key(&self.vpc);
+        let mut rows = Vec::new();
+        let nat = if self.nat_outgoing { "true" } else { "false" };
+        let policy = |key: String,
+                      priority: i64,
+                      matches: String,
+                      nexthops: Vec<String>,
+                      node: Option<&str>| {
+            let mut ids = vec![("subnet", self.subnet.clone())];
+            if !nexthops.is_empty() {
+                ids.push(("nat_outgoing", nat.to_owned()));
+            }
+            if let Some(n) = node {
+                ids.push(("node", n.to_owned()));
+            }
+            DesiredRow::new("Logical_Router_Policy", key)
+                .col("priority", Cell::Value(Datum::scalar(priority)))
+                .col("match", s(matches))
+                .col(
+                    "action",
+                    s(if nexthops.is_empty() {
+                        "allow"
+                    } else {
+                        "reroute"
+                    }),
+                )
+                .col("nexthops", strings(nexthops))
+                .col("external_ids", map(ids))
+                .child_of(lr.clone(), "policies")
+        };
+        for cidr in &self.cidrs {
+            let fam = family(cidr);
+            rows.push(policy(
+                format!("gw/{}/allow/{fam}", self.subnet),
+                PRIORITY_SUBNET_ROUTE,
+                format!("{fam}.dst == {cidr}"),
+                vec![],
+                None,
+            ));
+        }
+        let same_family = |ip: &IpAddr, cidr: &IpNet| ip.is_ipv4() == matches!(cidr, IpNet::V4(_));
+        match &self.kind {
+            GatewayKind::Centralized(hops) => {
+                for cidr in &self.cidrs {
+                    let fam = family(cidr);
+                    let nexthops: Vec<String> = hops
+                        .iter()
+                        .filter(|h| same_family(h, cidr))
+                        .map(ToString::to_string)
+                        .collect();
+                    if nexthops.is_empty() {
+                        continue;
+                    }
+                    rows.push(policy(
+                        format!("gw/{}/reroute/{fam}", self.subnet),
+                        PRIORITY_GATEWAY_REROUTE,
+                        format!("{fam}.src == {cidr}"),
+                        nexthops,
+                        None,
+                    ));
+                }
+            }
+            GatewayKind::Distributed(nodes) => {
+                for n in nodes {
+                    let pg_name = Self::port_group_name(&self.subnet, &n.node);
+                    rows.push(
+                        DesiredRow::new("Port_Group", format!("pg/{pg_name}"))
+                            .col("name", s(&pg_name))
+                            .col(
+                                "external_ids",
+                                map([("subnet", self.subnet.clone()), ("node", n.node.clone())]),
+                            )
+                            .member(
+                                "ports",
+                                Cell::Refs(n.ports.iter().map(|p| lsp_key(p)).collect()),
+                            ),
+                    );
+                    for cidr in &self.cidrs {
+                        let fam = family(cidr);
+                        let Some(hop) = n.join_ips.iter().find(|h| same_family(h, cidr)) else {
+                            continue;
+                        };
+                        rows.push(policy(
+                            format!("gw/{}/reroute/{}/{fam}", self.subnet, n.node),
+                            PRIORITY_GATEWAY_REROUTE,
+                            format!("{fam}.src == ${pg_name}_{fam}"),
+                            vec![hop.to_string()],
+                            Some(&n.node),
+                        ));
+                    }
+                }
+            }
+        }
+        Group {
+            id: format!("gateway/{}", self.subnet),
+            phase: 4,
+            rows,
+        }
+    }
+}
+
+/// What the network gets per node: the nodes' join ports and the subnets' gateway routing.
+/// Kept beside [`Network`] so code building a `Network` literal is unaffected.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeNetwork {
     /// The nodes' join ports.
     pub nodes: Vec<NodePort>,
+    /// The subnets' gateway routing.
+    pub gateways: Vec<SubnetGateway>,
 }
 
 impl Network {
@@ -865,6 +1021,9 @@ impl Network {
             self.subnets.iter().map(|s| (s.name.as_str(), s)).collect();
         for n in &nodes.nodes {
             d.insert(n.group(by_name.get(n.subnet.as_str()).copied()));
+        }
+        for g in &nodes.gateways {
+            d.insert(g.group());
         }
         d
     }

@@ -369,3 +369,68 @@ fn nodes_get_join_ports_and_annotations() {
     assert_eq!(Allocation::new(&addr, join).address(), addr);
     assert_ne!(node_owner_key("a.b"), owner_key("b", "a"));
 }
+
+#[test]
+fn subnet_gateways_follow_gateway_type() {
+    let mut o = objects(
+        "apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: dist}\nspec: {cidrBlock: 10.1.0.0/24, namespaces: [a], natOutgoing: true}\n---\n\
+         apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: cent}\nspec: {cidrBlock: 10.2.0.0/24, namespaces: [b], gatewayType: centralized, gatewayNode: 'kube-2:172.18.0.3'}\n---\n\
+         apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: nogw}\nspec: {cidrBlock: 10.3.0.0/24, gatewayType: centralized}\n---\n\
+         apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: odd}\nspec: {cidrBlock: 10.4.0.0/24, gatewayType: sideways}\n",
+    );
+    let mut p = pod("a", "p1", serde_json::json!({}), serde_json::json!({}));
+    p["spec"]["nodeName"] = "kube-1".into();
+    add(&mut o, p);
+    let (subnets, errors) = resolve_subnets(&o);
+    let msgs: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("Subnet/nogw") && m.contains("spec.gatewayNode")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("Subnet/odd") && m.contains("spec.gatewayType")),
+        "{msgs:?}"
+    );
+    let cent = subnets.iter().find(|s| s.name == "cent").unwrap();
+    assert!(cent.centralized);
+    assert_eq!(cent.gateway_nodes, vec!["kube-2"]);
+    let join_addr = |ip: &str| PodAddress {
+        subnet: JOIN_SUBNET.into(),
+        ips: vec![self::ip(ip)],
+        mac: "0a:00:00:00:00:01".into(),
+    };
+    let nodes = BTreeMap::from([
+        ("kube-1".to_owned(), join_addr("100.64.0.2")),
+        ("kube-2".to_owned(), join_addr("100.64.0.3")),
+    ]);
+    let pods = BTreeMap::from([(
+        ("a".to_owned(), "p1".to_owned()),
+        PodAddress {
+            subnet: "dist".into(),
+            ips: vec![ip("10.1.0.2")],
+            mac: "0a:00:00:00:00:02".into(),
+        },
+    )]);
+    let (_, node_net, errors) = translate_cluster(&o, &subnets, &pods, &nodes);
+    assert!(errors.is_empty(), "{errors:?}");
+    let gw = |n: &str| node_net.gateways.iter().find(|g| g.subnet == n).unwrap();
+    let dist = gw("dist");
+    assert!(dist.nat_outgoing);
+    let GatewayKind::Distributed(per_node) = &dist.kind else {
+        panic!("{dist:?}")
+    };
+    assert_eq!(per_node.len(), 2);
+    assert_eq!(per_node[0].node, "kube-1");
+    assert_eq!(per_node[0].ports, vec!["p1.a"]);
+    assert_eq!(per_node[0].join_ips, vec![ip("100.64.0.2")]);
+    assert!(per_node[1].ports.is_empty());
+    assert_eq!(
+        gw("cent").kind,
+        GatewayKind::Centralized(vec![ip("100.64.0.3")])
+    );
+    // The join subnet gets its allow only; the default subnet routes through the nodes.
+    assert_eq!(gw(JOIN_SUBNET).kind, GatewayKind::Distributed(vec![]));
+    assert!(gw(DEFAULT_SUBNET).nat_outgoing);
+}

@@ -272,7 +272,115 @@ fn node_port_is_on_join_with_the_annotation_names() {
         subnets: vec![join],
         ..Default::default()
     };
-    let d = net.desired_with(&NodeNetwork { nodes: vec![n] });
+    let d = net.desired_with(&NodeNetwork {
+        nodes: vec![n],
+        gateways: vec![],
+    });
     assert!(d.groups.contains_key("node/kube-1"));
     assert!(d.groups.contains_key("subnet/join"));
+}
+
+fn policies(g: &Group) -> Vec<(i64, String, String, Datum)> {
+    g.rows
+        .iter()
+        .filter(|r| r.key.table == "Logical_Router_Policy")
+        .map(|r| {
+            let prio = match value(r, "priority").as_scalar() {
+                Some(Atom::Integer(i)) => *i,
+                other => panic!("priority {other:?}"),
+            };
+            let text = |c: &str| match value(r, c).as_scalar() {
+                Some(Atom::String(s)) => s.clone(),
+                other => panic!("{c} {other:?}"),
+            };
+            (prio, text("match"), text("action"), value(r, "nexthops"))
+        })
+        .collect()
+}
+
+#[test]
+fn distributed_gateway_reroutes_each_nodes_pods_to_that_node() {
+    let g = SubnetGateway {
+        subnet: "sn-a".into(),
+        vpc: "ovn-cluster".into(),
+        cidrs: vec![
+            "10.1.0.0/24".parse().unwrap(),
+            "fd00:1::/64".parse().unwrap(),
+        ],
+        nat_outgoing: true,
+        kind: GatewayKind::Distributed(vec![NodeGateway {
+            node: "kube-1".into(),
+            join_ips: vec!["100.64.0.2".parse().unwrap()],
+            ports: vec!["web.prod".into()],
+        }]),
+    }
+    .group();
+    assert_eq!(g.id, "gateway/sn-a");
+    assert_eq!(
+        SubnetGateway::port_group_name("sn-a", "kube-1"),
+        "sn.a.kube.1"
+    );
+    let pg = row(&g, "Port_Group", "pg/sn.a.kube.1");
+    assert_eq!(
+        pg.members["ports"],
+        Cell::Refs(vec![RowKey::new("Logical_Switch_Port", "lsp/web.prod")])
+    );
+    let p = policies(&g);
+    assert!(p.contains(&(
+        31000,
+        "ip4.dst == 10.1.0.0/24".into(),
+        "allow".into(),
+        Datum::set(Vec::<String>::new())
+    )));
+    assert!(p.contains(&(
+        31000,
+        "ip6.dst == fd00:1::/64".into(),
+        "allow".into(),
+        Datum::set(Vec::<String>::new())
+    )));
+    assert!(p.contains(&(
+        29000,
+        "ip4.src == $sn.a.kube.1_ip4".into(),
+        "reroute".into(),
+        Datum::set(["100.64.0.2".to_owned()])
+    )));
+    // No v6 join address: no v6 reroute.
+    assert_eq!(p.len(), 3, "{p:?}");
+    let reroute = row(&g, "Logical_Router_Policy", "gw/sn-a/reroute/kube-1/ip4");
+    assert_eq!(
+        reroute.parent,
+        Some((RowKey::new("Logical_Router", "lr/ovn-cluster"), "policies"))
+    );
+    let ids = value(reroute, "external_ids");
+    assert_eq!(ids.get_str("nat_outgoing"), Some("true"));
+    assert_eq!(ids.get_str("node"), Some("kube-1"));
+    assert_eq!(ids.get_str("subnet"), Some("sn-a"));
+}
+
+#[test]
+fn centralized_gateway_reroutes_the_cidr_to_the_gateway_nodes() {
+    let g = SubnetGateway {
+        subnet: "sn-c".into(),
+        vpc: "ovn-cluster".into(),
+        cidrs: vec!["10.2.0.0/24".parse().unwrap()],
+        nat_outgoing: false,
+        kind: GatewayKind::Centralized(vec![
+            "100.64.0.2".parse().unwrap(),
+            "100.64.0.3".parse().unwrap(),
+        ]),
+    }
+    .group();
+    let p = policies(&g);
+    assert!(p.contains(&(
+        29000,
+        "ip4.src == 10.2.0.0/24".into(),
+        "reroute".into(),
+        Datum::set(["100.64.0.2".to_owned(), "100.64.0.3".to_owned()])
+    )));
+    assert!(!g.rows.iter().any(|r| r.key.table == "Port_Group"));
+    let reroute = row(&g, "Logical_Router_Policy", "gw/sn-c/reroute/ip4");
+    assert_eq!(
+        value(reroute, "external_ids").get_str("nat_outgoing"),
+        Some("false")
+    );
 }
