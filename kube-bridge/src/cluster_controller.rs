@@ -462,13 +462,14 @@ pub fn restore_from_cluster(ipam: &ipam::Ipam, objects: &Objects) -> ClusterRest
         }
     }
     let records = restore_records(objects);
-    let exists = |owner: &str| {
-        objects
-            .pods
-            .iter()
-            .any(|((ns, n), pod)| owner_key(ns, n) == owner && wants_port(pod))
-            || objects.nodes.keys().any(|n| node_owner_key(n) == owner)
-    };
+    let existing: BTreeSet<String> = objects
+        .pods
+        .iter()
+        .filter(|(_, pod)| wants_port(pod))
+        .map(|((ns, n), _)| owner_key(ns, n))
+        .chain(objects.nodes.keys().map(|n| node_owner_key(n)))
+        .collect();
+    let exists = |owner: &str| existing.contains(owner);
     let gone: Vec<String> = records
         .iter()
         .filter(|r| !exists(&r.owner))
