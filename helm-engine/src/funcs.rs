@@ -46,6 +46,8 @@ pub(crate) enum P {
     Map,
     /// `[]interface{}`.
     List,
+    /// `uint32` (`derivePassword`'s counter).
+    Uint32,
 }
 
 impl P {
@@ -59,6 +61,7 @@ impl P {
             P::Bool => "bool",
             P::Map => "map[string]interface {}",
             P::List => "[]interface {}",
+            P::Uint32 => "uint32",
         }
     }
 }
@@ -92,7 +95,7 @@ pub(crate) struct Registry(HashMap<&'static str, FuncDef>);
 impl Registry {
     /// Registers `name` with a signature such as `"is"` (int, string) or `"sa*"` (string,
     /// ...interface{}): `a` any, `s` string, `i` int, `f` float64, `b` bool, `m` map, `l` list,
-    /// and a trailing `*` makes the last one variadic.
+    /// `u` uint32, and a trailing `*` makes the last one variadic.
     pub(crate) fn plain(&mut self, name: &'static str, sig: &str, f: PlainFn) {
         self.add(name, sig, Imp::Plain(f));
     }
@@ -112,6 +115,7 @@ impl Registry {
                 'b' => P::Bool,
                 'm' => P::Map,
                 'l' => P::List,
+                'u' => P::Uint32,
                 _ => P::Any,
             })
             .collect();

@@ -33,9 +33,8 @@
 //! Typed slices and maps (`[]string` from `splitList`, `[]int` from `until`) are
 //! `[]interface {}` here.
 //!
-//! Not implemented: complex-number literals, Sprig's `bcrypt`, `htpasswd`, `encryptAES`,
-//! `decryptAES`, `derivePassword`, and Helm's `fromToml` and `toYamlPretty` (templates using
-//! them fail to parse with "function not defined").
+//! Not implemented: complex-number literals. `fromToml` gives dates as strings (Go: `time.Time`)
+//! and words its errors differently from BurntSushi/toml.
 
 pub(crate) mod exec;
 pub mod format;

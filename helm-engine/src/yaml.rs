@@ -70,6 +70,35 @@ pub fn to_yaml(v: &Value) -> Result<String, Error> {
     Ok(out)
 }
 
+/// Renders a value as Helm's `toYamlPretty` does: go-yaml v3's encoder with an indent of two,
+/// straight from the Go values (no JSON leg, so floats keep Go's `%g` form such as `1e+06`),
+/// sequences indented under their keys, long strings never folded; final newline trimmed.
+pub fn to_yaml_pretty(v: &Value) -> String {
+    let node = value_to_node_v3(v);
+    let mut out = emit::emit_document_v3(&node);
+    if out.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
+fn value_to_node_v3(v: &Value) -> Node {
+    match v {
+        Value::Nil => Node::Null,
+        Value::Bool(b) => Node::Bool(*b),
+        Value::Int(i) | Value::Int64(i) => Node::Int(*i),
+        Value::Float(f) => Node::Float(*f),
+        Value::String(s) => Node::Str(s.clone()),
+        Value::List(items) => Node::Seq(items.iter().map(value_to_node_v3).collect()),
+        Value::Map(m) => Node::Map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), value_to_node_v3(v)))
+                .collect(),
+        ),
+        Value::Object(o) => Node::Str(o.format()),
+    }
+}
+
 /// `sigs.k8s.io/yaml.Marshal` of a value: like [`to_yaml`] but keeping the trailing newline.
 pub fn marshal(v: &Value) -> Result<String, Error> {
     let node = value_to_node(v)?;
@@ -208,6 +237,10 @@ fn libyaml_problem(info: &str) -> (&str, Stage) {
         || info == "tabs disallowed in this context"
     {
         return ("found character that cannot start any token", Scanner);
+    }
+    // saphyr rejects `"a" "b"` while scanning; libyaml's parser then finds no key.
+    if info == "invalid trailing content after double-quoted scalar" {
+        return ("did not find expected key", Parser);
     }
     if info == "simple key expect ':'" {
         return ("could not find expected ':'", Scanner);

@@ -122,7 +122,10 @@ fn normalise(s: &str) -> String {
     let uuid =
         regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
             .unwrap();
-    let s = pem.replace_all(s, "<pem>");
+    // bcrypt hashes carry a random salt.
+    let bcrypt = regex::Regex::new(r"\$2a\$10\$[./A-Za-z0-9]{53}").unwrap();
+    let s = bcrypt.replace_all(s, "<bcrypt>");
+    let s = pem.replace_all(&s, "<pem>");
     let s = b64.replace_all(&s, "<b64>");
     uuid.replace_all(&s, "<uuid>").into_owned()
 }

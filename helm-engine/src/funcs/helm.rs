@@ -13,6 +13,19 @@ pub(super) fn register(r: &mut Registry) {
     r.plain("toYaml", "a", |a| {
         s(crate::yaml::to_yaml(a[0]).unwrap_or_default())
     });
+    r.plain("toYamlPretty", "a", |a| {
+        s(crate::yaml::to_yaml_pretty(a[0]))
+    });
+    r.plain("fromToml", "s", |a| {
+        Ok(Value::Map(match from_toml(arg_str(a, 0)) {
+            Ok(m) => m,
+            Err(e) => {
+                let mut m = Map::new();
+                m.insert("Error".into(), Value::String(e));
+                m
+            }
+        }))
+    });
     r.plain("fromYaml", "s", |a| {
         Ok(Value::Map(match from_yaml_map(arg_str(a, 0)) {
             Ok(m) => m,
@@ -330,6 +343,35 @@ fn to_toml(v: &Value) -> Result<String, String> {
     Ok(out)
 }
 
+/// Helm's `fromToml` (BurntSushi/toml into `map[string]interface{}`): integers are int64,
+/// floats float64. Dates and times become their TOML text (Go gives `time.Time`), and error
+/// texts are the `toml` crate's, not BurntSushi's.
+fn from_toml(text: &str) -> Result<Map, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e.span().map_or(0, |r| {
+            text[..r.start.min(text.len())].matches('\n').count() + 1
+        });
+        format!("toml: line {line}: {}", e.message().trim_end())
+    })?;
+    Ok(toml_table_to_map(table))
+}
+
+fn toml_table_to_map(t: toml::Table) -> Map {
+    t.into_iter().map(|(k, v)| (k, toml_to_value(v))).collect()
+}
+
+fn toml_to_value(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::Int64(i),
+        toml::Value::Float(f) => Value::Float(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::List(a.into_iter().map(toml_to_value).collect()),
+        toml::Value::Table(t) => Value::Map(toml_table_to_map(t)),
+    }
+}
+
 fn toml_key(k: &str) -> String {
     if !k.is_empty()
         && k.chars()
@@ -351,6 +393,9 @@ fn toml_value(v: &Value) -> Result<String, String> {
         }
         Value::String(s) => format::go_quote(s),
         Value::List(l) => {
+            if l.iter().any(|x| matches!(x, Value::Nil)) {
+                return Err("toml: cannot encode array with nil element".into());
+            }
             let items: Result<Vec<String>, String> = l.iter().map(toml_value).collect();
             format!("[{}]", items?.join(", "))
         }

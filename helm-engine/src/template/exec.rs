@@ -1043,6 +1043,14 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 Ok(V::own(Value::Int(num.int.unwrap_or(0))))
             }
             (P::Int, _) => Err(self.errorf(format!("expected integer; found {n}"))),
+            // Go's SetUint keeps the low bits of a constant too big for the type.
+            (P::Uint32, Arg::Number { num, .. }) if num.int.is_some_and(|i| i >= 0) => {
+                Ok(V::own(Value::Int(i64::from(num.int.unwrap_or(0) as u32))))
+            }
+            (P::Uint32, Arg::Number { num, .. }) if num.is_uint => Ok(V::own(Value::Int(
+                i64::from(num.float.unwrap_or(0.0) as u64 as u32),
+            ))),
+            (P::Uint32, _) => Err(self.errorf(format!("expected unsigned integer; found {n}"))),
             (P::Str, Arg::String { text, .. }) => Ok(V::own(Value::String(text.clone()))),
             (P::Str, _) => Err(self.errorf(format!("expected string; found {n}"))),
             (P::Any, Arg::Bool { val, .. }) => Ok(V::own(Value::Bool(*val))),

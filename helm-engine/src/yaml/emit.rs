@@ -39,11 +39,27 @@ struct Emitter {
     root_context: bool,
     mapping_context: bool,
     simple_key_context: bool,
+    /// The column after which long scalars fold (unlimited for go-yaml v3's encoder).
+    width: usize,
+    /// go-yaml v3 indents a block sequence under a mapping key; v2 does not.
+    indent_sequences: bool,
 }
 
 /// Emits one document as `yaml.Marshal` does (no `---`, trailing newline).
 pub(super) fn emit_document(node: &Node) -> String {
+    emit(node, false)
+}
+
+/// Emits one document as go-yaml v3's `Encoder` with `SetIndent(2)` does (Helm's
+/// `toYamlPretty`): sequences indented under their keys, no folding of long scalars.
+pub(super) fn emit_document_v3(node: &Node) -> String {
+    emit(node, true)
+}
+
+fn emit(node: &Node, v3: bool) -> String {
     let mut e = Emitter {
+        width: if v3 { usize::MAX } else { BEST_WIDTH },
+        indent_sequences: v3,
         out: String::new(),
         column: 0,
         indent: -1,
@@ -361,7 +377,7 @@ impl Emitter {
     }
 
     fn emit_block_sequence(&mut self, items: &[Node]) {
-        let indentless = self.mapping_context && !self.indention;
+        let indentless = !self.indent_sequences && self.mapping_context && !self.indention;
         self.increase_indent(false, indentless);
         for item in items {
             self.write_indent();
@@ -449,7 +465,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.width
                     && chars.get(i + 1) != Some(&' ')
                 {
                     self.write_indent();
@@ -502,7 +518,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.width
                     && i != 0
                     && i != n - 1
                     && chars.get(i + 1) != Some(&' ')
@@ -579,7 +595,7 @@ impl Emitter {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i != 0 && i != n - 1 {
+                if allow_breaks && !spaces && self.column > self.width && i != 0 && i != n - 1 {
                     self.write_indent();
                     if chars.get(i + 1) == Some(&' ') {
                         self.put('\\');
