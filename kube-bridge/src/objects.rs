@@ -99,18 +99,27 @@ impl Objects {
 
     /// Adds the documents of one YAML text (read from `file`).
     pub fn add_yaml(&mut self, file: &Path, text: &str, errors: &mut Vec<InputError>) {
-        let docs: Vec<serde_json::Value> = match serde_saphyr::from_multiple(text) {
-            Ok(d) => d,
-            Err(e) => {
-                errors.push(InputError {
-                    file: Some(file.to_owned()),
-                    object: String::new(),
-                    field: String::new(),
-                    message: format!("not valid YAML: {e}"),
-                });
-                return;
-            }
+        // A manifest directory of a large cluster holds many thousand documents per file;
+        // the parser's default budget (1,024 documents, 250,000 nodes) would refuse it.
+        let options = serde_saphyr::options! {
+            budget: serde_saphyr::budget! {
+                max_documents: 10_000_000,
+                max_nodes: 500_000_000,
+            },
         };
+        let docs: Vec<serde_json::Value> =
+            match serde_saphyr::from_multiple_with_options(text, options) {
+                Ok(d) => d,
+                Err(e) => {
+                    errors.push(InputError {
+                        file: Some(file.to_owned()),
+                        object: String::new(),
+                        field: String::new(),
+                        message: format!("not valid YAML: {e}"),
+                    });
+                    return;
+                }
+            };
         for (document, doc) in docs.into_iter().enumerate() {
             if doc.is_null() {
                 continue;

@@ -281,3 +281,82 @@ fn controller_manifest_mode_converges_edits_and_restarts() {
     assert!(third.contains_key("web-f.prod"), "{third:?}");
     assert_eq!(third["web-c.prod"], first["web-c.prod"]);
 }
+
+/// Kill the controller mid-way through 2,000 pods, delete pods that sort first, add new ones,
+/// restart: nothing is held twice, nothing stale stays, survivors keep their addresses and the
+/// new pods get addresses NB never showed.
+#[test]
+fn controller_restart_after_kill_mid_way_keeps_addresses() {
+    let central = OvnCentral::start().unwrap();
+    let nb = central.nb.remote();
+    let dir = ScratchDir::new("manifests-restart").unwrap();
+    let names = |range: std::ops::Range<usize>| -> String {
+        range
+            .map(|i| pod("bulk", &format!("p{i:05}"), "bulk"))
+            .collect()
+    };
+    let write = |text: String| std::fs::write(dir.path().join("pods.yaml"), text).unwrap();
+    write(names(0..2000));
+    /// Kills the watching controller even when an assertion fails first.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(
+        Command::new(controller_path())
+            .args(["--manifests", dir.path().to_str().unwrap(), "--ovn-nb", &nb])
+            .env("RUST_LOG", "warn")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("controller runs"),
+    );
+    // Kill it as soon as some pod ports are in NB.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if !ports(&central).is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no pod port appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    let before = ports(&central);
+    assert!(!before.is_empty());
+    let seen: std::collections::BTreeSet<String> =
+        before.values().map(|(ip, _)| ip.clone()).collect();
+
+    // Delete the first 300 pods (they sort before every survivor) and add 300 new ones.
+    write(names(300..2300));
+    let (code, err) = run(dir.path(), &nb);
+    assert_eq!(code, Some(0), "{err}");
+    let after = ports(&central);
+    assert_eq!(after.len(), 2000, "one port per pod, nothing stale");
+    assert!(
+        after.keys().all(|k| {
+            let i: usize = k[1..6].parse().unwrap();
+            (300..2300).contains(&i)
+        }),
+        "a deleted pod's port remains"
+    );
+    let mut ips: Vec<&String> = after.values().map(|(ip, _)| ip).collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), after.len(), "an address is held twice");
+    for (name, held) in &before {
+        if let Some(now) = after.get(name) {
+            assert_eq!(now, held, "{name} changed its address");
+        }
+    }
+    for i in 2000..2300 {
+        let name = format!("p{i:05}.bulk");
+        assert!(
+            !seen.contains(&after[&name].0),
+            "{name} got an address NB showed before: {}",
+            after[&name].0
+        );
+    }
+}
