@@ -525,6 +525,15 @@ fn protocol(p: Option<&str>) -> Protocol {
     }
 }
 
+/// The pods of one namespace (a range of the sorted map, not a scan of every pod).
+fn pods_in<'a>(objects: &'a Objects, ns: &str) -> impl Iterator<Item = (&'a NsName, &'a Pod)> {
+    let ns = ns.to_owned();
+    objects
+        .pods
+        .range((ns.clone(), String::new())..)
+        .take_while(move |((pns, _), _)| *pns == ns)
+}
+
 /// The container port of a pod with that name.
 fn named_port(pod: &Pod, name: &str) -> Option<(u16, Option<String>)> {
     pod.spec
@@ -783,8 +792,8 @@ fn service(
             }
         } else if let Some(sel) = &spec.selector {
             // As Kubernetes' endpoint controller computes it: the selected pods' addresses.
-            for ((pns, pname), pod) in &objects.pods {
-                if pns != ns || !wants_port(pod) {
+            for ((pns, pname), pod) in pods_in(objects, ns) {
+                if !wants_port(pod) {
                     continue;
                 }
                 let l = labels(&pod.metadata);
@@ -840,16 +849,9 @@ fn policy(
     np: &k8s_openapi::api::networking::v1::NetworkPolicy,
 ) -> NetworkPolicy {
     let spec = np.spec.clone().unwrap_or_default();
-    let selected: Vec<(&NsName, &Pod)> = objects
-        .pods
-        .iter()
-        .filter(|((pns, _), pod)| {
-            pns == ns
-                && selector_matches(
-                    &spec.pod_selector.clone().unwrap_or_default(),
-                    &labels(&pod.metadata),
-                )
-        })
+    let pod_selector = spec.pod_selector.clone().unwrap_or_default();
+    let selected: Vec<(&NsName, &Pod)> = pods_in(objects, ns)
+        .filter(|(_, pod)| selector_matches(&pod_selector, &labels(&pod.metadata)))
         .collect();
     let types: Vec<String> = spec.policy_types.clone().unwrap_or_else(|| {
         let mut t = vec!["Ingress".to_owned()];
@@ -888,10 +890,8 @@ fn policy(
             };
             let pod_sel = peer.pod_selector.clone().unwrap_or_default();
             let mut ips = Vec::new();
-            for ((pns, pname), pod) in &objects.pods {
-                if !namespaces.contains(&pns.as_str())
-                    || !selector_matches(&pod_sel, &labels(&pod.metadata))
-                {
+            for ((pns, pname), pod) in namespaces.iter().flat_map(|n| pods_in(objects, n)) {
+                if !selector_matches(&pod_sel, &labels(&pod.metadata)) {
                     continue;
                 }
                 if let Some(a) = addresses.get(&(pns.clone(), pname.clone())) {
