@@ -29,6 +29,8 @@ enum Command {
     Rollback(releases::RollbackArgs),
     /// Change a HelmRequest's chart version and values; the controller upgrades the release.
     Upgrade(upgrade::UpgradeArgs),
+    /// Run the HelmRequest and ChartRepo controller (in-cluster config or kubeconfig).
+    Controller(captain_core::ControllerOptions),
 }
 
 /// The name usage lines show: `kubectl captain` when run as the kubectl plugin.
@@ -74,6 +76,11 @@ fn main() -> ExitCode {
         Command::History(args) => releases::history(args),
         Command::Rollback(args) => releases::rollback(args),
         Command::Upgrade(args) => upgrade::upgrade(args),
+        Command::Controller(options) => releases::runtime().and_then(|rt| {
+            rt.block_on(captain_core::run(options))
+                .map(|()| String::new())
+                .map_err(|e| e.to_string())
+        }),
     };
     match result {
         Ok(out) => {
