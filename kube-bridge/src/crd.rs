@@ -221,4 +221,4 @@ pub fn crd_yaml() -> Result<Vec<(&'static str, String)>, serde_saphyr::ser::Erro
 
 #[cfg(test)]
 #[path = "crd/tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -1,24 +1,13 @@
 use super::*;
 
-/// The committed CRD manifests equal what the types generate; `KUBE_BRIDGE_REGENERATE=1`
-/// rewrites them.
+/// The committed app.alauda.io CRD manifests equal what the types generate;
+/// `KUBE_BRIDGE_REGENERATE=1` rewrites them.
 #[test]
 fn committed_captain_crds_are_fresh() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
-    let regenerate = std::env::var_os("KUBE_BRIDGE_REGENERATE").is_some();
-    for (file, yaml) in captain_crd_yaml().unwrap() {
-        let path = dir.join(file);
-        if regenerate {
-            std::fs::write(&path, &yaml).unwrap();
-            continue;
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == yaml,
-            "{} is stale: run `KUBE_BRIDGE_REGENERATE=1 cargo test -p kube-bridge committed_captain_crds_are_fresh`",
-            path.display()
-        );
-    }
+    crate::crd::tests::assert_crds_fresh(
+        captain_crd_yaml().unwrap(),
+        "committed_captain_crds_are_fresh",
+    );
 }
 
 #[test]

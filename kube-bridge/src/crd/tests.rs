@@ -1,12 +1,11 @@
 use super::*;
 
-/// The committed CRD manifests equal what the types generate; `KUBE_BRIDGE_REGENERATE=1`
-/// rewrites them.
-#[test]
-fn committed_crds_are_fresh() {
+/// Asserts that the committed CRD manifests under `crds/` equal `generated`;
+/// `KUBE_BRIDGE_REGENERATE=1` rewrites them instead. `test` names the test to re-run.
+pub(crate) fn assert_crds_fresh(generated: Vec<(&'static str, String)>, test: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
     let regenerate = std::env::var_os("KUBE_BRIDGE_REGENERATE").is_some();
-    for (file, yaml) in crd_yaml().unwrap() {
+    for (file, yaml) in generated {
         let path = dir.join(file);
         if regenerate {
             std::fs::write(&path, &yaml).unwrap();
@@ -15,10 +14,16 @@ fn committed_crds_are_fresh() {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == yaml,
-            "{} is stale: run `KUBE_BRIDGE_REGENERATE=1 cargo test -p kube-bridge committed_crds_are_fresh`",
+            "{} is stale: run `KUBE_BRIDGE_REGENERATE=1 cargo test -p kube-bridge {test}`",
             path.display()
         );
     }
+}
+
+/// The committed kubeovn.io CRD manifests equal what the types generate.
+#[test]
+fn committed_crds_are_fresh() {
+    assert_crds_fresh(crd_yaml().unwrap(), "committed_crds_are_fresh");
 }
 
 #[test]
