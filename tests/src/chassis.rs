@@ -523,13 +523,8 @@ impl Pod {
         program: &str,
         args: I,
     ) -> Result<()> {
-        let prefix = ["ip", "netns", "exec", self.netns.name()];
-        let mut command = process_command(&prefix, program, self.dir.path());
-        command.args(args.into_iter().map(|a| a.as_ref().to_owned()));
-        let log = self.dir.join(format!("{label}.log"));
-        let mut daemon =
-            Daemon::spawn(format!("{label} in pod {}", self.lsp), command, &log, None)?;
-        daemon.check_running()?;
+        let what = format!("{label} in pod {}", self.lsp);
+        let daemon = spawn_in(&self.netns, &self.dir, label, what, program, args)?;
         self.processes.push(daemon);
         Ok(())
     }
@@ -596,18 +591,28 @@ impl PodSandbox {
         program: &str,
         args: I,
     ) -> Result<()> {
-        let prefix = ["ip", "netns", "exec", self.netns.name()];
-        let mut command = process_command(&prefix, program, self.dir.path());
-        command.args(args.into_iter().map(|a| a.as_ref().to_owned()));
-        let log = self.dir.join(format!("{label}.log"));
-        let mut daemon = Daemon::spawn(
-            format!("{label} in sandbox {}", self.netns.name()),
-            command,
-            &log,
-            None,
-        )?;
-        daemon.check_running()?;
+        let what = format!("{label} in sandbox {}", self.netns.name());
+        let daemon = spawn_in(&self.netns, &self.dir, label, what, program, args)?;
         self.processes.push(daemon);
         Ok(())
     }
+}
+
+/// Starts `program` with `args` inside `netns`, logging to `LABEL.log` in `dir`, and checks
+/// that it is running: what [`Pod::spawn`] and [`PodSandbox::spawn`] share.
+fn spawn_in<I: IntoIterator<Item = S>, S: AsRef<str>>(
+    netns: &NetNamespace,
+    dir: &ScratchDir,
+    label: &str,
+    what: String,
+    program: &str,
+    args: I,
+) -> Result<Daemon> {
+    let prefix = ["ip", "netns", "exec", netns.name()];
+    let mut command = process_command(&prefix, program, dir.path());
+    command.args(args.into_iter().map(|a| a.as_ref().to_owned()));
+    let log = dir.join(format!("{label}.log"));
+    let mut daemon = Daemon::spawn(what, command, &log, None)?;
+    daemon.check_running()?;
+    Ok(daemon)
 }
