@@ -4,6 +4,7 @@
 //! Name tests that start a RAFT cluster `raft_…` and tests that start a chassis `chassis_…`:
 //! nextest runs those one at a time (`.config/nextest.toml`).
 
+mod chassis_two;
 mod cli_common;
 mod cli_ovsdb;
 mod client_common;
