@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
 use ovn_model::reconcile::{Reconciler, Report, Scope};
-use ovsdb_client::client::{Client, ClientConfig};
+use ovsdb_client::client::{Client, ClientConfig, ConnectionState};
 use ovsdb_client::{MonitorRequests, Replica};
 
 use crate::error::{Error, InputError};
@@ -96,6 +96,14 @@ impl Controller {
             owners: BTreeSet::new(),
             restored: false,
         })
+    }
+
+    /// The state of this controller's own NB connection, as a watch that changes on connect,
+    /// disconnect and shutdown (for the OVSDB connection-state metric: no second connection
+    /// needed). The receiver outlives the controller; after its client is gone it reads
+    /// [`ConnectionState::Shutdown`] and `changed()` returns an error.
+    pub fn connection_state(&self) -> tokio::sync::watch::Receiver<ConnectionState> {
+        self.client.state()
     }
 
     /// The IPAM state (for usage figures).
@@ -353,5 +361,57 @@ impl Controller {
                 .filter(|o| !failed.contains(o.as_str()) && !gone.contains(o)),
         );
         report.restored - gone.len().min(report.restored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ovn_tests::OvsdbServer;
+    use ovsdb_client::client::ConnectionState;
+
+    use super::Controller;
+
+    /// Waits (bounded) until the watch reads a state `want` accepts.
+    async fn wait_for(
+        state: &mut tokio::sync::watch::Receiver<ConnectionState>,
+        want: impl Fn(&ConnectionState) -> bool,
+    ) -> ConnectionState {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let now = state.borrow_and_update().clone();
+                if want(&now) {
+                    return now;
+                }
+                if state.changed().await.is_err() {
+                    return state.borrow().clone();
+                }
+            }
+        })
+        .await
+        .expect("the connection state changes within 20 s")
+    }
+
+    #[tokio::test]
+    async fn connection_state_follows_the_controllers_own_nb_connection() {
+        let nb = OvsdbServer::nb().expect("NB starts");
+        let controller = Controller::connect(&nb.unix_remote())
+            .await
+            .expect("controller connects");
+        let mut state = controller.connection_state();
+        let connected = wait_for(&mut state, |s| matches!(s, ConnectionState::Connected(_))).await;
+        assert!(
+            matches!(connected, ConnectionState::Connected(_)),
+            "{connected:?}"
+        );
+        // The server going away is seen on the same watch.
+        drop(nb);
+        let lost = wait_for(&mut state, |s| !matches!(s, ConnectionState::Connected(_))).await;
+        assert_eq!(lost, ConnectionState::Connecting);
+        // Dropping the controller shuts its client down.
+        drop(controller);
+        let last = wait_for(&mut state, |s| *s == ConnectionState::Shutdown).await;
+        assert_eq!(last, ConnectionState::Shutdown);
     }
 }
