@@ -15,7 +15,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::process::{Daemon, ScratchDir, daemon_command, process_command, run_tool};
-use crate::{DEFAULT_TIMEOUT, Error, OvsdbServer, Result, require_tools, unique_name};
+use crate::underlay::Cable;
+use crate::{DEFAULT_TIMEOUT, Error, OvsdbServer, Result, Underlay, require_tools, unique_name};
 
 /// Prefix of the namespaces (and chassis names) this harness creates.
 const NAMESPACE_PREFIX: &str = "ovnt";
@@ -70,7 +71,8 @@ impl Drop for NetNamespace {
     }
 }
 
-fn ip<I: IntoIterator<Item = S>, S: AsRef<str>>(args: I) -> Result<String> {
+/// Runs `ip ARGS` with the default time budget.
+pub(crate) fn ip<I: IntoIterator<Item = S>, S: AsRef<str>>(args: I) -> Result<String> {
     let mut command = Command::new("ip");
     command.args(args.into_iter().map(|a| a.as_ref().to_owned()));
     crate::run(&mut command, DEFAULT_TIMEOUT)
@@ -101,9 +103,27 @@ fn reap_stale_namespaces(prefix: &str) {
 pub struct ChassisBuilder {
     sb_remote: String,
     encap_ip: String,
+    // The error, if any, waits for start(): a builder method cannot fail.
+    cable: Option<Result<Cable>>,
 }
 
+/// The chassis end of an underlay cable, a port of [`PHYSICAL_BRIDGE`].
+const UNDERLAY_PORT: &str = "ul0";
+
+/// The netdev bridge holding the underlay port and the encap address (see `underlay.rs`).
+pub const PHYSICAL_BRIDGE: &str = "br-phy";
+
 impl ChassisBuilder {
+    /// Cables the chassis to `underlay` and tunnels over it: the chassis gets the next address
+    /// on the segment as its encap address (overriding [`ChassisBuilder::encap_ip`]), on the
+    /// netdev bridge `br-phy` whose port `ul0` is the cable, so ovs-vswitchd's userspace
+    /// Geneve can send and receive (see [`Underlay`] for why it must be so). `start` returns
+    /// once ovs-vswitchd routes the segment through `br-phy`.
+    pub fn underlay(mut self, underlay: &Underlay) -> Self {
+        self.cable = Some(underlay.cable());
+        self
+    }
+
     /// The tunnel endpoint address registered in SB (`external_ids:ovn-encap-ip`, default
     /// `127.0.0.1`: enough for a single chassis).
     pub fn encap_ip(mut self, ip: impl Into<String>) -> Self {
@@ -123,6 +143,8 @@ impl ChassisBuilder {
             "ip",
             "setpriv",
         ])?;
+        let cable = self.cable.transpose()?;
+        let encap_ip = cable.as_ref().map_or(self.encap_ip, |c| c.ip.clone());
         let netns = NetNamespace::new(NAMESPACE_PREFIX)?;
         let name = netns.name().to_owned();
         let dir = ScratchDir::new("chassis")?;
@@ -138,7 +160,7 @@ impl ChassisBuilder {
             &format!("external_ids:hostname={name}"),
             &format!("external_ids:ovn-remote={}", self.sb_remote),
             "external_ids:ovn-encap-type=geneve",
-            &format!("external_ids:ovn-encap-ip={}", self.encap_ip),
+            &format!("external_ids:ovn-encap-ip={encap_ip}"),
             "external_ids:ovn-bridge-datapath-type=netdev",
             "--",
             "add-br",
@@ -174,6 +196,10 @@ impl ChassisBuilder {
                 && dir.join("br-int.mgmt").exists()
         })
         .map_err(|e| vswitchd.with_log(e))?;
+        if let Some(cable) = &cable {
+            physical_bridge(&name, &dir, &ovs, cable, &vswitchd_control)
+                .map_err(|e| vswitchd.with_log(e))?;
+        }
 
         // ovn-controller 23.03 has no --unixctl: its socket is $OVN_RUNDIR/ovn-controller.PID.ctl,
         // and `ip netns exec` execs, so PID is the child's pid.
@@ -196,11 +222,14 @@ impl ChassisBuilder {
         let chassis = Chassis {
             processes: Vec::new(),
             controller,
+            controller_control,
             vswitchd,
+            vswitchd_control,
             ovs,
             netns,
             name,
             sb_remote: self.sb_remote,
+            encap_ip,
             dir,
         };
         chassis.wait_registered()?;
@@ -237,12 +266,85 @@ pub struct Chassis {
     // ovs-vswitchd, their database, the namespace, the directory.
     processes: Vec<Daemon>,
     controller: Daemon,
+    controller_control: std::path::PathBuf,
     vswitchd: Daemon,
+    vswitchd_control: std::path::PathBuf,
     ovs: OvsdbServer,
     netns: NetNamespace,
     name: String,
     sb_remote: String,
+    encap_ip: String,
     dir: ScratchDir,
+}
+
+/// Sets up the chassis side of an underlay cable inside namespace `name` (see `underlay.rs`):
+/// `br-phy` (netdev) with the cable `ul0` as its port, the encap address on `br-phy`'s own
+/// interface, then waits until ovs-vswitchd's route table (copied from the namespace's kernel
+/// routes) sends the segment through `br-phy`, which is what its userspace tunnels look up.
+fn physical_bridge(
+    name: &str,
+    dir: &ScratchDir,
+    ovs: &OvsdbServer,
+    cable: &Cable,
+    vswitchd_control: &Path,
+) -> Result<()> {
+    cable.lay(name, UNDERLAY_PORT)?;
+    // One transaction, so br-phy's MAC (taken from its first port) is settled when the kernel
+    // device appears; ovs-vsctl without --no-wait returns once ovs-vswitchd applied it.
+    run_tool(
+        "ovs-vsctl",
+        dir.path(),
+        [
+            &format!("--db={}", ovs.unix_remote()),
+            "--",
+            "add-br",
+            PHYSICAL_BRIDGE,
+            "--",
+            "set",
+            "Bridge",
+            PHYSICAL_BRIDGE,
+            "datapath_type=netdev",
+            "other-config:disable-in-band=true",
+            "--",
+            "add-port",
+            PHYSICAL_BRIDGE,
+            UNDERLAY_PORT,
+        ],
+    )?;
+    let address = format!("{}/{}", cable.ip, cable.prefix_len);
+    ip(["-n", name, "addr", "add", &address, "dev", PHYSICAL_BRIDGE])?;
+    ip(["-n", name, "link", "set", PHYSICAL_BRIDGE, "up"])?;
+    let what = format!("ovs-vswitchd in {name} to route the underlay through {PHYSICAL_BRIDGE}");
+    let mut last = String::new();
+    crate::wait_until(DEFAULT_TIMEOUT, &what, || {
+        last = appctl(dir.path(), vswitchd_control, ["ovs/route/show"]).unwrap_or_default();
+        last.lines()
+            .any(|l| l.contains(&format!("dev {PHYSICAL_BRIDGE}")) && !l.contains("/32"))
+    })
+    .map_err(|e| match e {
+        Error::Timeout {
+            what,
+            timeout,
+            details,
+        } => Error::Timeout {
+            what,
+            timeout,
+            details: format!("{details}\novs/route/show:\n{last}"),
+        },
+        other => other,
+    })
+}
+
+/// Runs `ovs-appctl -t CONTROL ARGS` (a unixctl socket path works from any namespace).
+fn appctl<I: IntoIterator<Item = S>, S: AsRef<str>>(
+    dir: &Path,
+    control: &Path,
+    args: I,
+) -> Result<String> {
+    let all = ["-t".to_owned(), control.display().to_string()]
+        .into_iter()
+        .chain(args.into_iter().map(|a| a.as_ref().to_owned()));
+    run_tool("ovs-appctl", dir, all.collect::<Vec<_>>())
 }
 
 impl Chassis {
@@ -251,6 +353,7 @@ impl Chassis {
         ChassisBuilder {
             sb_remote: sb_remote.to_owned(),
             encap_ip: "127.0.0.1".to_owned(),
+            cable: None,
         }
     }
 
@@ -282,6 +385,30 @@ impl Chassis {
     /// The SB remote ovn-controller uses.
     pub fn sb_remote(&self) -> &str {
         &self.sb_remote
+    }
+
+    /// The tunnel endpoint address (`external_ids:ovn-encap-ip`): on an [`Underlay`], the
+    /// address of `br-phy`.
+    pub fn encap_ip(&self) -> &str {
+        &self.encap_ip
+    }
+
+    /// Runs `ovs-appctl ARGS` against this chassis's ovs-vswitchd, e.g. `["ovs/route/show"]`,
+    /// `["tnl/arp/show"]`, `["tnl/ports/show"]` or `["dpctl/dump-flows"]`.
+    pub fn vswitchd_appctl<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        &self,
+        args: I,
+    ) -> Result<String> {
+        appctl(self.dir.path(), &self.vswitchd_control, args)
+    }
+
+    /// Runs `ovs-appctl ARGS` against this chassis's ovn-controller, e.g.
+    /// `["connection-status"]`.
+    pub fn controller_appctl<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        &self,
+        args: I,
+    ) -> Result<String> {
+        appctl(self.dir.path(), &self.controller_control, args)
     }
 
     /// ovs-vswitchd's process id.

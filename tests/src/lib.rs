@@ -15,6 +15,7 @@
 //! | [`RaftCluster`] | 3 clustered ovsdb-servers on loopback | leader-only mode, leader kill, `monitor_cond_since` resume |
 //! | [`Northd`], [`OvnCentral`] | ovn-northd (+ NB and SB) | logical flows, [`Northd::ovn_trace`] |
 //! | [`Chassis`], [`Pod`] | ovs-vswitchd (netdev) + ovn-controller in a [`NetNamespace`]; [`Chassis::add_pod`] plugs a namespace into `br-int` | data-plane tests (the `ovn-tests-probe` binary does TCP inside pods) |
+//! | [`Underlay`] | a Linux bridge in a namespace of its own; [`ChassisBuilder::underlay`] cables a chassis to it (`br-phy` + `ul0`, encap address on `br-phy`) | several chassis with Geneve between them (userspace tunnelling) |
 //!
 //! # Guarantees
 //!
@@ -66,9 +67,10 @@ mod pki;
 mod process;
 mod raft;
 mod tools;
+mod underlay;
 mod wait;
 
-pub use chassis::{Chassis, ChassisBuilder, NetNamespace, Pod, PodSandbox};
+pub use chassis::{Chassis, ChassisBuilder, NetNamespace, PHYSICAL_BRIDGE, Pod, PodSandbox};
 pub use error::{Error, Result};
 pub use net::{free_tcp_port, unique_name};
 pub use northd::{Northd, OvnCentral};
@@ -77,4 +79,5 @@ pub use pki::{CertificateKind, CertificatePair, Pki};
 pub use process::{KEEP_ENV, ScratchDir};
 pub use raft::{DEFAULT_ELECTION_TIMER, MemberStatus, RaftCluster, RaftClusterBuilder, Role};
 pub use tools::{find_tool, require_tools, run};
+pub use underlay::Underlay;
 pub use wait::{DEFAULT_TIMEOUT, ELECTION_TIMEOUT, wait_for, wait_until, wait_until_async};
