@@ -183,8 +183,8 @@ fn container_id() -> String {
     format!("c2{n:02x}{:08x}{:052x}", std::process::id(), 0)
 }
 
-/// The cluster: two nodes, a dual-stack subnet spanning both, a second subnet, and a Service
-/// whose only backend runs on node B.
+/// The cluster: two nodes, a dual-stack subnet spanning both, a second subnet on node B, and a
+/// Service whose only backend (web) runs on node B, with a policy admitting TCP 8080 from dev.
 fn manifests(node_a: &str, node_b: &str) -> String {
     format!(
         r#"
@@ -198,7 +198,7 @@ metadata: {{name: {node_b}}}
 ---
 apiVersion: v1
 kind: Namespace
-metadata: {{name: dev}}
+metadata: {{name: dev, labels: {{env: dev}}}}
 ---
 apiVersion: v1
 kind: Namespace
@@ -222,6 +222,15 @@ spec:
   selector: {{app: web}}
   ports: [{{port: 80, targetPort: 8080}}]
 ---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: web-8080-from-dev, namespace: prod}}
+spec:
+  podSelector: {{matchLabels: {{app: web}}}}
+  ingress:
+  - from: [{{namespaceSelector: {{matchLabels: {{env: dev}}}}}}]
+    ports: [{{protocol: TCP, port: 8080}}]
+---
 apiVersion: v1
 kind: Pod
 metadata: {{name: client-a, namespace: dev}}
@@ -235,6 +244,11 @@ spec: {{nodeName: {node_b}, containers: [{{name: c, image: x}}]}}
 apiVersion: v1
 kind: Pod
 metadata: {{name: web, namespace: prod, labels: {{app: web}}}}
+spec: {{nodeName: {node_b}, containers: [{{name: c, image: x}}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: batch, namespace: prod}}
 spec: {{nodeName: {node_b}, containers: [{{name: c, image: x}}]}}
 "#
     )
@@ -297,18 +311,21 @@ fn chassis_two_nodes_pods_talk_over_geneve() -> Result<()> {
     let node_b = Node::start_daemon(chassis_b, &nb)?;
 
     // Each node's runtime plugs its own pods, concurrently across nodes.
-    let ((client_a, a), ((client_b, b), (mut web, web_ips))) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| node_a.plug("dev", "client-a"));
-        let b = scope.spawn(|| {
-            let client_b = node_b.plug("dev", "client-b");
-            (client_b, node_b.plug("prod", "web"))
+    let ((client_a, a), [(client_b, b), (mut web, web_ips), (batch, batch_ips)]) =
+        std::thread::scope(|scope| {
+            let a = scope.spawn(|| node_a.plug("dev", "client-a"));
+            let b = scope.spawn(|| {
+                [("dev", "client-b"), ("prod", "web"), ("prod", "batch")]
+                    .map(|(namespace, name)| node_b.plug(namespace, name))
+            });
+            (a.join().expect("ADD on A"), b.join().expect("ADD on B"))
         });
-        (a.join().expect("ADD on A"), b.join().expect("ADD on B"))
-    });
     assert!(a[0].starts_with("10.120.0.") && a.len() == 2, "{a:?}");
     assert!(b[0].starts_with("10.120.0.") && b.len() == 2, "{b:?}");
     let web_ip = web_ips[0].clone();
+    let batch_ip = batch_ips[0].clone();
     assert!(web_ip.starts_with("10.110.0."), "{web_ip}");
+    assert!(batch_ip.starts_with("10.110.0."), "{batch_ip}");
 
     // SB: two chassis, each with one Geneve encap on its underlay address, and each pod's port
     // bound to the chassis of the node that plugged it.
@@ -339,6 +356,7 @@ fn chassis_two_nodes_pods_talk_over_geneve() -> Result<()> {
         ("client-a.dev", &node_a),
         ("client-b.dev", &node_b),
         ("web.prod", &node_b),
+        ("batch.prod", &node_b),
     ] {
         let chassis_uuid = sb_find(
             &central,
@@ -409,19 +427,41 @@ fn chassis_two_nodes_pods_talk_over_geneve() -> Result<()> {
         arp.contains(node_b.chassis.encap_ip()) && arp.contains(ovn_tests::PHYSICAL_BRIDGE),
         "{arp}"
     );
+    // And the packets were tunnelled in userspace: A's datapath pushes a Geneve header towards
+    // B, B's pops it. (Datapath flows expire when idle, so each look follows a fresh ping.)
+    for (node, action) in [(&node_a, "tnl_push"), (&node_b, "tnl_pop")] {
+        let mut flows = String::new();
+        wait_until(
+            DEFAULT_TIMEOUT,
+            &format!("{} to {action} Geneve", node.chassis.name()),
+            || {
+                flows = node
+                    .chassis
+                    .vswitchd_appctl(["dpctl/dump-flows"])
+                    .unwrap_or_default();
+                client_a.ping(&b[0])
+                    && flows.lines().any(|l| {
+                        l.contains(action) && (action == "tnl_pop" || l.contains("geneve"))
+                    })
+            },
+        )
+        .inspect_err(|_| eprintln!("datapath flows:\n{flows}"))?;
+    }
 
     // Another subnet on the other node, through the logical router.
     wait_until(
         DEFAULT_TIMEOUT,
-        "client-a (sn-dev, A) to ping web (sn-prod, B)",
-        || client_a.ping(&web_ip),
+        "client-a (sn-dev, A) to ping batch (sn-prod, B)",
+        || client_a.ping(&batch_ip),
     )
     .inspect_err(|_| debug())?;
-    assert!(web.ping(&a[0]), "and back, sn-prod on B to sn-dev on A");
+    assert!(batch.ping(&a[0]), "and back, sn-prod on B to sn-dev on A");
 
     // TCP to the Service ClusterIP: the load balancer on A's switch picks web, on B.
     web.sandbox
         .spawn("listen-8080", &probe, ["listen", "8080", "120"])?;
+    web.sandbox
+        .spawn("listen-9090", &probe, ["listen", "9090", "120"])?;
     wait_until(
         DEFAULT_TIMEOUT,
         "client-a (A) to reach the web service (backend on B)",
@@ -429,6 +469,43 @@ fn chassis_two_nodes_pods_talk_over_geneve() -> Result<()> {
     )
     .inspect_err(|_| debug())?;
     assert!(client_a.tcp(&format!("{web_ip}:8080")), "and web directly");
+    // Both listeners are up (seen from inside web), so a refused flow below is the policy.
+    for port in [8080, 9090] {
+        wait_until(DEFAULT_TIMEOUT, &format!("web to listen on {port}"), || {
+            web.tcp(&format!("127.0.0.1:{port}"))
+        })?;
+    }
+    // The policy holds across nodes: what B's chassis admits into web is decided by the ACLs,
+    // wherever the client runs.
+    assert!(
+        !client_a.tcp(&format!("{web_ip}:9090")),
+        "web admits TCP 8080 only, even from dev"
+    );
+    assert!(
+        !batch.tcp(&format!("{web_ip}:8080")),
+        "web admits the dev namespace only, even on its own node"
+    );
+    assert!(
+        client_b.tcp(&format!("{web_ip}:8080")),
+        "client-b (dev, B) reaches web on its own node"
+    );
+
+    // Host network across nodes: node A, through its ovn0 on the join subnet, reaches a pod on
+    // node B, and the pod answers back through the tunnel.
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "node A to ping client-b (B) through ovn0",
+        || {
+            node_a
+                .chassis
+                .exec([probe.as_str(), "ping", &b[0], "1000"])
+                .is_ok()
+        },
+    )
+    .inspect_err(|_| {
+        eprintln!("node A routes: {:?}", node_a.chassis.exec(["ip", "route"]));
+        debug();
+    })?;
 
     let (mut node_a, mut node_b) = (node_a, node_b);
     node_a.chassis.check_spawned()?;
