@@ -115,6 +115,27 @@ pub enum Error {
     /// Release storage failed.
     #[error("release storage: {0}")]
     Storage(String),
+    /// A release with no revision stored (Helm's wording).
+    #[error("release: not found")]
+    ReleaseNotFound {
+        /// The release name.
+        name: String,
+    },
+    /// A rollback to a revision the release's history lacks (Helm's wording).
+    #[error("release has no {revision} version")]
+    NoRevision {
+        /// The revision asked for.
+        revision: u32,
+    },
+    /// A rollback that failed after its revision was recorded (Helm's wording).
+    #[error("Rollback {release:?} failed: {source}")]
+    RollbackFailed {
+        /// The release name.
+        release: String,
+        /// What failed.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {

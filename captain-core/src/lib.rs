@@ -7,6 +7,7 @@
 //! option structs it exposes: the `captain` binary only parses arguments and wires.
 
 pub mod controller;
+pub mod deploy;
 pub mod error;
 pub mod objects;
 pub mod reconcile;
@@ -19,4 +20,5 @@ pub(crate) mod test_api;
 pub(crate) mod test_http;
 
 pub use controller::{ControllerOptions, run};
+pub use deploy::Deployer;
 pub use error::{Error, Result};

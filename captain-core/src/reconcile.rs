@@ -7,13 +7,13 @@
 //! applied (server-side, field manager `captain`, forced), objects the new manifest lacks
 //! pruned, post-hooks run, and the record marked deployed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use helm_engine::release::{Hook, HookDeletePolicy, HookEvent, NewRelease, Release, Status, Time};
+use helm_engine::release::{HookEvent, NewRelease, Release, Status, Time};
 use helm_engine::value::Map as Values;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use kube_bridge::captain_crd::{
     ChartRepo, Condition, FINALIZER, FORCE_ADOPT_ANNOTATION, HelmRequest, HelmRequestPhase,
@@ -22,8 +22,9 @@ use kube_bridge::captain_crd::{
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use crate::deploy::Deployer;
 use crate::error::{Error, Result};
-use crate::objects::{self, FIELD_MANAGER, ObjectRef, ResourceMap};
+use crate::objects::{self, ObjectRef, ResourceMap};
 use crate::repo::{Credentials, RepoClient};
 use crate::storage::ReleaseStore;
 
@@ -125,6 +126,15 @@ fn set_condition(conditions: &mut Vec<Condition>, mut c: Condition) {
 }
 
 impl Reconciler {
+    /// The deployer that writes this reconciler's releases.
+    pub fn deployer(&self) -> Deployer {
+        Deployer {
+            client: self.client.clone(),
+            hook_timeout: self.hook_timeout,
+            hook_poll: self.hook_poll,
+        }
+    }
+
     fn hr_api(&self, hr: &HelmRequest) -> Api<HelmRequest> {
         Api::namespaced(
             self.client.clone(),
@@ -540,67 +550,6 @@ impl Reconciler {
         )
     }
 
-    fn api_for(&self, map: &ResourceMap, r: &ObjectRef) -> Api<DynamicObject> {
-        let (res, _) = map.resource(&r.api_version, &r.kind);
-        match &r.namespace {
-            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &res),
-            None => Api::all_with(self.client.clone(), &res),
-        }
-    }
-
-    async fn get_live(&self, map: &ResourceMap, r: &ObjectRef) -> Result<Option<Value>> {
-        let live = self
-            .api_for(map, r)
-            .get_opt(&r.name)
-            .await
-            .map_err(|e| Error::kube(format!("reading {r}"), e))?;
-        Ok(live.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)))
-    }
-
-    async fn apply(&self, map: &ResourceMap, r: &ObjectRef, obj: &Value) -> Result<()> {
-        self.api_for(map, r)
-            .patch(
-                &r.name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(obj),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::kube(format!("applying {r}"), e))
-    }
-
-    async fn delete(&self, map: &ResourceMap, r: &ObjectRef) -> Result<()> {
-        match self
-            .api_for(map, r)
-            .delete(&r.name, &DeleteParams::background())
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(e) => Err(Error::kube(format!("deleting {r}"), e)),
-        }
-    }
-
-    /// The objects of a manifest with their refs, carrying the release metadata.
-    fn release_objects(
-        &self,
-        map: &ResourceMap,
-        manifest: &str,
-        name: &str,
-        namespace: &str,
-    ) -> Result<Vec<(ObjectRef, Value)>> {
-        let mut out = Vec::new();
-        for mut obj in objects::split_objects(manifest)? {
-            let r = map.object_ref(&obj, namespace)?;
-            if let (Some(ns), Some(meta)) = (&r.namespace, obj["metadata"].as_object_mut()) {
-                meta.insert("namespace".into(), Value::String(ns.clone()));
-            }
-            objects::set_release_metadata(&mut obj, name, namespace);
-            out.push((r, obj));
-        }
-        Ok(out)
-    }
-
     /// Checks that no object belongs to another release (unless forced) and migrates objects
     /// stock Helm last wrote client-side, so server-side apply takes their fields over.
     async fn claim(
@@ -614,7 +563,7 @@ impl Reconciler {
         let force = truthy(hr, FORCE_ADOPT_ANNOTATION);
         let mut migrations = Vec::new();
         for (r, _) in objs {
-            let Some(live) = self.get_live(map, r).await? else {
+            let Some(live) = self.deployer().get_live(map, r).await? else {
                 continue;
             };
             let owner = objects::owner_of(&live);
@@ -701,6 +650,7 @@ impl Reconciler {
             map.learn_crd(crd);
         }
         let objs = self
+            .deployer()
             .release_objects(&map, &rel.manifest, name, namespace)
             .and_then(|objs| {
                 for (_, o) in &objs {
@@ -709,7 +659,8 @@ impl Reconciler {
                     }
                 }
                 // Refs computed again now that the chart's CRDs are known.
-                self.release_objects(&map, &rel.manifest, name, namespace)
+                self.deployer()
+                    .release_objects(&map, &rel.manifest, name, namespace)
             })
             .map_err(fail("RenderFailed"))
             .map_err(no_remedy)?;
@@ -778,18 +729,25 @@ impl Reconciler {
                 };
                 match deployed {
                     Some(previous) => {
-                        let remedy =
-                            self.roll_back(store, &map, &rel, &previous)
-                                .await
-                                .map_err(|e| {
-                                    (
-                                        Failure {
-                                            reason: "RollbackFailed",
-                                            error: e,
-                                        },
-                                        None,
-                                    )
-                                })?;
+                        let remedy = self
+                            .deployer()
+                            .roll_back(store, &rel, &previous)
+                            .await
+                            .map(|rb| {
+                                format!(
+                                    "rolled back to revision {} as revision {}",
+                                    previous.version, rb.version
+                                )
+                            })
+                            .map_err(|e| {
+                                (
+                                    Failure {
+                                        reason: "RollbackFailed",
+                                        error: e,
+                                    },
+                                    None,
+                                )
+                            })?;
                         Err((failure, Some(remedy)))
                     }
                     None => {
@@ -799,7 +757,7 @@ impl Reconciler {
                             if objects::is_kept(o) {
                                 continue;
                             }
-                            if let Err(e) = self.delete(&map, r).await {
+                            if let Err(e) = self.deployer().delete(&map, r).await {
                                 cleanup_error.get_or_insert(e);
                             }
                         }
@@ -836,186 +794,34 @@ impl Reconciler {
     ) -> Result<()> {
         for crd in crds {
             let r = map.object_ref(crd, &rel.namespace)?;
-            self.apply(map, &r, crd).await?;
+            self.deployer().apply(map, &r, crd).await?;
         }
         let (pre, post) = if is_upgrade {
             (HookEvent::PreUpgrade, HookEvent::PostUpgrade)
         } else {
             (HookEvent::PreInstall, HookEvent::PostInstall)
         };
-        self.run_hooks(map, &rel.hooks, &pre, &rel.namespace)
+        self.deployer()
+            .run_hooks(map, &rel.hooks, &pre, &rel.namespace)
             .await?;
         for (r, patch) in migrations {
-            self.api_for(map, r)
+            self.deployer()
+                .api_for(map, r)
                 .patch(&r.name, &PatchParams::default(), &Patch::Merge(patch))
                 .await
                 .map_err(|e| Error::kube(format!("taking over the fields of {r}"), e))?;
         }
         for (r, obj) in objs {
-            self.apply(map, r, obj).await?;
+            self.deployer().apply(map, r, obj).await?;
         }
         if let Some(previous) = previous {
-            self.prune(map, &previous.manifest, objs, &rel.namespace, &rel.name)
+            self.deployer()
+                .prune(map, &previous.manifest, objs, &rel.namespace, &rel.name)
                 .await?;
         }
-        self.run_hooks(map, &rel.hooks, &post, &rel.namespace).await
-    }
-
-    /// Deletes what `old_manifest` had and `keep` lacks, in reverse order, except objects
-    /// annotated `helm.sh/resource-policy: keep`.
-    async fn prune(
-        &self,
-        map: &ResourceMap,
-        old_manifest: &str,
-        keep: &[(ObjectRef, Value)],
-        namespace: &str,
-        name: &str,
-    ) -> Result<()> {
-        let wanted: BTreeSet<(&str, &Option<String>, &str)> = keep
-            .iter()
-            .map(|(r, _)| (r.kind.as_str(), &r.namespace, r.name.as_str()))
-            .collect();
-        let old = self.release_objects(map, old_manifest, name, namespace)?;
-        for (r, o) in old.iter().rev() {
-            if wanted.contains(&(r.kind.as_str(), &r.namespace, r.name.as_str())) {
-                continue;
-            }
-            if objects::is_kept(o) {
-                continue;
-            }
-            self.delete(map, r).await?;
-        }
-        Ok(())
-    }
-
-    /// Rolls back to `target` after `failed` failed: a new `pending-rollback` revision with
-    /// `target`'s manifest, applied, the failed revision's extra objects pruned, then deployed.
-    async fn roll_back(
-        &self,
-        store: &ReleaseStore,
-        map: &ResourceMap,
-        failed: &Release,
-        target: &Release,
-    ) -> Result<String> {
-        let storage = |e: crate::storage::StorageError| Error::Storage(e.to_string());
-        let mut rb = Release::rollback_to(target, failed, Time::now());
-        store.create(&rb).await.map_err(storage)?;
-        let objs = self.release_objects(map, &rb.manifest, &rb.name, &rb.namespace)?;
-        let outcome = async {
-            for (r, obj) in &objs {
-                self.apply(map, r, obj).await?;
-            }
-            self.prune(map, &failed.manifest, &objs, &rb.namespace, &rb.name)
-                .await
-        }
-        .await;
-        match outcome {
-            Ok(()) => {
-                rb.mark_deployed();
-                store.update(&rb).await.map_err(storage)?;
-                store
-                    .supersede_deployed(&rb.name, rb.version)
-                    .await
-                    .map_err(storage)?;
-                Ok(format!(
-                    "rolled back to revision {} as revision {}",
-                    target.version, rb.version
-                ))
-            }
-            Err(e) => {
-                rb.mark_failed(&e.to_string());
-                store.update(&rb).await.map_err(storage)?;
-                Err(e)
-            }
-        }
-    }
-
-    /// Runs the hooks of `event`: by weight then name, each deleted first unless its policy
-    /// says otherwise, applied, waited for when a Job or Pod, and deleted after as its
-    /// policies ask.
-    async fn run_hooks(
-        &self,
-        map: &ResourceMap,
-        hooks: &[Hook],
-        event: &HookEvent,
-        namespace: &str,
-    ) -> Result<()> {
-        let mut selected: Vec<&Hook> = hooks.iter().filter(|h| h.events.contains(event)).collect();
-        selected.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.name.cmp(&b.name)));
-        for hook in selected {
-            let Some(obj) = objects::split_objects(&hook.manifest)?.into_iter().next() else {
-                continue;
-            };
-            let r = map.object_ref(&obj, namespace)?;
-            let mut obj = obj;
-            if let (Some(ns), Some(meta)) = (&r.namespace, obj["metadata"].as_object_mut()) {
-                meta.insert("namespace".into(), Value::String(ns.clone()));
-            }
-            let policies: Vec<HookDeletePolicy> = if hook.delete_policies.is_empty() {
-                vec![HookDeletePolicy::BeforeHookCreation]
-            } else {
-                hook.delete_policies.clone()
-            };
-            if policies.contains(&HookDeletePolicy::BeforeHookCreation) {
-                self.delete(map, &r).await?;
-            }
-            self.apply(map, &r, &obj).await?;
-            let outcome = self.wait_hook(map, &r).await;
-            let delete_now = match &outcome {
-                Ok(()) => policies.contains(&HookDeletePolicy::HookSucceeded),
-                Err(_) => policies.contains(&HookDeletePolicy::HookFailed),
-            };
-            if delete_now {
-                self.delete(map, &r).await?;
-            }
-            outcome.map_err(|e| {
-                Error::Hook(format!("{} hook {} failed: {e}", event.as_str(), hook.path))
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Waits for a Job to complete or a Pod to succeed; other kinds are done once applied.
-    async fn wait_hook(&self, map: &ResourceMap, r: &ObjectRef) -> Result<()> {
-        if r.kind != "Job" && r.kind != "Pod" {
-            return Ok(());
-        }
-        let wait = async {
-            loop {
-                let live = self.get_live(map, r).await?.unwrap_or(Value::Null);
-                if r.kind == "Pod" {
-                    match live["status"]["phase"].as_str() {
-                        Some("Succeeded") => return Ok(()),
-                        Some("Failed") => {
-                            return Err(Error::Hook(format!("{r} failed")));
-                        }
-                        _ => {}
-                    }
-                } else if let Some(conds) = live["status"]["conditions"].as_array() {
-                    for c in conds {
-                        if c["status"] != "True" {
-                            continue;
-                        }
-                        match c["type"].as_str() {
-                            Some("Complete") => return Ok(()),
-                            Some("Failed") => {
-                                return Err(Error::Hook(format!(
-                                    "{r} failed: {}",
-                                    c["message"].as_str().unwrap_or("")
-                                )));
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                tokio::time::sleep(self.hook_poll).await;
-            }
-        };
-        tokio::time::timeout(self.hook_timeout, wait)
+        self.deployer()
+            .run_hooks(map, &rel.hooks, &post, &rel.namespace)
             .await
-            .map_err(|_| {
-                Error::Hook(format!("{r} did not finish within {:?}", self.hook_timeout))
-            })?
     }
 
     /// Compares live objects with the deployed manifest; re-applies what drifted.
@@ -1027,7 +833,7 @@ impl Reconciler {
     ) -> Result<Outcome> {
         let mut map = ResourceMap::default();
         let check = async {
-            let objs = self.release_objects(
+            let objs = self.deployer().release_objects(
                 &map,
                 &deployed.manifest,
                 &deployed.name,
@@ -1040,13 +846,13 @@ impl Reconciler {
             }
             let mut drifted = Vec::new();
             for (r, desired) in &objs {
-                let live = self.get_live(&map, r).await?;
+                let live = self.deployer().get_live(&map, r).await?;
                 let differs = match &live {
                     None => true,
                     Some(l) => objects::drifted(desired, l),
                 };
                 if differs {
-                    self.apply(&map, r, desired).await?;
+                    self.deployer().apply(&map, r, desired).await?;
                     drifted.push(r.to_string());
                 }
             }
@@ -1109,16 +915,20 @@ impl Reconciler {
                 last.info.deleted = Time::now();
                 last.info.description = "Deletion in progress (or silently failed)".into();
                 store.update(&last).await.map_err(storage)?;
-                self.run_hooks(&map, &last.hooks, &HookEvent::PreDelete, &namespace)
+                self.deployer()
+                    .run_hooks(&map, &last.hooks, &HookEvent::PreDelete, &namespace)
                     .await?;
-                let objs = self.release_objects(&map, &last.manifest, &name, &namespace)?;
+                let objs =
+                    self.deployer()
+                        .release_objects(&map, &last.manifest, &name, &namespace)?;
                 for (r, o) in objs.iter().rev() {
                     if objects::is_kept(o) {
                         continue;
                     }
-                    self.delete(&map, r).await?;
+                    self.deployer().delete(&map, r).await?;
                 }
-                self.run_hooks(&map, &last.hooks, &HookEvent::PostDelete, &namespace)
+                self.deployer()
+                    .run_hooks(&map, &last.hooks, &HookEvent::PostDelete, &namespace)
                     .await?;
             }
             for rel in &history {

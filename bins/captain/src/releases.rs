@@ -2,12 +2,11 @@
 //! `rollback`), reading and writing the same `helm.sh/release.v1` Secrets as `helm`, with
 //! `helm`'s output.
 
+use captain_core::Deployer;
 use captain_core::storage::{ReleaseStore, StorageError};
-use helm_engine::release::{Release, Status, Time};
-use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use helm_engine::release::Release;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value as Json;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// Where the cluster is: kubectl's `--kubeconfig` and `-n/--namespace`.
@@ -193,96 +192,19 @@ fn table(rows: &[Vec<String>], max_width: usize) -> String {
     out
 }
 
-/// Runs `rollback`: as Helm's rollback action, a new revision (`pending-rollback`, `Rollback to
-/// N`) with the target's chart, values, manifest and hooks; its objects applied (server-side
-/// apply, field manager `captain`, forced) and the current revision's extra objects deleted
-/// (except `helm.sh/resource-policy: keep`); then every older `deployed` revision becomes
-/// `superseded` and the new one `deployed`. On failure the new revision is `failed`.
+/// Runs `rollback`: Helm's rollback action, done by [`captain_core::Deployer::rollback`]
+/// (pre/post-rollback hooks, the target's objects applied, the current revision's extra
+/// objects pruned, a new revision "Rollback to N", older deployed ones superseded).
 pub fn rollback(args: RollbackArgs) -> Result<String, String> {
     runtime()?.block_on(async {
         let (client, ns) = connect(&args.cluster).await?;
         let store = ReleaseStore::new(client.clone(), &ns).with_max_history(args.history_max);
-        let history = store.history(&args.name).await.map_err(storage_error)?;
-        let Some(current) = history.last().cloned() else {
-            return Err("release: not found".into());
-        };
-        if !history.iter().any(|r| r.version == args.revision) {
-            return Err(format!("release has no {} version", args.revision));
-        }
-        let target = store
-            .get(&args.name, args.revision)
+        Deployer::new(client)
+            .rollback(&store, &args.name, args.revision)
             .await
-            .map_err(storage_error)?;
-        let mut next = Release::rollback_to(&target, &current, Time::now());
-        store.create(&next).await.map_err(storage_error)?;
-        match apply_release(&client, &ns, &next, &current.manifest).await {
-            Ok(()) => {
-                store
-                    .supersede_deployed(&args.name, next.version)
-                    .await
-                    .map_err(storage_error)?;
-                next.mark_deployed();
-                store.update(&next).await.map_err(storage_error)?;
-                Ok("Rollback was a success! Happy Helming!\n".into())
-            }
-            Err(e) => {
-                let message = format!("Rollback {:?} failed: {e}", next.name);
-                let mut current = current;
-                current.info.status = Status::Superseded;
-                next.info.status = Status::Failed;
-                next.info.description = message.clone();
-                store.update(&current).await.map_err(storage_error)?;
-                store.update(&next).await.map_err(storage_error)?;
-                Err(message)
-            }
-        }
+            .map(|_| "Rollback was a success! Happy Helming!\n".to_string())
+            .map_err(|e| e.to_string())
     })
-}
-
-/// An object of a manifest, keyed as the API knows it.
-struct Object {
-    gvk: GroupVersionKind,
-    namespace: Option<String>,
-    name: String,
-    body: Json,
-}
-
-/// The objects of a release manifest (`---`-separated YAML documents), in order.
-fn manifest_objects(manifest: &str, release_namespace: &str) -> Result<Vec<Object>, String> {
-    let docs = helm_engine::yaml::from_yaml_documents(manifest)
-        .map_err(|e| format!("the release manifest does not parse: {e}"))?;
-    let mut out = Vec::new();
-    for doc in docs {
-        let body = to_json(&doc);
-        if body.is_null() {
-            continue;
-        }
-        let text = |v: &Json| v.as_str().unwrap_or_default().to_string();
-        let api_version = text(&body["apiVersion"]);
-        let kind = text(&body["kind"]);
-        let name = text(&body["metadata"]["name"]);
-        if api_version.is_empty() || kind.is_empty() || name.is_empty() {
-            return Err(format!(
-                "a manifest object lacks apiVersion, kind or metadata.name: {}",
-                serde_json::to_string(&body).unwrap_or_default()
-            ));
-        }
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g.to_string(), v.to_string()),
-            None => (String::new(), api_version.clone()),
-        };
-        let namespace = body["metadata"]["namespace"]
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| Some(release_namespace.to_string()));
-        out.push(Object {
-            gvk: GroupVersionKind::gvk(&group, &version, &kind),
-            namespace,
-            name,
-            body,
-        });
-    }
-    Ok(out)
 }
 
 /// A template value as the JSON the API server takes: integral numbers as integers.
@@ -304,83 +226,4 @@ pub(crate) fn to_json(v: &helm_engine::Value) -> Json {
             None => Json::Null,
         },
     }
-}
-
-/// Applies `rel`'s objects and deletes those of `previous_manifest` it no longer has.
-async fn apply_release(
-    client: &kube::Client,
-    namespace: &str,
-    rel: &Release,
-    previous_manifest: &str,
-) -> Result<(), String> {
-    let wanted = manifest_objects(&rel.manifest, namespace)?;
-    let mut keys = BTreeSet::new();
-    for obj in &wanted {
-        let api = dynamic_api(client, obj).await?;
-        let mut body = obj.body.clone();
-        mark_owned(&mut body, &rel.name, namespace);
-        api.patch(
-            &obj.name,
-            &PatchParams::apply("captain").force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(|e| format!("applying {} {}: {e}", obj.gvk.kind, obj.name))?;
-        keys.insert(key(obj));
-    }
-    let previous = manifest_objects(previous_manifest, namespace)?;
-    for obj in previous.iter().rev() {
-        if keys.contains(&key(obj))
-            || obj.body["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-        {
-            continue;
-        }
-        let api = dynamic_api(client, obj).await?;
-        match api.delete(&obj.name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(format!("deleting {} {}: {e}", obj.gvk.kind, obj.name)),
-        }
-    }
-    Ok(())
-}
-
-fn key(o: &Object) -> (String, String, Option<String>, String) {
-    (
-        o.gvk.group.clone(),
-        o.gvk.kind.clone(),
-        o.namespace.clone(),
-        o.name.clone(),
-    )
-}
-
-/// The labels and annotations that make `helm` see the object as the release's.
-fn mark_owned(obj: &mut Json, release: &str, namespace: &str) {
-    let meta = &mut obj["metadata"];
-    if !meta["labels"].is_object() {
-        meta["labels"] = Json::Object(Default::default());
-    }
-    meta["labels"]["app.kubernetes.io/managed-by"] = "Helm".into();
-    if !meta["annotations"].is_object() {
-        meta["annotations"] = Json::Object(Default::default());
-    }
-    meta["annotations"]["meta.helm.sh/release-name"] = release.into();
-    meta["annotations"]["meta.helm.sh/release-namespace"] = namespace.into();
-}
-
-async fn dynamic_api(client: &kube::Client, obj: &Object) -> Result<Api<DynamicObject>, String> {
-    let (resource, caps) = kube::discovery::pinned_kind(client, &obj.gvk)
-        .await
-        .map_err(|e| {
-            format!(
-                "the cluster does not serve {}/{} {}: {e}",
-                obj.gvk.group, obj.gvk.version, obj.gvk.kind
-            )
-        })?;
-    Ok(match (&caps.scope, &obj.namespace) {
-        (kube::discovery::Scope::Namespaced, Some(ns)) => {
-            Api::namespaced_with(client.clone(), ns, &resource)
-        }
-        _ => Api::all_with(client.clone(), &resource),
-    })
 }

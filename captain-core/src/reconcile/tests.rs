@@ -292,9 +292,10 @@ async fn a_failed_upgrade_is_rolled_back_to_the_last_deployed_revision() {
             &format!("POST {SECRETS}"),
             &format!("PATCH {CM_PATH}/web-a{APPLY}"),
             &format!("DELETE {CM_PATH}/web-bad"),
-            &format!("PUT {SECRETS}/sh.helm.release.v1.web.v3"),
+            // As Helm's rollback: deployed revisions superseded, then the new one deployed.
             &format!("GET {SECRETS}?{sel},status=deployed"),
             &format!("PUT {SECRETS}/sh.helm.release.v1.web.v1"),
+            &format!("PUT {SECRETS}/sh.helm.release.v1.web.v3"),
             &format!("PATCH {HR_PATH}/web/status"),
         ])
     );
