@@ -33,6 +33,41 @@ pub struct RenderOptions {
     pub show_only: Vec<String>,
     /// `--skip-tests`: leave out test hooks.
     pub skip_tests: bool,
+    /// `.Release.IsInstall`: true for `helm template` and `helm install`, false for an upgrade
+    /// (and for `helm template --is-upgrade`).
+    pub is_install: bool,
+    /// `.Release.IsUpgrade`: true for `helm upgrade` and `helm template --is-upgrade`.
+    pub is_upgrade: bool,
+    /// `.Release.Revision`: 1 for `helm template` and an install, the new revision number for
+    /// an upgrade.
+    pub revision: u32,
+    /// `--render-subchart-notes`: [`Rendered::notes`] also holds the `NOTES.txt` of every
+    /// subchart (and any other template whose name ends in `NOTES.txt`), not only the top
+    /// chart's `templates/NOTES.txt`.
+    pub render_subchart_notes: bool,
+}
+
+impl RenderOptions {
+    /// The options of an upgrade to `revision`: `.Release.IsUpgrade` true, `IsInstall` false.
+    pub fn upgrade(mut self, revision: u32) -> Self {
+        self.is_install = false;
+        self.is_upgrade = true;
+        self.revision = revision;
+        self
+    }
+}
+
+/// What rendering a chart produces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// Exactly what `helm template` prints on stdout (manifests and hooks; no notes).
+    pub manifest: String,
+    /// The rendered notes, as Helm's install and upgrade store them in `info.notes`: the top
+    /// chart's `templates/NOTES.txt`, untrimmed; with
+    /// [`RenderOptions::render_subchart_notes`], every rendered template whose name ends in
+    /// `NOTES.txt`, joined by a newline. Helm joins those in Go map order (a different order on
+    /// each run); we join them in template-path order. Empty when the chart has no notes.
+    pub notes: String,
 }
 
 impl Default for RenderOptions {
@@ -45,13 +80,23 @@ impl Default for RenderOptions {
             include_crds: false,
             show_only: Vec::new(),
             skip_tests: false,
+            is_install: true,
+            is_upgrade: false,
+            revision: 1,
+            render_subchart_notes: false,
         }
     }
 }
 
 /// Renders `chart` with the user's merged values, returning exactly what `helm template`
 /// prints on stdout.
-pub fn template(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Result<String> {
+pub fn template(chart: Chart, user_values: &Map, opts: &RenderOptions) -> Result<String> {
+    render(chart, user_values, opts).map(|r| r.manifest)
+}
+
+/// Renders `chart` with the user's merged values as Helm's install and upgrade do: what
+/// `helm template` prints, and the notes (`NOTES.txt`) that `helm template` leaves out.
+pub fn render(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Result<Rendered> {
     validate_release_name(&opts.release_name)?;
     let caps = Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)?;
     values::process_dependencies(&mut chart, user_values)?;
@@ -80,8 +125,33 @@ pub fn template(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Re
         &mut renderables,
     );
     let rendered = execute(renderables).map_err(Error::rendering)?;
-    manifests::assemble(&chart, rendered, opts)
+    let notes = collect_notes(chart.name(), &rendered, opts.render_subchart_notes);
+    let manifest = manifests::assemble(&chart, rendered, opts)?;
+    Ok(Rendered { manifest, notes })
 }
+
+/// Helm's `renderResources`: every rendered file whose name ends in `NOTES.txt` is taken out
+/// of the manifests; the top chart's `templates/NOTES.txt` (or, with subchart notes, each of
+/// them) becomes the notes, pieces separated by one newline, in path order.
+fn collect_notes(chart_name: &str, rendered: &[(String, String)], subchart_notes: bool) -> String {
+    let top = format!("{chart_name}/templates/{NOTES_SUFFIX}");
+    let mut pieces: Vec<&(String, String)> = rendered
+        .iter()
+        .filter(|(name, _)| name.ends_with(NOTES_SUFFIX) && (subchart_notes || *name == top))
+        .collect();
+    pieces.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut notes = String::new();
+    for (_, text) in pieces {
+        if !notes.is_empty() {
+            notes.push('\n');
+        }
+        notes.push_str(text);
+    }
+    notes
+}
+
+/// Helm's `notesFileSuffix`.
+pub(crate) const NOTES_SUFFIX: &str = "NOTES.txt";
 
 fn validate_release_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -109,9 +179,9 @@ fn release_value(opts: &RenderOptions) -> Value {
     let mut m = Map::new();
     m.insert("Name".into(), Value::String(opts.release_name.clone()));
     m.insert("Namespace".into(), Value::String(opts.namespace.clone()));
-    m.insert("IsUpgrade".into(), Value::Bool(false));
-    m.insert("IsInstall".into(), Value::Bool(true));
-    m.insert("Revision".into(), Value::Int(1));
+    m.insert("IsUpgrade".into(), Value::Bool(opts.is_upgrade));
+    m.insert("IsInstall".into(), Value::Bool(opts.is_install));
+    m.insert("Revision".into(), Value::Int(i64::from(opts.revision)));
     m.insert("Service".into(), Value::String("Helm".into()));
     Value::Map(m)
 }

@@ -54,6 +54,9 @@ pub struct TemplateArgs {
     /// Leave out test hooks.
     #[arg(long = "skip-tests")]
     pub skip_tests: bool,
+    /// Set `.Release.IsUpgrade` instead of `.Release.IsInstall`.
+    #[arg(long = "is-upgrade")]
+    pub is_upgrade: bool,
 }
 
 /// What `helm template` adds after errors raised while rendering manifests.
@@ -122,6 +125,9 @@ pub fn run_template(args: TemplateArgs) -> Result<String, String> {
         include_crds: args.include_crds,
         show_only: args.show_only,
         skip_tests: args.skip_tests,
+        is_install: !args.is_upgrade,
+        is_upgrade: args.is_upgrade,
+        ..RenderOptions::default()
     };
     helm_engine::render::template(chart, &user, &render).map_err(|e| match e {
         helm_engine::Error::Rendering(inner) => format!("{inner}{DEBUG_HINT}"),

@@ -238,7 +238,7 @@ pub(crate) fn assemble(
     mut rendered: Vec<(String, String)>,
     opts: &RenderOptions,
 ) -> Result<String> {
-    rendered.retain(|(name, _)| !name.ends_with("NOTES.txt"));
+    rendered.retain(|(name, _)| !name.ends_with(super::NOTES_SUFFIX));
     rendered.sort_by(|a, b| a.0.cmp(&b.0));
     let mut generic = Vec::new();
     let mut hooks = Vec::new();

@@ -78,3 +78,88 @@ fn chart_kube_version_constraint_is_enforced() {
         "chart requires kubeVersion: >=1.40.0 which is incompatible with Kubernetes v1.32.0"
     );
 }
+
+fn with_child(mut top: Chart, templates: &[(&str, &str)]) -> Chart {
+    let mut child = chart(templates, "");
+    child.metadata.name = "child".into();
+    top.dependencies.push(child);
+    top
+}
+
+#[test]
+fn notes_are_the_top_charts_only_unless_subchart_notes() {
+    let top = chart(
+        &[
+            ("templates/NOTES.txt", "  top {{ .Release.Name }}\n\n"),
+            ("templates/OTHER-NOTES.txt", "other"),
+            ("templates/a.yaml", "kind: A\n"),
+        ],
+        "",
+    );
+    let c = with_child(top, &[("templates/NOTES.txt", "child")]);
+    let r = render(c.clone(), &Map::new(), &RenderOptions::default()).unwrap();
+    // Untrimmed, as Helm stores it; no notes-like file is a manifest.
+    assert_eq!(r.notes, "  top release-name\n\n");
+    assert_eq!(
+        r.manifest,
+        "---\n# Source: demo/templates/a.yaml\nkind: A\n"
+    );
+    let opts = RenderOptions {
+        render_subchart_notes: true,
+        ..Default::default()
+    };
+    let r = render(c, &Map::new(), &opts).unwrap();
+    assert_eq!(
+        r.notes, "child\n  top release-name\n\n\nother",
+        "every *NOTES.txt, in path order, one newline between"
+    );
+}
+
+#[test]
+fn an_empty_first_piece_adds_no_separator() {
+    let opts = RenderOptions {
+        render_subchart_notes: true,
+        ..Default::default()
+    };
+    // Helm writes the newline only when the buffer already holds text.
+    let top = chart(
+        &[
+            ("templates/NOTES.txt", "{{- /* none */ -}}"),
+            ("templates/OTHER-NOTES.txt", "other"),
+        ],
+        "",
+    );
+    assert_eq!(render(top, &Map::new(), &opts).unwrap().notes, "other");
+    let top = chart(&[("templates/NOTES.txt", "")], "");
+    let c = with_child(top, &[("templates/NOTES.txt", "child")]);
+    assert_eq!(render(c, &Map::new(), &opts).unwrap().notes, "child\n");
+    let none = chart(&[("templates/a.yaml", "kind: A\n")], "");
+    assert_eq!(
+        render(none, &Map::new(), &RenderOptions::default())
+            .unwrap()
+            .notes,
+        ""
+    );
+}
+
+#[test]
+fn a_notes_error_fails_the_render() {
+    let c = chart(&[("templates/NOTES.txt", "{{ fail \"no notes\" }}")], "");
+    let e = render(c, &Map::new(), &RenderOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("no notes"), "{e}");
+}
+
+#[test]
+fn release_flags_follow_the_options() {
+    let c = chart(
+        &[(
+            "templates/NOTES.txt",
+            "{{ .Release.IsInstall }} {{ .Release.IsUpgrade }} {{ .Release.Revision }} {{ printf \"%T\" .Release.Revision }}",
+        )],
+        "",
+    );
+    let r = render(c.clone(), &Map::new(), &RenderOptions::default()).unwrap();
+    assert_eq!(r.notes, "true false 1 int");
+    let r = render(c, &Map::new(), &RenderOptions::default().upgrade(7)).unwrap();
+    assert_eq!(r.notes, "false true 7 int");
+}

@@ -1,0 +1,3 @@
+{{- define "notes.extra" -}}
+chart {{ .Chart.Name }}-{{ .Chart.Version }}
+{{- end -}}
