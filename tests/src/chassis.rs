@@ -9,6 +9,9 @@
 //! further namespaces joined to `br-int` by veth pairs. One caveat for TCP between such pods: the
 //! userspace datapath does not complete checksums a veth left to offload, so turn tx checksum
 //! offload off on both veth ends (`ethtool -K DEV tx off`); ICMP and UDP work without it.
+//!
+//! Several chassis reach each other through Geneve when each is cabled to one [`Underlay`]
+//! ([`ChassisBuilder::underlay`]); `underlay.rs` says what userspace tunnelling needs.
 
 use std::path::Path;
 use std::process::Command;

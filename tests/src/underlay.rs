@@ -5,13 +5,12 @@
 //! # Topology
 //!
 //! ```text
-//!   chassis namespace ovnt-…-A                 underlay namespace ovnu-…           chassis ovnt-…-B
-//!  ┌──────────────────────────────┐            ┌──────────────────┐          ┌───────────────────────┐
-//!  │ br-int ── ovn-…-0 (geneve)   │            │                  │          │  geneve ── br-int     │
-//!  │   (netdev, userspace tunnel) │            │   br0 (Linux     │          │                       │
-//!  │ br-phy 192.168.200.1/24      │            │    bridge)       │          │ br-phy 192.168.200.2  │
-//!  │   └─ ul0 (veth) ─────────────┼────────────┼─ ulA       ulB ──┼──────────┼── ul0 (veth) ─┘       │
-//!  └──────────────────────────────┘            └──────────────────┘          └───────────────────────┘
+//!  chassis namespace ovnt-…-A           underlay ovnu-…         chassis namespace ovnt-…-B
+//! +----------------------------+       +--------------+       +----------------------------+
+//! | br-int -- ovn-…-0 (geneve) |       |              |       | (geneve) ovn-…-0 -- br-int |
+//! | br-phy 192.168.200.1/24    |       | br0 (bridge) |       |    192.168.200.2/24 br-phy |
+//! |   +-- ul0 (veth) ----------+-------+-- ul1  ul2 --+-------+---------- (veth) ul0 --+   |
+//! +----------------------------+       +--------------+       +----------------------------+
 //! ```
 //!
 //! Why a bridge in a namespace of its own rather than one veth pair between two chassis: any
@@ -22,8 +21,9 @@
 //! tunnelling"). It builds the outer headers itself, and to do that it needs, inside its own
 //! process:
 //! - a route to the remote tunnel endpoint (`ovs-appctl ovs/route/show`): ovs-vswitchd copies the
-//!   kernel's routes of its network namespace over netlink, and uses a route only if its device
-//!   is an OVS bridge's internal port;
+//!   kernel's routes of its network namespace over netlink, and when it builds a tunnel header
+//!   it looks for the bridge *named like the route's device*, whose pipeline then carries the
+//!   encapsulated packet out (here `NORMAL` on `br-phy`, to `ul0`);
 //! - the remote endpoint's MAC address (`ovs-appctl tnl/arp/show`): learnt by snooping ARP that
 //!   passes through that bridge, and asked for by ovs-vswitchd itself when missing (the first
 //!   packets to a new endpoint are dropped meanwhile, so tests retry);
@@ -32,9 +32,16 @@
 //!   (`tnl_pop`) instead of being handed to the kernel.
 //!
 //! So each chassis gets a second netdev bridge `br-phy` with its underlay veth `ul0` as a port and
-//! the encap address (`external_ids:ovn-encap-ip`) on `br-phy`'s own interface. An address on
-//! `ul0` itself would not work: the kernel would own the Geneve traffic and OVS would never see
-//! the route as its own.
+//! the encap address (`external_ids:ovn-encap-ip`) on `br-phy`'s own interface. With the address
+//! on `ul0` instead, the route's device would be no bridge, so no tunnel header could be built.
+//!
+//! What the tests observed here (OVS 3.1, OVN 23.03, no kernel module): the kernel route
+//! `192.168.200.0/24 dev br-phy` shows up in `ovs/route/show` within moments of the address;
+//! `tnl/arp/show` learns the peer on `br-phy` on the first tunnelled packet; `dpctl/dump-flows`
+//! shows `tnl_push(… geneve …)` on the sender and `tnl_pop` on the receiver; the pods' MTU
+//! (1400) leaves room for the Geneve overhead on the 1500-byte underlay. `ping` is not
+//! installed on these machines: the tests ping with `kube-ovn-pinger` (`ovn-tests-probe` does
+//! TCP).
 
 use std::sync::Mutex;
 

@@ -516,3 +516,71 @@ fn chassis_two_nodes_pods_talk_over_geneve() -> Result<()> {
     drop(central);
     Ok(())
 }
+
+/// The fixture alone, with OVN's own tools and no kube-ovn binary: two chassis on an
+/// underlay carry TCP between pods through Geneve, and everything goes away on drop. A failure
+/// here points at the harness (or OVS), not at the daemon.
+#[test]
+fn chassis_two_fixture_tunnels_tcp_and_cleans_up() -> Result<()> {
+    let central = OvnCentral::start()?;
+    central.nb.nbctl([
+        "ls-add",
+        "sw0",
+        "--",
+        "lsp-add",
+        "sw0",
+        "pod-a",
+        "--",
+        "lsp-set-addresses",
+        "pod-a",
+        "0a:00:00:00:01:0a 10.9.1.10",
+        "--",
+        "lsp-add",
+        "sw0",
+        "pod-b",
+        "--",
+        "lsp-set-addresses",
+        "pod-b",
+        "0a:00:00:00:01:0b 10.9.1.11",
+    ])?;
+    central.wait_synced()?;
+    let underlay = Underlay::new()?;
+    let chassis_a = Node::chassis(&central, &underlay)?;
+    let chassis_b = Node::chassis(&central, &underlay)?;
+    assert_ne!(chassis_a.encap_ip(), chassis_b.encap_ip());
+    let a = chassis_a.add_pod("pod-a", "0a:00:00:00:01:0a", "10.9.1.10/24", None)?;
+    let mut b = chassis_b.add_pod("pod-b", "0a:00:00:00:01:0b", "10.9.1.11/24", None)?;
+    let probe = env!("CARGO_BIN_EXE_ovn-tests-probe");
+    b.spawn("listener", probe, ["listen", "7000"])?;
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "pod-a (A) to reach pod-b (B) over TCP",
+        || a.exec([probe, "connect", "10.9.1.11:7000"]).is_ok(),
+    )?;
+
+    let namespaces = [
+        chassis_a.netns().name().to_owned(),
+        chassis_b.netns().name().to_owned(),
+        underlay.netns().name().to_owned(),
+        a.netns().name().to_owned(),
+        b.netns().name().to_owned(),
+    ];
+    let name_b = chassis_b.name().to_owned();
+    drop((a, b));
+    drop(chassis_b);
+    // B's ovn-controller left gracefully and took its Chassis row (and encap) with it.
+    let left = sb_find(&central, "name", "Chassis", &format!("name={name_b}"))?;
+    assert!(left.is_empty(), "{left}");
+    drop((chassis_a, underlay));
+    let listed = std::fs::read_dir("/run/netns")
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for namespace in namespaces {
+        assert!(!listed.contains(&namespace), "{namespace} is gone");
+    }
+    Ok(())
+}
