@@ -13,14 +13,16 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::reflector::{self, ObjectRef as StoreRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
-use kube_bridge::captain_crd::{ChartRepo, ChartRepoPhase, ChartRepoStatus, HelmRequest};
+use kube_bridge::captain_crd::{
+    ChartRepo, ChartRepoPhase, ChartRepoStatus, HelmRequest, HelmRequestPhase,
+};
 use kube_bridge::leader::LeaseLock;
-use kube_bridge::metrics::{self, Metrics};
 use kube_bridge::queue::{Backoff, WorkQueue};
 use serde_json::json;
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
+use crate::metrics::{self, Metrics};
 use crate::reconcile::{Outcome, Reconciler};
 use crate::repo::{Credentials, RepoClient};
 
@@ -131,13 +133,28 @@ async fn shutdown_signal() {
 pub async fn run_with_client(
     client: Client,
     options: ControllerOptions,
+    stop: watch::Receiver<bool>,
+) -> Result<()> {
+    let listener = match options.metrics_addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::Input(format!("--metrics-addr {addr}: {e}")))?,
+        ),
+        None => None,
+    };
+    run_serving(client, options, stop, listener).await
+}
+
+/// [`run_with_client`], serving `/metrics` on `metrics_listener` (already bound) if given.
+pub async fn run_serving(
+    client: Client,
+    options: ControllerOptions,
     mut stop: watch::Receiver<bool>,
+    metrics_listener: Option<tokio::net::TcpListener>,
 ) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
-    if let Some(addr) = options.metrics_addr {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| Error::Input(format!("--metrics-addr {addr}: {e}")))?;
+    if let Some(listener) = metrics_listener {
         let m = metrics.clone();
         tokio::spawn(async move {
             if let Err(e) = metrics::serve(listener, m).await {
@@ -327,6 +344,21 @@ where
     }
 }
 
+/// How many HelmRequests of `store` are in each phase (`Unknown`: never synced).
+pub fn phase_counts(store: &Store<HelmRequest>) -> Vec<(&'static str, i64)> {
+    let mut counts = std::collections::BTreeMap::<&'static str, i64>::new();
+    for hr in store.state() {
+        let phase = match hr.status.as_ref().and_then(|s| s.phase.as_ref()) {
+            Some(HelmRequestPhase::Pending) => "Pending",
+            Some(HelmRequestPhase::Synced) => "Synced",
+            Some(HelmRequestPhase::Failed) => "Failed",
+            None => "Unknown",
+        };
+        *counts.entry(phase).or_default() += 1;
+    }
+    counts.into_iter().collect()
+}
+
 /// A HelmRequest changed: it, and the HelmRequests that depend on it.
 pub fn helm_request_keys(hr: &HelmRequest, store: &Store<HelmRequest>) -> Vec<Key> {
     let ns = hr.namespace().unwrap_or_default();
@@ -424,7 +456,12 @@ async fn work(
             }
         };
         let failed = !matches!(outcome, Ok(Outcome::Done | Outcome::RequeueAfter(_)));
-        metrics.observe_reconcile(started.elapsed(), failed, usize::from(failed));
+        let kind = match &key {
+            Key::HelmRequest(..) => "HelmRequest",
+            Key::ChartRepo(..) => "ChartRepo",
+        };
+        metrics.observe_reconcile(kind, started.elapsed(), failed);
+        metrics.set_phases(phase_counts(&requests));
         match outcome {
             Ok(Outcome::Done) => queue.done(&key),
             Ok(Outcome::RequeueAfter(delay)) => {

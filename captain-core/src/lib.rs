@@ -9,6 +9,7 @@
 pub mod controller;
 pub mod deploy;
 pub mod error;
+pub mod metrics;
 pub mod objects;
 pub mod reconcile;
 pub mod repo;
