@@ -507,10 +507,44 @@ fn chassis_two_nodes_pods_talk_over_geneve() -> Result<()> {
         debug();
     })?;
 
+    // DEL on B releases the binding there; the same pod started again on A (rescheduled, as a
+    // StatefulSet pod keeps its name) is bound to A and keeps its address.
+    let binding = |port: &str| {
+        sb_find(
+            &central,
+            "chassis",
+            "Port_Binding",
+            &format!("logical_port={port}"),
+        )
+    };
+    let (code, stdout) = client_b.cni("DEL", &node_b.socket);
+    assert_eq!(code, Some(0), "DEL client-b on B: {stdout}");
+    wait_until(DEFAULT_TIMEOUT, "client-b.dev to be unbound", || {
+        binding("client-b.dev").is_ok_and(|c| c.is_empty())
+    })?;
+    assert!(!client_a.ping(&b[0]), "client-b is gone from B");
+    let (moved, moved_ips) = node_a.plug("dev", "client-b");
+    assert_eq!(moved_ips, b, "the controller's address follows the pod");
+    let chassis_a_uuid = sb_find(
+        &central,
+        "_uuid",
+        "Chassis",
+        &format!("name={}", node_a.chassis.name()),
+    )?;
+    wait_until(DEFAULT_TIMEOUT, "client-b.dev to be bound on A", || {
+        binding("client-b.dev").is_ok_and(|c| c == chassis_a_uuid)
+    })?;
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "batch (B) to ping client-b, now on A",
+        || batch.ping(&b[0]),
+    )
+    .inspect_err(|_| debug())?;
+
     let (mut node_a, mut node_b) = (node_a, node_b);
     node_a.chassis.check_spawned()?;
     node_b.chassis.check_spawned()?;
-    drop((client_a, client_b, web));
+    drop((client_a, client_b, web, batch, moved));
     drop((node_a, node_b));
     drop(underlay);
     drop(central);
