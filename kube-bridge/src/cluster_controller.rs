@@ -23,7 +23,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use ipnet::IpNet;
-use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::{Client, ResourceExt};
 use tokio::sync::watch;
@@ -39,8 +39,8 @@ use crate::metrics::Metrics;
 use crate::objects::{NsName, Objects, object_ref};
 use crate::queue::{Backoff, WorkQueue};
 use crate::translate::{
-    DEFAULT_CIDR, DEFAULT_SUBNET, DEFAULT_VPC, JOIN_CIDR, JOIN_SUBNET, PodAddress, node_owner_key,
-    owner_key, resolve_subnets, wants_port,
+    DEFAULT_CIDR, DEFAULT_SUBNET, DEFAULT_VPC, JOIN_CIDR, JOIN_SUBNET, PodAddress, ResolvedSubnet,
+    node_owner_key, owner_key, pod_subnet, resolve_subnets, static_request, wants_port,
 };
 use crate::writeback::{
     Writer, ip_name, ip_record, node_ip_name, node_ip_record, object_reference, subnet_status,
@@ -185,6 +185,10 @@ pub struct Allocations {
     pub pods: BTreeMap<NsName, Allocated>,
     /// Nodes with a join address.
     pub nodes: BTreeMap<String, Allocated>,
+    /// Pods among [`Allocations::pods`] whose port waits for their annotations: they get the
+    /// annotation patch but no `IP` record yet (a record is what a restart trusts to let a
+    /// pod's port through, so it is written only once the annotations are).
+    pub waiting: BTreeSet<NsName>,
 }
 
 impl From<&PassReport> for Allocations {
@@ -219,7 +223,11 @@ impl From<&PassReport> for Allocations {
                 )
             })
             .collect();
-        Allocations { pods, nodes }
+        Allocations {
+            pods,
+            nodes,
+            waiting: BTreeSet::new(),
+        }
     }
 }
 
@@ -289,6 +297,9 @@ pub fn plan_writeback(
         let wanted = &allocation.annotations;
         if !carries(&pod.metadata.annotations, wanted) {
             plan.pods.insert((ns.clone(), name.clone()), wanted.clone());
+        }
+        if allocated.waiting.contains(&(ns.clone(), name.clone())) {
+            continue;
         }
         let node = pod
             .spec
@@ -452,15 +463,7 @@ pub struct ClusterRestore {
 /// exist are restored and released at once, so their addresses count as used and new pods get
 /// never-used ones (Kube-OVN's issue #4304).
 pub fn restore_from_cluster(ipam: &ipam::Ipam, objects: &Objects) -> ClusterRestore {
-    let (subnets, _) = resolve_subnets(objects);
-    for s in &subnets {
-        if ipam.subnet_spec(&s.name).is_none() {
-            // A subnet IPAM refuses is reported by the converge pass that follows.
-            if let Ok(spec) = s.ipam_spec() {
-                let _ = ipam.add_subnet(spec);
-            }
-        }
-    }
+    add_missing_subnets(ipam, objects);
     let records = restore_records(objects);
     let existing: BTreeSet<String> = objects
         .pods
@@ -491,6 +494,235 @@ pub fn restore_from_cluster(ipam: &ipam::Ipam, objects: &Objects) -> ClusterRest
     }
     out.restored = report.restored.saturating_sub(out.released);
     out
+}
+
+/// Resolves the objects' subnets and adds to `ipam` those it lacks. A subnet IPAM refuses is
+/// left out here; the converge pass that follows reports it.
+fn add_missing_subnets(ipam: &ipam::Ipam, objects: &Objects) -> Vec<ResolvedSubnet> {
+    let (subnets, _) = resolve_subnets(objects);
+    for s in &subnets {
+        if ipam.subnet_spec(&s.name).is_some() {
+            continue;
+        }
+        if let Ok(spec) = s.ipam_spec() {
+            let _ = ipam.add_subnet(spec);
+        }
+    }
+    subnets
+}
+
+/// Whether a pod's annotations record `wanted`'s address: `allocated`, `ip_address`,
+/// `mac_address` and `logical_switch` as wanted (what a daemon reads to set the pod up; the
+/// subnet's `cidr` and `gateway` may lag and are patched later).
+fn records_address(
+    current: &Option<BTreeMap<String, String>>,
+    wanted: &BTreeMap<String, String>,
+) -> bool {
+    let Some(current) = current else {
+        return false;
+    };
+    [
+        annotations::ALLOCATED,
+        annotations::IP_ADDRESS,
+        annotations::MAC_ADDRESS,
+        annotations::LOGICAL_SWITCH,
+    ]
+    .iter()
+    .all(|k| current.get(*k) == wanted.get(*k))
+}
+
+/// A pod whose port waits for its annotations.
+#[derive(Debug, Clone)]
+struct HeldPod {
+    /// The pod, taken out of the pass's objects.
+    pod: Pod,
+    /// Its subnet.
+    subnet: String,
+    /// What IPAM holds for it.
+    allocation: ipam::Allocation,
+    /// The address and the annotations to patch.
+    allocated: Allocated,
+}
+
+/// What [`PortGate::hold_back`] did in one pass.
+#[derive(Debug, Default)]
+struct HeldBack {
+    /// Pods allocated whose annotations do not record their address yet.
+    pods: BTreeMap<NsName, HeldPod>,
+    /// Pods whose allocation failed (a static address outside its subnet or taken, an
+    /// unparsable annotation), also taken out of the pass.
+    refused: BTreeMap<NsName, Pod>,
+    /// Why.
+    errors: Vec<InputError>,
+    /// Addresses newly allocated.
+    allocated: usize,
+}
+
+/// Kube-OVN's order for a new pod: allocate, write the annotations, then create the port, so
+/// a daemon that sees the port can always read the pod's network from its annotations.
+///
+/// A pod goes through to the controller's pass (which creates its Logical_Switch_Port) once
+/// its annotations record the address IPAM holds for it. Until then the gate allocates for it
+/// directly in IPAM (same owner key, same static-address rules as the pass) and keeps it out of
+/// the pass; the pass's writeback patches the annotations. A failed patch only delays the port:
+/// the address stays with the pod and the patch is retried with backoff.
+///
+/// Once through, a pod stays through for the term while its uid is unchanged: its port may
+/// exist, and hiding it would remove the port. A pod re-created under the same name waits for
+/// its own annotations.
+#[derive(Debug, Default)]
+struct PortGate {
+    /// Pods let through this term, with the uid they had.
+    through: BTreeMap<NsName, Option<String>>,
+}
+
+impl PortGate {
+    /// The gate at the start of a term: every pod IPAM holds an address for after the restore
+    /// goes through. Its allocation was recorded (an `IP` record, written only after the
+    /// annotations, or the annotations themselves), so its port may already exist.
+    fn after_restore(ipam: &ipam::Ipam, objects: &Objects) -> PortGate {
+        let through = objects
+            .pods
+            .iter()
+            .filter(|((ns, name), pod)| {
+                wants_port(pod) && ipam.lookup(&owner_key(ns, name)).is_some()
+            })
+            .map(|(key, pod)| (key.clone(), pod.metadata.uid.clone()))
+            .collect();
+        PortGate { through }
+    }
+
+    /// Before a pass: allocates for each pod that wants a port and is not through yet, lets
+    /// through those whose annotations record their address, and takes the others out of
+    /// `objects` (the pass then neither allocates for them nor creates their ports).
+    fn hold_back(&mut self, ipam: &ipam::Ipam, objects: &mut Objects) -> HeldBack {
+        self.through.retain(|key, uid| {
+            objects
+                .pods
+                .get(key)
+                .is_some_and(|p| wants_port(p) && p.metadata.uid == *uid)
+        });
+        // A subnet created since the last pass is added here, so its pods are allocated
+        // before their first pass too.
+        let subnets = add_missing_subnets(ipam, objects);
+        let mut held = HeldBack::default();
+        let mut through = Vec::new();
+        for (key, pod) in &objects.pods {
+            if !wants_port(pod) || self.through.contains_key(key) {
+                continue;
+            }
+            // A pod naming no valid subnet goes through: the pass reports it, and has
+            // nothing to create for it.
+            let Some(subnet) = pod_subnet(objects, &subnets, pod) else {
+                through.push(key.clone());
+                continue;
+            };
+            if ipam.subnet_spec(&subnet.name).is_none() {
+                through.push(key.clone());
+                continue;
+            }
+            let (ns, name) = key;
+            let owner = owner_key(ns, name);
+            let allocation = match ipam.lookup(&owner) {
+                Some((s, a)) if s == subnet.name => Ok(a),
+                other => {
+                    if other.is_some() {
+                        ipam.release(&owner);
+                    }
+                    static_request(pod)
+                        .and_then(|req| {
+                            ipam.allocate_with(&subnet.name, &owner, &req).map_err(|e| {
+                                (
+                                    format!("metadata.annotations[{}]", annotations::IP_ADDRESS),
+                                    e.to_string(),
+                                )
+                            })
+                        })
+                        .inspect(|_| held.allocated += 1)
+                }
+            };
+            let allocation = match allocation {
+                Ok(a) => a,
+                Err((field, message)) => {
+                    held.errors.push(objects.input_error(
+                        object_ref("Pod", Some(ns), name),
+                        field,
+                        message,
+                    ));
+                    held.refused.insert(key.clone(), pod.clone());
+                    continue;
+                }
+            };
+            let address = PodAddress {
+                subnet: subnet.name.clone(),
+                ips: allocation.ips().collect(),
+                mac: allocation.mac.map(|m| m.to_string()).unwrap_or_default(),
+            };
+            let annotations = crate::translate::pod_annotations(&address, subnet);
+            if records_address(&pod.metadata.annotations, &annotations) {
+                through.push(key.clone());
+                continue;
+            }
+            held.pods.insert(
+                key.clone(),
+                HeldPod {
+                    pod: pod.clone(),
+                    subnet: subnet.name.clone(),
+                    allocation,
+                    allocated: Allocated {
+                        address,
+                        annotations,
+                    },
+                },
+            );
+        }
+        for key in through {
+            let uid = objects.pods[&key].metadata.uid.clone();
+            self.through.insert(key, uid);
+        }
+        for key in held.pods.keys().chain(held.refused.keys()) {
+            objects.pods.remove(key);
+        }
+        held
+    }
+
+    /// After the pass: a held pod whose address the pass released (it was the controller's
+    /// before, under an earlier uid or before the term's restore) takes it back, so its
+    /// annotations name what it holds; one that cannot is dropped from `held` (no patch this
+    /// pass, the next pass allocates again). The held and refused pods go back into `objects`.
+    fn after_pass(&mut self, ipam: &ipam::Ipam, held: &mut HeldBack, objects: &mut Objects) {
+        held.pods.retain(|(ns, name), h| {
+            let owner = owner_key(ns, name);
+            match ipam.lookup(&owner) {
+                Some((s, a)) if s == h.subnet && a == h.allocation => return true,
+                Some(_) => {
+                    ipam.release(&owner);
+                }
+                None => {}
+            }
+            let req = ipam::Request {
+                addresses: ipam::AddressRequest::Static(h.allocation.ips().collect()),
+                pool: None,
+                mac: h
+                    .allocation
+                    .mac
+                    .map_or(ipam::MacRequest::None, ipam::MacRequest::Static),
+            };
+            match ipam.allocate_with(&h.subnet, &owner, &req) {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::warn!(%owner, error = %e, "cannot take the address back; allocating again");
+                    false
+                }
+            }
+        });
+        for (key, h) in &held.pods {
+            objects.pods.insert(key.clone(), h.pod.clone());
+        }
+        for (key, pod) in std::mem::take(&mut held.refused) {
+            objects.pods.insert(key, pod);
+        }
+    }
 }
 
 fn first_address(net: &IpNet) -> IpAddr {
@@ -603,9 +835,16 @@ struct Shared {
     config: ClusterConfig,
 }
 
-/// One leadership term: its controller (fresh IPAM) and the writes its passes planned.
+/// What one pass at a time works on: the controller (fresh IPAM each term) and the gate that
+/// holds a pod's port back until its annotations are written.
+struct Pass {
+    controller: Controller,
+    gate: PortGate,
+}
+
+/// One leadership term: its controller and gate, and the writes its passes planned.
 struct Term {
-    controller: tokio::sync::Mutex<Controller>,
+    pass: tokio::sync::Mutex<Pass>,
     pending: Mutex<Writeback>,
     /// Events already emitted (by [`event_key`]) while their error persists.
     emitted: Mutex<BTreeSet<String>>,
@@ -820,8 +1059,9 @@ async fn lead(shared: &Shared, leading: watch::Receiver<bool>) -> Result<(), Clu
     for c in &restored.conflicts {
         tracing::warn!(conflict = %c, "allocation record not restored");
     }
+    let gate = PortGate::after_restore(controller.ipam(), &objects);
     let term = Term {
-        controller: tokio::sync::Mutex::new(controller),
+        pass: tokio::sync::Mutex::new(Pass { controller, gate }),
         pending: Mutex::new(Writeback::default()),
         emitted: Mutex::new(BTreeSet::new()),
         overlay: Mutex::new(overlay),
@@ -939,10 +1179,14 @@ fn forget<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, key: &K, written: &V) 
 async fn converge_pass(shared: &Shared, term: &Term) -> Result<(), String> {
     let (mut objects, mut errors) = shared.stores.snapshot();
     lock(&term.overlay).apply(&mut objects);
-    let mut controller = term.controller.lock().await;
+    let mut pass = term.pass.lock().await;
+    let Pass { controller, gate } = &mut *pass;
     let started = Instant::now();
+    let mut held = gate.hold_back(controller.ipam(), &mut objects);
     let report = controller.converge(&objects).await;
+    gate.after_pass(controller.ipam(), &mut held, &mut objects);
     let elapsed = started.elapsed();
+    errors.append(&mut held.errors);
     errors.extend(report.errors.iter().cloned());
     let failed = !report.reconcile.failed.is_empty();
     shared
@@ -962,9 +1206,13 @@ async fn converge_pass(shared: &Shared, term: &Term) -> Result<(), String> {
         }
         *measured = names;
     }
-    let allocated = Allocations::from(&report);
+    let mut allocated = Allocations::from(&report);
+    for (key, h) in held.pods {
+        allocated.waiting.insert(key.clone());
+        allocated.pods.insert(key, h.allocated);
+    }
     let mut plan = plan_writeback(&objects, &allocated, ipam, &errors, Timestamp::now());
-    drop(controller);
+    drop(pass);
     {
         let mut emitted = lock(&term.emitted);
         // An error that went away may come back later: it is then reported again.
@@ -977,7 +1225,8 @@ async fn converge_pass(shared: &Shared, term: &Term) -> Result<(), String> {
     tracing::info!(
         pods = allocated.pods.len(),
         nodes = allocated.nodes.len(),
-        allocated = report.allocated,
+        allocated = report.allocated + held.allocated,
+        waiting = allocated.waiting.len(),
         released = report.released,
         transactions = report.reconcile.transactions,
         operations = report.reconcile.operations,

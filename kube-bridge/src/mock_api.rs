@@ -102,11 +102,36 @@ pub(crate) struct Write {
     pub body: Option<Value>,
 }
 
+/// A write to a held path ([`FakeApi::start_holding`]), waiting for the test's answer. The
+/// fake serves nothing else meanwhile, so the test sees the world as it is when the write
+/// arrives. Dropping it unanswered applies the write.
+pub(crate) struct Held {
+    /// The write.
+    pub write: Write,
+    answer: tokio::sync::oneshot::Sender<Option<(u16, Value)>>,
+}
+
+impl Held {
+    /// Refuses the write with `status` and a `Status` body; nothing changes.
+    pub(crate) fn fail(self, status: u16, reason: &str) {
+        let _ = self.answer.send(Some((
+            status,
+            status_failure(status, reason, "refused by the test"),
+        )));
+    }
+
+    /// Lets the write through: the fake applies and answers it as usual.
+    pub(crate) fn apply(self) {
+        let _ = self.answer.send(None);
+    }
+}
+
 /// An API server stand-in that keeps objects: it answers lists and reads from them, applies
 /// creates, merge patches (also of `/status`), replaces and deletes to them, holds watches open
 /// until [`FakeApi::push`] sends them an event, and reports every write in order.
 pub(crate) struct FakeApi {
     writes: tokio::sync::mpsc::UnboundedReceiver<Write>,
+    held: tokio::sync::mpsc::UnboundedReceiver<Held>,
     events: tokio::sync::mpsc::UnboundedSender<(String, Value)>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -193,7 +218,19 @@ impl FakeApi {
         server: ApiServer,
         lists: Vec<(&'static str, &'static str, &'static str, Vec<Value>)>,
     ) -> FakeApi {
+        Self::start_holding(server, lists, &[])
+    }
+
+    /// As [`FakeApi::start`], but each write to one of `held_paths` waits for the test to
+    /// answer it ([`FakeApi::next_held`]).
+    pub(crate) fn start_holding(
+        server: ApiServer,
+        lists: Vec<(&'static str, &'static str, &'static str, Vec<Value>)>,
+        held_paths: &[&str],
+    ) -> FakeApi {
         use std::collections::BTreeMap;
+        let held_paths: Vec<String> = held_paths.iter().map(|p| (*p).to_owned()).collect();
+        let (held_tx, held) = tokio::sync::mpsc::unbounded_channel();
         let (writes_tx, writes) = tokio::sync::mpsc::unbounded_channel();
         let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel::<(String, Value)>();
         let mut kinds: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -270,12 +307,25 @@ impl FakeApi {
                 let body: Option<Value> = (!bytes.is_empty())
                     .then(|| serde_json::from_slice(&bytes).expect("request body is JSON"));
                 if method != "GET" {
-                    let _ = writes_tx.send(Write {
+                    let write = Write {
                         method: method.clone(),
                         path: path.clone(),
                         content_type,
                         body: body.clone(),
-                    });
+                    };
+                    let _ = writes_tx.send(write.clone());
+                    if held_paths.contains(&path) {
+                        let (answer, answered) = tokio::sync::oneshot::channel();
+                        let _ = held_tx.send(Held { write, answer });
+                        let verdict =
+                            tokio::time::timeout(std::time::Duration::from_secs(60), answered)
+                                .await
+                                .expect("the test answers a held write within 60 s");
+                        if let Ok(Some((status, body))) = verdict {
+                            reply(send, status, &body);
+                            continue;
+                        }
+                    }
                 }
                 version += 1;
                 let not_found = status_failure(404, "NotFound", &format!("{path} not found"));
@@ -359,9 +409,18 @@ impl FakeApi {
         });
         FakeApi {
             writes,
+            held,
             events,
             task,
         }
+    }
+
+    /// Waits (bounded) for the next write to a held path.
+    pub(crate) async fn next_held(&mut self) -> Held {
+        tokio::time::timeout(std::time::Duration::from_secs(60), self.held.recv())
+            .await
+            .expect("a held write within 60 s")
+            .expect("the fake API runs")
     }
 
     /// Sends a watch event (`{"type": …, "object": …}`) to the watch of `list_path`.

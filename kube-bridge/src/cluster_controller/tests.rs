@@ -770,3 +770,155 @@ async fn restart_restores_ipam_from_the_cluster_and_collects_the_deleted() {
         ""
     );
 }
+
+/// The names of NB's Logical_Switch_Ports called `name` (empty when there is none).
+fn lsp_named(nb: &OvsdbServer, name: &str) -> String {
+    nbctl(
+        nb,
+        &[
+            "--bare",
+            "--columns=name",
+            "find",
+            "Logical_Switch_Port",
+            &format!("name={name}"),
+        ],
+    )
+}
+
+/// Kube-OVN's order for a new pod: allocate, patch the annotations, then create the port. Each
+/// pod annotation patch is held at the stand-in API server while the test looks at the real
+/// NB: no pod has a port before its patch lands. web-0's patch fails twice: its port waits,
+/// the patch is retried with the same address, and web-1 is not held up meanwhile. Its `IP`
+/// record is written only after its annotations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn annotations_are_patched_before_the_port_and_a_failed_patch_holds_the_port_back() {
+    let nb = OvsdbServer::nb().expect("NB starts");
+    let (client, server) = mock_api::client();
+    let pod_path = |name: &str| format!("/api/v1/namespaces/ns1/pods/{name}");
+    let (web0, web1) = (pod_path("web-0"), pod_path("web-1"));
+    let mut api = FakeApi::start_holding(server, lists(), &[&web0, &web1]);
+    let (stop, stop_rx) = watch::channel(false);
+    let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
+    config.leader_election = None;
+    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+
+    // Every attempt to annotate each pod, as sent; web-0's first two are refused.
+    let mut attempts: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let answer = |api_held: mock_api::Held, attempts: &mut BTreeMap<String, Vec<Value>>| {
+        let pod = api_held
+            .write
+            .path
+            .rsplit('/')
+            .next()
+            .expect("a pod name")
+            .to_owned();
+        assert_eq!(api_held.write.method, "PATCH");
+        assert_eq!(
+            lsp_named(&nb, &format!("{pod}.ns1")),
+            "",
+            "{pod} has a port before its annotations are written"
+        );
+        let tried = attempts.entry(pod.clone()).or_default();
+        tried.push(api_held.write.body.clone().expect("a patch body"));
+        if pod == "web-0" && tried.len() <= 2 {
+            api_held.fail(500, "InternalError");
+        } else {
+            api_held.apply();
+        }
+    };
+    // Until web-1 has its port and web-0's patch has failed twice, web-0 has no port.
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let web0_failed = attempts.get("web-0").map_or(0, Vec::len) >= 2;
+        if web0_failed && lsp_named(&nb, "web-1.ns1") == "web-1.ns1" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "web-1's port and web-0's retries within {LIMIT:?}: {attempts:#?}"
+        );
+        tokio::select! {
+            held = api.next_held() => answer(held, &mut attempts),
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    assert_eq!(
+        lsp_named(&nb, "web-0.ns1"),
+        "",
+        "web-0's patch has not landed"
+    );
+    // The next attempt lands; the port follows.
+    while attempts.get("web-0").map_or(0, Vec::len) < 3 {
+        answer(api.next_held().await, &mut attempts);
+    }
+    let deadline = Instant::now() + LIMIT;
+    while lsp_named(&nb, "web-0.ns1") != "web-0.ns1" {
+        assert!(Instant::now() < deadline, "web-0's port within {LIMIT:?}");
+        tokio::select! {
+            held = api.next_held() => answer(held, &mut attempts),
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+
+    // Every attempt carried the same address: it stayed web-0's while the patch failed.
+    let tried = &attempts["web-0"];
+    assert!(tried.iter().all(|b| b == &tried[0]), "{tried:#?}");
+    for (pod, tried) in &attempts {
+        let a = &tried[0]["metadata"]["annotations"];
+        assert_eq!(a["ovn.kubernetes.io/allocated"], "true");
+        assert_eq!(a["ovn.kubernetes.io/logical_switch"], "net1");
+        assert_eq!(a["ovn.kubernetes.io/cidr"], "10.1.0.0/24");
+        assert_eq!(a["ovn.kubernetes.io/gateway"], "10.1.0.1");
+        assert_eq!(a["ovn.kubernetes.io/routed"], "true");
+        assert_eq!(
+            nbctl(
+                &nb,
+                &[
+                    "get",
+                    "Logical_Switch_Port",
+                    &format!("{pod}.ns1"),
+                    "addresses"
+                ]
+            ),
+            format!(
+                "[\"{} {}\"]",
+                a["ovn.kubernetes.io/mac_address"].as_str().expect("mac"),
+                a["ovn.kubernetes.io/ip_address"].as_str().expect("ip")
+            )
+        );
+    }
+
+    // The API calls for web-0, in order: two refused patches, the patch that landed, then its
+    // IP record.
+    let writes = api
+        .writes_until(|w| created(w, IPS, "web-0.ns1").is_some())
+        .await;
+    let calls: Vec<(&str, &str)> = writes
+        .iter()
+        .filter(|w| {
+            w.path == web0
+                || (w.path == IPS
+                    && w.body
+                        .as_ref()
+                        .is_some_and(|b| b["metadata"]["name"] == "web-0.ns1"))
+        })
+        .map(|w| (w.method.as_str(), w.path.as_str()))
+        .collect();
+    let landed = calls
+        .iter()
+        .position(|c| *c == ("POST", IPS))
+        .expect("recorded");
+    assert!(landed >= 3, "{calls:?}");
+    assert!(
+        calls[..landed]
+            .iter()
+            .all(|c| *c == ("PATCH", web0.as_str())),
+        "{calls:?}"
+    );
+    stop.send(true).expect("running");
+    tokio::time::timeout(LIMIT, controller)
+        .await
+        .expect("stops")
+        .expect("joined")
+        .expect("clean exit");
+}
