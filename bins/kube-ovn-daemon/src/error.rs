@@ -43,11 +43,11 @@ pub enum Error {
     /// A database is not as expected (for example no `br-int`).
     #[error("{0}")]
     Database(String),
-    /// The controller had not allocated the pod's address in time.
-    #[error("no address for {port} after {seconds} s: {reason}")]
+    /// The controller had not allocated the pod's (or node's) address in time.
+    #[error("no address for {object} after {seconds} s: {reason}")]
     NotAllocated {
-        /// The logical switch port waited for.
-        port: String,
+        /// What was waited for: `pod NS/NAME`, `node NAME` or `logical switch port NAME`.
+        object: String,
         /// How long the daemon waited.
         seconds: u64,
         /// What was missing.
@@ -63,13 +63,32 @@ pub enum Error {
         /// How long the daemon waited.
         seconds: u64,
     },
-    /// The controller's port data could not be understood.
+    /// The controller's port data in NB could not be understood.
     #[error("logical switch port {port}: {reason}")]
     BadPortData {
         /// The port.
         port: String,
-        /// What was wrong.
+        /// What was wrong (naming the `external_ids` key).
         reason: String,
+    },
+    /// A pod's or node's `ovn.kubernetes.io/` annotation could not be understood.
+    #[error("{object}: annotation {annotation}: {reason}")]
+    BadAnnotation {
+        /// `pod NS/NAME` or `node NAME`.
+        object: String,
+        /// The full annotation key.
+        annotation: String,
+        /// What was wrong with its value.
+        reason: String,
+    },
+    /// The Kubernetes API could not be reached or refused a request.
+    #[error("Kubernetes API: {what}: {source}")]
+    Kube {
+        /// What was being done.
+        what: String,
+        /// The client error.
+        #[source]
+        source: kube::Error,
     },
     /// A request from the plugin was invalid.
     #[error("invalid request: {0}")]
@@ -114,6 +133,11 @@ impl Error {
     pub(crate) fn ovsdb(what: impl Into<String>) -> impl FnOnce(ovsdb_client::Error) -> Error {
         let what = what.into();
         move |source| Error::Ovsdb { what, source }
+    }
+
+    pub(crate) fn kube(what: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Kube { what, source }
     }
 
     pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {

@@ -1,5 +1,8 @@
-//! `kube-ovn-daemon --node NAME --ovs-db REMOTE --socket PATH [--ovn-nb REMOTE]
-//! [--datapath netdev]`: serves the `kube-ovn` CNI plugin on this node.
+//! `kube-ovn-daemon --node NAME --ovs-db REMOTE --socket PATH [--ovn-nb REMOTE | --kubeconfig
+//! FILE] [--datapath netdev]`: serves the `kube-ovn` CNI plugin on this node.
+//!
+//! With `--ovn-nb` (manifest mode) pods' networks come from NB; without it, from the Kubernetes
+//! API (in-cluster config, `--kubeconfig`, `$KUBECONFIG` or `~/.kube/config`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,11 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use kube_ovn_daemon::cluster::ClusterSource;
 use kube_ovn_daemon::nb::Northbound;
 use kube_ovn_daemon::netlink::Netlink;
 use kube_ovn_daemon::ovs::Ovs;
 use kube_ovn_daemon::plug::Plugger;
-use kube_ovn_daemon::{node, server};
+use kube_ovn_daemon::source::NetworkSource;
+use kube_ovn_daemon::{Error, node, server};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Datapath {
@@ -24,8 +29,9 @@ enum Datapath {
 #[derive(Parser)]
 #[command(version, about = "Kube-OVN node agent: plugs pods into br-int")]
 struct Args {
-    /// This node's name (its join port is `node-NAME`).
-    #[arg(long)]
+    /// This node's name (its join port is `node-NAME`); Kube-OVN's manifests pass it as
+    /// KUBE_NODE_NAME.
+    #[arg(long, alias = "node-name", env = "KUBE_NODE_NAME")]
     node: String,
     /// The Open_vSwitch database remote, e.g. unix:/run/openvswitch/db.sock.
     #[arg(long = "ovs-db")]
@@ -34,8 +40,11 @@ struct Args {
     #[arg(long)]
     socket: PathBuf,
     /// OVN_Northbound remote: manifest mode, pod networks are read from NB ports.
-    #[arg(long = "ovn-nb")]
+    #[arg(long = "ovn-nb", conflicts_with = "kubeconfig")]
     ovn_nb: Option<String>,
+    /// Kubeconfig file (cluster mode); default: in-cluster config, $KUBECONFIG, ~/.kube/config.
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
     /// The datapath br-int runs on.
     #[arg(long, value_enum, default_value = "system")]
     datapath: Datapath,
@@ -79,28 +88,27 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> kube_ovn_daemon::Result<()> {
     let netdev = args.datapath == Datapath::Netdev;
-    let ovs = Ovs::connect(&args.ovs_db, &args.bridge, netdev).await?;
-    let nb = match &args.ovn_nb {
-        Some(remote) => Some(Northbound::connect(remote).await?),
-        None => None,
+    // The cluster configuration first: a bad kubeconfig is reported before any connection.
+    let source = match &args.ovn_nb {
+        Some(remote) => NetworkSource::Northbound(Northbound::connect(remote).await?),
+        None => NetworkSource::Cluster(ClusterSource::start(
+            kube_client(args.kubeconfig.as_deref()).await?,
+        )),
     };
+    let ovs = Ovs::connect(&args.ovs_db, &args.bridge, netdev).await?;
     let netlink = Netlink::current()?;
     let timeout = Duration::from_secs(args.address_timeout);
-    if let Some(nb) = &nb {
-        tokio::spawn(node::run_node_port(
-            args.node.clone(),
-            nb.clone(),
-            ovs.clone(),
-            netlink.clone(),
-            args.mtu,
-            timeout,
-        ));
-    } else {
-        tracing::warn!("without --ovn-nb there is no source of pod networks in this build");
-    }
+    tokio::spawn(node::run_node_port(
+        args.node.clone(),
+        source.clone(),
+        ovs.clone(),
+        netlink.clone(),
+        args.mtu,
+        timeout,
+    ));
     let plugger = Arc::new(Plugger {
         ovs,
-        nb,
+        source,
         netlink,
         netdev,
         mtu: args.mtu,
@@ -116,6 +124,36 @@ async fn run(args: Args) -> kube_ovn_daemon::Result<()> {
     };
     let _ = std::fs::remove_file(&socket);
     result
+}
+
+async fn kube_client(
+    kubeconfig: Option<&std::path::Path>,
+) -> kube_ovn_daemon::Result<kube::Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let what = format!("kubeconfig {}", path.display());
+            let file = kube::config::Kubeconfig::read_from(path).map_err(|e| Error::Kube {
+                what: what.clone(),
+                source: kube::Error::InferKubeconfig(e),
+            })?;
+            kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| Error::Kube {
+                    what,
+                    source: kube::Error::InferKubeconfig(e),
+                })?
+        }
+        None => kube::Config::infer().await.map_err(|e| Error::Kube {
+            what: "no cluster configuration (in-cluster, $KUBECONFIG or ~/.kube/config); \
+                   pass --kubeconfig, or --ovn-nb for manifest mode"
+                .into(),
+            source: kube::Error::InferConfig(e),
+        })?,
+    };
+    kube::Client::try_from(config).map_err(|source| Error::Kube {
+        what: "build the API client".into(),
+        source,
+    })
 }
 
 async fn shutdown() {

@@ -6,27 +6,29 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::nb::Northbound;
+use crate::nb::JOIN_SWITCH;
 use crate::netlink::{Netlink, parse_mac};
+use crate::network::PortNetwork;
 use crate::ovs::{Ovs, Rates};
+use crate::source::NetworkSource;
 
 /// The node port's interface name.
 pub const NODE_INTERFACE: &str = "ovn0";
 
 /// Creates ovn0 once the controller has allocated the node's join address, then keeps the
-/// routes to pod subnets current as subnets appear in NB. Runs until the daemon stops.
+/// routes to pod subnets current as subnets come and go. Runs until the daemon stops.
 pub async fn run_node_port(
     node: String,
-    nb: Northbound,
+    source: NetworkSource,
     ovs: Ovs,
     netlink: Netlink,
     mtu: u32,
     timeout: Duration,
 ) {
     let port = format!("node-{node}");
-    let index = loop {
-        match ensure_ovn0(&port, &nb, &ovs, &netlink, mtu, timeout).await {
-            Ok(index) => break index,
+    let (index, join) = loop {
+        match ensure_ovn0(&node, &source, &ovs, &netlink, mtu, timeout).await {
+            Ok(ready) => break ready,
             Err(error) => {
                 tracing::warn!(%error, "ovn0 is not ready; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -34,10 +36,10 @@ pub async fn run_node_port(
         }
     };
     tracing::info!(port, "ovn0 is up");
-    let mut changes = nb.changes();
+    let mut changes = source.changes();
     loop {
         changes.borrow_and_update();
-        if let Err(error) = route_pod_subnets(&port, &nb, &netlink, index).await {
+        if let Err(error) = route_pod_subnets(&join, &source, &netlink, index).await {
             tracing::warn!(%error, "routing pod subnets through ovn0");
         }
         if changes.changed().await.is_err() {
@@ -47,14 +49,15 @@ pub async fn run_node_port(
 }
 
 async fn ensure_ovn0(
-    port: &str,
-    nb: &Northbound,
+    node: &str,
+    source: &NetworkSource,
     ovs: &Ovs,
     netlink: &Netlink,
     mtu: u32,
     timeout: Duration,
-) -> Result<u32> {
-    let network = nb.wait_port(port, timeout).await?;
+) -> Result<(u32, PortNetwork)> {
+    let network = source.node_network(node, timeout).await?;
+    let port = network.port.as_str();
     let mac = parse_mac(&network.mac).ok_or_else(|| Error::BadPortData {
         port: port.to_owned(),
         reason: format!("mac_address {:?}", network.mac),
@@ -98,19 +101,21 @@ async fn ensure_ovn0(
     }
     netlink.set_up(index).await?;
     ovs.wait_installed(NODE_INTERFACE, timeout).await?;
-    Ok(index)
+    Ok((index, network))
 }
 
 async fn route_pod_subnets(
-    port: &str,
-    nb: &Northbound,
+    join: &PortNetwork,
+    source: &NetworkSource,
     netlink: &Netlink,
     index: u32,
 ) -> Result<()> {
-    let Some(join) = nb.port_network(port)? else {
-        return Ok(());
+    let join_subnet = if join.subnet.is_empty() {
+        JOIN_SWITCH
+    } else {
+        join.subnet.as_str()
     };
-    for subnet in nb.pod_subnets() {
+    for subnet in source.pod_subnets(join_subnet) {
         let Some(gateway) = join
             .gateways
             .iter()

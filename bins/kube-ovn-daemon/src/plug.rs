@@ -8,17 +8,18 @@ use ipnet::IpNet;
 use kube_ovn_cni::{CniInterface, CniIp, CniResult, CniRoute, DaemonRequest};
 
 use crate::error::{Error, Result};
-use crate::nb::{Northbound, PortNetwork};
 use crate::netlink::{Netlink, link_mac, parse_mac};
+use crate::network::PortNetwork;
 use crate::ovs::{Ovs, Rates};
+use crate::source::NetworkSource;
 
 /// Everything the daemon needs to plug pods on this node.
 #[derive(Debug, Clone)]
 pub struct Plugger {
     /// The Open_vSwitch database.
     pub ovs: Ovs,
-    /// The NB replica (manifest mode); `None` in a cluster.
-    pub nb: Option<Northbound>,
+    /// Where pods' networks come from (NB in manifest mode, the API in a cluster).
+    pub source: NetworkSource,
     /// Netlink in the daemon's namespace (where br-int's ports live).
     pub netlink: Netlink,
     /// Turn tx checksum offload off (the userspace datapath needs it for TCP).
@@ -60,15 +61,14 @@ fn logical_port(request: &DaemonRequest) -> Result<String> {
 }
 
 impl Plugger {
-    async fn network(&self, port: &str) -> Result<PortNetwork> {
-        match &self.nb {
-            Some(nb) => nb.wait_port(port, self.address_timeout).await,
-            None => Err(Error::BadRequest(
-                "this daemon runs without --ovn-nb, and reading pod annotations from the \
-                 Kubernetes API is not available in this build"
-                    .into(),
-            )),
-        }
+    async fn network(&self, request: &DaemonRequest) -> Result<PortNetwork> {
+        self.source
+            .pod_network(
+                &request.pod_namespace,
+                &request.pod_name,
+                self.address_timeout,
+            )
+            .await
     }
 
     /// ADD: plugs the pod and returns the CNI result once ovn-controller installed its port.
@@ -84,7 +84,7 @@ impl Plugger {
         // Fail fast on a bad namespace, before waiting for an address.
         let pod = Netlink::in_netns(netns).await?;
         let started = tokio::time::Instant::now();
-        let network = self.network(&port).await?;
+        let network = self.network(request).await?;
         tracing::debug!(
             port,
             wait_ms = started.elapsed().as_millis(),
@@ -236,12 +236,19 @@ impl Plugger {
         if !request.netns.is_empty() && Path::new(&request.netns).exists() {
             if let Ok(pod) = Netlink::in_netns(Path::new(&request.netns)).await {
                 if let Some(link) = pod.link(&request.ifname).await? {
-                    let is_ours = self
-                        .nb
-                        .as_ref()
-                        .zip(logical_port(request).ok())
-                        .and_then(|(nb, port)| nb.port_network(&port).ok().flatten())
-                        .is_some_and(|n| link_mac(&link).as_deref() == Some(n.mac.as_str()));
+                    let known = match logical_port(request) {
+                        Ok(_) => self
+                            .source
+                            .current_pod_network(&request.pod_namespace, &request.pod_name)
+                            .await
+                            .unwrap_or_else(|error| {
+                                tracing::warn!(%error, "DEL cannot tell whether the pod's interface is ours");
+                                None
+                            }),
+                        Err(_) => None,
+                    };
+                    let is_ours =
+                        known.is_some_and(|n| link_mac(&link).as_deref() == Some(n.mac.as_str()));
                     if is_ours {
                         pod.delete(&request.ifname).await?;
                     }
@@ -255,7 +262,7 @@ impl Plugger {
     /// left them.
     pub async fn check(&self, request: &DaemonRequest) -> Result<()> {
         let port = logical_port(request)?;
-        let network = self.network(&port).await?;
+        let network = self.network(request).await?;
         let host = host_veth_name(&request.container_id)?;
         if self.netlink.index(&host).await?.is_none() {
             return Err(Error::CheckFailed(format!(

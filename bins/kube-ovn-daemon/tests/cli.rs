@@ -6,6 +6,7 @@ use std::process::Command;
 #[test]
 fn daemon_requires_its_node_database_and_socket() {
     let out = Command::new(env!("CARGO_BIN_EXE_kube-ovn-daemon"))
+        .env_remove("KUBE_NODE_NAME")
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
@@ -28,6 +29,45 @@ fn daemon_requires_its_node_database_and_socket() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("dpdk"));
+}
+
+#[test]
+fn cluster_mode_reads_the_kubeconfig_and_takes_the_node_from_kube_node_name() {
+    // KUBE_NODE_NAME stands in for --node (Kube-OVN's manifests set it); the kubeconfig named
+    // is read before anything connects, and its absence is reported naming it.
+    let out = Command::new(env!("CARGO_BIN_EXE_kube-ovn-daemon"))
+        .env("KUBE_NODE_NAME", "node-a")
+        .args([
+            "--ovs-db",
+            "unix:/nonexistent/db.sock",
+            "--socket",
+            "/nonexistent/daemon.sock",
+            "--kubeconfig",
+            "/nonexistent/kubeconfig.yaml",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/kubeconfig.yaml"), "{stderr}");
+    // Manifest mode and a kubeconfig exclude each other.
+    let out = Command::new(env!("CARGO_BIN_EXE_kube-ovn-daemon"))
+        .args([
+            "--node",
+            "n",
+            "--ovs-db",
+            "unix:/x",
+            "--socket",
+            "/x",
+            "--ovn-nb",
+            "tcp:127.0.0.1:1",
+            "--kubeconfig",
+            "/k",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kubeconfig"));
 }
 
 #[test]
