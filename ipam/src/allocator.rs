@@ -1,9 +1,13 @@
 //! [`Ipam`]: owners, subnets and the lock-free claim path put together.
 //!
-//! Owners live in 64 shards, each a small mutex-protected map chosen by the owner key's hash,
-//! so allocations for different owners rarely meet. Every shard keeps its own `Arc` of the
-//! subnet registry, which changes only while a writer holds *all* shards: holding one shard
-//! is then enough to read the registry, without a shared counter that both cores would write.
+//! Owners live in 16 shards, each a small mutex-protected map chosen by the owner key's hash,
+//! so allocations for different owners rarely meet. Sixteen is plenty for the few cores a
+//! controller runs on, and keeps every shard's hot fields in L1: with 64, each operation
+//! touched cold shard lines (twice the cache misses of one global map).
+//!
+//! Every shard keeps its own `Arc` of the subnet registry, which changes only while a writer
+//! holds *all* shards: holding one shard is then enough to read the registry, without a
+//! shared counter that both cores would write.
 //! Addresses are claimed by compare-and-swap in the subnet's bitmap while the owner's shard is
 //! held; the claim, not the shard, is what makes an address unique.
 
@@ -13,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{IpamError, Result};
 pub(crate) use crate::owners::Record;
-use crate::owners::{Key, MAX_OWNER_LEN, MacSet, Owners, hash_key};
+use crate::owners::{Entry, Key, MAX_OWNER_LEN, MacSet, Owners, hash_key};
 use crate::subnet::Subnet;
 use crate::types::{
     AddressRequest, Allocation, Family, MacAddr, MacRequest, Request, RestoreConflict,
@@ -21,7 +25,7 @@ use crate::types::{
 };
 
 pub(crate) type Hasher = foldhash::fast::RandomState;
-const SHARDS: usize = 64;
+const SHARDS: usize = 16;
 
 impl Record {
     pub(crate) fn allocation(&self) -> Allocation {
@@ -399,8 +403,54 @@ impl Ipam {
     }
 
     /// Allocates the next free addresses (one per family) and a random MAC for `owner`.
+    ///
+    /// This is [`Ipam::allocate_with`] with the default request, on a path of its own: the
+    /// most common request can meet no conflict (no static address or MAC), so it needs one
+    /// lock and no retry.
     pub fn allocate(&self, subnet: &str, owner: &str) -> Result<Allocation> {
-        self.allocate_with(subnet, owner, &Request::default())
+        check_owner(owner)?;
+        let (h, os) = self.owner_slot(owner);
+        let mut g = lock(&self.shards[os].0);
+        let ShardState {
+            registry,
+            owners,
+            macs,
+        } = &mut *g;
+        let slot = match owners.entry(h, owner) {
+            Entry::Held(have) => {
+                return existing(
+                    registry,
+                    &have,
+                    subnet,
+                    owner,
+                    &Request::default(),
+                    (None, None),
+                );
+            }
+            Entry::Vacant(slot) => slot,
+        };
+        let sub = registry
+            .by_name
+            .get(subnet)
+            .ok_or_else(|| IpamError::SubnetNotFound {
+                subnet: subnet.to_owned(),
+            })?;
+        let claimed = sub.claim(&AddressRequest::Next, (None, None), 0)?;
+        // Drawn in the owner's shard, so this set is the one that decides uniqueness.
+        let mac = loop {
+            let m = random_mac(os);
+            if macs.insert(m) {
+                break m;
+            }
+        };
+        let rec = Record {
+            subnet: sub.id,
+            v4: claimed.v4.map(|c| c.0),
+            v6: claimed.v6.map(|c| c.0),
+            mac: Some(mac),
+        };
+        slot.insert(owner, rec);
+        Ok(rec.allocation())
     }
 
     /// Allocates for `owner` as `req` says. If `owner` already holds addresses in this subnet

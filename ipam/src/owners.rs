@@ -16,7 +16,6 @@
 //! to free lists by exact length (keys of one workload have similar lengths, so churn reuses
 //! them); the arena is compacted when free space outgrows live records.
 
-use std::cell::RefCell;
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -55,8 +54,40 @@ const COMPACT_MIN: usize = 64 << 10;
 /// An owner key split into its head and its interned tail (from the first `.` on).
 #[inline]
 fn split_key(key: &[u8]) -> (&[u8], &[u8]) {
-    let at = key.iter().position(|&b| b == b'.').unwrap_or(key.len());
-    key.split_at(at)
+    key.split_at(find_dot(key))
+}
+
+/// Position of the first `.` in `key` (its length if none), eight bytes at a time.
+#[inline]
+fn find_dot(key: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = key.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ (ONES * u64::from(b'.'));
+        // The lowest flagged byte is the first zero byte of `x`, that is the first dot.
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return i + (zero.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    key[i..]
+        .iter()
+        .position(|&b| b == b'.')
+        .map_or(key.len(), |p| i + p)
+}
+
+/// Copies a short `src` into `dst` (same length) without a call into `memcpy`.
+#[inline]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if (8..=16).contains(&n) {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+    } else {
+        dst[..n].copy_from_slice(src);
+    }
 }
 
 /// Hash of an owner key; the same function picks the shard and the bucket.
@@ -65,16 +96,113 @@ pub(crate) fn hash_key(hasher: &Hasher, key: &[u8]) -> u64 {
     hasher.hash_one(key)
 }
 
-/// Owner records of one shard.
+/// Owner records of one shard: the index by owner key, and the records it points into.
 pub(crate) struct Owners {
     index: hashbrown::HashTable<u32>,
+    store: Store,
+}
+
+/// Everything of [`Owners`] but the index, so a caller can hold a slot of the index while
+/// the record is encoded.
+struct Store {
     arena: Arena,
+    /// The tail interned or looked up last, inline: consecutive owners of a shard often
+    /// share a namespace, and comparing with bytes already in the shard's cache lines spares
+    /// a hash and the trip through the boxed table.
+    recent_tail: Recent,
+    /// The IPv6 prefix interned last, as (high 64 bits, id); id `NONE` when unset.
+    recent_prefix: (u64, u32),
+    /// Interned tails plus prefixes, mirrored here so deciding whether to sweep reads no
+    /// boxed table.
+    interned: usize,
     /// Boxed, with the prefixes, so the shard's hot fields share fewer cache lines: these are
-    /// read on most operations but written only when a new tail or prefix appears.
+    /// read only when the inline caches miss.
     tails: Box<Tails>,
     /// High 64 bits of IPv6 addresses, as 8 big-endian bytes.
     v6_prefixes: Box<Tails>,
     hasher: Hasher,
+}
+
+/// What an owner's slot in the index holds: its record, or room for one.
+pub(crate) enum Entry<'a> {
+    /// The owner holds this.
+    Held(Record),
+    /// The owner holds nothing; [`Vacant::insert`] gives it a record.
+    Vacant(Vacant<'a>),
+}
+
+/// An owner's empty slot, found by [`Owners::entry`]. Dropping it changes nothing.
+pub(crate) struct Vacant<'a> {
+    slot: hashbrown::hash_table::VacantEntry<'a, u32>,
+    store: &'a mut Store,
+}
+
+impl Vacant<'_> {
+    /// Stores `rec` for `owner`, the key this slot was found for.
+    pub(crate) fn insert(self, owner: &str, rec: Record) {
+        let handle = self.store.encode(owner.as_bytes(), &rec);
+        self.slot.insert(handle);
+    }
+}
+
+/// Longest tail [`Recent`] keeps inline.
+const RECENT_MAX: usize = 46;
+
+/// One interned tail and its id, inline.
+struct Recent {
+    id: u32,
+    len: u8,
+    bytes: [u8; RECENT_MAX],
+}
+
+impl Recent {
+    fn empty() -> Recent {
+        Recent {
+            id: NONE,
+            len: 0,
+            bytes: [0; RECENT_MAX],
+        }
+    }
+
+    /// The id, if `tail` is the cached one.
+    #[inline(always)]
+    fn id_of(&self, tail: &[u8]) -> Option<u32> {
+        (self.id != NONE && bytes_eq(&self.bytes[..usize::from(self.len)], tail)).then_some(self.id)
+    }
+
+    #[inline]
+    fn set(&mut self, id: u32, tail: &[u8]) {
+        if tail.len() <= RECENT_MAX {
+            self.bytes[..tail.len()].copy_from_slice(tail);
+            self.len = tail.len() as u8;
+            self.id = id;
+        }
+    }
+}
+
+/// Byte-string equality without a call into `memcmp` for the short strings owner keys are
+/// made of (one or two word compares).
+#[inline(always)]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        17..=32 => {
+            w8(a, 0) == w8(b, 0)
+                && w8(a, 8) == w8(b, 8)
+                && w8(a, n - 16) == w8(b, n - 16)
+                && w8(a, n - 8) == w8(b, n - 8)
+        }
+        _ => a == b,
+    }
 }
 
 /// An owner key as stored: head plus interned tail. `Display` writes the whole key.
@@ -103,9 +231,6 @@ struct Tails {
     /// Tail bytes by id; `None` marks a free id.
     entries: Vec<Option<Box<[u8]>>>,
     free: Vec<u32>,
-    /// The id interned last: consecutive owners of a shard often share a namespace, and
-    /// comparing with it spares a hash.
-    last: u32,
 }
 
 impl Tails {
@@ -114,12 +239,14 @@ impl Tails {
             index: hashbrown::HashTable::new(),
             entries: Vec::new(),
             free: Vec::new(),
-            last: NONE,
         }
     }
 
     fn get(&self, id: u32) -> &[u8] {
-        self.entries[id as usize].as_deref().unwrap_or_default()
+        self.entries
+            .get(id as usize)
+            .and_then(Option::as_deref)
+            .unwrap_or_default()
     }
 
     /// Ids in use.
@@ -127,27 +254,17 @@ impl Tails {
         self.entries.len() - self.free.len()
     }
 
-    /// The id of `tail`, adding it if new.
-    fn intern(&mut self, tail: &[u8], hasher: &Hasher) -> u32 {
-        if let Some(Some(t)) = self.entries.get(self.last as usize) {
-            if **t == *tail {
-                return self.last;
-            }
-        }
-        let id = self.intern_hashed(tail, hasher);
-        self.last = id;
-        id
+    /// The id of `tail`, whose hash is `h`, if interned.
+    fn find(&self, tail: &[u8], h: u64) -> Option<u32> {
+        let entries = &self.entries;
+        self.index
+            .find(h, |&i| entries[i as usize].as_deref() == Some(tail))
+            .copied()
     }
 
-    fn intern_hashed(&mut self, tail: &[u8], hasher: &Hasher) -> u32 {
-        let h = hasher.hash_one(tail);
+    /// Interns `tail` (hash `h`), which is not interned yet.
+    fn add(&mut self, tail: &[u8], h: u64, hasher: &Hasher) -> u32 {
         let entries = &mut self.entries;
-        if let Some(&id) = self
-            .index
-            .find(h, |&i| entries[i as usize].as_deref() == Some(tail))
-        {
-            return id;
-        }
         let id = match self.free.pop() {
             Some(id) => {
                 entries[id as usize] = Some(tail.into());
@@ -272,6 +389,12 @@ fn varint_len(v: u64) -> usize {
 
 #[inline]
 fn get_varint(b: &[u8], pos: &mut usize) -> u64 {
+    // One byte is the common case (lengths, ids and subnets below 128).
+    let first = b[*pos];
+    if first < 0x80 {
+        *pos += 1;
+        return u64::from(first);
+    }
     let mut v = 0u64;
     let mut shift = 0;
     loop {
@@ -296,123 +419,143 @@ fn key_of(b: &[u8]) -> (&[u8], u32, usize) {
     (head, tail, pos)
 }
 
-impl Owners {
-    pub(crate) fn new(hasher: Hasher) -> Owners {
-        Owners {
-            index: hashbrown::HashTable::new(),
-            arena: Arena::new(),
-            tails: Box::new(Tails::new()),
-            v6_prefixes: Box::new(Tails::new()),
-            hasher,
+impl Store {
+    /// Whether the record at `handle` belongs to the key `head` plus the tail with id `tail`.
+    #[inline]
+    fn is_key(arena: &Arena, handle: u32, head: &[u8], tail: u32) -> bool {
+        let b = arena.bytes(handle);
+        let mut pos = 0;
+        let len = get_varint(b, &mut pos) as usize;
+        if len != head.len() || !bytes_eq(&b[pos..pos + len], head) {
+            return false;
+        }
+        pos += len;
+        get_varint(b, &mut pos) == u64::from(tail)
+    }
+
+    /// The stored key's hash (for rehashing the index).
+    fn stored_hash(&self, handle: u32) -> u64 {
+        let (h, t, _) = key_of(self.arena.bytes(handle));
+        let mut key = Vec::with_capacity(h.len() + 64);
+        key.extend_from_slice(h);
+        key.extend_from_slice(self.tails.get(t));
+        hash_key(&self.hasher, &key)
+    }
+
+    /// The id of an interned tail, without interning it.
+    #[inline]
+    fn tail_id(&self, tail: &[u8]) -> Option<u32> {
+        match self.recent_tail.id_of(tail) {
+            Some(id) => Some(id),
+            None => self.tails.find(tail, self.hasher.hash_one(tail)),
         }
     }
 
-    /// Whether the record at `handle` belongs to the key split as `head`, `tail`.
+    /// Like [`Store::tail_id`], remembering a tail found in the table.
     #[inline]
-    fn is_key(arena: &Arena, tails: &Tails, handle: u32, head: &[u8], tail: &[u8]) -> bool {
-        let (h, t, _) = key_of(arena.bytes(handle));
-        h == head && tails.get(t) == tail
+    fn tail_id_mut(&mut self, tail: &[u8]) -> Option<u32> {
+        if let Some(id) = self.recent_tail.id_of(tail) {
+            return Some(id);
+        }
+        let id = self.tails.find(tail, self.hasher.hash_one(tail))?;
+        self.recent_tail.set(id, tail);
+        Some(id)
     }
 
-    /// The stored key's hash (for rehashing the index), joining head and tail in `scratch`.
-    fn stored_hash(
-        arena: &Arena,
-        tails: &Tails,
-        hasher: &Hasher,
-        scratch: &RefCell<Vec<u8>>,
-        handle: u32,
-    ) -> u64 {
-        let (h, t, _) = key_of(arena.bytes(handle));
-        let mut key = scratch.borrow_mut();
-        key.clear();
-        key.extend_from_slice(h);
-        key.extend_from_slice(tails.get(t));
-        hash_key(hasher, &key)
+    /// The id of `tail`, adding it if new.
+    #[inline]
+    fn intern_tail(&mut self, tail: &[u8]) -> u32 {
+        if let Some(id) = self.recent_tail.id_of(tail) {
+            return id;
+        }
+        let h = self.hasher.hash_one(tail);
+        let id = match self.tails.find(tail, h) {
+            Some(id) => id,
+            None => {
+                self.interned += 1;
+                self.tails.add(tail, h, &self.hasher)
+            }
+        };
+        self.recent_tail.set(id, tail);
+        id
+    }
+
+    /// The id of an IPv6 prefix (high 64 bits), adding it if new.
+    #[inline]
+    fn intern_prefix(&mut self, prefix: u64) -> u32 {
+        if self.recent_prefix.1 != NONE && self.recent_prefix.0 == prefix {
+            return self.recent_prefix.1;
+        }
+        let bytes = prefix.to_be_bytes();
+        let h = self.hasher.hash_one(&bytes[..]);
+        let id = match self.v6_prefixes.find(&bytes, h) {
+            Some(id) => id,
+            None => {
+                self.interned += 1;
+                self.v6_prefixes.add(&bytes, h, &self.hasher)
+            }
+        };
+        self.recent_prefix = (prefix, id);
+        id
+    }
+
+    /// Decodes what follows the key of a record (`b[pos..]`): the record and where it ends.
+    #[inline]
+    fn decode_payload(&self, b: &[u8], mut pos: usize) -> (Record, usize) {
+        let flags = b[pos];
+        pos += 1;
+        let subnet = get_varint(b, &mut pos) as u32;
+        let mut rec = Record {
+            subnet,
+            v4: None,
+            v6: None,
+            mac: None,
+        };
+        if flags & HAS_V4 != 0 {
+            let a: [u8; 4] = b[pos..pos + 4].try_into().unwrap_or_default();
+            rec.v4 = Some(Ipv4Addr::from(a));
+            pos += 4;
+        }
+        if flags & HAS_V6 != 0 {
+            let p = self.v6_prefixes.get(get_varint(b, &mut pos) as u32);
+            let prefix = p.try_into().map_or(0, u64::from_be_bytes);
+            let low = get_varint(b, &mut pos);
+            rec.v6 = Some(Ipv6Addr::from((u128::from(prefix) << 64) | u128::from(low)));
+        }
+        if flags & HAS_MAC != 0 {
+            let m: [u8; 6] = b[pos..pos + 6].try_into().unwrap_or_default();
+            rec.mac = Some(MacAddr(m));
+            pos += 6;
+        }
+        (rec, pos)
     }
 
     /// Decodes the record at `h`: its key, the record and its encoded length.
     fn decode(&self, h: u32) -> (Key<'_>, Record, usize) {
         let b = self.arena.bytes(h);
-        let (head, tail, mut pos) = key_of(b);
+        let (head, tail, pos) = key_of(b);
         let key = Key {
             head,
             tail: self.tails.get(tail),
         };
-        let flags = b[pos];
-        pos += 1;
-        let subnet = get_varint(b, &mut pos) as u32;
-        let v4 = (flags & HAS_V4 != 0).then(|| {
-            let a = Ipv4Addr::from([b[pos], b[pos + 1], b[pos + 2], b[pos + 3]]);
-            pos += 4;
-            a
-        });
-        let v6 = (flags & HAS_V6 != 0).then(|| {
-            let p = self.v6_prefixes.get(get_varint(b, &mut pos) as u32);
-            let prefix = p.try_into().map_or(0, u64::from_be_bytes);
-            let low = get_varint(b, &mut pos);
-            Ipv6Addr::from((u128::from(prefix) << 64) | u128::from(low))
-        });
-        let mac = (flags & HAS_MAC != 0).then(|| {
-            let mut m = [0u8; 6];
-            m.copy_from_slice(&b[pos..pos + 6]);
-            pos += 6;
-            MacAddr(m)
-        });
-        (
-            key,
-            Record {
-                subnet,
-                v4,
-                v6,
-                mac,
-            },
-            pos,
-        )
-    }
-
-    /// Forgets tails and prefixes no record uses. Run when either outnumbers owners twice
-    /// over, so the sweep (linear in owners) is paid for by at least as many insertions.
-    fn sweep_interned(&mut self) {
-        let mut tails = vec![false; self.tails.entries.len()];
-        let mut prefixes = vec![false; self.v6_prefixes.entries.len()];
-        for &h in self.index.iter() {
-            let b = self.arena.bytes(h);
-            let (_, tail, mut pos) = key_of(b);
-            tails[tail as usize] = true;
-            let flags = b[pos];
-            pos += 1;
-            get_varint(b, &mut pos);
-            if flags & HAS_V4 != 0 {
-                pos += 4;
-            }
-            if flags & HAS_V6 != 0 {
-                prefixes[get_varint(b, &mut pos) as usize] = true;
-            }
-        }
-        self.tails.retain(&tails, &self.hasher);
-        self.v6_prefixes.retain(&prefixes, &self.hasher);
+        let (rec, end) = self.decode_payload(b, pos);
+        (key, rec, end)
     }
 
     /// Encodes `rec` for `key` into a new arena slot.
     fn encode(&mut self, key: &[u8], rec: &Record) -> u32 {
         let (head, tail) = split_key(key);
-        let most = 2 * self.index.len() + 64;
-        if self.tails.live() > most || self.v6_prefixes.live() > most {
-            self.sweep_interned();
-        }
-        let tail = self.tails.intern(tail, &self.hasher);
+        let tail = self.intern_tail(tail);
         let v6 = rec.v6.map(|a| {
             let v = u128::from(a);
-            let prefix = ((v >> 64) as u64).to_be_bytes();
-            let id = self.v6_prefixes.intern(&prefix, &self.hasher);
+            let id = self.intern_prefix((v >> 64) as u64);
             (u64::from(id), v as u64)
         });
         let mut flags = 0;
-        let mut n = varint_len(head.len() as u64)
-            + head.len()
-            + varint_len(tail.into())
-            + 1
-            + varint_len(rec.subnet.into());
+        // Lengths, tail ids and subnet ids take one byte below 128.
+        let small = |v: usize| if v < 0x80 { 1 } else { varint_len(v as u64) };
+        let mut n = small(head.len()) + head.len() + small(tail as usize) + 1;
+        n += small(rec.subnet as usize);
         if rec.v4.is_some() {
             flags |= HAS_V4;
             n += 4;
@@ -430,7 +573,7 @@ impl Owners {
         let h = self.arena.alloc(n);
         let b = &mut self.arena.bytes_mut(h)[..n];
         let mut pos = put_varint(b, head.len() as u64);
-        b[pos..pos + head.len()].copy_from_slice(head);
+        copy_short(&mut b[pos..pos + head.len()], head);
         pos += head.len();
         pos += put_varint(&mut b[pos..], tail.into());
         b[pos] = flags;
@@ -449,39 +592,129 @@ impl Owners {
         }
         h
     }
+}
+
+/// Bytes a record's key takes: head length, head, tail id.
+#[inline]
+fn key_len(head: &[u8], tail: u32) -> usize {
+    let small = |v: usize| if v < 0x80 { 1 } else { varint_len(v as u64) };
+    small(head.len()) + head.len() + small(tail as usize)
+}
+
+impl Owners {
+    pub(crate) fn new(hasher: Hasher) -> Owners {
+        Owners {
+            index: hashbrown::HashTable::new(),
+            store: Store {
+                arena: Arena::new(),
+                recent_tail: Recent::empty(),
+                recent_prefix: (0, NONE),
+                interned: 0,
+                tails: Box::new(Tails::new()),
+                v6_prefixes: Box::new(Tails::new()),
+                hasher,
+            },
+        }
+    }
+
+    /// Forgets tails and prefixes no record uses once they outnumber owners twice over, so
+    /// the sweep (linear in owners) is paid for by at least as many insertions. Runs before
+    /// a record is encoded, never between interning and storing it.
+    #[inline]
+    fn maybe_sweep(&mut self) {
+        if self.store.interned > 2 * self.index.len() + 64 {
+            self.sweep_interned();
+        }
+    }
+
+    #[cold]
+    fn sweep_interned(&mut self) {
+        let st = &mut self.store;
+        let mut tails = vec![false; st.tails.entries.len()];
+        let mut prefixes = vec![false; st.v6_prefixes.entries.len()];
+        for &h in self.index.iter() {
+            let b = st.arena.bytes(h);
+            let (_, tail, mut pos) = key_of(b);
+            tails[tail as usize] = true;
+            let flags = b[pos];
+            pos += 1;
+            get_varint(b, &mut pos);
+            if flags & HAS_V4 != 0 {
+                pos += 4;
+            }
+            if flags & HAS_V6 != 0 {
+                prefixes[get_varint(b, &mut pos) as usize] = true;
+            }
+        }
+        st.tails.retain(&tails, &st.hasher);
+        st.v6_prefixes.retain(&prefixes, &st.hasher);
+        st.recent_tail = Recent::empty();
+        st.recent_prefix = (0, NONE);
+        st.interned = st.tails.live() + st.v6_prefixes.live();
+    }
 
     /// The record of `owner`, whose hash is `h`.
     pub(crate) fn get(&self, h: u64, owner: &str) -> Option<Record> {
         let (head, tail) = split_key(owner.as_bytes());
-        let (arena, tails) = (&self.arena, &self.tails);
+        // A tail nobody interned cannot be part of a stored key.
+        let tail = self.store.tail_id(tail)?;
+        let arena = &self.store.arena;
         let handle = *self
             .index
-            .find(h, |&x| Self::is_key(arena, tails, x, head, tail))?;
-        Some(self.decode(handle).1)
+            .find(h, |&x| Store::is_key(arena, x, head, tail))?;
+        let rec = self
+            .store
+            .decode_payload(arena.bytes(handle), key_len(head, tail));
+        Some(rec.0)
+    }
+
+    /// The record of `owner` (hash `h`), or its empty slot: one probe for a lookup that
+    /// may be followed by an insertion.
+    pub(crate) fn entry(&mut self, h: u64, owner: &str) -> Entry<'_> {
+        self.maybe_sweep();
+        let (head, tail) = split_key(owner.as_bytes());
+        let tail = self.store.tail_id_mut(tail);
+        let st = &self.store;
+        let found = self.index.entry(
+            h,
+            |&x| tail.is_some_and(|t| Store::is_key(&st.arena, x, head, t)),
+            |&x| st.stored_hash(x),
+        );
+        match found {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let t = tail.unwrap_or(NONE);
+                let rec = st.decode_payload(st.arena.bytes(*e.get()), key_len(head, t));
+                Entry::Held(rec.0)
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => Entry::Vacant(Vacant {
+                slot,
+                store: &mut self.store,
+            }),
+        }
     }
 
     /// Adds a record for an owner that has none.
     pub(crate) fn insert(&mut self, h: u64, owner: &str, rec: Record) {
-        let handle = self.encode(owner.as_bytes(), &rec);
-        let (arena, tails, hasher) = (&self.arena, &self.tails, &self.hasher);
-        let scratch = RefCell::new(Vec::new());
-        self.index.insert_unique(h, handle, |&x| {
-            Self::stored_hash(arena, tails, hasher, &scratch, x)
-        });
+        self.maybe_sweep();
+        let handle = self.store.encode(owner.as_bytes(), &rec);
+        let st = &self.store;
+        self.index.insert_unique(h, handle, |&x| st.stored_hash(x));
     }
 
     /// Removes and returns the record of `owner`.
     pub(crate) fn remove(&mut self, h: u64, owner: &str) -> Option<Record> {
         let (head, tail) = split_key(owner.as_bytes());
-        let (arena, tails) = (&self.arena, &self.tails);
+        let tail = self.store.tail_id_mut(tail)?;
+        let arena = &self.store.arena;
         let entry = self
             .index
-            .find_entry(h, |&x| Self::is_key(arena, tails, x, head, tail))
+            .find_entry(h, |&x| Store::is_key(arena, x, head, tail))
             .ok()?;
         let (handle, _) = entry.remove();
-        let (_, rec, n) = self.decode(handle);
-        self.arena.free(handle, n.max(4));
-        if self.arena.garbage > COMPACT_MIN && self.arena.garbage > self.arena.live {
+        let st = &mut self.store;
+        let (rec, n) = st.decode_payload(st.arena.bytes(handle), key_len(head, tail));
+        st.arena.free(handle, n.max(4));
+        if st.arena.garbage > COMPACT_MIN && st.arena.garbage > st.arena.live {
             self.compact();
         }
         Some(rec)
@@ -490,12 +723,12 @@ impl Owners {
     /// Copies live records into fresh pages, dropping free space; handles change in place,
     /// so the index needs no rehash.
     fn compact(&mut self) {
-        let old = std::mem::replace(&mut self.arena, Arena::new());
+        let old = std::mem::replace(&mut self.store.arena, Arena::new());
         for handle in self.index.iter_mut() {
             let b = old.bytes(*handle);
             let n = record_len(b).max(4);
-            let h = self.arena.alloc(n);
-            self.arena.bytes_mut(h)[..n].copy_from_slice(&b[..n]);
+            let h = self.store.arena.alloc(n);
+            self.store.arena.bytes_mut(h)[..n].copy_from_slice(&b[..n]);
             *handle = h;
         }
     }
@@ -503,7 +736,7 @@ impl Owners {
     /// Every owner and its record.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key<'_>, Record)> {
         self.index.iter().map(|&h| {
-            let (key, rec, _) = self.decode(h);
+            let (key, rec, _) = self.store.decode(h);
             (key, rec)
         })
     }
@@ -514,10 +747,8 @@ impl Owners {
 
     /// Makes room for `n` more owners.
     pub(crate) fn reserve(&mut self, n: usize) {
-        let (arena, tails, hasher) = (&self.arena, &self.tails, &self.hasher);
-        let scratch = RefCell::new(Vec::new());
-        self.index
-            .reserve(n, |&x| Self::stored_hash(arena, tails, hasher, &scratch, x));
+        let st = &self.store;
+        self.index.reserve(n, |&x| st.stored_hash(x));
     }
 }
 
@@ -630,7 +861,7 @@ mod tests {
             let k = key(i);
             assert_eq!(o.remove(h(&k), &k), Some(rec(i)));
         }
-        assert!(o.arena.garbage <= o.arena.live.max(COMPACT_MIN));
+        assert!(o.store.arena.garbage <= o.store.arena.live.max(COMPACT_MIN));
         for i in 20_000..25_000 {
             let k = key(i);
             o.insert(h(&k), &k, rec(i));
@@ -647,7 +878,72 @@ mod tests {
             o.get(h(&k), &k) == Some(r)
         }));
         // Every key in this test has a distinct tail; released ones are swept.
-        assert!(o.tails.live() <= 2 * o.len() + 65);
+        assert!(o.store.tails.live() <= 2 * o.len() + 65);
+        assert_eq!(
+            o.store.interned,
+            o.store.tails.live() + o.store.v6_prefixes.live()
+        );
+    }
+
+    #[test]
+    fn short_byte_helpers() {
+        let text = b"pod-0123456789abcdef.ns.x/eth0 and more bytes past thirty-two";
+        for a in 0..text.len() {
+            for b in a..=text.len() {
+                let s = &text[a..b];
+                let dot = s.iter().position(|&c| c == b'.').unwrap_or(s.len());
+                assert_eq!(find_dot(s), dot, "{:?}", std::str::from_utf8(s));
+                let mut out = vec![0u8; s.len()];
+                copy_short(&mut out, s);
+                assert_eq!(out, s);
+                assert!(bytes_eq(s, &out));
+                if !s.is_empty() {
+                    for i in 0..s.len() {
+                        let mut other = out.clone();
+                        other[i] ^= 1;
+                        assert!(!bytes_eq(s, &other), "differs at {i}");
+                    }
+                    assert!(!bytes_eq(s, &s[1..]));
+                }
+            }
+        }
+    }
+
+    /// The entry API agrees with get/insert/remove, and a dropped vacant slot stores nothing.
+    #[test]
+    fn entries() {
+        let hasher = Hasher::default();
+        let mut o = Owners::new(hasher.clone());
+        let h = |k: &str| hash_key(&hasher, k.as_bytes());
+        for i in 0..3000u32 {
+            let k = format!("p{i}.ns{}/eth0", i % 7);
+            match o.entry(h(&k), &k) {
+                Entry::Held(_) => panic!("{k} is new"),
+                Entry::Vacant(v) => {
+                    if i % 3 != 0 {
+                        v.insert(&k, rec(i));
+                    }
+                }
+            }
+        }
+        for i in 0..3000u32 {
+            let k = format!("p{i}.ns{}/eth0", i % 7);
+            let want = (i % 3 != 0).then(|| rec(i));
+            assert_eq!(o.get(h(&k), &k), want);
+            match o.entry(h(&k), &k) {
+                Entry::Held(r) => assert_eq!(Some(r), want),
+                Entry::Vacant(_) => assert_eq!(want, None),
+            }
+            assert_eq!(o.remove(h(&k), &k), want);
+            assert_eq!(o.get(h(&k), &k), None);
+        }
+        assert_eq!(o.len(), 0);
+        // A key whose tail was never interned is absent without a probe.
+        assert!(o.get(h("x.unseen/eth0"), "x.unseen/eth0").is_none());
+        assert!(matches!(
+            o.entry(h("x.unseen/eth0"), "x.unseen/eth0"),
+            Entry::Vacant(_)
+        ));
     }
 
     #[test]
