@@ -33,7 +33,7 @@ use crate::annotations;
 use crate::cluster::{self, ClusterEvent, ClusterStores};
 use crate::controller::{Controller, PassReport};
 use crate::crd::{IPSpec, Subnet, SubnetSpec, SubnetStatus, Vpc, VpcSpec, VpcStatus};
-use crate::error::InputError;
+use crate::error::{Error, InputError, Result};
 use crate::leader::LeaseLock;
 use crate::metrics::Metrics;
 use crate::objects::{NsName, Objects, object_ref};
@@ -58,18 +58,6 @@ const MAX_TERM_BACKOFF: Duration = Duration::from_secs(30);
 
 /// How long shutdown waits for the lease to be released.
 const STEP_DOWN_LIMIT: Duration = Duration::from_secs(10);
-
-/// What went wrong running the cluster controller.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClusterError {
-    /// Connecting to OVN NB failed.
-    #[error("OVN NB: {0}")]
-    Nb(#[source] crate::Error),
-    /// The watches ended before every kind was listed.
-    #[error("the API watches ended before every kind was listed")]
-    WatchEnded,
-}
 
 /// Lease-based leader election settings.
 #[derive(Debug, Clone)]
@@ -860,14 +848,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Runs the cluster controller until `shutdown` turns true (or its sender is dropped): watches,
 /// leader election, converge passes and writebacks; see the module documentation. Retries
-/// failures (NB unreachable, API errors) with backoff; returns an error only when the watches
-/// end before the first list completes.
+/// failures (NB unreachable, API errors) with backoff; returns an error
+/// ([`Error::WatchEnded`]) only when the watches end before the first list completes.
 pub async fn run(
     client: Client,
     config: ClusterConfig,
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
-) -> Result<(), ClusterError> {
+) -> Result<()> {
     let (stores, events) = cluster::watch(client.clone());
     let queue: WorkQueue<Work> = WorkQueue::new(config.backoff);
     let _pump = AbortOnDrop(tokio::spawn(pump(events, queue.clone())));
@@ -901,7 +889,7 @@ pub async fn run(
     let result = async {
         tokio::select! {
             ready = shared.stores.wait_until_ready() => {
-                ready.map_err(|_| ClusterError::WatchEnded)?;
+                ready.map_err(|_| Error::WatchEnded)?;
             }
             _ = stopped(&mut shutdown) => return Ok(()),
         }
@@ -1023,10 +1011,8 @@ async fn track_nb(remote: String, metrics: Arc<Metrics>) {
 
 /// One leadership term: a fresh controller, the default objects, IPAM restored from the
 /// cluster, then workers until leadership is lost.
-async fn lead(shared: &Shared, leading: watch::Receiver<bool>) -> Result<(), ClusterError> {
-    let controller = Controller::connect(&shared.config.nb_remote)
-        .await
-        .map_err(ClusterError::Nb)?;
+async fn lead(shared: &Shared, leading: watch::Receiver<bool>) -> Result<()> {
+    let controller = Controller::connect(&shared.config.nb_remote).await?;
     let (mut objects, _) = shared.stores.snapshot();
     let mut overlay = Overlay::default();
     let (vpcs, subnets) = default_objects(&objects, &shared.config.defaults);
@@ -1091,16 +1077,17 @@ async fn worker(shared: &Shared, term: &Term, mut leading: watch::Receiver<bool>
     }
 }
 
-/// A write's outcome: success, or the API error (an object gone counts as done).
-fn written<T>(result: Result<T, kube::Error>) -> Result<bool, String> {
+/// A write's outcome: done, or the API error naming `action` (an object gone counts as done:
+/// there is nothing left to write to).
+fn written<T>(action: impl FnOnce() -> String, result: Result<T, kube::Error>) -> Result<()> {
     match result {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(s)) if s.is_not_found() => Ok(false),
-        Err(e) => Err(e.to_string()),
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
+        Err(e) => Err(Error::kube(action(), e)),
     }
 }
 
-async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<(), String> {
+async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<()> {
     let w = &shared.writer;
     match work {
         Work::Converge => converge_pass(shared, term).await,
@@ -1108,7 +1095,10 @@ async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<(), String
             let Some(wanted) = lock(&term.pending).pods.get(key).cloned() else {
                 return Ok(());
             };
-            written(w.patch_pod_annotations(&key.0, &key.1, &wanted).await)?;
+            written(
+                || format!("patch the annotations of pod {}/{}", key.0, key.1),
+                w.patch_pod_annotations(&key.0, &key.1, &wanted).await,
+            )?;
             tracing::debug!(namespace = %key.0, pod = %key.1, "annotated");
             forget(&mut lock(&term.pending).pods, key, &wanted);
             Ok(())
@@ -1117,7 +1107,10 @@ async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<(), String
             let Some(wanted) = lock(&term.pending).nodes.get(node).cloned() else {
                 return Ok(());
             };
-            written(w.patch_node_annotations(node, &wanted).await)?;
+            written(
+                || format!("patch the annotations of node {node}"),
+                w.patch_node_annotations(node, &wanted).await,
+            )?;
             tracing::debug!(%node, "annotated");
             forget(&mut lock(&term.pending).nodes, node, &wanted);
             Ok(())
@@ -1126,7 +1119,10 @@ async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<(), String
             let Some(status) = lock(&term.pending).subnet_statuses.get(name).cloned() else {
                 return Ok(());
             };
-            written(w.update_subnet_status(name, &status).await)?;
+            written(
+                || format!("update the status of Subnet {name}"),
+                w.update_subnet_status(name, &status).await,
+            )?;
             forget(&mut lock(&term.pending).subnet_statuses, name, &status);
             Ok(())
         }
@@ -1134,7 +1130,10 @@ async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<(), String
             let Some(status) = lock(&term.pending).vpc_statuses.get(name).cloned() else {
                 return Ok(());
             };
-            written(w.update_vpc_status(name, &status).await)?;
+            written(
+                || format!("update the status of Vpc {name}"),
+                w.update_vpc_status(name, &status).await,
+            )?;
             forget(&mut lock(&term.pending).vpc_statuses, name, &status);
             Ok(())
         }
@@ -1147,10 +1146,14 @@ async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<(), String
                 )
             };
             if let Some(spec) = spec {
-                w.record_ip(name, &spec).await.map_err(|e| e.to_string())?;
+                w.record_ip(name, &spec)
+                    .await
+                    .map_err(|e| Error::kube(format!("record IP {name}"), e))?;
                 forget(&mut lock(&term.pending).ip_records, name, &spec);
             } else if stale {
-                w.delete_ip(name).await.map_err(|e| e.to_string())?;
+                w.delete_ip(name)
+                    .await
+                    .map_err(|e| Error::kube(format!("delete IP {name}"), e))?;
                 lock(&term.pending).stale_ip_records.remove(name);
             }
             Ok(())
@@ -1161,7 +1164,7 @@ async fn process(shared: &Shared, term: &Term, work: &Work) -> Result<(), String
             };
             w.emit_input_error(&error, &regarding, Timestamp::now())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| Error::kube(format!("emit an Event about {}", error.object), e))?;
             lock(&term.emitted).insert(key.clone());
             lock(&term.pending).events.remove(key);
             Ok(())
@@ -1176,7 +1179,7 @@ fn forget<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, key: &K, written: &V) 
     }
 }
 
-async fn converge_pass(shared: &Shared, term: &Term) -> Result<(), String> {
+async fn converge_pass(shared: &Shared, term: &Term) -> Result<()> {
     let (mut objects, mut errors) = shared.stores.snapshot();
     lock(&term.overlay).apply(&mut objects);
     let mut pass = term.pass.lock().await;
@@ -1244,10 +1247,17 @@ async fn converge_pass(shared: &Shared, term: &Term) -> Result<(), String> {
         for (group, e) in &report.reconcile.failed {
             tracing::warn!(%group, error = %e, "could not converge");
         }
-        return Err(format!(
-            "{} groups could not be written to NB",
-            report.reconcile.failed.len()
-        ));
+        let first = report
+            .reconcile
+            .failed
+            .iter()
+            .next()
+            .map(|(group, e)| format!("{group}: {e}"))
+            .unwrap_or_default();
+        return Err(Error::NbWrite {
+            groups: report.reconcile.failed.keys().cloned().collect(),
+            first,
+        });
     }
     Ok(())
 }

@@ -18,9 +18,41 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// Talking to OVN NB failed.
+    /// Talking to OVN NB failed (connecting, or loading its replica).
     #[error("OVN NB: {0}")]
     Ovsdb(#[from] ovsdb_client::Error),
+    /// Part of the desired state could not be written to OVN NB, after the reconciler's
+    /// retries: the groups that failed, and the first group's error.
+    #[error("{} groups could not be written to OVN NB ({first})", groups.len())]
+    NbWrite {
+        /// The reconcile groups that failed.
+        groups: Vec<String>,
+        /// The first failed group and its error.
+        first: String,
+    },
+    /// A request to the Kubernetes API server failed.
+    #[error("API server: {action}: {source}")]
+    Kube {
+        /// What was asked, e.g. `patch the annotations of pod ns1/web-0`.
+        action: String,
+        /// The client's error (the API server's status, or the transport's).
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// The API watches ended before every watched kind was listed, so cluster mode has no
+    /// complete view to start from.
+    #[error("the API watches ended before every kind was listed")]
+    WatchEnded,
+}
+
+impl Error {
+    /// A failed API request, with what was asked.
+    pub fn kube(action: impl Into<String>, source: kube::Error) -> Error {
+        Error::Kube {
+            action: action.into(),
+            source: Box::new(source),
+        }
+    }
 }
 
 /// Invalid user input: an object (or a document) that cannot be realised, with where it came
