@@ -135,12 +135,16 @@ pub(crate) enum Entry<'a> {
 pub(crate) struct Vacant<'a> {
     slot: hashbrown::hash_table::VacantEntry<'a, u32>,
     store: &'a mut Store,
+    /// Where the key's tail starts, and the tail's id if it is interned already.
+    head_len: usize,
+    tail_id: Option<u32>,
 }
 
 impl Vacant<'_> {
     /// Stores `rec` for `owner`, the key this slot was found for.
     pub(crate) fn insert(self, owner: &str, rec: Record) {
-        let handle = self.store.encode(owner.as_bytes(), &rec);
+        let (head, tail) = owner.as_bytes().split_at(self.head_len);
+        let handle = self.store.encode(head, tail, self.tail_id, &rec);
         self.slot.insert(handle);
     }
 }
@@ -387,14 +391,20 @@ fn varint_len(v: u64) -> usize {
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
-#[inline]
+#[inline(always)]
 fn get_varint(b: &[u8], pos: &mut usize) -> u64 {
-    // One byte is the common case (lengths, ids and subnets below 128).
+    // One byte is the common case (lengths, ids and subnets below 128); the rest stays out
+    // of line so callers keep a small frame.
     let first = b[*pos];
     if first < 0x80 {
         *pos += 1;
         return u64::from(first);
     }
+    get_varint_long(b, pos)
+}
+
+#[inline(never)]
+fn get_varint_long(b: &[u8], pos: &mut usize) -> u64 {
     let mut v = 0u64;
     let mut shift = 0;
     loop {
@@ -443,31 +453,46 @@ impl Store {
     }
 
     /// The id of an interned tail, without interning it.
-    #[inline]
+    #[inline(always)]
     fn tail_id(&self, tail: &[u8]) -> Option<u32> {
         match self.recent_tail.id_of(tail) {
             Some(id) => Some(id),
-            None => self.tails.find(tail, self.hasher.hash_one(tail)),
+            None => self.find_tail(tail),
         }
     }
 
+    #[inline(never)]
+    fn find_tail(&self, tail: &[u8]) -> Option<u32> {
+        self.tails.find(tail, self.hasher.hash_one(tail))
+    }
+
     /// Like [`Store::tail_id`], remembering a tail found in the table.
-    #[inline]
+    #[inline(always)]
     fn tail_id_mut(&mut self, tail: &[u8]) -> Option<u32> {
-        if let Some(id) = self.recent_tail.id_of(tail) {
-            return Some(id);
+        match self.recent_tail.id_of(tail) {
+            Some(id) => Some(id),
+            None => self.find_tail_mut(tail),
         }
-        let id = self.tails.find(tail, self.hasher.hash_one(tail))?;
+    }
+
+    #[inline(never)]
+    fn find_tail_mut(&mut self, tail: &[u8]) -> Option<u32> {
+        let id = self.find_tail(tail)?;
         self.recent_tail.set(id, tail);
         Some(id)
     }
 
     /// The id of `tail`, adding it if new.
-    #[inline]
+    #[inline(always)]
     fn intern_tail(&mut self, tail: &[u8]) -> u32 {
-        if let Some(id) = self.recent_tail.id_of(tail) {
-            return id;
+        match self.recent_tail.id_of(tail) {
+            Some(id) => id,
+            None => self.intern_tail_slow(tail),
         }
+    }
+
+    #[inline(never)]
+    fn intern_tail_slow(&mut self, tail: &[u8]) -> u32 {
         let h = self.hasher.hash_one(tail);
         let id = match self.tails.find(tail, h) {
             Some(id) => id,
@@ -542,10 +567,13 @@ impl Store {
         (key, rec, end)
     }
 
-    /// Encodes `rec` for `key` into a new arena slot.
-    fn encode(&mut self, key: &[u8], rec: &Record) -> u32 {
-        let (head, tail) = split_key(key);
-        let tail = self.intern_tail(tail);
+    /// Encodes `rec` for the key `head` + `tail` into a new arena slot; `tail_id` is the
+    /// tail's id if the caller already knows it.
+    fn encode(&mut self, head: &[u8], tail: &[u8], tail_id: Option<u32>, rec: &Record) -> u32 {
+        let tail = match tail_id {
+            Some(id) => id,
+            None => self.intern_tail(tail),
+        };
         let v6 = rec.v6.map(|a| {
             let v = u128::from(a);
             let id = self.intern_prefix((v >> 64) as u64);
@@ -689,6 +717,8 @@ impl Owners {
             hashbrown::hash_table::Entry::Vacant(slot) => Entry::Vacant(Vacant {
                 slot,
                 store: &mut self.store,
+                head_len: head.len(),
+                tail_id: tail,
             }),
         }
     }
@@ -696,7 +726,8 @@ impl Owners {
     /// Adds a record for an owner that has none.
     pub(crate) fn insert(&mut self, h: u64, owner: &str, rec: Record) {
         self.maybe_sweep();
-        let handle = self.store.encode(owner.as_bytes(), &rec);
+        let (head, tail) = split_key(owner.as_bytes());
+        let handle = self.store.encode(head, tail, None, &rec);
         let st = &self.store;
         self.index.insert_unique(h, handle, |&x| st.stored_hash(x));
     }
