@@ -13,13 +13,22 @@ use futures::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
 use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use crate::error::{Error, Result};
 
 const ENODEV: i32 = 19;
 const EEXIST: i32 = 17;
+const ESRCH: i32 = 3;
+const ENOENT: i32 = 2;
+/// The main routing table.
+const RT_TABLE_MAIN: u8 = 254;
+
+/// The route protocol number marking the routes the daemon creates (ovn0's routes to pod
+/// subnets), so that reconciling them never touches a route someone else added. Not assigned in
+/// iproute2's `rt_protos`; `ip route` shows it as `proto 111`.
+pub const OWNED_ROUTE_PROTOCOL: u8 = 111;
 
 /// A netlink connection bound to one network namespace.
 #[derive(Debug, Clone)]
@@ -266,6 +275,92 @@ impl Netlink {
         }
     }
 
+    /// The routes out of link `index` in the main table that carry [`OWNED_ROUTE_PROTOCOL`]:
+    /// (destination, gateway), v4 and v6.
+    pub async fn owned_routes(&self, index: u32) -> Result<Vec<(IpNet, IpAddr)>> {
+        let mut out = Vec::new();
+        for message in [
+            RouteMessageBuilder::<Ipv4Addr>::new().build(),
+            RouteMessageBuilder::<Ipv6Addr>::new().build(),
+        ] {
+            let mut stream = self.handle.route().get(message).execute();
+            while let Some(route) = stream
+                .try_next()
+                .await
+                .map_err(Error::netlink("list routes"))?
+            {
+                if route.header.protocol != RouteProtocol::Other(OWNED_ROUTE_PROTOCOL)
+                    || route.header.table != RT_TABLE_MAIN
+                    || !route
+                        .attributes
+                        .iter()
+                        .any(|a| matches!(a, RouteAttribute::Oif(i) if *i == index))
+                {
+                    continue;
+                }
+                let mut destination = None;
+                let mut gateway = None;
+                for attribute in &route.attributes {
+                    match attribute {
+                        RouteAttribute::Destination(address) => destination = route_ip(address),
+                        RouteAttribute::Gateway(address) => gateway = route_ip(address),
+                        _ => {}
+                    }
+                }
+                let prefix = route.header.destination_prefix_length;
+                if let (Some(destination), Some(gateway)) = (destination, gateway) {
+                    if let Ok(net) = IpNet::new(destination, prefix) {
+                        out.push((net, gateway));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a route to `destination` via `gateway` out of link `index`, marked as ours. Never
+    /// replaces: returns `false` when a route to `destination` is already there (ours or not).
+    pub async fn add_owned_route(
+        &self,
+        destination: IpNet,
+        gateway: IpAddr,
+        index: u32,
+    ) -> Result<bool> {
+        let message = owned_route(destination, gateway, index)?;
+        match self.handle.route().add(message).execute().await {
+            Ok(()) => Ok(true),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -EEXIST => Ok(false),
+            Err(source) => Err(Error::Netlink {
+                what: format!("add route {destination} via {gateway}"),
+                source,
+            }),
+        }
+    }
+
+    /// Deletes our route to `destination` via `gateway` out of link `index`; the kernel
+    /// matches the protocol too, so a route someone else added is never deleted. Absent is
+    /// fine.
+    pub async fn delete_owned_route(
+        &self,
+        destination: IpNet,
+        gateway: IpAddr,
+        index: u32,
+    ) -> Result<()> {
+        let message = owned_route(destination, gateway, index)?;
+        match self.handle.route().del(message).execute().await {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.raw_code() == -ESRCH || e.raw_code() == -ENOENT =>
+            {
+                Ok(())
+            }
+            Err(source) => Err(Error::Netlink {
+                what: format!("delete route {destination} via {gateway}"),
+                source,
+            }),
+        }
+    }
+
     /// The gateways of default routes (v4 and v6) in this namespace.
     pub async fn default_gateways(&self) -> Result<Vec<IpAddr>> {
         let mut out = Vec::new();
@@ -296,6 +391,36 @@ impl Netlink {
             }
         }
         Ok(out)
+    }
+}
+
+fn route_ip(address: &RouteAddress) -> Option<IpAddr> {
+    match address {
+        RouteAddress::Inet(ip) => Some(IpAddr::V4(*ip)),
+        RouteAddress::Inet6(ip) => Some(IpAddr::V6(*ip)),
+        _ => None,
+    }
+}
+
+/// A route message to `destination` via `gateway` out of `index`, with our protocol mark.
+fn owned_route(destination: IpNet, gateway: IpAddr, index: u32) -> Result<RouteMessage> {
+    let protocol = RouteProtocol::Other(OWNED_ROUTE_PROTOCOL);
+    match (destination, gateway) {
+        (IpNet::V4(dst), IpAddr::V4(gw)) => Ok(RouteMessageBuilder::<Ipv4Addr>::new()
+            .destination_prefix(dst.addr(), dst.prefix_len())
+            .gateway(gw)
+            .output_interface(index)
+            .protocol(protocol)
+            .build()),
+        (IpNet::V6(dst), IpAddr::V6(gw)) => Ok(RouteMessageBuilder::<Ipv6Addr>::new()
+            .destination_prefix(dst.addr(), dst.prefix_len())
+            .gateway(gw)
+            .output_interface(index)
+            .protocol(protocol)
+            .build()),
+        _ => Err(Error::BadRequest(format!(
+            "route to {destination} via {gateway}: the families differ"
+        ))),
     }
 }
 

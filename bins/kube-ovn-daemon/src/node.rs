@@ -3,7 +3,10 @@
 //! the node (kubelet probes, host-network pods) reaches pods.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 use crate::error::{Error, Result};
 use crate::nb::JOIN_SWITCH;
@@ -104,6 +107,39 @@ async fn ensure_ovn0(
     Ok((index, network))
 }
 
+/// A route out of ovn0: destination and gateway.
+pub type Route = (IpNet, IpAddr);
+
+/// The routes ovn0 should carry: each pod subnet via the join gateway of its family (a
+/// subnet of a family the join subnet lacks is unreachable from the node and skipped).
+pub fn wanted_routes(join: &PortNetwork, subnets: &[IpNet]) -> BTreeMap<IpNet, IpAddr> {
+    subnets
+        .iter()
+        .filter_map(|subnet| {
+            join.gateway_of_family(subnet.addr().is_ipv4())
+                .map(|gateway| (*subnet, gateway))
+        })
+        .collect()
+}
+
+/// What to change on ovn0: our routes to delete (unwanted, or via another gateway) and the
+/// wanted routes to add. Routes without our protocol mark never appear in `ours`.
+pub fn route_changes(wanted: &BTreeMap<IpNet, IpAddr>, ours: &[Route]) -> (Vec<Route>, Vec<Route>) {
+    let stale = ours
+        .iter()
+        .filter(|(dst, gw)| wanted.get(dst) != Some(gw))
+        .copied()
+        .collect();
+    let missing = wanted
+        .iter()
+        .map(|(dst, gw)| (*dst, *gw))
+        .filter(|route| !ours.contains(route))
+        .collect();
+    (stale, missing)
+}
+
+/// Makes ovn0's routes (those marked as ours) exactly the wanted ones; routes someone else
+/// added stay untouched, even when they are in the way of a wanted one.
 async fn route_pod_subnets(
     join: &PortNetwork,
     source: &NetworkSource,
@@ -115,16 +151,80 @@ async fn route_pod_subnets(
     } else {
         join.subnet.as_str()
     };
-    for subnet in source.pod_subnets(join_subnet) {
-        let Some(gateway) = join
-            .gateways
-            .iter()
-            .copied()
-            .find(|g| g.is_ipv4() == subnet.addr().is_ipv4())
-        else {
-            continue;
-        };
-        netlink.add_route(subnet, gateway, index).await?;
+    let wanted = wanted_routes(join, &source.pod_subnets(join_subnet));
+    let ours = netlink.owned_routes(index).await?;
+    let (stale, missing) = route_changes(&wanted, &ours);
+    for (destination, gateway) in stale {
+        netlink
+            .delete_owned_route(destination, gateway, index)
+            .await?;
+        tracing::info!(%destination, %gateway, "removed the route through ovn0");
+    }
+    for (destination, gateway) in missing {
+        if netlink.add_owned_route(destination, gateway, index).await? {
+            tracing::info!(%destination, %gateway, "routed through ovn0");
+        } else {
+            tracing::warn!(
+                %destination,
+                "a route the daemon did not create is in the way; leaving it"
+            );
+        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn routes_are_reconciled_per_family_through_the_join_gateway() {
+        let join = PortNetwork {
+            port: "node-n1".into(),
+            addresses: vec![net("100.64.0.2/16")],
+            gateways: vec![ip("100.64.0.1")],
+            mac: "0a:00:00:00:00:02".into(),
+            subnet: "join".into(),
+            ingress_rate: None,
+            egress_rate: None,
+        };
+        let wanted = wanted_routes(
+            &join,
+            &[
+                net("10.16.0.0/16"),
+                net("10.120.0.0/24"),
+                net("fd00:120::/64"),
+            ],
+        );
+        assert_eq!(
+            wanted.keys().copied().collect::<Vec<_>>(),
+            vec![net("10.16.0.0/16"), net("10.120.0.0/24")],
+            "no v6 join gateway, no v6 route"
+        );
+        let ours = [
+            (net("10.16.0.0/16"), ip("100.64.0.1")),
+            (net("10.120.0.0/24"), ip("100.64.0.9")),
+            (net("10.130.0.0/24"), ip("100.64.0.1")),
+        ];
+        let (stale, missing) = route_changes(&wanted, &ours);
+        assert_eq!(
+            stale,
+            vec![
+                (net("10.120.0.0/24"), ip("100.64.0.9")),
+                (net("10.130.0.0/24"), ip("100.64.0.1"))
+            ]
+        );
+        assert_eq!(missing, vec![(net("10.120.0.0/24"), ip("100.64.0.1"))]);
+        let (stale, missing) = route_changes(&wanted, &[]);
+        assert!(stale.is_empty());
+        assert_eq!(missing.len(), 2);
+    }
 }

@@ -53,3 +53,108 @@ fn chassis_daemon_node_reaches_pods_through_ovn0() -> Result<()> {
     assert!(client.ping(&join_ip), "pod to node {join_ip}");
     Ok(())
 }
+
+/// The routes on ovn0, one per line (`ip -o route`), v4 and v6.
+fn ovn0_routes(node: &Node) -> String {
+    let v4 = node
+        .chassis
+        .exec(["ip", "-o", "-4", "route", "show", "dev", "ovn0"])
+        .unwrap_or_default();
+    let v6 = node
+        .chassis
+        .exec(["ip", "-o", "-6", "route", "show", "dev", "ovn0"])
+        .unwrap_or_default();
+    format!("{v4}{v6}")
+}
+
+fn has_route(routes: &str, cidr: &str) -> bool {
+    routes
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(cidr))
+}
+
+#[test]
+fn chassis_daemon_ovn0_routes_follow_subnets_and_spare_foreign_routes() -> Result<()> {
+    const EXTRA: &str = "---\napiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: sn-extra}\n\
+                         spec: {cidrBlock: \"10.130.0.0/24,fd00:130::/64\"}\n";
+    let mut base = String::new();
+    let node = Node::start(|name| {
+        base = format!("{MANIFESTS}---\napiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\n");
+        format!("{base}{EXTRA}")
+    })?;
+    let dump = |node: &Node| {
+        eprintln!(
+            "ovn0 routes:\n{}\ndaemon log:\n{}",
+            ovn0_routes(node),
+            node.daemon_log()
+        )
+    };
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "ovn0 to route every pod subnet (the join subnet is v4 only)",
+        || {
+            let routes = ovn0_routes(&node);
+            ["10.110.0.0/24", "10.120.0.0/24", "10.130.0.0/24"]
+                .iter()
+                .all(|cidr| has_route(&routes, cidr))
+        },
+    )
+    .inspect_err(|_| dump(&node))?;
+    let routes = ovn0_routes(&node);
+    let via = routes
+        .lines()
+        .find(|l| l.starts_with("10.130.0.0/24"))
+        .and_then(|l| l.split_whitespace().skip_while(|w| *w != "via").nth(1))
+        .expect("a gateway")
+        .to_owned();
+    // Routes the daemon did not create stay, even to a subnet it stops routing.
+    node.chassis.exec([
+        "ip",
+        "route",
+        "add",
+        "10.99.0.0/24",
+        "via",
+        &via,
+        "dev",
+        "ovn0",
+    ])?;
+    node.chassis.exec([
+        "ip",
+        "route",
+        "add",
+        "10.130.0.128/25",
+        "via",
+        &via,
+        "dev",
+        "ovn0",
+    ])?;
+
+    // The subnet goes away: its routes go, the others and the foreign ones stay.
+    node.rewrite_manifests(&base);
+    wait_until(DEFAULT_TIMEOUT, "ovn0's routes to sn-extra to go", || {
+        let routes = ovn0_routes(&node);
+        !has_route(&routes, "10.130.0.0/24")
+    })
+    .inspect_err(|_| dump(&node))?;
+    let routes = ovn0_routes(&node);
+    for cidr in [
+        "10.110.0.0/24",
+        "10.120.0.0/24",
+        "10.99.0.0/24",
+        "10.130.0.128/25",
+    ] {
+        assert!(
+            has_route(&routes, cidr),
+            "{cidr} is still routed:\n{routes}"
+        );
+    }
+
+    // It comes back: routed again.
+    node.rewrite_manifests(&format!("{base}{EXTRA}"));
+    wait_until(DEFAULT_TIMEOUT, "ovn0 to route sn-extra again", || {
+        let routes = ovn0_routes(&node);
+        has_route(&routes, "10.130.0.0/24")
+    })
+    .inspect_err(|_| dump(&node))?;
+    Ok(())
+}

@@ -173,6 +173,15 @@ impl Node {
         })
     }
 
+    /// Replaces the controller's manifest directory content (it watches the directory).
+    pub(crate) fn rewrite_manifests(&self, yaml: &str) {
+        let file = self._manifests.join("cluster.yaml");
+        let staged = self._manifests.join(".cluster.yaml.new");
+        std::fs::write(&staged, yaml).unwrap();
+        // A rename, so the controller never reads half a file.
+        std::fs::rename(&staged, &file).unwrap();
+    }
+
     pub(crate) fn daemon_log(&self) -> String {
         std::fs::read_to_string(&self.daemon_console).unwrap_or_default()
     }
