@@ -3,6 +3,11 @@
 //! create, replace, delete, merge patch and server-side apply (approximated as a merge), marks
 //! applied Jobs complete, fails requests the test asks it to, and records every call so tests
 //! assert the exact sequence.
+//!
+//! Watches are held open until something changes in the watched collection: then the watch is
+//! answered with the event (`ADDED`, `MODIFIED`, `DELETED`, the object carrying a fresh
+//! `resourceVersion`) and ends, and the client watches again, as after a server-side timeout.
+//! Changes made while no watch is open are kept for the next one.
 
 use std::sync::{Arc, Mutex};
 
@@ -21,8 +26,51 @@ struct State {
     calls: Vec<String>,
     faults: Vec<Fault>,
     failing_jobs: Vec<String>,
-    /// Watch requests, left unanswered (an idle watch) until the server is dropped.
-    watches: Vec<tower_test::mock::SendResponse<Response<Body>>>,
+    /// Open watches by collection path.
+    held: std::collections::BTreeMap<String, Vec<tower_test::mock::SendResponse<Response<Body>>>>,
+    /// Events of a watched collection waiting for its next watch.
+    queued: std::collections::BTreeMap<String, Vec<Value>>,
+    /// Collections watched at least once.
+    watched: std::collections::BTreeSet<String>,
+    /// The last resourceVersion handed out.
+    resource_version: u64,
+}
+
+impl State {
+    /// Sends `type_` of the object at `object_path` to the watchers of its collection.
+    fn notify(&mut self, object_path: &str, type_: &str, object: &Value) {
+        let collection = parent(object_path).to_owned();
+        if !self.watched.contains(&collection) {
+            return;
+        }
+        self.resource_version += 1;
+        let mut object = object.clone();
+        if object["metadata"].is_object() {
+            object["metadata"]["resourceVersion"] = json!(self.resource_version.to_string());
+        }
+        let event = json!({"type": type_, "object": object});
+        match self.held.remove(&collection) {
+            Some(watches) if !watches.is_empty() => {
+                for send in watches {
+                    send.send_response(watch_response(std::slice::from_ref(&event)));
+                }
+            }
+            _ => self.queued.entry(collection).or_default().push(event),
+        }
+    }
+}
+
+fn watch_response(events: &[Value]) -> Response<Body> {
+    let mut text = String::new();
+    for e in events {
+        text.push_str(&e.to_string());
+        text.push('\n');
+    }
+    Response::builder()
+        .status(200)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(text.into_bytes()))
+        .expect("response")
 }
 
 /// The in-memory API server; clones share it.
@@ -42,8 +90,15 @@ impl FakeApi {
                 let (parts, body) = request.into_parts();
                 if parts.uri.query().unwrap_or("").contains("watch=true") {
                     let mut st = server.lock();
-                    st.calls.push(format!("WATCH {}", parts.uri.path()));
-                    st.watches.push(send);
+                    let path = parts.uri.path().to_owned();
+                    st.calls.push(format!("WATCH {path}"));
+                    st.watched.insert(path.clone());
+                    match st.queued.remove(&path) {
+                        Some(events) if !events.is_empty() => {
+                            send.send_response(watch_response(&events));
+                        }
+                        _ => st.held.entry(path).or_default().push(send),
+                    }
                     continue;
                 }
                 let bytes = body
@@ -89,6 +144,29 @@ impl FakeApi {
         self.lock().objects.insert(path.to_owned(), obj);
     }
 
+    /// Stores an object as a client would create or replace it: watchers see the change.
+    pub(crate) fn write(&self, path: &str, obj: Value) {
+        let mut s = self.lock();
+        let type_ = if s.objects.contains_key(path) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        s.objects.insert(path.to_owned(), obj.clone());
+        s.notify(path, type_, &obj);
+    }
+
+    /// Changes the object at `path` as a client would: watchers see the change.
+    pub(crate) fn change(&self, path: &str, f: impl FnOnce(&mut Value)) {
+        let mut s = self.lock();
+        let Some(obj) = s.objects.get_mut(path) else {
+            return;
+        };
+        f(obj);
+        let obj = obj.clone();
+        s.notify(path, "MODIFIED", &obj);
+    }
+
     /// Deletes the object at `path` behind the controller's back.
     pub(crate) fn remove(&self, path: &str) {
         self.lock().objects.remove(path);
@@ -126,6 +204,11 @@ impl FakeApi {
     /// Jobs applied at `path` end Failed instead of Complete.
     pub(crate) fn job_fails(&self, path: &str) {
         self.lock().failing_jobs.push(path.to_owned());
+    }
+
+    /// The calls so far, kept.
+    pub(crate) fn calls(&self) -> Vec<String> {
+        self.lock().calls.clone()
     }
 
     /// The calls so far (`METHOD path[?query]`, query percent-decoded), and forgets them.
@@ -183,7 +266,8 @@ impl FakeApi {
                     if s.objects.contains_key(&at) {
                         return (409, failure(409, "AlreadyExists"));
                     }
-                    s.objects.insert(at, body.clone());
+                    s.objects.insert(at.clone(), body.clone());
+                    s.notify(&at, "ADDED", &body);
                     (201, body)
                 }
                 _ => (405, failure(405, "MethodNotAllowed")),
@@ -196,14 +280,23 @@ impl FakeApi {
                 None => (404, failure(404, "NotFound")),
             },
             ("PUT", None) => {
-                s.objects.insert(object_path, body.clone());
+                s.objects.insert(object_path.clone(), body.clone());
+                s.notify(&object_path, "MODIFIED", &body);
                 (200, body)
             }
             ("DELETE", None) => match s.objects.remove(&object_path) {
-                Some(o) => (200, o),
+                Some(o) => {
+                    s.notify(&object_path, "DELETED", &o);
+                    (200, o)
+                }
                 None => (404, failure(404, "NotFound")),
             },
             ("PATCH", _) if content_type.starts_with("application/apply-patch") => {
+                let type_ = if s.objects.contains_key(&object_path) {
+                    "MODIFIED"
+                } else {
+                    "ADDED"
+                };
                 let entry = s.objects.entry(object_path.clone()).or_insert(Value::Null);
                 merge_patch(entry, &body);
                 if entry["kind"] == "Job" {
@@ -216,12 +309,16 @@ impl FakeApi {
                         {"type": kind, "status": "True", "message": message}
                     ]});
                 }
-                (200, entry.clone())
+                let applied = entry.clone();
+                s.notify(&object_path, type_, &applied);
+                (200, applied)
             }
             ("PATCH", _) => match s.objects.get_mut(&object_path) {
                 Some(o) => {
                     merge_patch(o, &body);
-                    (200, o.clone())
+                    let patched = o.clone();
+                    s.notify(&object_path, "MODIFIED", &patched);
+                    (200, patched)
                 }
                 None => (404, failure(404, "NotFound")),
             },

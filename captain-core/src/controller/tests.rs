@@ -219,3 +219,206 @@ async fn run_reconciles_watched_helm_requests_until_stopped() {
         .unwrap()
         .unwrap();
 }
+
+/// A repository serving chart `web` 1.0.0 (ConfigMap a) and 2.0.0 (a and b).
+async fn web_repo() -> FileServer {
+    let cm = |n: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ .Release.Name }}}}-{n}\n")
+    };
+    let (a, b) = (cm("a"), cm("b"));
+    let mut files = Vec::new();
+    let mut index = String::from("apiVersion: v1\nentries:\n  web:\n");
+    for (version, templates) in [
+        ("1.0.0", vec![("templates/a.yaml", a.as_str())]),
+        (
+            "2.0.0",
+            vec![
+                ("templates/a.yaml", a.as_str()),
+                ("templates/b.yaml", b.as_str()),
+            ],
+        ),
+    ] {
+        let tgz = crate::test_http::chart_tgz("web", version, &templates);
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&tgz));
+        index.push_str(&format!(
+            "  - name: web\n    version: {version}\n    urls: [web-{version}.tgz]\n    digest: {digest}\n"
+        ));
+        files.push((format!("/web-{version}.tgz"), tgz));
+    }
+    files.push(("/index.yaml".into(), index.into_bytes()));
+    FileServer::start(files, None).await
+}
+
+/// Waits (at most 30 s) until `check` returns something.
+async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Some(v) = check() {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} within 30 s"))
+}
+
+fn release_statuses(api: &FakeApi) -> Vec<String> {
+    let mut out: Vec<(u64, String)> = api
+        .paths("/api/v1/namespaces/apps/secrets/sh.helm.release.v1.web.v")
+        .iter()
+        .filter_map(|p| api.get(p))
+        .map(|s| {
+            let l = &s["metadata"]["labels"];
+            let v: u64 = l["version"].as_str().unwrap_or("0").parse().unwrap_or(0);
+            (v, format!("v{v}:{}", l["status"].as_str().unwrap_or("")))
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
+#[tokio::test]
+async fn the_controller_loop_installs_upgrades_and_uninstalls_from_watch_events_once_leading() {
+    let server = web_repo().await;
+    let (client, api) = FakeApi::start();
+    api.put(
+        "/apis/app.alauda.io/v1beta1/namespaces/captain/chartrepos/stable",
+        json!({"apiVersion": "app.alauda.io/v1beta1", "kind": "ChartRepo",
+               "metadata": {"name": "stable", "namespace": "captain"}, "spec": {"url": server.url}}),
+    );
+    let options = ControllerOptions {
+        chart_repo_namespace: "captain".into(),
+        namespace: Some("apps".into()),
+        leader_elect: true,
+        identity: Some("captain-0".into()),
+        workers: 1,
+        ..ControllerOptions::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_addr = listener.local_addr().unwrap();
+    let (stop_tx, stop) = watch::channel(false);
+    let running = tokio::spawn(run_serving(client, options, stop, Some(listener)));
+
+    // Leading first: the Lease is taken before anything else is written or watched.
+    let hrs = "/apis/app.alauda.io/v1/namespaces/apps/helmrequests";
+    eventually("the HelmRequest watch", || {
+        api.calls()
+            .iter()
+            .any(|c| c == &format!("WATCH {hrs}"))
+            .then_some(())
+    })
+    .await;
+    let lease = "/apis/coordination.k8s.io/v1/namespaces/captain/leases";
+    let calls = api.calls();
+    let first_write = calls
+        .iter()
+        .position(|c| !c.starts_with("GET ") && !c.starts_with("WATCH "))
+        .unwrap();
+    assert_eq!(calls[first_write], format!("POST {lease}"), "{calls:#?}");
+    assert!(
+        calls[..first_write]
+            .iter()
+            .all(|c| c == &format!("GET {lease}/captain-controller-lock")),
+        "{calls:#?}"
+    );
+    assert_eq!(
+        api.get(&format!("{lease}/captain-controller-lock"))
+            .unwrap()["spec"]["holderIdentity"],
+        "captain-0"
+    );
+
+    // A HelmRequest appears on the watch: installed, release recorded, status Synced.
+    let hr_path = format!("{hrs}/web");
+    api.write(
+        &hr_path,
+        json!({"apiVersion": "app.alauda.io/v1", "kind": "HelmRequest",
+               "metadata": {"name": "web", "namespace": "apps", "generation": 1},
+               "spec": {"chart": "stable/web", "version": "1.0.0"}}),
+    );
+    eventually("install", || {
+        let hr = api.get(&hr_path)?;
+        (hr["status"]["phase"] == "Synced" && release_statuses(&api) == ["v1:deployed"])
+            .then_some(())
+    })
+    .await;
+    let hr = api.get(&hr_path).unwrap();
+    assert_eq!(hr["status"]["version"], "1.0.0");
+    assert_eq!(
+        hr["metadata"]["finalizers"],
+        json!([kube_bridge::captain_crd::FINALIZER])
+    );
+    assert!(
+        api.get("/api/v1/namespaces/apps/configmaps/web-a")
+            .is_some()
+    );
+    assert!(
+        api.get("/api/v1/namespaces/apps/configmaps/web-b")
+            .is_none()
+    );
+
+    // A spec change on the watch: upgraded to revision 2.
+    api.change(&hr_path, |o| {
+        o["spec"]["version"] = json!("2.0.0");
+        o["metadata"]["generation"] = json!(2);
+    });
+    eventually("upgrade", || {
+        let hr = api.get(&hr_path)?;
+        (hr["status"]["version"] == "2.0.0"
+            && hr["status"]["phase"] == "Synced"
+            && release_statuses(&api) == ["v1:superseded", "v2:deployed"])
+        .then_some(())
+    })
+    .await;
+    assert!(
+        api.get("/api/v1/namespaces/apps/configmaps/web-b")
+            .is_some()
+    );
+    assert_eq!(
+        api.get(&hr_path).unwrap()["status"]["observedGeneration"],
+        2
+    );
+
+    // /metrics counts the work under captain's names.
+    let body = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let body = crate::metrics::scrape(metrics_addr).await;
+            if body
+                .lines()
+                .any(|l| l == "captain_helmrequests{phase=\"Synced\"} 1")
+            {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("a Synced count within 30 s");
+    let reconciles = body
+        .lines()
+        .find_map(|l| l.strip_prefix("captain_reconciles_total{kind=\"HelmRequest\"} "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(reconciles >= 2, "{body}");
+
+    // Deletion (the API sets deletionTimestamp, the finalizer holds the object): uninstalled.
+    api.change(&hr_path, |o| {
+        o["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    });
+    eventually("uninstall", || {
+        let hr = api.get(&hr_path)?;
+        let released = hr["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(|f| f.is_empty());
+        (released && release_statuses(&api).is_empty()).then_some(())
+    })
+    .await;
+    assert!(api.paths("/api/v1/namespaces/apps/configmaps/").is_empty());
+
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("stops within 30 s")
+        .unwrap()
+        .unwrap();
+}
