@@ -97,6 +97,13 @@ pub fn template(chart: Chart, user_values: &Map, opts: &RenderOptions) -> Result
 /// Renders `chart` with the user's merged values as Helm's install and upgrade do: what
 /// `helm template` prints, and the notes (`NOTES.txt`) that `helm template` leaves out.
 pub fn render(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Result<Rendered> {
+    // Helm's `checkIfInstallable`, before anything else about the release.
+    if chart.is_library() {
+        return Err(Error::Render(format!(
+            "{} charts are not installable",
+            chart.metadata.chart_type
+        )));
+    }
     validate_release_name(&opts.release_name)?;
     let caps = Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)?;
     values::process_dependencies(&mut chart, user_values)?;

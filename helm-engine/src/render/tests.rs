@@ -163,3 +163,16 @@ fn release_flags_follow_the_options() {
     let r = render(c, &Map::new(), &RenderOptions::default().upgrade(7)).unwrap();
     assert_eq!(r.notes, "false true 7 int");
 }
+
+#[test]
+fn a_library_chart_is_not_installable() {
+    let mut c = chart(&[("templates/_x.tpl", "{{ define \"x\" }}{{ end }}")], "");
+    c.metadata.chart_type = "library".into();
+    let opts = RenderOptions {
+        release_name: "Not Valid".into(),
+        ..Default::default()
+    };
+    // Checked before the release name, as Helm does.
+    let e = template(c, &Map::new(), &opts).unwrap_err();
+    assert_eq!(e.to_string(), "library charts are not installable");
+}
