@@ -67,26 +67,21 @@ fn to_json(v: &Value) -> Json {
     }
 }
 
+/// JSON Schema's name for the type of a value (whole numbers are integers).
 fn type_of(v: &Json) -> &'static str {
     match v {
         Json::Null => "null",
         Json::Bool(_) => "boolean",
-        Json::Number(n) => {
-            if n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0) {
-                "integer"
-            } else {
-                "number"
-            }
-        }
+        Json::Number(n) if is_integer(n) => "integer",
+        Json::Number(_) => "number",
         Json::String(_) => "string",
         Json::Array(_) => "array",
         Json::Object(_) => "object",
     }
 }
 
-fn type_ok(want: &str, v: &Json) -> bool {
-    let have = type_of(v);
-    want == have || (want == "number" && have == "integer")
+fn is_integer(n: &serde_json::Number) -> bool {
+    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
 }
 
 fn field(ctx: &str) -> String {
@@ -101,249 +96,616 @@ fn fmt_num(f: f64) -> String {
     format_float_g(f)
 }
 
-fn resolve<'a>(root: &'a Json, schema: &'a Json) -> &'a Json {
-    if let Some(Json::String(r)) = schema.get("$ref") {
-        if let Some(ptr) = r.strip_prefix('#') {
-            if let Some(target) = root.pointer(ptr) {
-                return target;
-            }
-        }
+fn resolve<'a>(root: &'a Json, schema: &'a Json) -> Option<&'a Json> {
+    match schema.get("$ref") {
+        Some(Json::String(r)) => r.strip_prefix('#').and_then(|ptr| root.pointer(ptr)),
+        _ => None,
     }
-    schema
+}
+
+/// The outcome of validating against one (sub)schema: errors in gojsonschema's order, and its
+/// score (how far validation got), which picks the "closest" failing branch of `anyOf`,
+/// `oneOf` and `contains` whose errors are reported.
+#[derive(Default)]
+struct Outcome {
+    errs: Vec<String>,
+    score: u64,
+}
+
+impl Outcome {
+    fn add(&mut self, ctx: &str, description: impl std::fmt::Display) {
+        self.errs.push(format!("{}: {description}", field(ctx)));
+    }
+    fn merge(&mut self, other: Outcome) {
+        self.errs.extend(other.errs);
+        self.score += other.score;
+    }
+    fn valid(&self) -> bool {
+        self.errs.is_empty()
+    }
 }
 
 fn validate(root: &Json, schema: &Json, v: &Json, ctx: &str, errs: &mut Vec<String>) {
-    let schema = resolve(root, schema);
-    let Json::Object(s) = schema else { return };
-    if let Some(t) = s.get("type") {
-        let wants: Vec<&str> = match t {
-            Json::String(x) => vec![x.as_str()],
-            Json::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
-            _ => vec![],
-        };
-        if !wants.is_empty() && !wants.iter().any(|w| type_ok(w, v)) {
-            errs.push(format!(
-                "{}: Invalid type. Expected: {}, given: {}",
-                field(ctx),
-                wants.join("/"),
-                type_of(v)
-            ));
+    let mut out = Outcome::default();
+    validate_recursive(root, schema, v, ctx, &mut out);
+    errs.extend(out.errs);
+}
+
+fn sub_validate(root: &Json, schema: &Json, v: &Json, ctx: &str) -> Outcome {
+    let mut out = Outcome::default();
+    validate_recursive(root, schema, v, ctx, &mut out);
+    out
+}
+
+/// gojsonschema's `validateRecursive`: a `$ref` replaces the schema; then the type check, and
+/// the keyword groups in its order for the value's kind.
+fn validate_recursive(root: &Json, schema: &Json, v: &Json, ctx: &str, out: &mut Outcome) {
+    if let Some(target) = resolve(root, schema) {
+        validate_recursive(root, target, v, ctx, out);
+        return;
+    }
+    let s = match schema {
+        Json::Object(s) => s,
+        Json::Bool(false) => {
+            out.add(ctx, "False always fails validation");
             return;
         }
+        _ => return,
+    };
+    let types: Vec<&str> = match s.get("type") {
+        Some(Json::String(x)) => vec![x.as_str()],
+        Some(Json::Array(a)) => a.iter().filter_map(|x| x.as_str()).collect(),
+        _ => vec![],
+    };
+    let given = type_of(v);
+    let type_ok = types.is_empty()
+        || types
+            .iter()
+            .any(|t| *t == given || (*t == "number" && given == "integer"));
+    if !type_ok {
+        let expected = if types.len() == 1 {
+            types[0].to_string()
+        } else {
+            format!("[{}]", types.join(","))
+        };
+        out.add(
+            ctx,
+            format!("Invalid type. Expected: {expected}, given: {given}"),
+        );
+        return;
     }
-    if let Some(Json::Array(allowed)) = s.get("enum") {
-        if !allowed.iter().any(|a| json_eq(a, v)) {
-            let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
-            let f = field(ctx);
-            errs.push(format!(
-                "{f}: {f} must be one of the following: {}",
-                list.join(", ")
-            ));
+    match v {
+        Json::Null | Json::Bool(_) => {
+            validate_schema(root, s, v, ctx, out);
+            validate_common(s, v, ctx, out);
         }
-    }
-    if let Some(c) = s.get("const") {
-        if !json_eq(c, v) {
-            let f = field(ctx);
-            errs.push(format!("{f}: {f} does not match: {c}"));
+        Json::Number(_) => {
+            validate_schema(root, s, v, ctx, out);
+            validate_number(s, v, ctx, out);
+            validate_common(s, v, ctx, out);
         }
-    }
-    for (kw, label) in [("allOf", "allOf"), ("anyOf", "anyOf"), ("oneOf", "oneOf")] {
-        if let Some(Json::Array(subs)) = s.get(kw) {
-            let results: Vec<Vec<String>> = subs
-                .iter()
-                .map(|sub| {
-                    let mut e = Vec::new();
-                    validate(root, sub, v, ctx, &mut e);
-                    e
-                })
-                .collect();
-            let ok = results.iter().filter(|e| e.is_empty()).count();
-            match label {
-                "allOf" if ok != subs.len() => {
-                    for e in results.into_iter().flatten() {
-                        errs.push(e);
+        Json::String(st) => {
+            validate_string(s, st, ctx, out);
+            validate_schema(root, s, v, ctx, out);
+            validate_common(s, v, ctx, out);
+        }
+        Json::Array(items) => {
+            validate_schema(root, s, v, ctx, out);
+            validate_array(root, s, items, ctx, out);
+            validate_common(s, v, ctx, out);
+        }
+        Json::Object(obj) => {
+            validate_schema(root, s, v, ctx, out);
+            validate_object(root, s, obj, ctx, out);
+            validate_common(s, v, ctx, out);
+            if let Some(Json::Object(props)) = s.get("properties") {
+                for (k, sub) in props {
+                    if let Some(child) = obj.get(k) {
+                        validate_recursive(root, sub, child, &format!("{ctx}.{k}"), out);
                     }
-                    errs.push(format!(
-                        "{}: Must validate all the schemas (allOf)",
-                        field(ctx)
-                    ));
                 }
-                "anyOf" if ok == 0 => {
-                    errs.push(format!(
-                        "{}: Must validate at least one schema (anyOf)",
-                        field(ctx)
-                    ));
-                }
-                "oneOf" if ok != 1 => {
-                    errs.push(format!(
-                        "{}: Must validate one and only one schema (oneOf)",
-                        field(ctx)
-                    ));
-                }
-                _ => {}
             }
+        }
+    }
+    out.score += 1;
+}
+
+type SchemaMap = serde_json::Map<String, Json>;
+
+/// `anyOf`, `oneOf`, `allOf`, `not`, `dependencies`, `if`/`then`/`else`.
+fn validate_schema(root: &Json, s: &SchemaMap, v: &Json, ctx: &str, out: &mut Outcome) {
+    if let Some(Json::Array(subs)) = s
+        .get("anyOf")
+        .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        let mut best: Option<Outcome> = None;
+        let mut ok = false;
+        for sub in subs {
+            let r = sub_validate(root, sub, v, ctx);
+            if r.valid() {
+                ok = true;
+                break;
+            }
+            if best.as_ref().is_none_or(|b| r.score > b.score) {
+                best = Some(r);
+            }
+        }
+        if !ok {
+            out.add(ctx, "Must validate at least one schema (anyOf)");
+            if let Some(b) = best {
+                out.merge(b);
+            }
+        }
+    }
+    if let Some(Json::Array(subs)) = s
+        .get("oneOf")
+        .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        let mut valid = 0;
+        let mut best: Option<Outcome> = None;
+        for sub in subs {
+            let r = sub_validate(root, sub, v, ctx);
+            if r.valid() {
+                valid += 1;
+            } else if valid == 0 && best.as_ref().is_none_or(|b| r.score > b.score) {
+                best = Some(r);
+            }
+        }
+        if valid != 1 {
+            out.add(ctx, "Must validate one and only one schema (oneOf)");
+            if valid == 0 {
+                if let Some(b) = best {
+                    out.merge(b);
+                }
+            }
+        }
+    }
+    if let Some(Json::Array(subs)) = s
+        .get("allOf")
+        .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        let mut valid = 0;
+        for sub in subs {
+            let r = sub_validate(root, sub, v, ctx);
+            if r.valid() {
+                valid += 1;
+            }
+            out.merge(r);
+        }
+        if valid != subs.len() {
+            out.add(ctx, "Must validate all the schemas (allOf)");
         }
     }
     if let Some(not) = s.get("not") {
-        let mut e = Vec::new();
-        validate(root, not, v, ctx, &mut e);
-        if e.is_empty() {
-            errs.push(format!(
-                "{}: Must not validate the schema (not)",
-                field(ctx)
-            ));
+        if sub_validate(root, not, v, ctx).valid() {
+            out.add(ctx, "Must not validate the schema (not)");
         }
     }
-    match v {
-        Json::Object(obj) => {
-            if let Some(Json::Array(req)) = s.get("required") {
-                for r in req.iter().filter_map(|r| r.as_str()) {
-                    if !obj.contains_key(r) {
-                        errs.push(format!("{}: {r} is required", field(ctx)));
-                    }
-                }
-            }
-            let props = s.get("properties").and_then(|p| p.as_object());
-            if let Some(props) = props {
-                for (k, sub) in props {
-                    if let Some(child) = obj.get(k) {
-                        validate(root, sub, child, &format!("{ctx}.{k}"), errs);
-                    }
-                }
-            }
-            match s.get("additionalProperties") {
-                Some(Json::Bool(false)) => {
-                    for k in obj.keys() {
-                        if !props.is_some_and(|p| p.contains_key(k)) {
-                            errs.push(format!(
-                                "{}: Additional property {k} is not allowed",
-                                field(ctx)
-                            ));
+    if let (Some(Json::Object(deps)), Json::Object(obj)) = (s.get("dependencies"), v) {
+        for key in obj.keys() {
+            match deps.get(key) {
+                Some(Json::Array(needs)) => {
+                    for need in needs.iter().filter_map(|n| n.as_str()) {
+                        if !obj.contains_key(need) {
+                            out.add(ctx, format!("Has a dependency on {need}"));
                         }
                     }
                 }
-                Some(sub @ Json::Object(_)) => {
-                    for (k, child) in obj {
-                        if !props.is_some_and(|p| p.contains_key(k)) {
-                            validate(root, sub, child, &format!("{ctx}.{k}"), errs);
-                        }
-                    }
-                }
+                Some(sub @ Json::Object(_)) => validate_recursive(root, sub, v, ctx, out),
                 _ => {}
             }
         }
-        Json::Array(items) => {
-            if let Some(min) = s.get("minItems").and_then(num) {
-                if (items.len() as f64) < min {
-                    errs.push(format!(
-                        "{}: Array must have at least {} items",
-                        field(ctx),
-                        fmt_num(min)
-                    ));
-                }
-            }
-            if let Some(max) = s.get("maxItems").and_then(num) {
-                if (items.len() as f64) > max {
-                    errs.push(format!(
-                        "{}: Array must have at most {} items",
-                        field(ctx),
-                        fmt_num(max)
-                    ));
-                }
-            }
-            if let Some(sub @ Json::Object(_)) = s.get("items") {
-                for (i, item) in items.iter().enumerate() {
-                    validate(root, sub, item, &format!("{ctx}.{i}"), errs);
-                }
+    }
+    if let Some(cond) = s.get("if") {
+        let holds = sub_validate(root, cond, v, ctx).valid();
+        let (branch, word, was) = if holds {
+            (s.get("then"), "then", "was")
+        } else {
+            (s.get("else"), "else", "was not")
+        };
+        if let Some(branch) = branch {
+            let r = sub_validate(root, branch, v, ctx);
+            if !r.valid() {
+                out.add(
+                    ctx,
+                    format!("Must validate \"{word}\" as \"if\" {was} valid"),
+                );
+                out.merge(r);
             }
         }
-        Json::String(st) => {
-            let len = st.chars().count() as f64;
-            if let Some(min) = s.get("minLength").and_then(num) {
-                if len < min {
-                    errs.push(format!(
-                        "{}: String length must be greater than or equal to {}",
-                        field(ctx),
-                        fmt_num(min)
-                    ));
-                }
-            }
-            if let Some(max) = s.get("maxLength").and_then(num) {
-                if len > max {
-                    errs.push(format!(
-                        "{}: String length must be less than or equal to {}",
-                        field(ctx),
-                        fmt_num(max)
-                    ));
-                }
-            }
-            if let Some(Json::String(p)) = s.get("pattern") {
-                if let Ok(re) = regex::Regex::new(p) {
-                    if !re.is_match(st) {
-                        errs.push(format!("{}: Does not match pattern '{p}'", field(ctx)));
-                    }
-                }
+    }
+    out.score += 1;
+}
+
+/// `const` and `enum`, compared as JSON with numbers normalised.
+fn validate_common(s: &SchemaMap, v: &Json, ctx: &str, out: &mut Outcome) {
+    if let Some(c) = s.get("const") {
+        if !json_eq(c, v) {
+            let f = field(ctx);
+            out.add(ctx, format!("{f} does not match: {}", json_text(c)));
+        }
+    }
+    if let Some(Json::Array(allowed)) = s.get("enum") {
+        if !allowed.is_empty() && !allowed.iter().any(|a| json_eq(a, v)) {
+            let list: Vec<String> = allowed.iter().map(json_text).collect();
+            let f = field(ctx);
+            out.add(
+                ctx,
+                format!("{f} must be one of the following: {}", list.join(", ")),
+            );
+        }
+    }
+    out.score += 1;
+}
+
+/// gojsonschema's `marshalWithoutNumber`: JSON text with numbers as float64 prints them.
+fn json_text(v: &Json) -> String {
+    match v {
+        Json::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
+            Some(f) => crate::yaml::json_float(f),
+            None => n.to_string(),
+        },
+        Json::Array(a) => format!(
+            "[{}]",
+            a.iter().map(json_text).collect::<Vec<_>>().join(",")
+        ),
+        Json::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{}:{}", json_text(&Json::String(k.clone())), json_text(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        // Go's encoder escapes HTML characters and the JavaScript line separators.
+        other => other
+            .to_string()
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029"),
+    }
+}
+
+fn validate_array(root: &Json, s: &SchemaMap, items: &[Json], ctx: &str, out: &mut Outcome) {
+    match s.get("items") {
+        Some(sub @ (Json::Object(_) | Json::Bool(_))) => {
+            for (i, item) in items.iter().enumerate() {
+                let r = sub_validate(root, sub, item, &format!("{ctx}.{i}"));
+                out.merge(r);
             }
         }
-        Json::Number(_) => {
-            let x = num(v).unwrap_or(0.0);
-            let excl_min = s.get("exclusiveMinimum");
-            let excl_max = s.get("exclusiveMaximum");
-            if let Some(min) = s.get("minimum").and_then(num) {
-                if excl_min == Some(&Json::Bool(true)) {
-                    if x <= min {
-                        errs.push(format!(
-                            "{}: Must be greater than {}",
-                            field(ctx),
-                            fmt_num(min)
-                        ));
+        Some(Json::Array(tuple)) if !tuple.is_empty() => {
+            for (i, (sub, item)) in tuple.iter().zip(items).enumerate() {
+                let r = sub_validate(root, sub, item, &format!("{ctx}.{i}"));
+                out.merge(r);
+            }
+            if tuple.len() < items.len() {
+                match s.get("additionalItems") {
+                    Some(Json::Bool(false)) => out.add(ctx, "No additional items allowed on array"),
+                    Some(sub @ Json::Object(_)) => {
+                        for (i, item) in items.iter().enumerate().skip(tuple.len()) {
+                            let r = sub_validate(root, sub, item, &format!("{ctx}.{i}"));
+                            out.merge(r);
+                        }
                     }
-                } else if x < min {
-                    errs.push(format!(
-                        "{}: Must be greater than or equal to {}",
-                        field(ctx),
-                        fmt_num(min)
-                    ));
-                }
-            }
-            if let Some(min) = excl_min.and_then(num) {
-                if x <= min {
-                    errs.push(format!(
-                        "{}: Must be greater than {}",
-                        field(ctx),
-                        fmt_num(min)
-                    ));
-                }
-            }
-            if let Some(max) = s.get("maximum").and_then(num) {
-                if excl_max == Some(&Json::Bool(true)) {
-                    if x >= max {
-                        errs.push(format!(
-                            "{}: Must be less than {}",
-                            field(ctx),
-                            fmt_num(max)
-                        ));
-                    }
-                } else if x > max {
-                    errs.push(format!(
-                        "{}: Must be less than or equal to {}",
-                        field(ctx),
-                        fmt_num(max)
-                    ));
-                }
-            }
-            if let Some(max) = excl_max.and_then(num) {
-                if x >= max {
-                    errs.push(format!(
-                        "{}: Must be less than {}",
-                        field(ctx),
-                        fmt_num(max)
-                    ));
+                    _ => {}
                 }
             }
         }
         _ => {}
     }
+    if let Some(min) = s.get("minItems").and_then(num) {
+        if (items.len() as f64) < min {
+            out.add(
+                ctx,
+                format!("Array must have at least {} items", fmt_num(min)),
+            );
+        }
+    }
+    if let Some(max) = s.get("maxItems").and_then(num) {
+        if (items.len() as f64) > max {
+            out.add(
+                ctx,
+                format!("Array must have at most {} items", fmt_num(max)),
+            );
+        }
+    }
+    if s.get("uniqueItems") == Some(&Json::Bool(true)) {
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (j, item) in items.iter().enumerate() {
+            let key = json_text(item);
+            if let Some(i) = seen.get(&key) {
+                out.add(ctx, format!("array items[{i},{j}] must be unique"));
+            }
+            seen.insert(key, j);
+        }
+    }
+    if let Some(sub) = s.get("contains") {
+        let mut ok = false;
+        let mut best: Option<Outcome> = None;
+        for (i, item) in items.iter().enumerate() {
+            let r = sub_validate(root, sub, item, &format!("{ctx}.{i}"));
+            if r.valid() {
+                ok = true;
+                break;
+            }
+            if best.as_ref().is_none_or(|b| r.score > b.score) {
+                best = Some(r);
+            }
+        }
+        if !ok {
+            out.add(ctx, "At least one of the items must match");
+            if let Some(b) = best {
+                out.merge(b);
+            }
+        }
+    }
+    out.score += 1;
+}
+
+fn validate_object(root: &Json, s: &SchemaMap, obj: &SchemaMap, ctx: &str, out: &mut Outcome) {
+    if let Some(min) = s.get("minProperties").and_then(num) {
+        if (obj.len() as f64) < min {
+            out.add(
+                ctx,
+                format!("Must have at least {} properties", fmt_num(min)),
+            );
+        }
+    }
+    if let Some(max) = s.get("maxProperties").and_then(num) {
+        if (obj.len() as f64) > max {
+            out.add(
+                ctx,
+                format!("Must have at most {} properties", fmt_num(max)),
+            );
+        }
+    }
+    if let Some(Json::Array(req)) = s.get("required") {
+        for r in req.iter().filter_map(|r| r.as_str()) {
+            if obj.contains_key(r) {
+                out.score += 1;
+            } else {
+                out.add(ctx, format!("{r} is required"));
+            }
+        }
+    }
+    let props = s.get("properties").and_then(|p| p.as_object());
+    let declared = |k: &str| props.is_some_and(|p| p.contains_key(k));
+    match s.get("additionalProperties") {
+        Some(Json::Bool(false)) => {
+            for (k, child) in obj {
+                let matched = validate_pattern_properties(root, s, k, child, ctx, out);
+                if !declared(k) && !matched {
+                    out.add(ctx, format!("Additional property {k} is not allowed"));
+                }
+            }
+        }
+        // gojsonschema checks nothing more here, not even patternProperties.
+        Some(Json::Bool(true)) => {}
+        Some(sub @ Json::Object(_)) => {
+            for (k, child) in obj {
+                let matched = validate_pattern_properties(root, s, k, child, ctx, out);
+                if !declared(k) && !matched {
+                    let r = sub_validate(root, sub, child, &format!("{ctx}.{k}"));
+                    out.merge(r);
+                }
+            }
+        }
+        _ => {
+            for (k, child) in obj {
+                validate_pattern_properties(root, s, k, child, ctx, out);
+            }
+        }
+    }
+    if let Some(names) = s.get("propertyNames") {
+        for k in obj.keys() {
+            let r = sub_validate(root, names, &Json::String(k.clone()), ctx);
+            if !r.valid() {
+                out.add(ctx, format!("Property name of \"{k}\" does not match"));
+                out.merge(r);
+            }
+        }
+    }
+    out.score += 1;
+}
+
+/// Validates a property against every `patternProperties` schema whose pattern matches its
+/// name; whether any matched.
+fn validate_pattern_properties(
+    root: &Json,
+    s: &SchemaMap,
+    key: &str,
+    v: &Json,
+    ctx: &str,
+    out: &mut Outcome,
+) -> bool {
+    let Some(Json::Object(patterns)) = s.get("patternProperties") else {
+        return false;
+    };
+    let mut matched = false;
+    for (pattern, sub) in patterns {
+        if regex::Regex::new(pattern).is_ok_and(|re| re.is_match(key)) {
+            matched = true;
+            let r = sub_validate(root, sub, v, &format!("{ctx}.{key}"));
+            out.merge(r);
+        }
+    }
+    if matched {
+        out.score += 1;
+    }
+    matched
+}
+
+fn validate_string(s: &SchemaMap, st: &str, ctx: &str, out: &mut Outcome) {
+    let len = st.chars().count() as f64;
+    if let Some(min) = s.get("minLength").and_then(num) {
+        if len < min {
+            out.add(
+                ctx,
+                format!(
+                    "String length must be greater than or equal to {}",
+                    fmt_num(min)
+                ),
+            );
+        }
+    }
+    if let Some(max) = s.get("maxLength").and_then(num) {
+        if len > max {
+            out.add(
+                ctx,
+                format!(
+                    "String length must be less than or equal to {}",
+                    fmt_num(max)
+                ),
+            );
+        }
+    }
+    if let Some(Json::String(p)) = s.get("pattern") {
+        if regex::Regex::new(p).is_ok_and(|re| !re.is_match(st)) {
+            out.add(ctx, format!("Does not match pattern '{p}'"));
+        }
+    }
+    if let Some(Json::String(f)) = s.get("format") {
+        if !format_ok(f, st) {
+            out.add(ctx, format!("Does not match format '{f}'"));
+        }
+    }
+    out.score += 1;
+}
+
+/// The formats gojsonschema knows: a number never matches one of them (its checkers accept
+/// only strings); unknown formats accept everything.
+const KNOWN_FORMATS: &[&str] = &[
+    "date",
+    "time",
+    "date-time",
+    "hostname",
+    "email",
+    "idn-email",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uri-template",
+    "uuid",
+    "regex",
+    "json-pointer",
+    "relative-json-pointer",
+];
+
+/// gojsonschema's format checkers for the formats whose rules are exact enough to reproduce;
+/// other formats accept every string.
+fn format_ok(format: &str, s: &str) -> bool {
+    match format {
+        "hostname" => {
+            s.len() < 256
+                && regex::Regex::new(
+                    r"^([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])(\.([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]{0,61}[a-zA-Z0-9]))*$",
+                )
+                .is_ok_and(|re| re.is_match(s))
+        }
+        "ipv4" => s.contains('.') && s.parse::<std::net::Ipv4Addr>().is_ok(),
+        "ipv6" => s.contains(':') && s.parse::<std::net::IpAddr>().is_ok(),
+        "date" => is_date(s),
+        "date-time" => is_date_time(s),
+        "uuid" => {
+            regex::Regex::new("^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+                .is_ok_and(|re| re.is_match(s))
+        }
+        "regex" => regex::Regex::new(s).is_ok(),
+        // Go's mail.ParseAddress: at least a local part, `@` and a domain.
+        "email" | "idn-email" => s
+            .rsplit_once('@')
+            .is_some_and(|(l, d)| !l.trim().is_empty() && !d.trim().is_empty()),
+        _ => true,
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
+/// RFC 3339 (`2006-01-02T15:04:05Z07:00`, fractional seconds allowed), as Go parses it.
+fn is_date_time(s: &str) -> bool {
+    if s.len() < 20 || !is_date(&s[..10]) || s.as_bytes()[10] != b'T' {
+        return false;
+    }
+    let rest = &s[11..];
+    let re = regex::Regex::new(
+        r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$",
+    );
+    re.is_ok_and(|re| re.is_match(rest))
+}
+
+fn validate_number(s: &SchemaMap, v: &Json, ctx: &str, out: &mut Outcome) {
+    let x = num(v).unwrap_or(0.0);
+    if let Some(m) = s.get("multipleOf").and_then(num) {
+        if m != 0.0 && (x / m).fract() != 0.0 {
+            out.add(ctx, format!("Must be a multiple of {}", fmt_num(m)));
+        }
+    }
+    let excl_min = s.get("exclusiveMinimum");
+    let excl_max = s.get("exclusiveMaximum");
+    if let Some(max) = s.get("maximum").and_then(num) {
+        if excl_max == Some(&Json::Bool(true)) {
+            if x >= max {
+                out.add(ctx, format!("Must be less than {}", fmt_num(max)));
+            }
+        } else if x > max {
+            out.add(
+                ctx,
+                format!("Must be less than or equal to {}", fmt_num(max)),
+            );
+        }
+    }
+    if let Some(max) = excl_max.and_then(num) {
+        if x >= max {
+            out.add(ctx, format!("Must be less than {}", fmt_num(max)));
+        }
+    }
+    if let Some(min) = s.get("minimum").and_then(num) {
+        if excl_min == Some(&Json::Bool(true)) {
+            if x <= min {
+                out.add(ctx, format!("Must be greater than {}", fmt_num(min)));
+            }
+        } else if x < min {
+            out.add(
+                ctx,
+                format!("Must be greater than or equal to {}", fmt_num(min)),
+            );
+        }
+    }
+    if let Some(min) = excl_min.and_then(num) {
+        if x <= min {
+            out.add(ctx, format!("Must be greater than {}", fmt_num(min)));
+        }
+    }
+    if let Some(Json::String(f)) = s.get("format") {
+        if KNOWN_FORMATS.contains(&f.as_str()) {
+            out.add(ctx, format!("Does not match format '{f}'"));
+        }
+    }
+    out.score += 1;
 }
 
 fn json_eq(a: &Json, b: &Json) -> bool {
