@@ -431,7 +431,7 @@ fn key_of(b: &[u8]) -> (&[u8], u32, usize) {
 
 impl Store {
     /// Whether the record at `handle` belongs to the key `head` plus the tail with id `tail`.
-    #[inline]
+    #[inline(always)]
     fn is_key(arena: &Arena, handle: u32, head: &[u8], tail: u32) -> bool {
         let b = arena.bytes(handle);
         let mut pos = 0;
@@ -525,7 +525,7 @@ impl Store {
     }
 
     /// Decodes what follows the key of a record (`b[pos..]`): the record and where it ends.
-    #[inline]
+    #[inline(always)]
     fn decode_payload(&self, b: &[u8], mut pos: usize) -> (Record, usize) {
         let flags = b[pos];
         pos += 1;
