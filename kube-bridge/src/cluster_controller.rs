@@ -859,10 +859,8 @@ pub async fn run(
     let (stores, events) = cluster::watch(client.clone());
     let queue: WorkQueue<Work> = WorkQueue::new(config.backoff);
     let _pump = AbortOnDrop(tokio::spawn(pump(events, queue.clone())));
-    let _nb_state = AbortOnDrop(tokio::spawn(track_nb(
-        config.nb_remote.clone(),
-        metrics.clone(),
-    )));
+    // Only a leader holds an NB connection; until one is up the metric says so.
+    metrics.set_ovsdb_connected(NB_DATABASE, false);
     let (leading_tx, mut leading) = watch::channel(config.leader_election.is_none());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut always_leading = Some(leading_tx);
@@ -983,29 +981,41 @@ async fn pump(mut events: BoxStream<'static, ClusterEvent>, queue: WorkQueue<Wor
     }
 }
 
-/// Publishes whether NB is reachable: the state of a connection to the controller's remotes
-/// (the controller's own connection is not observable from outside it).
-async fn track_nb(remote: String, metrics: Arc<Metrics>) {
-    metrics.set_ovsdb_connected(NB_DATABASE, false);
-    let client = match ovsdb_client::client::ClientConfig::new(&remote)
-        .and_then(ovsdb_client::client::Client::start)
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot track the NB connection");
-            return;
-        }
-    };
-    let mut state = client.state();
-    loop {
-        let up = matches!(
-            *state.borrow_and_update(),
-            ovsdb_client::client::ConnectionState::Connected(_)
-        );
-        metrics.set_ovsdb_connected(NB_DATABASE, up);
-        if state.changed().await.is_err() {
-            return;
-        }
+/// Publishes the state of a term's NB connection (the controller's own) as the
+/// `ovsdb_connected` metric while the term lasts; once it ends (dropped), the metric reads 0:
+/// no NB connection is held.
+struct NbConnectionMetric {
+    task: tokio::task::JoinHandle<()>,
+    metrics: Arc<Metrics>,
+}
+
+impl NbConnectionMetric {
+    fn start(
+        mut state: watch::Receiver<ovsdb_client::client::ConnectionState>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let publish = metrics.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let up = matches!(
+                    *state.borrow_and_update(),
+                    ovsdb_client::client::ConnectionState::Connected(_)
+                );
+                publish.set_ovsdb_connected(NB_DATABASE, up);
+                if state.changed().await.is_err() {
+                    publish.set_ovsdb_connected(NB_DATABASE, false);
+                    return;
+                }
+            }
+        });
+        NbConnectionMetric { task, metrics }
+    }
+}
+
+impl Drop for NbConnectionMetric {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.metrics.set_ovsdb_connected(NB_DATABASE, false);
     }
 }
 
@@ -1013,6 +1023,8 @@ async fn track_nb(remote: String, metrics: Arc<Metrics>) {
 /// cluster, then workers until leadership is lost.
 async fn lead(shared: &Shared, leading: watch::Receiver<bool>) -> Result<()> {
     let controller = Controller::connect(&shared.config.nb_remote).await?;
+    let _nb_connection =
+        NbConnectionMetric::start(controller.connection_state(), shared.metrics.clone());
     let (mut objects, _) = shared.stores.snapshot();
     let mut overlay = Overlay::default();
     let (vpcs, subnets) = default_objects(&objects, &shared.config.defaults);

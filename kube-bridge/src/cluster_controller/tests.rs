@@ -922,3 +922,118 @@ async fn annotations_are_patched_before_the_port_and_a_failed_patch_holds_the_po
         .expect("joined")
         .expect("clean exit");
 }
+
+/// `/metrics` served for `metrics` on a free loopback port, as the binary serves it.
+struct MetricsEndpoint {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for MetricsEndpoint {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl MetricsEndpoint {
+    async fn start(metrics: Arc<Metrics>) -> MetricsEndpoint {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr = listener.local_addr().expect("bound");
+        let task = tokio::spawn(crate::metrics::serve(listener, metrics));
+        MetricsEndpoint { addr, task }
+    }
+
+    /// One scrape's body.
+    async fn scrape(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let reply = tokio::time::timeout(LIMIT, async {
+            let mut s = tokio::net::TcpStream::connect(self.addr)
+                .await
+                .expect("connects");
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: controller\r\n\r\n")
+                .await
+                .expect("sends");
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.expect("reads");
+            out
+        })
+        .await
+        .expect("a scrape within the limit");
+        let (head, body) = reply.split_once("\r\n\r\n").expect("a head and a body");
+        assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+        body.to_owned()
+    }
+
+    /// Scrapes until `metric` has a value `accept` takes; fails after [`LIMIT`] with
+    /// the last scrape.
+    async fn wait_for(&self, metric: &str, accept: impl Fn(f64) -> bool) -> String {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let body = self.scrape().await;
+            let value = metrics_line(&body, metric);
+            if value.is_some_and(&accept) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{metric} not as expected within {LIMIT:?} (last value {value:?}):\n{body}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// How many client sessions NB's ovsdb-server has (its `memory/show` figure).
+fn nb_sessions(nb: &OvsdbServer) -> Option<u64> {
+    let shown = nb.appctl(["memory/show"]).ok()?;
+    shown
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("sessions:")?.parse().ok())
+}
+
+const NB_CONNECTED: &str = "kube_ovn_ovsdb_connected{database=\"OVN_Northbound\"}";
+
+/// The OVSDB connection state on `/metrics` is the controller's own NB connection (no second
+/// one): 1 while it is up, 0 while NB is down, 1 again once the controller reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nb_connection_state_on_metrics_is_the_controllers_own_connection() {
+    let mut nb = OvsdbServer::nb().expect("NB starts");
+    let (client, server) = mock_api::client();
+    let mut api = FakeApi::start(server, lists());
+    let metrics = Arc::new(Metrics::new());
+    let endpoint = MetricsEndpoint::start(metrics.clone()).await;
+    let (stop, stop_rx) = watch::channel(false);
+    let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
+    config.leader_election = None;
+    let controller = tokio::spawn(run(client, config, metrics, stop_rx));
+
+    api.writes_until(|w| find(w, "PATCH", "/api/v1/namespaces/ns1/pods/web-0").is_some())
+        .await;
+    endpoint.wait_for(NB_CONNECTED, |v| v == 1.0).await;
+    assert_eq!(nb_sessions(&nb), Some(1), "one NB connection");
+
+    nb.stop().expect("NB stops");
+    endpoint.wait_for(NB_CONNECTED, |v| v == 0.0).await;
+    nb.start().expect("NB starts again");
+    endpoint.wait_for(NB_CONNECTED, |v| v == 1.0).await;
+
+    stop.send(true).expect("running");
+    tokio::time::timeout(LIMIT, controller)
+        .await
+        .expect("stops")
+        .expect("joined")
+        .expect("clean exit");
+    assert_eq!(
+        metrics_line(&endpoint.scrape().await, NB_CONNECTED),
+        Some(0.0),
+        "no NB connection once stopped"
+    );
+}
+
+/// The value of the sample `metric` (name and labels) in a scrape.
+fn metrics_line(body: &str, metric: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(metric)?.strip_prefix(' ')?.parse().ok())
+}
