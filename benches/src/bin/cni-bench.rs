@@ -219,7 +219,7 @@ fn cni(args: &Args, command: &str, pod: &str, netns: &str) -> Result<String, Str
     }
 }
 
-/// FNV-1a, to derive distinct container ids (the first 12 hex digits name the veth).
+/// FNV-1a, to derive distinct container ids per pod namespace.
 fn hash(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)

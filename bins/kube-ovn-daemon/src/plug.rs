@@ -32,22 +32,39 @@ pub struct Plugger {
     pub install_timeout: Duration,
 }
 
-/// The host end's name: Kube-OVN's `<first 12 of the container id>_h` (fits IFNAMSIZ).
-pub fn host_veth_name(container_id: &str) -> Result<String> {
-    veth_name(container_id, "_h")
+/// The host end's name for the pod interface `ifname` of container `container_id`: 12
+/// characters of a SHA-256 digest of both, then `_h` (14 bytes, within IFNAMSIZ's 15).
+///
+/// Kube-OVN names it after the container id's first 12 characters, so two containers sharing
+/// them, or two interfaces of one container, took the same name and the second ADD tore down
+/// the first pod's port. The digest's 60 bits make that practically impossible, and the name is
+/// a pure function of what every ADD, CHECK and DEL of that interface receives, so DEL finds it
+/// again, also after a daemon restart.
+pub fn host_veth_name(container_id: &str, ifname: &str) -> Result<String> {
+    veth_name(container_id, ifname, "_h")
 }
 
-fn veth_name(container_id: &str, suffix: &str) -> Result<String> {
-    let stem: String = container_id
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(12)
-        .collect();
-    if stem.is_empty() {
-        return Err(Error::BadRequest(format!(
-            "CNI_CONTAINERID {container_id:?} has no letters or digits to name the veth after"
-        )));
+fn veth_name(container_id: &str, ifname: &str, suffix: &str) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    // Lower-case base32 ("extended hex"): only characters every interface name tool accepts.
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    if container_id.trim().is_empty() {
+        return Err(Error::BadRequest(
+            "CNI_CONTAINERID is empty: the veth is named after it".into(),
+        ));
     }
+    let digest = Sha256::new()
+        .chain_update(container_id.as_bytes())
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        .chain_update([0u8])
+        .chain_update(ifname.as_bytes())
+        .finalize();
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    let bits = u64::from_be_bytes(head);
+    let stem: String = (0..12)
+        .map(|i| char::from(ALPHABET[((bits >> (59 - 5 * i)) & 31) as usize]))
+        .collect();
     Ok(format!("{stem}{suffix}"))
 }
 
@@ -90,7 +107,7 @@ impl Plugger {
             wait_ms = started.elapsed().as_millis(),
             "address known"
         );
-        let host = host_veth_name(&request.container_id)?;
+        let host = host_veth_name(&request.container_id, &request.ifname)?;
         match self.plug(request, &port, &network, &pod, &host).await {
             Ok(result) => Ok(result),
             Err(error) => {
@@ -118,7 +135,7 @@ impl Plugger {
         // A repeated ADD (runtime retry) starts from scratch.
         self.netlink.delete(host).await?;
         pod.delete(&request.ifname).await?;
-        let peer = veth_name(&request.container_id, "_c")?;
+        let peer = veth_name(&request.container_id, &request.ifname, "_c")?;
         self.netlink.delete(&peer).await?;
         let (host_index, peer_index) = self.netlink.create_veth(host, &peer, self.mtu).await?;
         self.netlink.set_mac(peer_index, mac).await?;
@@ -228,7 +245,7 @@ impl Plugger {
     /// DEL: removes the veth pair and the br-int port. Everything already gone is fine,
     /// the pod's namespace included.
     pub async fn del(&self, request: &DaemonRequest) -> Result<()> {
-        let host = host_veth_name(&request.container_id)?;
+        let host = host_veth_name(&request.container_id, &request.ifname)?;
         self.netlink.delete(&host).await?;
         self.ovs.del_port(&host).await?;
         // The host end normally takes the pod end with it; a pod end left alone (a crash
@@ -263,7 +280,7 @@ impl Plugger {
     pub async fn check(&self, request: &DaemonRequest) -> Result<()> {
         let port = logical_port(request)?;
         let network = self.network(request).await?;
-        let host = host_veth_name(&request.container_id)?;
+        let host = host_veth_name(&request.container_id, &request.ifname)?;
         if self.netlink.index(&host).await?.is_none() {
             return Err(Error::CheckFailed(format!(
                 "host interface {host} is missing"
@@ -317,13 +334,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn veth_names_fit_and_reject_garbage() {
-        assert_eq!(
-            host_veth_name("0123456789abcdef0123").unwrap(),
-            "0123456789ab_h"
+    fn veth_names_are_unique_per_container_and_interface_and_stable() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let name = host_veth_name(id, "eth0").unwrap();
+        assert_eq!(name.len(), 14, "{name}");
+        assert!(name.ends_with("_h"));
+        assert!(
+            name[..12]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
         );
-        assert_eq!(host_veth_name("a-b/c").unwrap(), "abc_h");
-        assert!(host_veth_name("--").is_err());
-        assert!(host_veth_name("0123456789abcdef").unwrap().len() <= 15);
+        // Stable: a pure function of its inputs (DEL recomputes it), pinned so a change of
+        // scheme, which would orphan existing ports, is deliberate.
+        assert_eq!(name, host_veth_name(id, "eth0").unwrap());
+        assert_eq!(name, "1nhv5bn7f3fu_h");
+        // Two containers sharing their first 12 characters, and two interfaces of one
+        // container, no longer collide.
+        let sibling = "0123456789abcdef0123456789abcdee";
+        assert_ne!(name, host_veth_name(sibling, "eth0").unwrap());
+        assert_ne!(name, host_veth_name(id, "net1").unwrap());
+        assert_ne!(
+            host_veth_name("ab", "c").unwrap(),
+            host_veth_name("a", "bc").unwrap()
+        );
+        // The pod-side temporary name differs from the host end's.
+        assert_ne!(veth_name(id, "eth0", "_c").unwrap(), name);
+        assert!(host_veth_name(" ", "eth0").is_err());
+        // Over many ids differing only in their tail, no two names are the same.
+        let names: std::collections::HashSet<String> = (0..20_000)
+            .map(|n| host_veth_name(&format!("0123456789ab{n:052x}"), "eth0").unwrap())
+            .collect();
+        assert_eq!(names.len(), 20_000);
     }
 }

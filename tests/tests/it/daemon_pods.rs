@@ -208,13 +208,14 @@ impl Node {
     }
 }
 
-/// A container id unique in this process and among test processes, differing in its first 12
-/// characters (the daemon names the host veth after them, as Kube-OVN does).
+/// A container id unique in this process and among test processes. All of them share their
+/// first 12 characters: Kube-OVN named the host veth after those, so concurrent pods here would
+/// collide if the daemon still did.
 fn container_id() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{n:04x}{:08x}{:052x}", std::process::id(), 0)
+    format!("c0ffee000000{:08x}{n:044x}", std::process::id())
 }
 
 /// The pod's addresses from an ADD result, v4 first.
