@@ -142,7 +142,12 @@ fn run(ops: Vec<Op>) {
                 if pool {
                     req = req.pool("p");
                 }
-                let r = ipam.allocate_with("s", &name, &req);
+                // The default request has a path of its own in `allocate`.
+                let r = if !random && !pool {
+                    ipam.allocate("s", &name)
+                } else {
+                    ipam.allocate_with("s", &name, &req)
+                };
                 if let Some(off) = m.owners.get(&name) {
                     assert_eq!(off_of(r.unwrap().v4.unwrap()), *off);
                 } else if (0..m.size()).any(|o| m.in_pool(o, pool) && m.holder(o).is_none()) {

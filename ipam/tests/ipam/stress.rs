@@ -81,7 +81,16 @@ fn no_duplicates_under_contention() {
                         }
                         _ => Request::next(),
                     };
-                    if let Ok(a) = ipam.allocate_with(subnet, &owner, &req) {
+                    // Half the default requests go through `allocate`, their own path.
+                    let got = if matches!(req.addresses, ipam::AddressRequest::Next)
+                        && req.pool.is_none()
+                        && rng.bool()
+                    {
+                        ipam.allocate(subnet, &owner)
+                    } else {
+                        ipam.allocate_with(subnet, &owner, &req)
+                    };
+                    if let Ok(a) = got {
                         w.take(subnet, &a);
                         held.push((owner, subnet, a));
                     }
