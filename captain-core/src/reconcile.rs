@@ -181,8 +181,14 @@ impl Reconciler {
 
         let prepared = match self.prepare(hr).await {
             Ok(p) => p,
+            Err(f) if repo_unreachable(&f.error) => {
+                return self.repo_outage(hr, status, f).await;
+            }
             Err(f) => return self.report_failure(hr, status, f, None).await,
         };
+        status
+            .conditions
+            .retain(|c| c.type_ != REPO_REACHABLE_CONDITION);
         let (name, namespace) = release_of(hr);
         let store = ReleaseStore::new(self.client.clone(), &namespace);
         let deployed = store
@@ -245,6 +251,51 @@ impl Reconciler {
             }
             Err((f, remediation)) => self.report_failure(hr, status, f, remediation).await,
         }
+    }
+
+    /// The chart repository cannot be reached. A release already deployed stays as it is
+    /// (phase and Ready untouched, nothing uninstalled): the outage is reported in its own
+    /// condition and the HelmRequest retried with backoff. Without a deployed release it is an
+    /// ordinary failure.
+    async fn repo_outage(
+        &self,
+        hr: &HelmRequest,
+        mut status: HelmRequestStatus,
+        f: Failure,
+    ) -> Result<Outcome> {
+        let (name, namespace) = release_of(hr);
+        let store = ReleaseStore::new(self.client.clone(), &namespace);
+        let deployed = match store.last_deployed(&name).await {
+            Ok(Some(d)) => d,
+            Ok(None) => return self.report_failure(hr, status, f, None).await,
+            Err(e) => {
+                let e = Error::Storage(e.to_string());
+                return self
+                    .report_failure(hr, status, fail("StorageFailed")(e), None)
+                    .await;
+            }
+        };
+        tracing::warn!(helmrequest = %hr.name_any(), error = %f.error, "chart repository unreachable");
+        set_condition(
+            &mut status.conditions,
+            condition(
+                REPO_REACHABLE_CONDITION,
+                false,
+                "ChartRepoUnreachable",
+                &format!(
+                    "{}; keeping release {name} at revision {} (chart {}), retrying",
+                    f.error,
+                    deployed.version,
+                    deployed.chart_label()
+                ),
+            ),
+        );
+        // An unchanged status is not written again: each write would wake the watch and skip
+        // the backoff.
+        if hr.status.as_ref() != Some(&status) {
+            self.write_status(hr, &status).await?;
+        }
+        Ok(Outcome::Retry)
     }
 
     async fn report_failure(
@@ -858,7 +909,8 @@ impl Reconciler {
             }
             Ok::<_, Error>(drifted)
         };
-        let before = status.clone();
+        // Compared with what is stored, so a cleared outage condition is written too.
+        let before = hr.status.clone().unwrap_or_default();
         match check.await {
             Ok(drifted) if drifted.is_empty() => {
                 set_condition(
@@ -954,6 +1006,15 @@ impl Reconciler {
             .map_err(|e| Error::kube("removing the finalizer", e))?;
         Ok(Outcome::Done)
     }
+}
+
+/// The condition that reports a chart repository outage while a release stays deployed.
+pub const REPO_REACHABLE_CONDITION: &str = "ChartRepoReachable";
+
+/// Whether fetching the chart failed because the repository did not answer (connection, TLS,
+/// an HTTP error status), as opposed to a spec the repository cannot satisfy.
+fn repo_unreachable(e: &Error) -> bool {
+    matches!(e, Error::Transport { .. } | Error::HttpStatus { .. })
 }
 
 fn same_conditions(a: &HelmRequestStatus, b: &HelmRequestStatus) -> bool {

@@ -58,7 +58,7 @@ async fn repo() -> FileServer {
 struct Fixture {
     api: FakeApi,
     reconciler: Reconciler,
-    _server: FileServer,
+    server: Option<FileServer>,
 }
 
 async fn fixture() -> Fixture {
@@ -83,7 +83,7 @@ async fn fixture() -> Fixture {
     Fixture {
         api,
         reconciler,
-        _server: server,
+        server: Some(server),
     }
 }
 
@@ -719,4 +719,86 @@ async fn an_interrupted_pending_revision_is_closed_as_failed() {
         f.releases("web"),
         vec!["v1:superseded", "v2:failed", "v3:deployed"]
     );
+}
+
+#[tokio::test]
+async fn a_repo_outage_keeps_the_installed_release_and_reports_it() {
+    let mut f = installed("2.0.0").await;
+    // Every sync reads the index again, and the repository goes away.
+    f.reconciler.repos = RepoClient::new(Duration::ZERO).unwrap();
+    let url = f.server.take().map(|s| s.url.clone()).unwrap();
+    f.api.take_calls();
+
+    assert_eq!(f.sync("web").await, Outcome::Retry);
+    assert_eq!(
+        f.api.take_calls(),
+        calls(&[
+            &format!("GET {REPO_PATH}"),
+            &format!("GET {SECRETS}?labelSelector=name=web,owner=helm,status=deployed"),
+            &format!("PATCH {HR_PATH}/web/status"),
+        ]),
+        "nothing is deleted or recorded"
+    );
+    let st = f.status("web");
+    assert_eq!(st.phase, Some(HelmRequestPhase::Synced));
+    assert_eq!((st.version.as_str(), st.failures), ("2.0.0", 0));
+    assert_eq!(cond(&st, "Ready").status, "True");
+    let outage = cond(&st, REPO_REACHABLE_CONDITION);
+    assert_eq!(
+        (outage.status.as_str(), outage.reason.as_str()),
+        ("False", "ChartRepoUnreachable")
+    );
+    assert!(
+        outage
+            .message
+            .starts_with(&format!("failed to fetch {url}/index.yaml: "))
+            && outage
+                .message
+                .ends_with("; keeping release web at revision 1 (chart web-2.0.0), retrying"),
+        "{}",
+        outage.message
+    );
+    assert_eq!(f.releases("web"), vec!["v1:deployed"]);
+    assert!(f.api.get(&format!("{CM_PATH}/web-a")).is_some());
+
+    // Still down: retried with backoff, the unchanged status is not written again, and
+    // retries never count towards giving up.
+    for _ in 0..4 {
+        assert_eq!(f.sync("web").await, Outcome::Retry);
+    }
+    assert!(
+        !f.api.take_calls().iter().any(|c| !c.starts_with("GET ")),
+        "only reads while the repository is down"
+    );
+    assert_eq!(f.status("web").failures, 0);
+
+    // The repository is back (at a new address): the condition goes, the release stays.
+    let server = repo().await;
+    f.api
+        .edit(REPO_PATH, |o| o["spec"]["url"] = json!(server.url));
+    assert_eq!(f.sync("web").await, Outcome::Done);
+    let st = f.status("web");
+    assert_eq!(st.phase, Some(HelmRequestPhase::Synced));
+    assert!(
+        !st.conditions
+            .iter()
+            .any(|c| c.type_ == REPO_REACHABLE_CONDITION),
+        "{st:?}"
+    );
+    assert_eq!(f.releases("web"), vec!["v1:deployed"]);
+}
+
+#[tokio::test]
+async fn a_repo_outage_before_any_install_is_a_failure() {
+    let mut f = fixture().await;
+    f.server.take();
+    f.helm_request("web", json!({"chart": "stable/web", "version": "1.0.0"}));
+    assert_eq!(f.sync("web").await, Outcome::Retry);
+    let st = f.status("web");
+    assert_eq!(st.phase, Some(HelmRequestPhase::Failed));
+    let ready = cond(&st, "Ready");
+    assert_eq!(ready.reason, "ChartPullFailed");
+    assert!(ready.message.contains("/index.yaml"), "{}", ready.message);
+    assert!(f.releases("web").is_empty());
+    assert!(f.api.paths(CM_PATH).is_empty());
 }
