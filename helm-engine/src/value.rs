@@ -54,6 +54,11 @@ pub trait Object: Send + Sync {
     fn entries(&self) -> Option<Vec<(Value, Value)>> {
         None
     }
+    /// The bytes of a Go `[]byte` (`.Files.GetBytes`): `toString`, `quote` and `%s` give them
+    /// as text, `toJson`/`toYaml` as base64. `None` (the default) for other objects.
+    fn bytes(&self) -> Option<&[u8]> {
+        None
+    }
     /// Go's `%v` formatting of the object.
     fn format(&self) -> String {
         format!("{{{}}}", self.type_name())

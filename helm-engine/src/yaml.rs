@@ -95,7 +95,7 @@ fn value_to_node_v3(v: &Value) -> Node {
                 .map(|(k, v)| (k.clone(), value_to_node_v3(v)))
                 .collect(),
         ),
-        Value::Object(o) => Node::Str(o.format()),
+        Value::Object(o) => Node::Str(object_text(o.as_ref())),
     }
 }
 
@@ -168,7 +168,7 @@ fn value_to_node(v: &Value) -> Result<Node> {
                 .map(|(k, v)| Ok((k.clone(), value_to_node(v)?)))
                 .collect::<Result<_>>()?,
         ),
-        Value::Object(o) => Node::Str(o.format()),
+        Value::Object(o) => Node::Str(object_text(o.as_ref())),
     })
 }
 
@@ -628,3 +628,13 @@ pub(crate) fn needs_quotes(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// How an object serialises: a `[]byte` as base64 (Go's JSON encoding of bytes), anything
+/// else as its `%v` text.
+pub(crate) fn object_text(o: &dyn crate::value::Object) -> String {
+    use base64::Engine as _;
+    match o.bytes() {
+        Some(b) => base64::engine::general_purpose::STANDARD.encode(b),
+        None => o.format(),
+    }
+}

@@ -7,6 +7,10 @@ use crate::value::Value;
 pub(crate) fn to_string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        // Sprig's strval converts a []byte to a string.
+        Value::Object(o) if o.bytes().is_some() => {
+            String::from_utf8_lossy(o.bytes().unwrap_or_default()).into_owned()
+        }
         other => format::sprint_value(other),
     }
 }

@@ -308,7 +308,7 @@ fn write_json(
                     html,
                 );
             } else {
-                json_string(out, &o.format(), html);
+                json_string(out, &crate::yaml::object_text(o.as_ref()), html);
             }
         }
     }

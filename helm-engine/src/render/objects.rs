@@ -169,6 +169,41 @@ fn parse_kube_version(v: &str) -> Result<KubeVersion> {
     })
 }
 
+/// Go's `[]byte`, as `.Files.GetBytes` and ranging over `.Files.Glob` give a file's contents.
+#[derive(Debug, Clone)]
+pub struct GoBytes(pub Vec<u8>);
+
+impl Object for GoBytes {
+    fn type_name(&self) -> &str {
+        "[]uint8"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    /// `range` and `len` see the bytes as numbers.
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        Some(
+            self.0
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (Value::Int(i as i64), Value::Int(i64::from(*b))))
+                .collect(),
+        )
+    }
+    fn bytes(&self) -> Option<&[u8]> {
+        Some(&self.0)
+    }
+    /// `%v` prints the numbers: `[104 105 10]`.
+    fn format(&self) -> String {
+        let parts: Vec<String> = self.0.iter().map(|b| b.to_string()).collect();
+        format!("[{}]", parts.join(" "))
+    }
+}
+
+fn bytes_value(data: &[u8]) -> Value {
+    Value::Object(Arc::new(GoBytes(data.to_vec())))
+}
+
 /// `.Files`: the chart's non-template files.
 #[derive(Debug, Clone, Default)]
 pub struct FilesObject {
@@ -223,17 +258,12 @@ impl Object for FilesObject {
     fn type_name(&self) -> &str {
         "engine.files"
     }
-    /// `range` over `.Files.Glob`: names in order with the contents (as strings).
+    /// `range` over `.Files.Glob`: names in order with the contents (Go `[]byte`).
     fn entries(&self) -> Option<Vec<(Value, Value)>> {
         Some(
             self.files
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        Value::String(k.clone()),
-                        Value::String(String::from_utf8_lossy(v).into_owned()),
-                    )
-                })
+                .map(|(k, v)| (Value::String(k.clone()), bytes_value(v)))
                 .collect(),
         )
     }
@@ -253,7 +283,8 @@ impl Object for FilesObject {
     fn call(&self, name: &str, args: &[Value]) -> Option<std::result::Result<Value, String>> {
         Some(match name {
             "Get" => str_arg(args).map(|n| Value::String(self.get(&n))),
-            "GetBytes" => str_arg(args).map(|n| Value::String(self.get(&n))),
+            "GetBytes" => str_arg(args)
+                .map(|n| bytes_value(self.files.get(&n).map(Vec::as_slice).unwrap_or_default())),
             "Glob" => str_arg(args).map(|pattern| {
                 let files = self
                     .files
@@ -263,19 +294,23 @@ impl Object for FilesObject {
                     .collect();
                 Value::Object(Arc::new(FilesObject::new(files)))
             }),
-            "Lines" => str_arg(args).map(|n| {
+            "Lines" => str_arg(args).and_then(|n| {
                 let Some(data) = self.files.get(&n) else {
-                    return Value::List(Vec::new());
+                    return Ok(Value::List(Vec::new()));
                 };
+                if data.is_empty() {
+                    // Helm indexes the last byte of the file without checking its length.
+                    return Err("runtime error: index out of range [-1]".into());
+                }
                 let mut s = String::from_utf8_lossy(data).into_owned();
                 if s.ends_with('\n') {
                     s.pop();
                 }
-                Value::List(
+                Ok(Value::List(
                     s.split('\n')
                         .map(|l| Value::String(l.to_string()))
                         .collect(),
-                )
+                ))
             }),
             _ => return None,
         })

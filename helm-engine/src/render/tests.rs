@@ -176,3 +176,38 @@ fn a_library_chart_is_not_installable() {
     let e = template(c, &Map::new(), &opts).unwrap_err();
     assert_eq!(e.to_string(), "library charts are not installable");
 }
+
+#[test]
+fn file_bytes_behave_as_go_byte_slices() {
+    let mut c = chart(
+        &[(
+            "templates/NOTES.txt",
+            "{{ $b := .Files.GetBytes \"f\" }}{{ printf \"%v|%s|%q|%T|%d|%x\" $b $b $b $b $b $b }}|{{ toJson $b }}|{{ toYaml $b }}|{{ toString $b }}|{{ len $b }}|{{ range $b }}{{ . }},{{ end }}|{{ len (.Files.GetBytes \"none\") }}|{{ range $p, $v := .Files.Glob \"*\" }}{{ $p }}={{ $v }}{{ end }}",
+        )],
+        "",
+    );
+    c.files.push(ChartFile {
+        name: "f".into(),
+        data: b"hi".to_vec(),
+    });
+    let r = render(c, &Map::new(), &RenderOptions::default()).unwrap();
+    assert_eq!(
+        r.notes,
+        "[104 105]|hi|\"hi\"|[]uint8|[104 105]|6869|\"aGk=\"|aGk=|hi|2|104,105,|0|f=[104 105]"
+    );
+}
+
+#[test]
+fn lines_of_an_empty_file_fail_as_in_helm() {
+    let mut c = chart(&[("templates/a.yaml", "{{ .Files.Lines \"e\" }}")], "");
+    c.files.push(ChartFile {
+        name: "e".into(),
+        data: Vec::new(),
+    });
+    let e = template(c, &Map::new(), &RenderOptions::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("error calling Lines: runtime error: index out of range [-1]"),
+        "{e}"
+    );
+}

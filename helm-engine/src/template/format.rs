@@ -640,6 +640,28 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
             }
             _ => bad_verb(out, v, verb),
         },
+        Value::Object(o) if o.bytes().is_some() => {
+            let text = String::from_utf8_lossy(o.bytes().unwrap_or_default()).into_owned();
+            match verb {
+                's' => pad(out, &text, sp, false),
+                'q' => pad(out, &go_quote(&text), sp, false),
+                'x' | 'X' => {
+                    let bytes = o.bytes().unwrap_or_default();
+                    let hex: String = bytes
+                        .iter()
+                        .map(|b| {
+                            if verb == 'x' {
+                                format!("{b:02x}")
+                            } else {
+                                format!("{b:02X}")
+                            }
+                        })
+                        .collect();
+                    pad(out, &hex, sp, false)
+                }
+                _ => pad(out, &o.format(), sp, false),
+            }
+        }
         Value::Object(o) => match verb {
             'v' | 's' => pad(out, &o.format(), sp, false),
             _ => bad_verb(out, v, verb),
