@@ -504,7 +504,13 @@ async fn drift_is_reported_and_corrected() {
 /// Bad input fails with the right reason and message and writes nothing but the status (and
 /// the finalizer).
 async fn bad_input(spec: Value, reason: &str, message: &str) {
+    bad_input_with(|_| {}, spec, reason, message).await;
+}
+
+/// `bad_input` after `setup` stored what the HelmRequest refers to.
+async fn bad_input_with(setup: impl FnOnce(&Fixture), spec: Value, reason: &str, message: &str) {
     let f = fixture().await;
+    setup(&f);
     f.helm_request("web", spec);
     assert_eq!(f.sync("web").await, Outcome::Retry);
     let writes: Vec<String> = f
@@ -636,6 +642,12 @@ async fn an_api_conflict_during_install_leaves_nothing_behind() {
         f.api.paths(CM_PATH).is_empty(),
         "{:?}",
         f.api.paths(CM_PATH)
+    );
+    assert!(
+        f.api
+            .paths("/apis/batch/v1/namespaces/apps/jobs")
+            .is_empty(),
+        "the succeeded hook is gone too"
     );
     assert_eq!(f.releases("web"), vec!["v1:failed"]);
 
@@ -801,4 +813,125 @@ async fn a_repo_outage_before_any_install_is_a_failure() {
     assert!(ready.message.contains("/index.yaml"), "{}", ready.message);
     assert!(f.releases("web").is_empty());
     assert!(f.api.paths(CM_PATH).is_empty());
+}
+
+fn settings_configmap(f: &Fixture) {
+    f.api.put(
+        &format!("{CM_PATH}/settings"),
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "settings", "namespace": NS},
+               "data": {"base.yaml": "greeting: hi\n"}}),
+    );
+}
+
+#[tokio::test]
+async fn an_absent_key_of_an_existing_configmap_or_secret_fails_when_required() {
+    bad_input_with(
+        settings_configmap,
+        json!({"chart": "stable/web", "version": "2.0.0",
+               "valuesFrom": [{"configMapKeyRef": {"name": "settings", "key": "base.yaml"}},
+                              {"configMapKeyRef": {"name": "settings", "key": "prod.yaml"}}]}),
+        "ValuesNotFound",
+        "spec.valuesFrom[1]: ConfigMap apps/settings has no key \"prod.yaml\"",
+    )
+    .await;
+    bad_input_with(
+        |f| {
+            f.api.put(
+                "/api/v1/namespaces/apps/secrets/creds",
+                json!({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": "creds", "namespace": NS}, "data": {}}),
+            )
+        },
+        json!({"chart": "stable/web", "version": "2.0.0",
+               "valuesFrom": [{"secretKeyRef": {"name": "creds", "key": "values.yaml"}}]}),
+        "ValuesNotFound",
+        "spec.valuesFrom[0]: Secret apps/creds has no key \"values.yaml\"",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_absent_optional_key_of_an_existing_configmap_is_skipped() {
+    let f = fixture().await;
+    settings_configmap(&f);
+    f.helm_request(
+        "web",
+        json!({"chart": "stable/web", "version": "2.0.0",
+               "valuesFrom": [{"configMapKeyRef": {"name": "settings", "key": "base.yaml"}},
+                              {"configMapKeyRef": {"name": "settings", "key": "prod.yaml", "optional": true}}]}),
+    );
+    assert_eq!(f.sync("web").await, Outcome::Done);
+    assert_eq!(f.status("web").phase, Some(HelmRequestPhase::Synced));
+    let a = f.api.get(&format!("{CM_PATH}/web-a")).unwrap();
+    assert_eq!(
+        a["data"]["greeting"], "hi",
+        "the present key's values apply"
+    );
+    assert_eq!(f.releases("web"), vec!["v1:deployed"]);
+}
+
+/// Bad input in an upgrade: reported, and the deployed release is left exactly as it was (no
+/// revision recorded, no object written).
+#[tokio::test]
+async fn bad_input_in_an_upgrade_leaves_the_deployed_release_untouched() {
+    let cases = [
+        (
+            json!({"chart": "nope/web"}),
+            "ChartRepoNotFound",
+            "ChartRepo captain/nope (from spec.chart) not found",
+        ),
+        (
+            json!({"chart": "stable/web", "version": ">=9"}),
+            "ChartNotFound",
+            "no chart version found for web->=9",
+        ),
+        (
+            json!({"chart": "stable/web", "version": "2.0.0",
+                   "valuesFrom": [{"configMapKeyRef": {"name": "settings", "key": "prod.yaml"}}]}),
+            "ValuesNotFound",
+            "spec.valuesFrom[0]: ConfigMap apps/settings has no key \"prod.yaml\"",
+        ),
+        (
+            json!({"chart": "stable/web", "version": "4.0.0"}),
+            "RenderFailed",
+            "execution error at (web/templates/a.yaml:1:3): boom",
+        ),
+    ];
+    for (spec, reason, message) in cases {
+        let f = installed("2.0.0").await;
+        settings_configmap(&f);
+        let before = f.api.get(&format!("{CM_PATH}/web-a")).unwrap();
+        f.helm_request("web", spec);
+        f.api.take_calls();
+        assert_eq!(f.sync("web").await, Outcome::Retry, "{reason}");
+        let writes: Vec<String> = f
+            .api
+            .take_calls()
+            .into_iter()
+            .filter(|c| !c.starts_with("GET "))
+            .collect();
+        assert_eq!(
+            writes,
+            calls(&[&format!("PATCH {HR_PATH}/web/status")]),
+            "{reason}"
+        );
+        let st = f.status("web");
+        assert_eq!(st.phase, Some(HelmRequestPhase::Failed), "{reason}");
+        let ready = cond(&st, "Ready");
+        assert_eq!(
+            (ready.reason.as_str(), ready.message.as_str()),
+            (reason, message)
+        );
+        assert_eq!(
+            st.version, "2.0.0",
+            "{reason}: the installed version is unchanged"
+        );
+        assert_eq!(f.releases("web"), vec!["v1:deployed"], "{reason}");
+        assert_eq!(
+            f.api.get(&format!("{CM_PATH}/web-a")).unwrap(),
+            before,
+            "{reason}"
+        );
+    }
 }
