@@ -139,6 +139,96 @@ pub fn listen(port: u16, lifetime: Duration) -> Result<(), String> {
     Ok(())
 }
 
+/// A read-only stand-in for the Kubernetes API, for end-to-end tests of cluster mode inside a
+/// node's namespace: serves `DIR/<path>` (the request path without its query) as JSON on
+/// `127.0.0.1:port` for at most `lifetime`. A missing file is a 404 `Status`. A watch
+/// (`watch=true`) gets its headers and then stays silent until the client goes away: nothing
+/// ever changes here. Paths with `..` are refused.
+pub fn serve_json(port: u16, dir: &std::path::Path, lifetime: Duration) -> Result<(), String> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| format!("bind 127.0.0.1:{port}: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + lifetime;
+    while Instant::now() < deadline {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let dir = dir.to_owned();
+                std::thread::spawn(move || {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = serve_json_request(&stream, &dir, deadline);
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(format!("accept: {e}")),
+        }
+    }
+    Ok(())
+}
+
+fn serve_json_request(
+    stream: &std::net::TcpStream,
+    dir: &std::path::Path,
+    deadline: Instant,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
+            break;
+        }
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut writer = stream;
+    if query.split('&').any(|p| p == "watch=true") {
+        writer.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+              Transfer-Encoding: chunked\r\n\r\n",
+        )?;
+        // Silent until the client hangs up (a read of 0 bytes) or the server's time is up.
+        stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+        let mut byte = [0u8; 1];
+        while Instant::now() < deadline {
+            match reader.read(&mut byte) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+        }
+        return Ok(());
+    }
+    let file = (!path.split('/').any(|part| part == ".."))
+        .then(|| dir.join(path.trim_start_matches('/')))
+        .filter(|file| file.is_file());
+    let (status, body) = match file.map(std::fs::read) {
+        Some(Ok(body)) => ("200 OK", body),
+        _ => (
+            "404 Not Found",
+            format!(
+                r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","reason":"NotFound","code":404,"message":"{path} not found"}}"#
+            )
+            .into_bytes(),
+        ),
+    };
+    write!(
+        writer,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    )?;
+    writer.write_all(&body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +254,54 @@ mod tests {
         assert!(is_reply(&reply, 0, 0x1234, 1));
         assert!(!is_reply(&reply, 0, 0x1234, 2));
         assert!(!is_reply(&reply[..5], 0, 0x1234, 1));
+    }
+
+    #[test]
+    fn the_api_stand_in_serves_files_refuses_escapes_and_holds_watches() {
+        let root = std::env::temp_dir().join(format!("serve-json-{}", std::process::id()));
+        let dir = root.join("served");
+        std::fs::create_dir_all(dir.join("api/v1/nodes")).unwrap();
+        std::fs::write(dir.join("api/v1/nodes/n1"), br#"{"kind":"Node"}"#).unwrap();
+        std::fs::write(root.join("secret"), b"outside").unwrap();
+        let port = {
+            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let served = dir.clone();
+        std::thread::spawn(move || serve_json(port, &served, Duration::from_secs(20)));
+        let get = |target: &str| -> String {
+            for _ in 0..250 {
+                if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+                    write!(stream, "GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                    let mut out = String::new();
+                    stream.read_to_string(&mut out).unwrap();
+                    return out;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            panic!("the stand-in never listened");
+        };
+        let found = get("/api/v1/nodes/n1?timeout=5s");
+        assert!(found.starts_with("HTTP/1.1 200"), "{found}");
+        assert!(found.ends_with(r#"{"kind":"Node"}"#), "{found}");
+        let missing = get("/api/v1/nodes/n2");
+        assert!(
+            missing.starts_with("HTTP/1.1 404") && missing.contains("NotFound"),
+            "{missing}"
+        );
+        let escape = get("/../secret");
+        assert!(escape.starts_with("HTTP/1.1 404"), "{escape}");
+        // A watch answers its headers, then nothing until the client hangs up.
+        let mut watch = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(watch, "GET /api/v1/nodes?watch=true HTTP/1.1\r\n\r\n").unwrap();
+        watch
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut buffer = [0u8; 256];
+        let n = watch.read(&mut buffer).unwrap();
+        assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+        assert!(watch.read(&mut buffer).is_err(), "the watch stays silent");
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -124,6 +124,16 @@ impl Node {
     /// Starts everything; `manifests` gets the node's (chassis's) name and returns the YAML the
     /// controller reads.
     pub(crate) fn start(manifests: impl FnOnce(&str) -> String) -> Result<Node> {
+        let (central, chassis, dir) = Node::start_without_daemon(manifests)?;
+        let nb = central.nb.remote();
+        Node::start_daemon(central, chassis, dir, &["--ovn-nb", &nb])
+    }
+
+    /// NB, SB, northd, a chassis and the controller on the manifests: everything but the
+    /// daemon.
+    fn start_without_daemon(
+        manifests: impl FnOnce(&str) -> String,
+    ) -> Result<(OvnCentral, Chassis, ScratchDir)> {
         let central = OvnCentral::start()?;
         let mut chassis = Chassis::start(&central.sb.remote())?;
         let dir = ScratchDir::new("daemon-manifests")?;
@@ -136,27 +146,38 @@ impl Node {
             ["--manifests", dir.path().to_str().unwrap(), "--ovn-nb", &nb],
             &[("RUST_LOG", "warn")],
         )?;
+        Ok((central, chassis, dir))
+    }
+
+    /// Starts the daemon in the chassis namespace, learning networks as `source_args` say
+    /// (`--ovn-nb REMOTE` or `--kubeconfig FILE`).
+    fn start_daemon(
+        central: OvnCentral,
+        mut chassis: Chassis,
+        dir: ScratchDir,
+        source_args: &[&str],
+    ) -> Result<Node> {
         let socket = chassis.dir().join("kube-ovn-daemon.sock");
         let daemon = binary("kube-ovn-daemon", "KUBE_OVN_DAEMON");
         let node_name = chassis.name().to_owned();
         let ovs = chassis.ovs_remote();
+        let mut args = vec![
+            "--node",
+            &node_name,
+            "--ovs-db",
+            &ovs,
+            "--socket",
+            socket.to_str().unwrap(),
+            "--datapath",
+            "netdev",
+            "--address-timeout",
+            "15",
+        ];
+        args.extend_from_slice(source_args);
         let daemon_console = chassis.spawn(
             "daemon",
             daemon.to_str().unwrap(),
-            [
-                "--node",
-                &node_name,
-                "--ovs-db",
-                &ovs,
-                "--socket",
-                socket.to_str().unwrap(),
-                "--ovn-nb",
-                &nb,
-                "--datapath",
-                "netdev",
-                "--address-timeout",
-                "15",
-            ],
+            args,
             &[("RUST_LOG", "info")],
         )?;
         wait_until(
@@ -568,6 +589,169 @@ fn chassis_daemon_reports_failures_and_applies_rate_limits() -> Result<()> {
         .chassis
         .vsctl(["--bare", "--columns=_uuid", "list", "QoS"])?;
     assert!(left.trim().is_empty(), "DEL removes the QoS too: {left}");
+    Ok(())
+}
+
+/// Waits for the controller's NB port `port` and returns its network under the annotation names
+/// (`ovn.kubernetes.io/…`), with `allocated=true`: what the cluster controller writes on the
+/// pod or node.
+fn annotations_from_nb(central: &OvnCentral, port: &str) -> Result<serde_json::Value> {
+    wait_until(
+        DEFAULT_TIMEOUT,
+        &format!("the controller to write {port}"),
+        || {
+            central
+                .nb
+                .nbctl([
+                    "get",
+                    "Logical_Switch_Port",
+                    port,
+                    "external_ids:ip_address",
+                ])
+                .is_ok()
+        },
+    )?;
+    let mut annotations = serde_json::json!({"ovn.kubernetes.io/allocated": "true"});
+    for key in [
+        "ip_address",
+        "mac_address",
+        "cidr",
+        "gateway",
+        "logical_switch",
+    ] {
+        let value = central.nb.nbctl([
+            "get",
+            "Logical_Switch_Port",
+            port,
+            &format!("external_ids:{key}"),
+        ])?;
+        annotations[format!("ovn.kubernetes.io/{key}")] = value.trim().trim_matches('"').into();
+    }
+    Ok(annotations)
+}
+
+fn write_json(root: &Path, path: &str, value: &serde_json::Value) {
+    let file = root.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, value.to_string()).unwrap();
+}
+
+#[test]
+fn chassis_daemon_in_cluster_mode_reads_annotations_from_the_api() -> Result<()> {
+    let (central, mut chassis, dir) = Node::start_without_daemon(|name| {
+        format!("{MANIFESTS}---\napiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\n")
+    })?;
+    // The API stand-in (read-only, in the node's namespace): the controller's allocations as
+    // the cluster controller annotates them, and the Subnets.
+    let api = ScratchDir::new("daemon-api")?;
+    for pod in ["client-a", "client-b"] {
+        let annotations = annotations_from_nb(&central, &format!("{pod}.dev"))?;
+        write_json(
+            api.path(),
+            &format!("/api/v1/namespaces/dev/pods/{pod}"),
+            &serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod, "namespace": "dev", "resourceVersion": "10",
+                             "annotations": annotations}}),
+        );
+    }
+    let node_name = chassis.name().to_owned();
+    let annotations = annotations_from_nb(&central, &format!("node-{node_name}"))?;
+    write_json(
+        api.path(),
+        &format!("/api/v1/nodes/{node_name}"),
+        &serde_json::json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": node_name, "resourceVersion": "10", "annotations": annotations}}),
+    );
+    let subnet = |name: &str, cidr: &str| {
+        serde_json::json!({"apiVersion": "kubeovn.io/v1", "kind": "Subnet",
+            "metadata": {"name": name, "resourceVersion": "10"}, "spec": {"cidrBlock": cidr}})
+    };
+    write_json(
+        api.path(),
+        "/apis/kubeovn.io/v1/subnets",
+        &serde_json::json!({"apiVersion": "kubeovn.io/v1", "kind": "SubnetList",
+            "metadata": {"resourceVersion": "10"},
+            "items": [subnet("join", "100.64.0.0/16"), subnet("sn-prod", "10.110.0.0/24"),
+                      subnet("sn-dev", "10.120.0.0/24,fd00:120::/64")]}),
+    );
+    let kubeconfig = api.join("kubeconfig.yaml");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\n\
+         clusters: [{name: stand-in, cluster: {server: 'http://127.0.0.1:6443'}}]\n\
+         users: [{name: stand-in, user: {}}]\n\
+         contexts: [{name: stand-in, context: {cluster: stand-in, user: stand-in}}]\n\
+         current-context: stand-in\n",
+    )
+    .unwrap();
+    let probe = pinger();
+    chassis.spawn(
+        "api",
+        &probe,
+        ["serve-json", "6443", api.path().to_str().unwrap(), "600"],
+        &[],
+    )?;
+    let node = Node::start_daemon(
+        central,
+        chassis,
+        dir,
+        &["--kubeconfig", kubeconfig.to_str().unwrap()],
+    )?;
+
+    let (client_a, a_result) = node.plug("dev", "client-a");
+    let (client_b, b_result) = node.plug("dev", "client-b");
+    let a = addresses(&a_result);
+    let b = addresses(&b_result);
+    assert!(
+        a[0].starts_with("10.120.0.") && a[1].starts_with("fd00:120::"),
+        "{a:?}"
+    );
+    wait_until(DEFAULT_TIMEOUT, "client-a to ping client-b (v4)", || {
+        client_a.ping(&b[0])
+    })?;
+    wait_until(DEFAULT_TIMEOUT, "client-b to ping client-a (v6)", || {
+        client_b.ping(&a[1])
+    })?;
+    // ovn0 from the Node's annotations, routes from the Subnets.
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "the node to ping client-a through ovn0",
+        || {
+            node.chassis
+                .exec([probe.as_str(), "ping", &a[0], "1000"])
+                .is_ok()
+        },
+    )
+    .inspect_err(|_| eprintln!("daemon log:\n{}", node.daemon_log()))?;
+    let routes = node
+        .chassis
+        .exec(["ip", "-o", "-4", "route", "show", "dev", "ovn0"])?;
+    assert!(
+        routes.contains("10.110.0.0/24") && routes.contains("10.120.0.0/24"),
+        "{routes}"
+    );
+    // A pod the API does not have: ADD waits its bound, then names the pod.
+    let ghost = TestPod {
+        sandbox: PodSandbox::new().unwrap(),
+        container_id: container_id(),
+        name: "ghost".to_owned(),
+        namespace: "dev".to_owned(),
+    }
+    .cni("ADD", &node.socket);
+    assert_eq!(ghost.code, Some(1), "{}", ghost.stdout);
+    let error = ghost.json();
+    assert_eq!(
+        error["code"],
+        kube_ovn_cni_codes::ADDRESS_NOT_ALLOCATED,
+        "{error}"
+    );
+    assert!(
+        error["msg"].as_str().unwrap().contains("pod dev/ghost"),
+        "{error}"
+    );
+    // DEL works the same in cluster mode.
+    let del = client_a.cni("DEL", &node.socket);
+    assert_eq!(del.code, Some(0), "{}", del.stdout);
     Ok(())
 }
 
