@@ -1037,3 +1037,213 @@ fn metrics_line(body: &str, metric: &str) -> Option<f64> {
     body.lines()
         .find_map(|l| l.strip_prefix(metric)?.strip_prefix(' ')?.parse().ok())
 }
+
+/// Bad input in a cluster: an overlapping Subnet, a pod whose static address is outside its
+/// subnet, and a pod asking for an address another pod holds. Each gets exactly one Warning
+/// Event naming the field (the Subnet also a `Validated: False` status condition), gets no
+/// port, and the rest converges: the first claimant keeps the static address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_in_a_cluster_gets_one_event_each_and_the_rest_converges() {
+    let nb = OvsdbServer::nb().expect("NB starts");
+    let mut lists = lists();
+    let pod = |name: &str, ip: Option<&str>| {
+        let annotations = ip.map_or(json!({}), |ip| json!({"ovn.kubernetes.io/ip_address": ip}));
+        json!({"metadata": {"name": name, "namespace": "ns1", "uid": format!("uid-{name}"),
+                            "annotations": annotations},
+               "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "i"}]}})
+    };
+    lists[2].3 = vec![
+        pod("fine", None),
+        pod("outside", Some("10.9.9.9")),
+        pod("taken-a", Some("10.1.0.20")),
+        pod("taken-b", Some("10.1.0.20")),
+    ];
+    lists[6].3 = vec![
+        json!({"metadata": {"name": "net1", "uid": "uid-net1"},
+               "spec": {"cidrBlock": "10.1.0.0/24", "namespaces": ["ns1"]}}),
+        json!({"metadata": {"name": "overlap", "uid": "uid-overlap"},
+               "spec": {"cidrBlock": "10.1.0.128/25"}}),
+    ];
+    let (client, server) = mock_api::client();
+    let mut api = FakeApi::start(server, lists);
+    let (stop, stop_rx) = watch::channel(false);
+    let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
+    config.leader_election = None;
+    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+
+    let pod_events = "/apis/events.k8s.io/v1/namespaces/ns1/events";
+    let events_of = |w: &[Write]| -> Vec<Value> {
+        w.iter()
+            .filter(|w| w.method == "POST" && (w.path == EVENTS || w.path == pod_events))
+            .filter_map(|w| w.body.clone())
+            .collect()
+    };
+    let mut writes = api
+        .writes_until(|w| {
+            events_of(w).len() >= 3
+                && created(w, IPS, "taken-a.ns1").is_some()
+                && created(w, IPS, "fine.ns1").is_some()
+                && find(w, "PATCH", "/apis/kubeovn.io/v1/subnets/overlap/status").is_some()
+        })
+        .await;
+    // Later passes must not repeat an Event: one more pod, and the passes that place it.
+    api.push(
+        "/api/v1/pods",
+        json!({"type": "ADDED", "object": {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "later", "namespace": "ns1", "uid": "uid-later",
+                            "resourceVersion": "500"},
+               "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "i"}]}}}),
+    );
+    writes.extend(
+        api.writes_until(|w| created(w, IPS, "later.ns1").is_some())
+            .await,
+    );
+    let mut events: Vec<(String, String, String)> = events_of(&writes)
+        .iter()
+        .map(|e| {
+            assert_eq!(e["type"], "Warning", "{e}");
+            assert_eq!(e["reason"], "InvalidInput", "{e}");
+            let r = &e["regarding"];
+            (
+                format!(
+                    "{}/{}",
+                    r["kind"].as_str().expect("kind"),
+                    r["name"].as_str().expect("name")
+                ),
+                r["fieldPath"].as_str().expect("a field").to_owned(),
+                e["note"].as_str().expect("a note").to_owned(),
+            )
+        })
+        .collect();
+    events.sort();
+    let ip_field = "metadata.annotations[ovn.kubernetes.io/ip_address]";
+    assert_eq!(
+        events
+            .iter()
+            .map(|(o, f, _)| (o.as_str(), f.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("Pod/outside", ip_field),
+            ("Pod/taken-b", ip_field),
+            ("Subnet/overlap", "spec.cidrBlock"),
+        ],
+        "{events:#?}"
+    );
+    assert!(events[0].2.contains("10.9.9.9"), "{events:#?}");
+    assert!(events[1].2.contains("10.1.0.20"), "{events:#?}");
+    assert!(events[2].2.contains("overlaps subnet net1"), "{events:#?}");
+    let overlap = find(
+        &writes,
+        "PATCH",
+        "/apis/kubeovn.io/v1/subnets/overlap/status",
+    )
+    .and_then(|w| w.body.clone())
+    .expect("a status")["status"]["conditions"][0]
+        .clone();
+    assert_eq!(
+        (&overlap["type"], &overlap["status"], &overlap["reason"]),
+        (
+            &json!("Validated"),
+            &json!("False"),
+            &json!("ValidationFailed")
+        ),
+        "{overlap}"
+    );
+
+    // The rest converged; the refused pods have no port and no annotations.
+    assert_eq!(
+        nbctl(
+            &nb,
+            &["get", "Logical_Switch_Port", "taken-a.ns1", "addresses"]
+        )
+        .split_whitespace()
+        .last(),
+        Some("10.1.0.20\"]")
+    );
+    assert_eq!(lsp_named(&nb, "fine.ns1"), "fine.ns1");
+    for refused in ["outside", "taken-b"] {
+        assert_eq!(lsp_named(&nb, &format!("{refused}.ns1")), "");
+        assert!(
+            find(
+                &writes,
+                "PATCH",
+                &format!("/api/v1/namespaces/ns1/pods/{refused}")
+            )
+            .is_none(),
+            "{refused} annotated"
+        );
+    }
+
+    stop.send(true).expect("running");
+    tokio::time::timeout(LIMIT, controller)
+        .await
+        .expect("stops")
+        .expect("joined")
+        .expect("clean exit");
+}
+
+/// The gate without any server: a new pod is allocated and held out of the pass until its
+/// annotations record the address; a pod re-created under the same name waits for its own
+/// annotations (keeping the address); an address the pass released comes back; a bad static
+/// address is refused with the field named.
+#[test]
+fn port_gate_holds_a_pod_until_its_annotations_record_its_address() {
+    let mut objects = objects(vec![
+        subnet("net1", "10.1.0.0/24", &["ns1"]),
+        pod("ns1", "a", json!({})),
+        pod(
+            "ns1",
+            "bad",
+            json!({"ovn.kubernetes.io/ip_address": "10.9.9.9"}),
+        ),
+    ]);
+    let key = ("ns1".to_owned(), "a".to_owned());
+    objects.pods.get_mut(&key).expect("a").metadata.uid = Some("u1".into());
+    let ipam = ipam::Ipam::new();
+    restore_from_cluster(&ipam, &objects);
+    let mut gate = PortGate::after_restore(&ipam, &objects);
+    assert!(gate.through.is_empty());
+
+    let mut pass = objects.clone();
+    let mut held = gate.hold_back(&ipam, &mut pass);
+    assert!(pass.pods.is_empty(), "both pods are kept out of the pass");
+    assert_eq!(held.allocated, 1);
+    assert_eq!(
+        held.refused.keys().collect::<Vec<_>>(),
+        [&("ns1".to_owned(), "bad".to_owned())]
+    );
+    assert_eq!(
+        (
+            held.errors[0].object.as_str(),
+            held.errors[0].field.as_str()
+        ),
+        (
+            "Pod/ns1/bad",
+            "metadata.annotations[ovn.kubernetes.io/ip_address]"
+        )
+    );
+    let first = held.pods[&key].allocation;
+    // The pass released it (as the controller does for an owner it no longer sees): it
+    // comes back.
+    ipam.release("a.ns1");
+    gate.after_pass(&ipam, &mut held, &mut pass);
+    assert_eq!(pass.pods.len(), 2, "the pods are back for the writeback");
+    assert_eq!(ipam.lookup("a.ns1"), Some(("net1".into(), first)));
+    let wanted = held.pods[&key].allocated.annotations.clone();
+
+    // Once the annotations record the address, the pod goes through, with that address.
+    objects.pods.get_mut(&key).expect("a").metadata.annotations = Some(wanted);
+    let mut pass = objects.clone();
+    let held = gate.hold_back(&ipam, &mut pass);
+    assert!(held.pods.is_empty() && pass.pods.contains_key(&key));
+    assert_eq!(ipam.lookup("a.ns1"), Some(("net1".into(), first)));
+
+    // Re-created under the same name: it waits for its own annotations, same address.
+    let pod_a = objects.pods.get_mut(&key).expect("a");
+    pod_a.metadata.uid = Some("u2".into());
+    pod_a.metadata.annotations = None;
+    let mut pass = objects.clone();
+    let held = gate.hold_back(&ipam, &mut pass);
+    assert!(!pass.pods.contains_key(&key));
+    assert_eq!(held.pods[&key].allocation, first);
+}
