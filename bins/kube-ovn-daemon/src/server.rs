@@ -17,9 +17,20 @@ const MAX_REQUEST: u64 = 1 << 20;
 /// A plugin that connects must send its request promptly.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Binds `path` (replacing a stale socket file).
+/// Binds `path`, replacing a stale socket file but never a live one: with several daemons on
+/// one host (one per node namespace), two given the same `--socket` would otherwise silently
+/// take each other's plugin traffic.
 pub fn bind(path: &Path) -> Result<UnixListener> {
     if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(Error::Io {
+                what: format!(
+                    "listen on {}: another daemon is serving it (give each daemon its own --socket)",
+                    path.display()
+                ),
+                source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+            });
+        }
         std::fs::remove_file(path)
             .map_err(Error::io(format!("remove stale {}", path.display())))?;
     }
@@ -98,5 +109,32 @@ async fn dispatch(plugger: &Plugger, request: &DaemonRequest) -> DaemonResponse 
             tracing::warn!(command = ?request.command, pod, elapsed_ms, %error, "failed");
             DaemonResponse::Error(error.to_cni())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_live_socket_is_never_taken_over_and_a_stale_one_is_replaced() {
+        let dir = std::env::temp_dir().join(format!(
+            "daemon-socket-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kube-ovn-daemon.sock");
+        let first = bind(&path).unwrap();
+        let error = bind(&path).unwrap_err().to_string();
+        assert!(
+            error.contains(path.to_str().unwrap()) && error.contains("another daemon"),
+            "{error}"
+        );
+        // The first daemon exits without removing its socket file: the next one starts.
+        drop(first);
+        assert!(path.exists());
+        let _second = bind(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
