@@ -586,19 +586,32 @@ impl Reconciler {
         }
     }
 
-    fn render(&self, prepared: &Prepared, name: &str, namespace: &str) -> Result<String, Failure> {
-        let opts = helm_engine::render::RenderOptions {
+    /// Renders the chart for `revision`: `.Release.IsInstall` when nothing is deployed yet,
+    /// `.Release.IsUpgrade` otherwise (as Helm's install and upgrade set them), and the notes.
+    fn render(
+        &self,
+        prepared: &Prepared,
+        name: &str,
+        namespace: &str,
+        revision: u32,
+        is_upgrade: bool,
+    ) -> Result<helm_engine::render::Rendered, Failure> {
+        let mut opts = helm_engine::render::RenderOptions {
             release_name: name.into(),
             namespace: namespace.into(),
             kube_version: self.kube_version.clone(),
+            revision,
             ..Default::default()
         };
-        helm_engine::render::template(prepared.chart.clone(), &prepared.values, &opts).map_err(
-            |e| Failure {
+        if is_upgrade {
+            opts = opts.upgrade(revision);
+        }
+        helm_engine::render::render(prepared.chart.clone(), &prepared.values, &opts).map_err(|e| {
+            Failure {
                 reason: "RenderFailed",
                 error: Error::Engine(e),
-            },
-        )
+            }
+        })
     }
 
     /// Checks that no object belongs to another release (unless forced) and migrates objects
@@ -652,12 +665,15 @@ impl Reconciler {
         deployed: Option<Release>,
     ) -> Result<Release, (Failure, Option<String>)> {
         let no_remedy = |f: Failure| (f, None);
-        let rendered = self.render(prepared, name, namespace).map_err(no_remedy)?;
         let storage = |e: crate::storage::StorageError| Failure {
             reason: "StorageFailed",
             error: Error::Storage(e.to_string()),
         };
         let last = store.last(name).await.map_err(storage).map_err(no_remedy)?;
+        let revision = last.as_ref().map_or(1, |r| r.version + 1);
+        let rendered = self
+            .render(prepared, name, namespace, revision, deployed.is_some())
+            .map_err(no_remedy)?;
         if let Some(stale) = last.as_ref().filter(|r| r.info.status.is_pending()) {
             // An operation that never finished (the controller stopped mid-way): Helm would
             // refuse to go on; the record is closed as failed so history stays truthful.
@@ -669,7 +685,6 @@ impl Reconciler {
                 .map_err(storage)
                 .map_err(no_remedy)?;
         }
-        let revision = last.as_ref().map_or(1, |r| r.version + 1);
         let now = Time::now();
         let mut rel = Release::pending(NewRelease {
             name,
@@ -677,8 +692,8 @@ impl Reconciler {
             revision,
             chart: &prepared.chart,
             config: prepared.values.clone(),
-            rendered: &rendered,
-            notes: String::new(),
+            rendered: &rendered.manifest,
+            notes: rendered.notes,
             first_deployed: deployed.as_ref().map(|d| d.info.first_deployed),
             now,
         })

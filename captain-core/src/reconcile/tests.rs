@@ -17,11 +17,15 @@ const CM_BAD: &str =
 const HOOK: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-delete-policy: hook-succeeded\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox\n";
 const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.ex.io\nspec:\n  group: ex.io\n  scope: Namespaced\n  names:\n    kind: Widget\n    plural: widgets\n  versions: []\n";
 
+const CM_RELEASE: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-a\ndata:\n  revision: {{ .Release.Revision | quote }}\n  install: {{ .Release.IsInstall | quote }}\n  upgrade: {{ .Release.IsUpgrade | quote }}\n";
+const NOTES: &str = "{{ if .Release.IsInstall }}Installed{{ else }}Upgraded{{ end }} {{ .Release.Name }} to revision {{ .Release.Revision }}.\n";
+
 /// A repository with chart `web` in several versions:
 /// 1.0.0: a, b, k (keep), a pre-install Job hook, a CRD in crds/;
 /// 2.0.0: a only (b pruned, k kept);
 /// 3.0.0: a and `bad` (the test makes applying `bad` fail);
-/// 4.0.0: a template that fails to render.
+/// 4.0.0: a template that fails to render;
+/// 5.0.0: a ConfigMap showing `.Release.Revision`/`IsInstall`/`IsUpgrade`, and NOTES.txt.
 async fn repo() -> FileServer {
     let charts = [
         (
@@ -40,6 +44,13 @@ async fn repo() -> FileServer {
             vec![("templates/a.yaml", CM_A), ("templates/bad.yaml", CM_BAD)],
         ),
         ("4.0.0", vec![("templates/a.yaml", "{{ fail \"boom\" }}\n")]),
+        (
+            "5.0.0",
+            vec![
+                ("templates/a.yaml", CM_RELEASE),
+                ("templates/NOTES.txt", NOTES),
+            ],
+        ),
     ];
     let mut files = Vec::new();
     let mut index = String::from("apiVersion: v1\nentries:\n  web:\n");
@@ -934,4 +945,43 @@ async fn bad_input_in_an_upgrade_leaves_the_deployed_release_untouched() {
             "{reason}"
         );
     }
+}
+
+#[tokio::test]
+async fn templates_see_install_or_upgrade_and_the_revision_and_notes_are_stored() {
+    let f = fixture().await;
+    f.helm_request("web", json!({"chart": "stable/web", "version": "5.0.0"}));
+    assert_eq!(f.sync("web").await, Outcome::Done);
+    let data = |f: &Fixture| f.api.get(&format!("{CM_PATH}/web-a")).unwrap()["data"].clone();
+    assert_eq!(
+        data(&f),
+        json!({"revision": "1", "install": "true", "upgrade": "false"})
+    );
+    let store = ReleaseStore::new(f.reconciler.client.clone(), NS);
+    let installed = "Installed web to revision 1.\n";
+    assert_eq!(store.get("web", 1).await.unwrap().info.notes, installed);
+    assert_eq!(f.status("web").notes, installed);
+
+    f.helm_request(
+        "web",
+        json!({"chart": "stable/web", "version": "5.0.0", "values": {"greeting": "hey"}}),
+    );
+    assert_eq!(f.sync("web").await, Outcome::Done);
+    assert_eq!(
+        data(&f),
+        json!({"revision": "2", "install": "false", "upgrade": "true"})
+    );
+    let upgraded = "Upgraded web to revision 2.\n";
+    assert_eq!(store.get("web", 2).await.unwrap().info.notes, upgraded);
+    assert_eq!(store.get("web", 1).await.unwrap().info.notes, installed);
+    assert_eq!(f.status("web").notes, upgraded);
+    assert!(
+        !store
+            .get("web", 2)
+            .await
+            .unwrap()
+            .manifest
+            .contains("Upgraded"),
+        "notes are not part of the manifest"
+    );
 }
