@@ -629,12 +629,16 @@ pub(crate) fn needs_quotes(s: &str) -> bool {
 #[cfg(test)]
 mod tests;
 
-/// How an object serialises: a `[]byte` as base64 (Go's JSON encoding of bytes), anything
-/// else as its `%v` text.
+/// How an object serialises (Helm's YAML goes through JSON): a `[]byte` as base64, a
+/// `time.Time` in RFC 3339 with nanoseconds, anything else as its `%v` text.
 pub(crate) fn object_text(o: &dyn crate::value::Object) -> String {
     use base64::Engine as _;
-    match o.bytes() {
-        Some(b) => base64::engine::general_purpose::STANDARD.encode(b),
-        None => o.format(),
+    if let Some(b) = o.bytes() {
+        return base64::engine::general_purpose::STANDARD.encode(b);
+    }
+    let layout = Value::String("2006-01-02T15:04:05.999999999Z07:00".into());
+    match o.call("Format", std::slice::from_ref(&layout)) {
+        Some(Ok(Value::String(t))) if o.type_name() == "time.Time" => t,
+        _ => o.format(),
     }
 }

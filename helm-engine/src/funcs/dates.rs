@@ -7,10 +7,26 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::{Registry, arg_str};
 use crate::value::{Object, Value};
 
-/// Go's `time.Time`, held as nanoseconds since the Unix epoch in UTC.
+/// Go's `time.Time`, held as nanoseconds since the Unix epoch, with the location it is shown
+/// in: UTC unless built otherwise (`fromToml` gives fixed zones).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GoTime {
     pub nanos: i128,
+    /// Seconds east of UTC.
+    pub offset: i32,
+    /// The zone's name (`UTC`; empty for an unnamed fixed offset, printed as `-0700`).
+    pub zone: &'static str,
+}
+
+impl GoTime {
+    /// A time in UTC.
+    pub(crate) fn utc(nanos: i128) -> GoTime {
+        GoTime {
+            nanos,
+            offset: 0,
+            zone: "UTC",
+        }
+    }
 }
 
 impl Object for GoTime {
@@ -18,7 +34,7 @@ impl Object for GoTime {
         "time.Time"
     }
     fn field(&self, name: &str) -> Option<Value> {
-        let c = civil(self.nanos);
+        let c = civil(self.nanos + i128::from(self.offset) * 1_000_000_000);
         Some(match name {
             "Year" => Value::Int(c.year),
             "Month" => Value::Int(c.month),
@@ -30,26 +46,35 @@ impl Object for GoTime {
             "Unix" => Value::Int64(self.nanos.div_euclid(1_000_000_000) as i64),
             "UnixNano" => Value::Int64(self.nanos as i64),
             "YearDay" => Value::Int(c.yday),
-            "UTC" | "Local" => Value::Object(Arc::new(*self)),
+            "UTC" | "Local" => Value::Object(Arc::new(GoTime::utc(self.nanos))),
             "String" => Value::String(self.format()),
             _ => return None,
         })
     }
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         match (name, args) {
-            ("Format", [Value::String(layout)]) => {
-                Some(Ok(Value::String(format_time(self.nanos, layout))))
-            }
+            ("Format", [Value::String(layout)]) => Some(Ok(Value::String(format_time_in(
+                self.nanos,
+                self.offset,
+                self.zone,
+                layout,
+            )))),
             ("Add", [Value::Int(d) | Value::Int64(d)]) => {
                 Some(Ok(Value::Object(Arc::new(GoTime {
                     nanos: self.nanos + i128::from(*d),
+                    ..*self
                 }))))
             }
             _ => None,
         }
     }
     fn format(&self) -> String {
-        format_time(self.nanos, "2006-01-02 15:04:05.999999999 -0700 MST")
+        format_time_in(
+            self.nanos,
+            self.offset,
+            self.zone,
+            "2006-01-02 15:04:05.999999999 -0700 MST",
+        )
     }
 }
 
@@ -133,7 +158,7 @@ fn now_nanos() -> i128 {
 }
 
 fn time_value(nanos: i128) -> Value {
-    Value::Object(Arc::new(GoTime { nanos }))
+    Value::Object(Arc::new(GoTime::utc(nanos)))
 }
 
 /// Sprig's `toTime`-like coercion for `date`: a time, or Unix seconds; anything else is now.
@@ -192,7 +217,7 @@ fn civil(nanos: i128) -> Civil {
     }
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
@@ -231,7 +256,41 @@ type Token<'f> = (&'static str, &'f dyn Fn(&mut String));
 
 /// Go's `Time.Format` with a reference-time layout, in UTC.
 pub(crate) fn format_time(nanos: i128, layout: &str) -> String {
-    let c = civil(nanos);
+    format_time_in(nanos, 0, "UTC", layout)
+}
+
+/// Go's `Time.Format` in a zone `offset` seconds east of UTC named `zone`.
+pub(crate) fn format_time_in(nanos: i128, offset: i32, zone: &str, layout: &str) -> String {
+    let c = civil(nanos + i128::from(offset) * 1_000_000_000);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let (oh, om, os) = (
+        offset.unsigned_abs() / 3600,
+        offset.unsigned_abs() % 3600 / 60,
+        offset.unsigned_abs() % 60,
+    );
+    let num_zone = |colons: bool, secs: bool, hours_only: bool| {
+        let mut z = format!("{sign}{oh:02}");
+        if !hours_only {
+            if colons {
+                z.push(':');
+            }
+            z.push_str(&format!("{om:02}"));
+            if secs {
+                if colons {
+                    z.push(':');
+                }
+                z.push_str(&format!("{os:02}"));
+            }
+        }
+        z
+    };
+    let iso = |o: &mut String, colons: bool, secs: bool, hours_only: bool| {
+        if offset == 0 {
+            o.push('Z');
+        } else {
+            o.push_str(&num_zone(colons, secs, hours_only));
+        }
+    };
     let mut out = String::new();
     let mut rest = layout;
     while !rest.is_empty() {
@@ -239,17 +298,23 @@ pub(crate) fn format_time(nanos: i128, layout: &str) -> String {
             ("January", &|o| o.push_str(MONTHS[(c.month - 1) as usize])),
             ("Monday", &|o| o.push_str(DAYS[c.wday as usize])),
             ("2006", &|o| o.push_str(&format!("{:04}", c.year))),
-            ("-07:00:00", &|o| o.push_str("+00:00:00")),
-            ("-0700", &|o| o.push_str("+0000")),
-            ("-07:00", &|o| o.push_str("+00:00")),
-            ("-07", &|o| o.push_str("+00")),
-            ("Z07:00:00", &|o| o.push('Z')),
-            ("Z0700", &|o| o.push('Z')),
-            ("Z07:00", &|o| o.push('Z')),
-            ("Z07", &|o| o.push('Z')),
+            ("-07:00:00", &|o| o.push_str(&num_zone(true, true, false))),
+            ("-0700", &|o| o.push_str(&num_zone(false, false, false))),
+            ("-07:00", &|o| o.push_str(&num_zone(true, false, false))),
+            ("-07", &|o| o.push_str(&num_zone(false, false, true))),
+            ("Z07:00:00", &|o| iso(o, true, true, false)),
+            ("Z0700", &|o| iso(o, false, false, false)),
+            ("Z07:00", &|o| iso(o, true, false, false)),
+            ("Z07", &|o| iso(o, false, false, true)),
             ("Jan", &|o| o.push_str(&MONTHS[(c.month - 1) as usize][..3])),
             ("Mon", &|o| o.push_str(&DAYS[c.wday as usize][..3])),
-            ("MST", &|o| o.push_str("UTC")),
+            ("MST", &|o| {
+                if zone.is_empty() {
+                    o.push_str(&num_zone(false, false, false));
+                } else {
+                    o.push_str(zone);
+                }
+            }),
             ("002", &|o| o.push_str(&format!("{:03}", c.yday))),
             ("__2", &|o| o.push_str(&format!("{:>3}", c.yday))),
             ("01", &|o| o.push_str(&format!("{:02}", c.month))),

@@ -297,16 +297,12 @@ fn write_json(
             out.push('}');
         }
         Value::Object(o) => {
-            if o.type_name() == "time.Time" {
-                let n = match o.field("UnixNano") {
-                    Some(Value::Int64(n)) => i128::from(n),
-                    _ => 0,
-                };
-                json_string(
-                    out,
-                    &super::dates::format_time(n, "2006-01-02T15:04:05.999999999Z07:00"),
-                    html,
-                );
+            let layout = Value::String("2006-01-02T15:04:05.999999999Z07:00".into());
+            if let (true, Some(Ok(Value::String(t)))) = (
+                o.type_name() == "time.Time",
+                o.call("Format", std::slice::from_ref(&layout)),
+            ) {
+                json_string(out, &t, html);
             } else {
                 json_string(out, &crate::yaml::object_text(o.as_ref()), html);
             }
@@ -344,8 +340,8 @@ fn to_toml(v: &Value) -> Result<String, String> {
 }
 
 /// Helm's `fromToml` (BurntSushi/toml into `map[string]interface{}`): integers are int64,
-/// floats float64. Dates and times become their TOML text (Go gives `time.Time`), and error
-/// texts are the `toml` crate's, not BurntSushi's.
+/// floats float64, dates and times `time.Time` in BurntSushi's zones. Error texts are the
+/// `toml` crate's, not BurntSushi's.
 fn from_toml(text: &str) -> Result<Map, String> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e.span().map_or(0, |r| {
@@ -354,6 +350,37 @@ fn from_toml(text: &str) -> Result<Map, String> {
         format!("toml: line {line}: {}", e.message().trim_end())
     })?;
     Ok(toml_table_to_map(table))
+}
+
+/// BurntSushi/toml's `time.Time` for a TOML date-time: offset date-times in an unnamed fixed
+/// zone (UTC for `Z`), local ones in the zones it names `datetime-local`, `date-local` and
+/// `time-local` (a local time falls on January 1 of year 0).
+fn toml_time(d: &toml::value::Datetime) -> Value {
+    let (y, mo, day) = d.date.map_or((0, 1, 1), |x| {
+        (i64::from(x.year), i64::from(x.month), i64::from(x.day))
+    });
+    let (h, mi, sec, nano) = d.time.map_or((0, 0, 0, 0), |t| {
+        (
+            i64::from(t.hour),
+            i64::from(t.minute),
+            i64::from(t.second.unwrap_or(0)),
+            i128::from(t.nanosecond.unwrap_or(0)),
+        )
+    });
+    let (offset, zone) = match (d.offset, d.date.is_some(), d.time.is_some()) {
+        (Some(toml::value::Offset::Z), _, _) => (0, "UTC"),
+        (Some(toml::value::Offset::Custom { minutes }), _, _) => (i32::from(minutes) * 60, ""),
+        (None, true, true) => (0, "datetime-local"),
+        (None, true, false) => (0, "date-local"),
+        (None, _, _) => (0, "time-local"),
+    };
+    let local = super::dates::days_from_civil(y, mo, day) * 86_400 + h * 3600 + mi * 60 + sec;
+    let nanos = i128::from(local - i64::from(offset)) * 1_000_000_000 + nano;
+    Value::Object(std::sync::Arc::new(super::dates::GoTime {
+        nanos,
+        offset,
+        zone,
+    }))
 }
 
 fn toml_table_to_map(t: toml::Table) -> Map {
@@ -366,7 +393,7 @@ fn toml_to_value(v: toml::Value) -> Value {
         toml::Value::Integer(i) => Value::Int64(i),
         toml::Value::Float(f) => Value::Float(f),
         toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Datetime(d) => toml_time(&d),
         toml::Value::Array(a) => Value::List(a.into_iter().map(toml_to_value).collect()),
         toml::Value::Table(t) => Value::Map(toml_table_to_map(t)),
     }

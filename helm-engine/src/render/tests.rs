@@ -211,3 +211,19 @@ fn lines_of_an_empty_file_fail_as_in_helm() {
         "{e}"
     );
 }
+
+#[test]
+fn toml_dates_are_go_times_in_burntsushis_zones() {
+    let c = chart(
+        &[(
+            "templates/NOTES.txt",
+            "{{ $t := fromToml \"a = 2024-02-29T23:30:00-01:15\\nb = 2024-02-29\\nc = 00:00:01\" }}{{ $t.a }}|{{ $t.a.Day }}|{{ toJson $t.a }}|{{ $t.b }}|{{ $t.c }}|{{ typeOf $t.c }}",
+        )],
+        "",
+    );
+    let r = render(c, &Map::new(), &RenderOptions::default()).unwrap();
+    assert_eq!(
+        r.notes,
+        "2024-02-29 23:30:00 -0115 -0115|29|\"2024-02-29T23:30:00-01:15\"|2024-02-29 00:00:00 +0000 date-local|0000-01-01 00:00:01 +0000 time-local|time.Time"
+    );
+}
