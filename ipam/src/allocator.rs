@@ -25,7 +25,7 @@ use crate::types::{
 };
 
 pub(crate) type Hasher = foldhash::fast::RandomState;
-const SHARDS: usize = 16;
+pub(crate) const SHARDS: usize = 16;
 
 impl Record {
     pub(crate) fn allocation(&self) -> Allocation {

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use crate::allocator::{Hasher, Record, random_mac, split_statics};
+use crate::allocator::{Hasher, Record, SHARDS, random_mac, split_statics};
 use crate::error::{IpamError, Result};
 use crate::subnet::Subnet;
 use crate::types::{
@@ -87,7 +87,8 @@ impl MutexIpam {
         let sub = &subnets[id];
         let claimed = sub.claim(&AddressRequest::Next, (None, None), 0)?;
         let mac = loop {
-            let m = random_mac(fastrand::usize(..64));
+            // Any shard's pattern: this allocator keeps one set, so the shard bits are random.
+            let m = random_mac(fastrand::usize(..SHARDS));
             if macs.insert(m.to_u64()) {
                 break m;
             }
