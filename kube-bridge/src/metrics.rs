@@ -6,7 +6,8 @@
 //!   `kube_ovn_input_errors_total` (objects reported as bad input);
 //! - `kube_ovn_reconcile_duration_seconds` (histogram of pass latency);
 //! - `kube_ovn_subnet_available_ips` / `kube_ovn_subnet_used_ips` per `subnet` and `family`;
-//! - `kube_ovn_ovsdb_connected` per `database` (1 connected, 0 not).
+//! - `kube_ovn_ovsdb_connected` per `database` (1 connected, 0 not; in cluster mode the
+//!   leader's own NB connection, and 0 on a follower, which holds none).
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
