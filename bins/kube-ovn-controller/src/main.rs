@@ -211,6 +211,24 @@ fn fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, u64, Option<SystemTime>)>
     out
 }
 
+/// Waits until the directory stops changing (two fingerprints 250 ms apart agree, for at most
+/// 5 s) and returns its fingerprint: a file still being written would otherwise be read half
+/// done, and the pods it lacks would look deleted and lose their addresses.
+async fn settled(
+    dir: &std::path::Path,
+    mut last: Vec<(PathBuf, u64, Option<SystemTime>)>,
+) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = fingerprint(dir);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    last
+}
+
 async fn pass(controller: &mut Controller, dir: &std::path::Path) -> Result<bool, String> {
     let (objects, mut errors) = Objects::load_dir(dir).map_err(|e| e.to_string())?;
     let report = controller.converge(&objects).await;
@@ -281,7 +299,7 @@ async fn main() -> ExitCode {
         }
         let now = fingerprint(&manifests);
         if now != seen {
-            seen = now;
+            seen = settled(&manifests, now).await;
             if let Err(e) = pass(&mut controller, &manifests).await {
                 eprintln!("{e}");
             }

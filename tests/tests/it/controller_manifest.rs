@@ -360,3 +360,142 @@ fn controller_restart_after_kill_mid_way_keeps_addresses() {
         );
     }
 }
+
+/// Kills a watching controller even when an assertion fails first.
+struct Watching(std::process::Child);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `check` until it returns `Some`, for at most `secs` seconds.
+fn wait_for<T>(what: &str, secs: u64, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "within {secs} s: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Writes a manifest file whole (a temp file renamed over it), as editors and `kubectl`-style
+/// tools do, so the watcher never sees half a file.
+fn replace_file(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// The VIPs of the owned load balancers, joined (for "is this VIP in NB" checks).
+fn vips(central: &OvnCentral) -> String {
+    central
+        .nb
+        .nbctl(["--bare", "--columns=vips", "list", "Load_Balancer"])
+        .unwrap()
+}
+
+/// Without `--once` the controller keeps watching the directory: a new file, an edited file
+/// and a deleted file each reach NB while it runs, and surviving pods keep their addresses.
+#[test]
+fn controller_watch_mode_follows_manifest_edits() {
+    let central = OvnCentral::start().unwrap();
+    let nb = central.nb.remote();
+    let dir = ScratchDir::new("manifests-watch").unwrap();
+    let base = dir.path().join("base.yaml");
+    let apps = dir.path().join("apps.yaml");
+    std::fs::write(&base, BASE).unwrap();
+    std::fs::write(
+        &apps,
+        [
+            pod("prod", "web-a", "web"),
+            pod("prod", "web-b", "web"),
+            pod("dev", "client", "client"),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let mut child = Watching(
+        Command::new(controller_path())
+            .args(["--manifests", dir.path().to_str().unwrap(), "--ovn-nb", &nb])
+            .env("RUST_LOG", "warn")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("controller runs"),
+    );
+    let names = |m: &BTreeMap<String, (String, String)>| m.keys().cloned().collect::<Vec<_>>();
+    let first = wait_for("the first pass writes the three pods", 120, || {
+        let p = ports(&central);
+        (p.len() == 3).then_some(p)
+    });
+    assert_eq!(
+        names(&first),
+        vec!["client.dev", "web-a.prod", "web-b.prod"]
+    );
+    assert!(vips(&central).contains("10.96.0.100:80"));
+
+    // A new file: its pod and its service appear.
+    let extra = dir.path().join("extra.yaml");
+    replace_file(
+        &extra,
+        &format!(
+            "{}---\napiVersion: v1\nkind: Service\nmetadata: {{name: api, namespace: dev}}\n\
+             spec: {{clusterIP: 10.96.0.200, selector: {{app: client}}, ports: [{{port: 443, targetPort: 8443}}]}}\n",
+            pod("dev", "worker", "client")
+        ),
+    );
+    let second = wait_for("the new file's pod and service reach NB", 60, || {
+        let p = ports(&central);
+        (p.contains_key("worker.dev") && vips(&central).contains("10.96.0.200:443")).then_some(p)
+    });
+    for (name, held) in &first {
+        assert_eq!(&second[name], held, "{name} kept its address");
+    }
+
+    // An edited file: web-b deleted, web-c added, the others untouched.
+    replace_file(
+        &apps,
+        &[
+            pod("prod", "web-a", "web"),
+            pod("dev", "client", "client"),
+            pod("prod", "web-c", "web"),
+        ]
+        .concat(),
+    );
+    let third = wait_for("the edit reaches NB", 60, || {
+        let p = ports(&central);
+        (!p.contains_key("web-b.prod") && p.contains_key("web-c.prod")).then_some(p)
+    });
+    assert_eq!(
+        names(&third),
+        vec!["client.dev", "web-a.prod", "web-c.prod", "worker.dev"]
+    );
+    assert_eq!(third["web-a.prod"], first["web-a.prod"]);
+    assert_ne!(
+        third["web-c.prod"].0, first["web-b.prod"].0,
+        "a released address is not handed out again while never-used ones remain"
+    );
+
+    // A deleted file: its pod's port and its service's VIP go away.
+    std::fs::remove_file(&extra).unwrap();
+    let fourth = wait_for("the deleted file's objects leave NB", 60, || {
+        let p = ports(&central);
+        (!p.contains_key("worker.dev") && !vips(&central).contains("10.96.0.200")).then_some(p)
+    });
+    assert_eq!(
+        names(&fourth),
+        vec!["client.dev", "web-a.prod", "web-c.prod"]
+    );
+    assert_eq!(fourth["client.dev"], first["client.dev"]);
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "the watching controller is still running"
+    );
+}
