@@ -687,6 +687,9 @@ fn translate_network(
                 });
             }
         }
+        if name == DEFAULT_VPC {
+            add_default_routes(&mut vpc, subnets);
+        }
         net.vpcs.push(vpc);
     }
     for s in subnets {
@@ -721,6 +724,41 @@ fn translate_network(
         net.policies.push(policy(objects, addresses, ns, name, np));
     }
     (net, errors)
+}
+
+/// The default Vpc's default routes, as Kube-OVN gives its cluster router: `0.0.0.0/0` via
+/// the join subnet's IPv4 gateway and `::/0` via its IPv6 gateway (dst-ip, main route table).
+///
+/// The gateway is the router's own address on the join switch. The route exists so that
+/// traffic leaving the cluster passes the routing stage (OVN routes before it applies the
+/// policies); the 29000 reroute policies then send it to a node's join address. A route of
+/// the same prefix in the Vpc's own `staticRoutes` (main table, by destination) wins: the
+/// default is not added beside it, which would make OVN spread traffic over both.
+fn add_default_routes(vpc: &mut Vpc, subnets: &[ResolvedSubnet]) {
+    let Some(join) = subnets
+        .iter()
+        .find(|s| s.name == JOIN_SUBNET && s.vpc == vpc.name)
+    else {
+        return;
+    };
+    for gateway in &join.gateways {
+        let prefix: IpNet = match gateway {
+            IpAddr::V4(_) => IpNet::V4(Default::default()),
+            IpAddr::V6(_) => IpNet::V6(Default::default()),
+        };
+        let overridden = vpc
+            .static_routes
+            .iter()
+            .any(|r| r.prefix == prefix && !r.by_source && r.route_table.is_empty());
+        if !overridden {
+            vpc.static_routes.push(StaticRoute {
+                prefix,
+                nexthop: *gateway,
+                by_source: false,
+                route_table: String::new(),
+            });
+        }
+    }
 }
 
 fn service(

@@ -434,3 +434,56 @@ fn subnet_gateways_follow_gateway_type() {
     assert_eq!(gw(JOIN_SUBNET).kind, GatewayKind::Distributed(vec![]));
     assert!(gw(DEFAULT_SUBNET).nat_outgoing);
 }
+
+#[test]
+fn default_vpc_routes_leave_through_the_join_gateways() {
+    let routes = |yaml: &str| -> Vec<(String, String)> {
+        let o = objects(yaml);
+        let (subnets, errors) = resolve_subnets(&o);
+        assert!(errors.is_empty(), "{errors:?}");
+        let (net, errors) = translate(&o, &subnets, &BTreeMap::new());
+        assert!(errors.is_empty(), "{errors:?}");
+        let vpc = net.vpcs.iter().find(|v| v.name == DEFAULT_VPC).unwrap();
+        assert!(
+            net.vpcs
+                .iter()
+                .filter(|v| v.name != DEFAULT_VPC)
+                .all(|v| v.static_routes.is_empty())
+        );
+        vpc.static_routes
+            .iter()
+            .map(|r| {
+                assert!(!r.by_source && r.route_table.is_empty());
+                (r.prefix.to_string(), r.nexthop.to_string())
+            })
+            .collect()
+    };
+    let other_vpc = "apiVersion: kubeovn.io/v1\nkind: Vpc\nmetadata: {name: tenant}\nspec: {}\n";
+    // The built-in join subnet (IPv4 only): one route, via its gateway.
+    assert_eq!(
+        routes(other_vpc),
+        vec![("0.0.0.0/0".to_owned(), "100.64.0.1".to_owned())]
+    );
+    // A dual-stack join subnet with its own gateways: one route per family.
+    assert_eq!(
+        routes(
+            "apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: join}\n\
+             spec: {cidrBlock: '100.70.0.0/16,fd00:100:70::/112', gateway: '100.70.0.254,fd00:100:70::fe'}\n"
+        ),
+        vec![
+            ("0.0.0.0/0".to_owned(), "100.70.0.254".to_owned()),
+            ("::/0".to_owned(), "fd00:100:70::fe".to_owned()),
+        ]
+    );
+    // The Vpc's own default route wins; its other routes stay, ahead of ours.
+    assert_eq!(
+        routes(
+            "apiVersion: kubeovn.io/v1\nkind: Vpc\nmetadata: {name: ovn-cluster}\n\
+             spec: {staticRoutes: [{cidr: 0.0.0.0/0, nextHopIP: 100.64.0.9}, {cidr: 192.168.0.0/16, nextHopIP: 100.64.0.8}]}\n"
+        ),
+        vec![
+            ("0.0.0.0/0".to_owned(), "100.64.0.9".to_owned()),
+            ("192.168.0.0/16".to_owned(), "100.64.0.8".to_owned()),
+        ]
+    );
+}

@@ -12,15 +12,10 @@ fn controller_path() -> PathBuf {
     crate::cli_common::workspace_binary("kube-ovn-controller", "KUBE_OVN_CONTROLLER")
 }
 
-/// The default route sends traffic leaving the cluster towards the join subnet, as Kube-OVN's
-/// default Vpc has it; the 29000 policies then pick the node.
+/// No Vpc object: the controller gives the default Vpc its default route (towards the join
+/// subnet's gateway, as Kube-OVN does), without which traffic leaving the cluster would be
+/// dropped at the routing stage before any 29000 policy could pick a node.
 const MANIFESTS: &str = r#"
-apiVersion: kubeovn.io/v1
-kind: Vpc
-metadata: {name: ovn-cluster}
-spec:
-  staticRoutes: [{cidr: 0.0.0.0/0, nextHopIP: 100.64.0.1}]
----
 apiVersion: v1
 kind: Node
 metadata: {name: kube-1}
@@ -125,6 +120,15 @@ fn controller_gateways_reroute_to_node_join_addresses() {
         "external_ids:ip_address",
     );
     assert!(join1.starts_with("100.64.") && join2.starts_with("100.64."));
+    let routes = central.nb.nbctl(["lr-route-list", "ovn-cluster"]).unwrap();
+    let default_route = routes
+        .lines()
+        .find(|l| l.trim_start().starts_with("0.0.0.0/0"))
+        .unwrap_or_else(|| panic!("no default route:\n{routes}"));
+    assert!(
+        default_route.contains("100.64.0.1") && default_route.contains("dst-ip"),
+        "{routes}"
+    );
     let policies = central.nb.nbctl(["lr-policy-list", "ovn-cluster"]).unwrap();
     assert!(
         policies.contains("31000") && policies.contains("ip4.dst == 10.30.0.0/24"),
