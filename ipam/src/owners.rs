@@ -834,7 +834,8 @@ impl MacSet {
     pub(crate) fn insert(&mut self, m: MacAddr) -> bool {
         let h = self.hash(&m.0);
         let hasher = &self.hasher;
-        match self.table.entry(h, |x| *x == m.0, |x| hasher.hash_one(x)) {
+        // Rehashing must use the lookup's hash, or entries move where no probe finds them.
+        match self.table.entry(h, |x| *x == m.0, |x| mac_hash(hasher, x)) {
             hashbrown::hash_table::Entry::Occupied(_) => false,
             hashbrown::hash_table::Entry::Vacant(v) => {
                 v.insert(m.0);
@@ -987,5 +988,20 @@ mod tests {
         assert!(s.contains(m));
         s.remove(m);
         assert!(!s.contains(m));
+        // MACs inserted early stay findable after the table grows (rehashes) many times.
+        let macs: Vec<MacAddr> = (0..5000u64)
+            .map(|i| MacAddr::from_u64(0x0200_0000_0000 + i * 7919))
+            .collect();
+        for &m in &macs {
+            assert!(s.insert(m));
+        }
+        for &m in &macs {
+            assert!(s.contains(m), "{m} lost");
+            assert!(!s.insert(m), "{m} inserted twice");
+        }
+        for &m in &macs {
+            s.remove(m);
+        }
+        assert_eq!(s.table.len(), 0, "removals missed");
     }
 }

@@ -482,3 +482,25 @@ fn request_kinds_round_trip() {
     let c: ipam::IpRange = "10.0.0.0/30".parse().unwrap();
     assert_eq!(c.end, ip("10.0.0.3"));
 }
+
+/// A static MAC taken before many other allocations (which grow the MAC sets) still
+/// conflicts afterwards, and is free again once released.
+#[test]
+fn static_mac_survives_growth_of_the_mac_sets() {
+    let ipam = with_subnet("s", "10.0.0.0/18");
+    let m: MacAddr = "0a:00:00:00:00:01".parse().unwrap();
+    let req = Request::next().mac(MacRequest::Static(m));
+    assert_eq!(ipam.allocate_with("s", "first", &req).unwrap().mac, Some(m));
+    for i in 0..5000 {
+        ipam.allocate("s", &format!("o{i}")).unwrap();
+    }
+    match ipam.allocate_with("s", "second", &req) {
+        Err(IpamError::MacInUse { owner, .. }) => assert_eq!(owner.as_deref(), Some("first")),
+        other => panic!("{other:?}"),
+    }
+    ipam.release("first");
+    assert_eq!(
+        ipam.allocate_with("s", "second", &req).unwrap().mac,
+        Some(m)
+    );
+}
