@@ -2,6 +2,8 @@
 //! API server holds the `helm.sh/release.v1` Secrets. Releases Captain's store writes are read
 //! by `helm list/history/get`; a release `helm install` writes is decoded by our codec
 //! (byte-exact JSON), upgraded by Captain's store, and rolled back by `captain rollback`.
+//! Captain's reconciler installs and upgrades from a chart repository that `helm package` and
+//! `helm repo index` built, and `helm get notes` shows the notes it rendered.
 //!
 //! The reference binary comes from `HELM_BIN`, or `<workspace>/.tools/helm`
 //! (`scripts/install-helm .tools` puts it there).
@@ -523,4 +525,198 @@ fn runs_as_the_kubectl_plugin() {
         String::from_utf8_lossy(&out.stdout),
         w.helm_ok(&["history", "web"])
     );
+}
+
+/// A static file server on a free loopback port (for a chart repository), stopped on drop.
+struct StaticServer {
+    url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StaticServer {
+    fn start(root: &Path) -> StaticServer {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (root, stopped) = (root.to_path_buf(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut conn) = conn else { continue };
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let path = line
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or("/")
+                    .trim_start_matches('/');
+                let (status, body) = match std::fs::read(root.join(path)) {
+                    Ok(b) if !path.contains("..") => ("200 OK", b),
+                    _ => ("404 Not Found", b"not found".to_vec()),
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(&body);
+            }
+        });
+        StaticServer {
+            url,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.url.trim_start_matches("http://"));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn helm_get_notes_shows_the_notes_captain_rendered() {
+    use captain_core::reconcile::{Outcome, Reconciler};
+    use kube_bridge::captain_crd::HelmRequest;
+
+    let w = World::new();
+    let chart = w.dir.path().join("notes-demo");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: notes-demo\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  revision: {{ .Release.Revision | quote }}\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  greeting: {{ .Values.greeting | default \"hi\" | quote }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/NOTES.txt"),
+        "{{ if .Release.IsInstall }}Installed{{ else }}Upgraded{{ end }} {{ .Release.Name }} at revision {{ .Release.Revision }}.\n",
+    )
+    .unwrap();
+    // The reference helm builds the repository: the archive and its index.
+    let repo = w.dir.path().join("repo");
+    w.helm_ok(&[
+        "package",
+        chart.to_str().unwrap(),
+        "-d",
+        repo.to_str().unwrap(),
+    ]);
+    let server = StaticServer::start(&repo);
+    w.helm_ok(&[
+        "repo",
+        "index",
+        repo.to_str().unwrap(),
+        "--url",
+        &server.url,
+    ]);
+    w.api.insert(
+        "apis/app.alauda.io/v1beta1/chartrepos",
+        NS,
+        serde_json::json!({"apiVersion": "app.alauda.io/v1beta1", "kind": "ChartRepo",
+            "metadata": {"name": "stable", "namespace": NS}, "spec": {"url": server.url}}),
+    );
+    w.api.insert(
+        "apis/app.alauda.io/v1/helmrequests",
+        NS,
+        serde_json::json!({"apiVersion": "app.alauda.io/v1", "kind": "HelmRequest",
+            "metadata": {"name": "web", "namespace": NS},
+            "spec": {"chart": "stable/notes-demo", "version": "0.1.x"}}),
+    );
+    let rt = runtime();
+    let reconciler = rt.block_on(async {
+        let config = kube::Config::new(w.api.url.parse().expect("url"));
+        Reconciler {
+            client: kube::Client::try_from(config).expect("client"),
+            repos: captain_core::repo::RepoClient::new(std::time::Duration::from_secs(60))
+                .expect("repo client"),
+            chart_repo_namespace: NS.into(),
+            max_retries: 3,
+            hook_timeout: std::time::Duration::from_secs(30),
+            hook_poll: std::time::Duration::from_millis(10),
+            dependency_poll: std::time::Duration::from_secs(1),
+            kube_version: None,
+        }
+    });
+    let sync = || {
+        rt.block_on(async {
+            let api: kube::Api<HelmRequest> = kube::Api::namespaced(reconciler.client.clone(), NS);
+            let hr = api.get("web").await.expect("HelmRequest");
+            let outcome = reconciler.reconcile(&hr).await.expect("reconcile");
+            (outcome, api.get("web").await.expect("HelmRequest"))
+        })
+    };
+
+    let (outcome, hr) = sync();
+    assert_eq!(outcome, Outcome::Done, "{:?}", hr.status);
+    let installed = "Installed web at revision 1.\n";
+    assert_eq!(hr.status.unwrap().notes, installed);
+    assert_eq!(
+        w.helm_ok(&["get", "notes", "web"]),
+        format!("NOTES:\n{installed}\n")
+    );
+    assert!(
+        w.helm_ok(&["get", "manifest", "web"])
+            .contains("revision: \"1\"\n  upgrade: \"false\"")
+    );
+
+    w.api.insert(
+        "apis/app.alauda.io/v1/helmrequests",
+        NS,
+        serde_json::json!({"apiVersion": "app.alauda.io/v1", "kind": "HelmRequest",
+            "metadata": {"name": "web", "namespace": NS, "finalizers": [kube_bridge::captain_crd::FINALIZER]},
+            "spec": {"chart": "stable/notes-demo", "version": "0.1.x", "values": {"greeting": "hey"}},
+            "status": serde_json::to_value(hr_status(&w)).unwrap()}),
+    );
+    let (outcome, hr) = sync();
+    assert_eq!(outcome, Outcome::Done, "{:?}", hr.status);
+    let upgraded = "Upgraded web at revision 2.\n";
+    assert_eq!(hr.status.unwrap().notes, upgraded);
+    assert_eq!(
+        w.helm_ok(&["get", "notes", "web"]),
+        format!("NOTES:\n{upgraded}\n")
+    );
+    assert_eq!(
+        w.helm_ok(&["get", "notes", "web", "--revision", "1"]),
+        format!("NOTES:\n{installed}\n")
+    );
+    let manifest = w.helm_ok(&["get", "manifest", "web"]);
+    assert!(
+        manifest.contains("revision: \"2\"\n  upgrade: \"true\""),
+        "{manifest}"
+    );
+    let cm = w.api.object("api/v1/configmaps", NS, "web-cm").unwrap();
+    assert_eq!(cm["data"]["greeting"], "hey");
+}
+
+/// The status the last sync wrote to HelmRequest `web`.
+fn hr_status(w: &World) -> serde_json::Value {
+    w.api
+        .object("apis/app.alauda.io/v1/helmrequests", NS, "web")
+        .unwrap()["status"]
+        .clone()
 }

@@ -47,6 +47,12 @@ const RESOURCES: &[(&str, &str, &str, bool)] = &[
     ("apis/apps/v1", "deployments", "Deployment", true),
     ("apis/batch/v1", "jobs", "Job", true),
     ("apis/app.alauda.io/v1", "helmrequests", "HelmRequest", true),
+    (
+        "apis/app.alauda.io/v1beta1",
+        "chartrepos",
+        "ChartRepo",
+        true,
+    ),
 ];
 
 impl FakeApi {
@@ -268,18 +274,24 @@ fn selector_matches(selector: &str, labels: &Value) -> bool {
         })
 }
 
+/// RFC 7386: a patch object merges into the target (made an object if it was not), `null`
+/// removes a key, anything else replaces.
 fn merge_patch(target: &mut Value, patch: &Value) {
-    match (target.as_object_mut(), patch.as_object()) {
-        (Some(t), Some(p)) => {
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
+    let Some(p) = patch.as_object() else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    if let Some(t) = target.as_object_mut() {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
             }
         }
-        _ => *target = patch.clone(),
     }
 }
 
