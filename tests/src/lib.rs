@@ -17,6 +17,12 @@
 //! | [`Chassis`], [`Pod`] | ovs-vswitchd (netdev) + ovn-controller in a [`NetNamespace`]; [`Chassis::add_pod`] plugs a namespace into `br-int` | data-plane tests (the `ovn-tests-probe` binary does TCP inside pods) |
 //! | [`Underlay`] | a Linux bridge in a namespace of its own; [`ChassisBuilder::underlay`] cables a chassis to it (`br-phy` + `ul0`, encap address on `br-phy`) | several chassis with Geneve between them (userspace tunnelling) |
 //!
+//! Helper binaries of this crate, run by tests as `env!("CARGO_BIN_EXE_NAME")` (inside a
+//! namespace with [`Chassis::spawn`] or `ip netns exec`): `ovn-tests-probe` (TCP echo in pods),
+//! `ovn-tests-kube-api` (a read-only Kubernetes API stand-in serving JSON files, for daemons in
+//! cluster mode) and `ovn-tests-abort` (the harness's own cleanup test). Test stand-ins live here,
+//! never in a shipped binary.
+//!
 //! # Guarantees
 //!
 //! - Every fixture runs in a unique [`ScratchDir`] (sockets, databases, logs) and on ports from

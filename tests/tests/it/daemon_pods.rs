@@ -684,11 +684,10 @@ fn chassis_daemon_in_cluster_mode_reads_annotations_from_the_api() -> Result<()>
          current-context: stand-in\n",
     )
     .unwrap();
-    let probe = pinger();
     chassis.spawn(
         "api",
-        &probe,
-        ["serve-json", "6443", api.path().to_str().unwrap(), "600"],
+        env!("CARGO_BIN_EXE_ovn-tests-kube-api"),
+        ["6443", api.path().to_str().unwrap(), "600"],
         &[],
     )?;
     let node = Node::start_daemon(
@@ -718,7 +717,7 @@ fn chassis_daemon_in_cluster_mode_reads_annotations_from_the_api() -> Result<()>
         "the node to ping client-a through ovn0",
         || {
             node.chassis
-                .exec([probe.as_str(), "ping", &a[0], "1000"])
+                .exec([pinger().as_str(), "ping", &a[0], "1000"])
                 .is_ok()
         },
     )

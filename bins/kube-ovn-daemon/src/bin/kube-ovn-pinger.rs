@@ -4,9 +4,6 @@
 //! kube-ovn-pinger ping IP [TIMEOUT_MS]        ICMP echo (v4 or v6); exit 0 on a reply
 //! kube-ovn-pinger tcp IP:PORT [TIMEOUT_MS]    TCP connect and line echo; exit 0 on the echo
 //! kube-ovn-pinger listen PORT [SECONDS]       echo lines on PORT (v4 and v6), default 300 s
-//! kube-ovn-pinger serve-json PORT DIR [SECONDS]
-//!                                             a read-only Kubernetes API stand-in on
-//!                                             127.0.0.1:PORT serving DIR's JSON files
 //! ```
 
 use std::process::ExitCode;
@@ -44,16 +41,7 @@ fn main() -> ExitCode {
                     .map_or(Ok(300), |s| s.parse::<u64>().map_err(|e| format!("seconds {s:?}: {e}")))?;
                 pinger::listen(port, Duration::from_secs(seconds))
             }),
-        ["serve-json", port, dir, rest @ ..] => port
-            .parse::<u16>()
-            .map_err(|e| format!("port {port:?}: {e}"))
-            .and_then(|port| {
-                let seconds = rest
-                    .first()
-                    .map_or(Ok(300), |s| s.parse::<u64>().map_err(|e| format!("seconds {s:?}: {e}")))?;
-                pinger::serve_json(port, std::path::Path::new(dir), Duration::from_secs(seconds))
-            }),
-        _ => Err("usage: kube-ovn-pinger ping IP [TIMEOUT_MS] | tcp IP:PORT [TIMEOUT_MS] | listen PORT [SECONDS] | serve-json PORT DIR [SECONDS]".to_owned()),
+        _ => Err("usage: kube-ovn-pinger ping IP [TIMEOUT_MS] | tcp IP:PORT [TIMEOUT_MS] | listen PORT [SECONDS]".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
