@@ -351,7 +351,7 @@ impl Arena {
                 self.garbage += p.len() - self.tail;
             }
             let size = (PAGE_MIN << self.pages.len().min(3)).min(PAGE_MAX);
-            // 65536 pages of 64 KiB is 4 GiB of records in one shard (256 GiB in all):
+            // 65536 pages of 64 KiB is 4 GiB of records in one shard (64 GiB over all shards):
             // memory runs out long before the handle does.
             assert!(
                 self.pages.len() < 1 << (32 - OFFSET_BITS),
