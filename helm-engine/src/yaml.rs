@@ -229,6 +229,9 @@ fn libyaml_problem(info: &str) -> (&str, Stage) {
     }) {
         return (problem, Parser);
     }
+    if info == "duplicate version directive" {
+        return ("found duplicate %YAML directive", Parser);
+    }
     if info == "did not find expected <document-start>" {
         return ("did not find expected <document start>", Parser);
     }
@@ -336,6 +339,14 @@ fn word_scan_error(e: Error, src: &str) -> Error {
 
 /// Builds documents from the event stream, resolving anchors, aliases and merge keys.
 fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
+    // libyaml skips a tab as whitespace only where a simple key may not start, which excludes
+    // the start of the stream; saphyr lets it pass there. (Its errors on later lines agree.)
+    if s.trim_start_matches(' ').starts_with('\t') {
+        return Err(Error::Yaml(
+            "error converting YAML to JSON: yaml: found character that cannot start any token"
+                .into(),
+        ));
+    }
     parse_node_stream(s, limit).map_err(|e| word_scan_error(e, s))
 }
 
@@ -495,13 +506,50 @@ fn key_string(key: Node, span: &Span) -> Result<String> {
                 span.start.line()
             )));
         }
-        Node::Seq(_) | Node::Map(_) => {
+        key @ (Node::Seq(_) | Node::Map(_)) => {
+            // go-yaml v2 decodes the key, then refuses it with Go's `%#v` of it (no line).
+            let _ = span;
             return Err(Error::Yaml(format!(
-                "error converting YAML to JSON: yaml: line {}: invalid map key: a collection",
-                span.start.line()
+                "error converting YAML to JSON: yaml: invalid map key: {}",
+                go_syntax_key(&key)
             )));
         }
     })
+}
+
+/// Go's `%#v` of a value go-yaml v2 decoded into `interface{}`.
+fn go_syntax_key(n: &Node) -> String {
+    match n {
+        Node::Null => "interface {}(nil)".into(),
+        Node::Bool(b) => b.to_string(),
+        Node::Int(i) => i.to_string(),
+        Node::Uint(u) => format!("0x{u:x}"),
+        Node::Float(f) => crate::template::format::format_float(*f, 'g', None),
+        Node::Str(s) => crate::template::format::go_quote(s),
+        Node::Seq(items) => format!(
+            "[]interface {{}}{{{}}}",
+            items
+                .iter()
+                .map(go_syntax_key)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Node::Map(pairs) => {
+            let mut parts: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (crate::template::format::go_quote(k), go_syntax_key(v)))
+                .collect();
+            parts.sort();
+            format!(
+                "map[interface {{}}]interface {{}}{{{}}}",
+                parts
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
 }
 
 fn resolve_scalar(

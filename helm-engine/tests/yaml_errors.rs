@@ -1,0 +1,91 @@
+//! Golden test of go-yaml v2's error wording: values files that `helm template -f` (the
+//! reference binary, v3.17.3) accepts or refuses, read by our `ValueOptions::merge`; the whole
+//! message must match. The reference binary comes from `HELM_BIN`, or
+//! `<workspace>/.tools/helm` (`scripts/install-helm .tools` puts it there).
+
+use helm_engine::values::ValueOptions;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn helm_bin() -> PathBuf {
+    let p = match std::env::var_os("HELM_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/helm"),
+    };
+    assert!(
+        p.is_file(),
+        "the reference helm binary is missing at {}: run `scripts/install-helm .tools` or set HELM_BIN",
+        p.display()
+    );
+    p
+}
+
+const CASES: &[&str] = &[
+    "a: b: c\n",
+    "a:\n  - b\n  c: d\n",
+    "a: [1, 2\n",
+    "a: {b: 1\n",
+    "a: \"unterminated\n",
+    "a: 'x\n",
+    "\tb: 1\n",
+    "  \t\n",
+    "a:\n\tb: 1\n",
+    "d:\n  - x\n\t- y\n",
+    "a: &x 1\nb: *y\n",
+    "a: !!int foo\n",
+    "a:\n b: 1\n  c: 2\n",
+    "key: value\n  bad: indent\n",
+    "a: |\n  x\n y\n",
+    "? [a]\n: 1\n",
+    "[a, b]: c\n",
+    "{a: 1, b: [1, 2.5, null]}: x\n",
+    "k:\n  ? [1, \"s\", true]\n  : v\n",
+    "%YAML 1.1\n%YAML 1.1\na: 1\n",
+    "%YAML 1.1\n# c\n%YAML 1.1\n---\na: 1\n",
+    "a: @x\n",
+    "a: `x\n",
+    "a: 1\n b: 2\n",
+    // Accepted by both.
+    "a: \t1\n",
+    "a: 1\t# c\n",
+    "b: |\n  x\n  \ty\n",
+    "c: [1,\t2]\n",
+    "a: 1\na: 2\n",
+];
+
+#[test]
+fn values_file_errors_are_worded_as_go_yaml_words_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("c");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    let mut failures = Vec::new();
+    for (i, text) in CASES.iter().enumerate() {
+        let name = format!("v{i}.yaml");
+        std::fs::write(dir.path().join(&name), text).unwrap();
+        let out = Command::new(helm_bin())
+            .args(["template", "c", "-f", &name])
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .output()
+            .expect("run helm");
+        let helm = String::from_utf8_lossy(&out.stderr).into_owned();
+        let ours = match (ValueOptions {
+            value_files: vec![(name.clone(), text.as_bytes().to_vec())],
+            ..Default::default()
+        })
+        .merge()
+        {
+            Ok(_) => String::new(),
+            Err(e) => format!("Error: {e}\n"),
+        };
+        if helm != ours {
+            failures.push(format!("{text:?}\n  helm: {helm:?}\n  ours: {ours:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
