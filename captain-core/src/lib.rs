@@ -1,6 +1,8 @@
 //! Captain's controller logic: chart repositories (`ChartRepo`), release storage compatible
 //! with Helm v3 (`helm.sh/release.v1` Secrets), and the reconciliation of `HelmRequest`s
-//! (install, upgrade, prune, hooks, remediation, drift, uninstall).
+//! (install, upgrade, prune, hooks, remediation, drift, uninstall). [`Deployer`] applies a
+//! release's objects and performs Helm's rollback for both the controller and the CLI;
+//! [`metrics`] is Captain's own `/metrics` (`captain_*`).
 //!
 //! It builds on `helm-engine` (rendering and the release record) and `kube-bridge` (CRD types
 //! and the controller runtime pieces). It must not know about argument parsing beyond the
