@@ -15,6 +15,7 @@
 //! | [`RaftCluster`] | 3 clustered ovsdb-servers on loopback | leader-only mode, leader kill, `monitor_cond_since` resume |
 //! | [`Northd`], [`OvnCentral`] | ovn-northd (+ NB and SB) | logical flows, [`Northd::ovn_trace`] |
 //! | [`Chassis`], [`Pod`] | ovs-vswitchd (netdev) + ovn-controller in a [`NetNamespace`]; [`Chassis::add_pod`] plugs a namespace into `br-int` | data-plane tests (the `ovn-tests-probe` binary does TCP inside pods) |
+//! | [`CniPod`], [`run_cni_plugin`] | a CNI plugin executed as a container runtime does (`CNI_*` environment, netconf on stdin) | plugging pods through the real plugin binary |
 //! | [`Underlay`] | a Linux bridge in a namespace of its own; [`ChassisBuilder::underlay`] cables a chassis to it (`br-phy` + `ul0`, encap address on `br-phy`) | several chassis with Geneve between them (userspace tunnelling) |
 //!
 //! Helper binaries of this crate, run by tests as `env!("CARGO_BIN_EXE_NAME")` (inside a
@@ -65,6 +66,7 @@
 //! ```
 
 mod chassis;
+mod cni;
 mod error;
 mod net;
 mod northd;
@@ -77,6 +79,7 @@ mod underlay;
 mod wait;
 
 pub use chassis::{Chassis, ChassisBuilder, NetNamespace, PHYSICAL_BRIDGE, Pod, PodSandbox};
+pub use cni::{CniOutcome, CniPod, run_cni_plugin};
 pub use error::{Error, Result};
 pub use net::{free_tcp_port, unique_name};
 pub use northd::{Northd, OvnCentral};

@@ -18,13 +18,12 @@
 //! different nodes crossed it inside a Geneve tunnel that ovs-vswitchd pushed and popped in
 //! userspace.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use crate::daemon_pods::{addresses, pinger};
+use crate::daemon_pods::{CniJson, addresses, netconf, pinger, plugin};
 use ovn_tests::{
-    Chassis, DEFAULT_TIMEOUT, OvnCentral, PodSandbox, Result, ScratchDir, Underlay, wait_until,
+    Chassis, CniOutcome, CniPod, DEFAULT_TIMEOUT, OvnCentral, PodSandbox, Result, ScratchDir,
+    Underlay, wait_until,
 };
 
 fn binary(name: &str, env: &str) -> PathBuf {
@@ -97,16 +96,16 @@ impl Node {
             name: name.to_owned(),
             namespace: namespace.to_owned(),
         };
-        let (code, stdout) = pod.cni("ADD", &self.socket);
+        let add = pod.cni("ADD", &self.socket);
         assert_eq!(
-            code,
+            add.code,
             Some(0),
-            "ADD {namespace}/{name} on {}: {stdout}\ndaemon log:\n{}",
+            "ADD {namespace}/{name} on {}: {}\ndaemon log:\n{}",
             self.chassis.name(),
+            add.stdout,
             self.daemon_log()
         );
-        let result: serde_json::Value = serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("ADD printed no JSON ({e}): {stdout}"));
+        let result = add.json();
         (pod, addresses(&result))
     }
 }
@@ -120,45 +119,17 @@ struct Pod {
 }
 
 impl Pod {
-    /// Executes the `kube-ovn` plugin as a container runtime does (`CNI_*` in the environment,
-    /// the netconf on stdin); returns its exit code and stdout.
-    fn cni(&self, command: &str, socket: &Path) -> (Option<i32>, String) {
-        let plugin = binary("kube-ovn", "KUBE_OVN_CNI");
-        let netns = self.sandbox.path().display().to_string();
-        let args = format!(
-            "IgnoreUnknown=1;K8S_POD_NAMESPACE={};K8S_POD_NAME={};K8S_POD_INFRA_CONTAINER_ID={}",
-            self.namespace, self.name, self.container_id
-        );
-        let netconf = serde_json::json!({
-            "cniVersion": "1.0.0",
-            "name": "kube-ovn",
-            "type": "kube-ovn",
-            "server_socket": socket,
-        })
-        .to_string();
-        let mut child = Command::new(&plugin)
-            .env_clear()
-            .env("CNI_PATH", plugin.parent().unwrap())
-            .env("CNI_COMMAND", command)
-            .env("CNI_CONTAINERID", &self.container_id)
-            .env("CNI_NETNS", &netns)
-            .env("CNI_IFNAME", "eth0")
-            .env("CNI_ARGS", &args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the plugin starts");
-        // A plugin may exit before reading all of stdin; its output is what counts.
-        if let Err(e) = child.stdin.take().unwrap().write_all(netconf.as_bytes()) {
-            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    /// Executes the `kube-ovn` plugin as a container runtime does; the daemon's own timeouts
+    /// (address, ovn-installed) bound it.
+    fn cni(&self, command: &str, socket: &Path) -> CniOutcome {
+        CniPod {
+            container_id: &self.container_id,
+            netns: &self.sandbox.path(),
+            namespace: &self.namespace,
+            name: &self.name,
         }
-        // The plugin is bounded by the daemon's own timeouts (address, ovn-installed).
-        let out = child.wait_with_output().expect("the plugin ends");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+        .run(&plugin(), command, &netconf(socket))
+        .expect("the plugin runs")
     }
 
     fn ping(&self, ip: &str) -> bool {
@@ -517,8 +488,8 @@ fn chassis_two_nodes_pods_talk_over_geneve() -> Result<()> {
             &format!("logical_port={port}"),
         )
     };
-    let (code, stdout) = client_b.cni("DEL", &node_b.socket);
-    assert_eq!(code, Some(0), "DEL client-b on B: {stdout}");
+    let del = client_b.cni("DEL", &node_b.socket);
+    assert_eq!(del.code, Some(0), "DEL client-b on B: {}", del.stdout);
     wait_until(DEFAULT_TIMEOUT, "client-b.dev to be unbound", || {
         binding("client-b.dev").is_ok_and(|c| c.is_empty())
     })?;

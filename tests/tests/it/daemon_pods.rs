@@ -4,17 +4,18 @@
 //! plugged by executing the `kube-ovn` binary as a container runtime does; every assertion is a
 //! real packet, sent by `kube-ovn-pinger` inside a namespace.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use ovn_tests::{Chassis, DEFAULT_TIMEOUT, OvnCentral, PodSandbox, Result, ScratchDir, wait_until};
+use ovn_tests::{
+    Chassis, CniOutcome, CniPod, DEFAULT_TIMEOUT, OvnCentral, PodSandbox, Result, ScratchDir,
+    run_cni_plugin, wait_until,
+};
 
 fn binary(name: &str, env: &str) -> PathBuf {
     crate::cli_common::workspace_binary(name, env)
 }
 
-fn plugin() -> PathBuf {
+pub(crate) fn plugin() -> PathBuf {
     binary("kube-ovn", "KUBE_OVN_CNI")
 }
 
@@ -24,44 +25,31 @@ pub(crate) fn pinger() -> String {
         .to_string()
 }
 
-/// What the plugin printed and how it exited.
-struct CniOutcome {
-    code: Option<i32>,
-    stdout: String,
+/// Parses what the plugin printed: the CNI result, or the Error JSON on failure.
+pub(crate) trait CniJson {
+    /// Stdout as JSON; panics with the output when it is not.
+    fn json(&self) -> serde_json::Value;
 }
 
-impl CniOutcome {
+impl CniJson for CniOutcome {
     fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("plugin output is not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "plugin output is not JSON ({e}): {}
+stderr: {}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
-/// Runs the plugin as a runtime does: `CNI_*` in the environment, the netconf on stdin.
+/// Runs the plugin with exactly `env` and `netconf` on stdin.
 fn run_plugin(env: &[(&str, &str)], netconf: &str) -> CniOutcome {
-    let plugin = plugin();
-    let mut command = Command::new(&plugin);
-    command
-        .env_clear()
-        .env("CNI_PATH", plugin.parent().unwrap())
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("the plugin starts");
-    // A plugin may exit before reading all of stdin; its output is what counts.
-    let written = child.stdin.take().unwrap().write_all(netconf.as_bytes());
-    if let Err(e) = written {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    let out = child.wait_with_output().expect("the plugin ends");
-    CniOutcome {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-    }
+    run_cni_plugin(&plugin(), env, netconf).expect("the plugin runs")
 }
 
-fn netconf(socket: &Path) -> String {
+/// The netconf a runtime passes `kube-ovn` for a daemon listening on `socket`.
+pub(crate) fn netconf(socket: &Path) -> String {
     serde_json::json!({
         "cniVersion": "1.0.0",
         "name": "kube-ovn",
@@ -81,21 +69,14 @@ pub(crate) struct TestPod {
 
 impl TestPod {
     fn cni(&self, command: &str, socket: &Path) -> CniOutcome {
-        let netns = self.sandbox.path().display().to_string();
-        let args = format!(
-            "IgnoreUnknown=1;K8S_POD_NAMESPACE={};K8S_POD_NAME={};K8S_POD_INFRA_CONTAINER_ID={}",
-            self.namespace, self.name, self.container_id
-        );
-        run_plugin(
-            &[
-                ("CNI_COMMAND", command),
-                ("CNI_CONTAINERID", &self.container_id),
-                ("CNI_NETNS", &netns),
-                ("CNI_IFNAME", "eth0"),
-                ("CNI_ARGS", &args),
-            ],
-            &netconf(socket),
-        )
+        CniPod {
+            container_id: &self.container_id,
+            netns: &self.sandbox.path(),
+            namespace: &self.namespace,
+            name: &self.name,
+        }
+        .run(&plugin(), command, &netconf(socket))
+        .expect("the plugin runs")
     }
 
     pub(crate) fn ping(&self, ip: &str) -> bool {
