@@ -347,7 +347,44 @@ fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
                 .into(),
         ));
     }
-    parse_node_stream(s, limit).map_err(|e| word_scan_error(e, s))
+    // go-yaml takes a tab after a mapping's `:` as the separating whitespace; saphyr refuses
+    // it. The tab separates, it is no content, so a space in its place reads the same.
+    let mut text = std::borrow::Cow::Borrowed(s);
+    for _ in 0..1000 {
+        match parse_node_stream(&text, limit) {
+            Err(Error::Yaml(m)) if m.starts_with(SCAN_ERROR) && m.ends_with(TAB_AFTER_COLON) => {
+                let index: usize = m[1..]
+                    .split(':')
+                    .next()
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(usize::MAX);
+                let Some(blanks) = tab_after_colon(&text, index) else {
+                    return Err(word_scan_error(Error::Yaml(m), s));
+                };
+                let spaces = " ".repeat(blanks.len());
+                text.to_mut().replace_range(blanks, &spaces);
+            }
+            other => return other.map_err(|e| word_scan_error(e, s)),
+        }
+    }
+    parse_node_stream(&text, limit).map_err(|e| word_scan_error(e, s))
+}
+
+const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";
+
+/// The blanks (holding a tab) between the `:` and the token saphyr stopped at (`index`
+/// counts chars), as a byte range.
+fn tab_after_colon(text: &str, index: usize) -> Option<std::ops::Range<usize>> {
+    let at = text
+        .char_indices()
+        .nth(index)
+        .map_or(text.len(), |(i, _)| i);
+    let b = text.as_bytes();
+    let mut start = at;
+    while start > 0 && matches!(b[start - 1], b' ' | b'\t') {
+        start -= 1;
+    }
+    (start > 0 && b[start - 1] == b':' && b[start..at].contains(&b'\t')).then_some(start..at)
 }
 
 fn parse_node_stream(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {

@@ -46,6 +46,11 @@ const CASES: &[&str] = &[
     "a: `x\n",
     "a: 1\n b: 2\n",
     // Accepted by both.
+    "a:\t1\n",
+    "\u{e9}\u{e9}\u{e9}: \u{2713}\na:\t1\n",
+    "b:\t\n  c:\t{x:\t1}\n- z\n",
+    "- a:\tb\n  c:\t\"d:\te\"\n",
+    "m: |\n  k:\tv\nn:\t2\n",
     "a: \t1\n",
     "a: 1\t# c\n",
     "b: |\n  x\n  \ty\n",
