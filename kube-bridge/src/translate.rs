@@ -511,10 +511,15 @@ pub fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) 
     true
 }
 
+/// No labels at all, for objects without a `labels` map.
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+
+/// An object's labels, borrowed: selectors are matched against every pod of a namespace (or
+/// of all of them) per policy peer, so copying the map there dominated a pass.
 fn labels(
     meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> BTreeMap<String, String> {
-    meta.labels.clone().unwrap_or_default()
+) -> &BTreeMap<String, String> {
+    meta.labels.as_ref().unwrap_or(&NO_LABELS)
 }
 
 fn protocol(p: Option<&str>) -> Protocol {
@@ -720,8 +725,10 @@ fn translate_network(
             net.services.push(s);
         }
     }
+    let peer_cache = PeerCache::default();
     for ((ns, name), np) in &objects.network_policies {
-        net.policies.push(policy(objects, addresses, ns, name, np));
+        net.policies
+            .push(policy(objects, addresses, &peer_cache, ns, name, np));
     }
     (net, errors)
 }
@@ -830,7 +837,7 @@ fn service(
             }
         } else if let Some(sel) = &spec.selector {
             // As Kubernetes' endpoint controller computes it: the selected pods' addresses.
-            for ((pns, pname), pod) in pods_in(objects, ns) {
+            for (key, pod) in pods_in(objects, ns) {
                 if !wants_port(pod) {
                     continue;
                 }
@@ -838,7 +845,7 @@ fn service(
                 if sel.iter().any(|(k, v)| l.get(k) != Some(v)) {
                     continue;
                 }
-                let Some(addr) = addresses.get(&(pns.clone(), pname.clone())) else {
+                let Some(addr) = addresses.get(key) else {
                     continue;
                 };
                 let target = match &p.target_port {
@@ -879,9 +886,13 @@ fn service(
     })
 }
 
+/// Peer address lists already resolved in this translation, by (namespaces, pod selector).
+type PeerCache = std::cell::RefCell<BTreeMap<(Vec<String>, String), Vec<IpAddr>>>;
+
 fn policy(
     objects: &Objects,
     addresses: &BTreeMap<NsName, PodAddress>,
+    peer_cache: &PeerCache,
     ns: &str,
     name: &str,
     np: &k8s_openapi::api::networking::v1::NetworkPolicy,
@@ -889,7 +900,7 @@ fn policy(
     let spec = np.spec.clone().unwrap_or_default();
     let pod_selector = spec.pod_selector.clone().unwrap_or_default();
     let selected: Vec<(&NsName, &Pod)> = pods_in(objects, ns)
-        .filter(|(_, pod)| selector_matches(&pod_selector, &labels(&pod.metadata)))
+        .filter(|(_, pod)| selector_matches(&pod_selector, labels(&pod.metadata)))
         .collect();
     let types: Vec<String> = spec.policy_types.clone().unwrap_or_else(|| {
         let mut t = vec!["Ingress".to_owned()];
@@ -922,20 +933,34 @@ fn policy(
                 Some(sel) => objects
                     .namespaces
                     .iter()
-                    .filter(|(_, n)| selector_matches(sel, &labels(&n.metadata)))
+                    .filter(|(_, n)| selector_matches(sel, labels(&n.metadata)))
                     .map(|(k, _)| k.as_str())
                     .collect(),
             };
             let pod_sel = peer.pod_selector.clone().unwrap_or_default();
+            // Policies often repeat a peer (all namespaces, a team's namespaces): each
+            // distinct (namespaces, pod selector) is resolved once per translation.
+            let cache_key = (
+                namespaces
+                    .iter()
+                    .map(|n| (*n).to_owned())
+                    .collect::<Vec<_>>(),
+                serde_json::to_string(&pod_sel).unwrap_or_default(),
+            );
+            if let Some(ips) = peer_cache.borrow().get(&cache_key) {
+                out.push(Peer::Addresses(ips.clone()));
+                continue;
+            }
             let mut ips = Vec::new();
-            for ((pns, pname), pod) in namespaces.iter().flat_map(|n| pods_in(objects, n)) {
-                if !selector_matches(&pod_sel, &labels(&pod.metadata)) {
+            for (key, pod) in namespaces.iter().flat_map(|n| pods_in(objects, n)) {
+                if !selector_matches(&pod_sel, labels(&pod.metadata)) {
                     continue;
                 }
-                if let Some(a) = addresses.get(&(pns.clone(), pname.clone())) {
+                if let Some(a) = addresses.get(key) {
                     ips.extend(a.ips.iter().copied());
                 }
             }
+            peer_cache.borrow_mut().insert(cache_key, ips.clone());
             out.push(Peer::Addresses(ips));
         }
         Some(out)
