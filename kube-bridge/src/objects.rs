@@ -81,17 +81,14 @@ impl Objects {
     /// Reads every `*.yaml`/`*.yml` under `dir` (recursively, in name order). Documents of kinds
     /// the controller does not use are skipped. The objects that parse are returned with the
     /// errors of those that do not, each naming the file and the field.
+    ///
+    /// A file that is not valid YAML contributes nothing here; a caller that converges
+    /// repeatedly should use [`ManifestDir`], which keeps such a file's last valid contents.
     pub fn load_dir(dir: &Path) -> Result<(Objects, Vec<InputError>), Error> {
-        let mut files = Vec::new();
-        collect_yaml(dir, &mut files)?;
-        files.sort();
         let mut objects = Objects::default();
         let mut errors = Vec::new();
-        for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|e| Error::Read {
-                path: file.clone(),
-                source: e,
-            })?;
+        for file in yaml_files(dir)? {
+            let text = read_file(&file)?;
             objects.add_yaml(&file, &text, &mut errors);
         }
         Ok((objects, errors))
@@ -99,27 +96,18 @@ impl Objects {
 
     /// Adds the documents of one YAML text (read from `file`).
     pub fn add_yaml(&mut self, file: &Path, text: &str, errors: &mut Vec<InputError>) {
-        // A manifest directory of a large cluster holds many thousand documents per file;
-        // the parser's default budget (1,024 documents, 250,000 nodes) would refuse it.
-        let options = serde_saphyr::options! {
-            budget: serde_saphyr::budget! {
-                max_documents: 10_000_000,
-                max_nodes: 500_000_000,
-            },
-        };
-        let docs: Vec<serde_json::Value> =
-            match serde_saphyr::from_multiple_with_options(text, options) {
-                Ok(d) => d,
-                Err(e) => {
-                    errors.push(InputError {
-                        file: Some(file.to_owned()),
-                        object: String::new(),
-                        field: String::new(),
-                        message: format!("not valid YAML: {e}"),
-                    });
-                    return;
-                }
-            };
+        match parse_documents(file, text) {
+            Ok(docs) => self.add_documents(file, docs, errors),
+            Err(e) => errors.push(e),
+        }
+    }
+
+    fn add_documents(
+        &mut self,
+        file: &Path,
+        docs: Vec<serde_json::Value>,
+        errors: &mut Vec<InputError>,
+    ) {
         for (document, doc) in docs.into_iter().enumerate() {
             if doc.is_null() {
                 continue;
@@ -211,6 +199,89 @@ fn typed<T: DeserializeOwned>(doc: serde_json::Value) -> Result<T, (String, Stri
             if path == "." { String::new() } else { path },
             e.into_inner().to_string(),
         )
+    })
+}
+
+/// A manifest directory read again and again (watch mode). A file that stops being valid YAML
+/// keeps standing for its last valid contents: reading it as empty would make its pods look
+/// deleted, and they would lose their ports and addresses over a typo.
+#[derive(Debug, Default)]
+pub struct ManifestDir {
+    last_valid: BTreeMap<PathBuf, String>,
+}
+
+/// One read of a [`ManifestDir`].
+#[derive(Debug, Default)]
+pub struct ManifestLoad {
+    /// The objects: from each file as it is now, or as it last parsed.
+    pub objects: Objects,
+    /// Every input error, invalid files included.
+    pub errors: Vec<InputError>,
+    /// Files that are not valid YAML and never were while watched: what they hold is unknown,
+    /// so converging now could delete what they declare.
+    pub unknown: Vec<PathBuf>,
+}
+
+impl ManifestDir {
+    /// Reads the directory as [`Objects::load_dir`] does, standing in the last valid contents
+    /// of a file that does not parse.
+    pub fn load(&mut self, dir: &Path) -> Result<ManifestLoad, Error> {
+        let mut load = ManifestLoad::default();
+        let mut seen = BTreeMap::new();
+        for file in yaml_files(dir)? {
+            let text = read_file(&file)?;
+            match parse_documents(&file, &text) {
+                Ok(docs) => {
+                    load.objects.add_documents(&file, docs, &mut load.errors);
+                    seen.insert(file, text);
+                }
+                Err(mut e) => {
+                    match self.last_valid.remove(&file) {
+                        Some(previous) => {
+                            e.message.push_str("; its last valid contents stand");
+                            load.objects.add_yaml(&file, &previous, &mut load.errors);
+                            seen.insert(file, previous);
+                        }
+                        None => load.unknown.push(file),
+                    }
+                    load.errors.push(e);
+                }
+            }
+        }
+        // A file that is gone is deleted on purpose: its objects go with it.
+        self.last_valid = seen;
+        Ok(load)
+    }
+}
+
+fn parse_documents(file: &Path, text: &str) -> Result<Vec<serde_json::Value>, InputError> {
+    // A manifest directory of a large cluster holds many thousand documents per file;
+    // the parser's default budget (1,024 documents, 250,000 nodes) would refuse it.
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_documents: 10_000_000,
+            max_nodes: 500_000_000,
+        },
+    };
+    serde_saphyr::from_multiple_with_options(text, options).map_err(|e| InputError {
+        file: Some(file.to_owned()),
+        object: String::new(),
+        field: String::new(),
+        message: format!("not valid YAML: {e}"),
+    })
+}
+
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    collect_yaml(dir, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+fn read_file(file: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(file).map_err(|e| Error::Read {
+        path: file.to_owned(),
+        source: e,
     })
 }
 

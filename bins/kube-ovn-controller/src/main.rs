@@ -7,7 +7,9 @@
 //!
 //! With `--manifests` it reads every YAML under DIR, allocates addresses, converges OVN NB;
 //! with `--once` it exits when done (status 2, after converging everything valid, when some
-//! input is invalid), otherwise it keeps watching the directory.
+//! input is invalid), otherwise it keeps watching the directory. A file that is not valid YAML
+//! keeps its last valid contents while watched; one never read valid holds every write back,
+//! since converging without it would delete what it declares.
 //!
 //! Without `--manifests` it runs in a cluster (in-cluster config, `$KUBECONFIG` or
 //! `~/.kube/config`, or `--kubeconfig`): see `kube_bridge::cluster_controller`. It serves
@@ -21,10 +23,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::{ArgAction, Parser};
-use kube_bridge::Objects;
 use kube_bridge::cluster_controller::{ClusterConfig, Defaults, LeaderElection};
 use kube_bridge::controller::Controller;
 use kube_bridge::metrics::Metrics;
+use kube_bridge::objects::{ManifestDir, ManifestLoad};
 use kube_bridge::translate::{DEFAULT_CIDR, JOIN_CIDR};
 
 #[derive(Parser)]
@@ -229,8 +231,30 @@ async fn settled(
     last
 }
 
-async fn pass(controller: &mut Controller, dir: &std::path::Path) -> Result<bool, String> {
-    let (objects, mut errors) = Objects::load_dir(dir).map_err(|e| e.to_string())?;
+async fn pass(
+    controller: &mut Controller,
+    manifests: &mut ManifestDir,
+    dir: &std::path::Path,
+) -> Result<bool, String> {
+    let ManifestLoad {
+        objects,
+        mut errors,
+        unknown,
+    } = manifests.load(dir).map_err(|e| e.to_string())?;
+    if !unknown.is_empty() {
+        // What an unparsable file declares is unknown: converging without it could delete its
+        // pods' ports and release their addresses. Nothing is written until it parses.
+        for e in &errors {
+            eprintln!("invalid input: {e}");
+        }
+        for file in &unknown {
+            eprintln!(
+                "not converging: {} is not valid YAML and was never read",
+                file.display()
+            );
+        }
+        return Ok(false);
+    }
     let report = controller.converge(&objects).await;
     errors.extend(report.errors);
     for e in &errors {
@@ -277,7 +301,8 @@ async fn main() -> ExitCode {
         }
     };
     let mut seen = fingerprint(&manifests);
-    let first = pass(&mut controller, &manifests).await;
+    let mut dir = ManifestDir::default();
+    let first = pass(&mut controller, &mut dir, &manifests).await;
     if args.once {
         return match first {
             Ok(true) => ExitCode::SUCCESS,
@@ -300,7 +325,7 @@ async fn main() -> ExitCode {
         let now = fingerprint(&manifests);
         if now != seen {
             seen = settled(&manifests, now).await;
-            if let Err(e) = pass(&mut controller, &manifests).await {
+            if let Err(e) = pass(&mut controller, &mut dir, &manifests).await {
                 eprintln!("{e}");
             }
         }

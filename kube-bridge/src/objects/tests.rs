@@ -91,3 +91,55 @@ fn loads_a_directory_recursively() {
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(o.namespaces.len(), 2);
 }
+
+/// A scratch directory removed on drop, even after a failed assertion.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_watched_file_that_stops_parsing_keeps_its_last_valid_contents() {
+    let dir = Scratch(std::env::temp_dir().join(format!(
+        "kube-bridge-manifestdir-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    )));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let a = dir.0.join("a.yaml");
+    std::fs::write(&a, MANIFESTS).unwrap();
+    let mut watched = ManifestDir::default();
+    let first = watched.load(&dir.0).unwrap();
+    assert!(first.errors.is_empty() && first.unknown.is_empty());
+    assert_eq!(first.objects.pods.len(), 1);
+
+    // A typo: the pod is still declared by what the file last said, and the error says so.
+    std::fs::write(&a, "apiVersion: v1\nkind: Pod\nmetadata: {name: web, [").unwrap();
+    // A new file that never parsed: what it declares is unknown.
+    let b = dir.0.join("b.yaml");
+    std::fs::write(&b, "a: [unclosed").unwrap();
+    let broken = watched.load(&dir.0).unwrap();
+    assert_eq!(broken.objects.pods.len(), 1, "the pod stands");
+    assert_eq!(broken.unknown, vec![b.clone()]);
+    assert_eq!(broken.errors.len(), 2, "{:?}", broken.errors);
+    assert!(
+        broken.errors[0]
+            .to_string()
+            .contains("last valid contents stand"),
+        "{}",
+        broken.errors[0]
+    );
+    // Still broken on the next read: the last valid contents still stand.
+    assert_eq!(watched.load(&dir.0).unwrap().objects.pods.len(), 1);
+
+    // Fixed, then deleted: a deleted file's objects go.
+    std::fs::write(&b, "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n").unwrap();
+    let fixed = watched.load(&dir.0).unwrap();
+    assert!(fixed.unknown.is_empty() && fixed.objects.namespaces.contains_key("b"));
+    std::fs::remove_file(&a).unwrap();
+    let gone = watched.load(&dir.0).unwrap();
+    assert!(gone.objects.pods.is_empty() && gone.errors.is_empty());
+}

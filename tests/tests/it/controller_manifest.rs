@@ -499,3 +499,48 @@ fn controller_watch_mode_follows_manifest_edits() {
         "the watching controller is still running"
     );
 }
+
+/// A manifest file that is not valid YAML holds every write back: converging without it would
+/// delete the ports of the pods it declares and release their addresses.
+#[test]
+fn controller_unparsable_file_writes_nothing_and_loses_no_address() {
+    let central = OvnCentral::start().unwrap();
+    let nb = central.nb.remote();
+    let dir = ScratchDir::new("manifests").unwrap();
+    let mut text = BASE.to_owned();
+    text.push_str(&pod("prod", "web-a", "web"));
+    std::fs::write(dir.path().join("cluster.yaml"), &text).unwrap();
+    let mut more = pod("dev", "client", "client");
+    std::fs::write(dir.path().join("more.yaml"), &more).unwrap();
+    let (code, err) = run(dir.path(), &nb);
+    assert_eq!(code, Some(0), "{err}");
+    let before = ports(&central);
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    // A typo in one file, and a pod added to the other: nothing is written until it parses.
+    more.push_str("\n  broken: [\n");
+    std::fs::write(dir.path().join("more.yaml"), &more).unwrap();
+    text.push_str(&pod("prod", "web-b", "web"));
+    std::fs::write(dir.path().join("cluster.yaml"), &text).unwrap();
+    let (code, err) = run(dir.path(), &nb);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("more.yaml") && err.contains("not valid YAML"),
+        "{err}"
+    );
+    assert_eq!(
+        ports(&central),
+        before,
+        "no port removed, added or readdressed"
+    );
+
+    // Fixed: the added pod converges and the others keep their addresses.
+    std::fs::write(dir.path().join("more.yaml"), pod("dev", "client", "client")).unwrap();
+    let (code, err) = run(dir.path(), &nb);
+    assert_eq!(code, Some(0), "{err}");
+    let after = ports(&central);
+    assert_eq!(after.len(), 3, "{after:?}");
+    for (name, port) in &before {
+        assert_eq!(&after[name], port, "{name} kept its address");
+    }
+}
