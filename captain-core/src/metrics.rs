@@ -12,17 +12,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kube_bridge::metrics::Exposition;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-/// The `Content-Type` of a scrape.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The `Content-Type` of an OpenMetrics scrape.
+pub use kube_bridge::metrics::CONTENT_TYPE;
 
 /// The phases `captain_helmrequests` always reports (0 when none).
 pub const PHASES: [&str; 4] = ["Pending", "Synced", "Failed", "Unknown"];
@@ -135,76 +136,23 @@ impl Metrics {
     }
 }
 
-/// The longest request head a scrape may send.
-const MAX_REQUEST_HEAD: usize = 8 * 1024;
-/// How long a scraper may take to send its request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Serves `GET /metrics` on `listener` until the task is dropped; other paths get 404.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) -> std::io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            if let Err(e) = respond(stream, &metrics).await {
-                tracing::debug!(%peer, error = %e, "metrics connection failed");
-            }
-        });
+impl Exposition for Metrics {
+    fn encode(&self) -> String {
+        Metrics::encode(self)
     }
 }
 
-async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
-    let mut head = Vec::with_capacity(512);
-    let read_head = async {
-        let mut chunk = [0u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            if head.len() >= MAX_REQUEST_HEAD {
-                return Ok(false);
-            }
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(false);
-            }
-            head.extend_from_slice(&chunk[..n]);
-        }
-        Ok::<bool, std::io::Error>(true)
-    };
-    let complete = tokio::time::timeout(REQUEST_TIMEOUT, read_head)
-        .await
-        .unwrap_or(Ok(false))?;
-    if !complete {
-        return Ok(());
-    }
-    let line = String::from_utf8_lossy(head.split(|b| *b == b'\r').next().unwrap_or_default())
-        .into_owned();
-    let mut words = line.split(' ');
-    let method = words.next().unwrap_or_default();
-    let path = words
-        .next()
-        .unwrap_or_default()
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    let (status, content_type, body) = match (method, path) {
-        ("GET", "/metrics") => ("200 OK", CONTENT_TYPE, metrics.encode()),
-        ("GET", _) => ("404 Not Found", "text/plain", "not found\n".to_string()),
-        _ => (
-            "405 Method Not Allowed",
-            "text/plain",
-            "only GET\n".to_string(),
-        ),
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
+/// Serves `GET /metrics` on `listener` until the task is dropped: kube-bridge's scrape
+/// endpoint, over Captain's registry.
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) -> std::io::Result<()> {
+    kube_bridge::metrics::serve(listener, metrics).await
 }
 
 /// Test support: `GET /metrics` from `addr`, the body only.
 #[cfg(test)]
 pub(crate) async fn scrape(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .await

@@ -186,21 +186,34 @@ impl Metrics {
     }
 }
 
+/// A set of metrics that can be scraped: its OpenMetrics text. Implemented by this crate's
+/// [`Metrics`] and by other controllers' registries (Captain's), which share [`serve`].
+pub trait Exposition: Send + Sync + 'static {
+    /// The OpenMetrics text exposition.
+    fn encode(&self) -> String;
+}
+
+impl Exposition for Metrics {
+    fn encode(&self) -> String {
+        Metrics::encode(self)
+    }
+}
+
 /// Serves `GET /metrics` on `listener` until the task is dropped or accepting fails. Other
 /// paths get 404, other methods 405; each connection answers one request and closes.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) -> std::io::Result<()> {
+pub async fn serve<M: Exposition>(listener: TcpListener, metrics: Arc<M>) -> std::io::Result<()> {
     loop {
         let (stream, peer) = listener.accept().await?;
         let metrics = metrics.clone();
         tokio::spawn(async move {
-            if let Err(e) = respond(stream, &metrics).await {
+            if let Err(e) = respond(stream, &*metrics).await {
                 tracing::debug!(%peer, error = %e, "metrics connection failed");
             }
         });
     }
 }
 
-async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
+async fn respond<M: Exposition>(mut stream: TcpStream, metrics: &M) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(512);
     let complete = tokio::time::timeout(REQUEST_TIMEOUT, async {
         let mut chunk = [0u8; 1024];
