@@ -299,6 +299,10 @@ pub async fn run_serving(
                 }
             }
             changed = leading.changed(), if options.leader_elect => {
+                // A stop makes the campaign step down too; select! may see that first.
+                if *stop.borrow() {
+                    break Ok(());
+                }
                 if changed.is_err() || !*leading.borrow() {
                     break Err(Error::Input("lost leadership".into()));
                 }
