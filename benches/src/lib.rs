@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod lsp_add;
+pub mod nbctl;
 pub mod report;
 pub mod sync;
 pub mod synthetic;

@@ -20,6 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use ovn_benches::nbctl::create_switches_and_ports;
 
 #[derive(Parser)]
 struct Args {
@@ -336,57 +337,6 @@ fn run_controller(
     Ok((seconds, out.status.code().unwrap_or(-1), transactions))
 }
 
-/// The anchor: ovn-nbctl creating the same switches and pod ports (with addresses and port
-/// security), `batch` ports per invocation. Returns (seconds, invocations).
-fn nbctl(
-    remote: &str,
-    switches: &[String],
-    ports: &[(String, String, String)],
-    batch: usize,
-) -> Result<(f64, usize), String> {
-    let started = Instant::now();
-    let mut invocations = 0;
-    let mut run = |args: Vec<String>| -> Result<(), String> {
-        invocations += 1;
-        let out = Command::new("ovn-nbctl")
-            .arg(format!("--db={remote}"))
-            .args(&args)
-            .output()
-            .map_err(|e| format!("ovn-nbctl: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
-    };
-    let mut args = Vec::new();
-    for s in switches {
-        args.extend(["--".into(), "ls-add".into(), s.clone()]);
-    }
-    run(args)?;
-    for chunk in ports.chunks(batch.max(1)) {
-        let mut args = Vec::new();
-        for (switch, port, addr) in chunk {
-            args.extend([
-                "--".into(),
-                "lsp-add".into(),
-                switch.clone(),
-                port.clone(),
-                "--".into(),
-                "lsp-set-addresses".into(),
-                port.clone(),
-                addr.clone(),
-                "--".into(),
-                "lsp-set-port-security".into(),
-                port.clone(),
-                addr.clone(),
-            ]);
-        }
-        run(args)?;
-    }
-    Ok((started.elapsed().as_secs_f64(), invocations))
-}
-
 /// The pod ports the controller wrote, as (switch, port, "mac ip") for the anchor to recreate.
 fn pod_ports(server: &NbServer) -> Result<Vec<(String, String, String)>, String> {
     let txn = r#"["OVN_Northbound",{"op":"select","table":"Logical_Switch_Port","where":[],"columns":["name","addresses","external_ids"]}]"#;
@@ -484,7 +434,8 @@ fn main() -> Result<(), String> {
         let switches: Vec<String> = switches.into_iter().collect();
         drop(nb);
         let anchor = NbServer::start(&scratch.0.join("nb-anchor"))?;
-        let (seconds, invocations) = nbctl(&anchor.remote(), &switches, &ports, a.nbctl_batch)?;
+        let (seconds, invocations) =
+            create_switches_and_ports(&anchor.remote(), &switches, &ports, a.nbctl_batch)?;
         line(serde_json::json!({
             "workload": "anchor-nbctl-switches-and-pod-ports", "seconds": seconds,
             "switches": switches.len(), "ports": ports.len(), "invocations": invocations,

@@ -10,10 +10,10 @@
 //! Prints one JSON line per pass.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::Command;
 use std::time::Instant;
 
 use clap::Parser;
+use ovn_benches::nbctl::create_switches_and_ports;
 use ovn_model::network::{
     Network, NetworkPolicy, Peer, PodPort, PolicyRule, PortMatch, Protocol, Service, ServicePort,
     Subnet, Vpc,
@@ -131,51 +131,21 @@ fn network(a: &Args) -> Network {
     }
 }
 
+/// The anchor: ovn-nbctl creating the network's switches and pod ports, 500 per invocation.
 fn nbctl(remote: &str, net: &Network) -> Result<(f64, usize), String> {
-    let started = Instant::now();
-    let mut invocations = 0;
-    let mut run = |args: Vec<String>| -> Result<(), String> {
-        invocations += 1;
-        let out = Command::new("ovn-nbctl")
-            .arg(format!("--db={remote}"))
-            .args(&args)
-            .output()
-            .map_err(|e| format!("ovn-nbctl: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
-    };
-    let mut args = Vec::new();
-    for s in &net.subnets {
-        args.extend(["--".into(), "ls-add".into(), s.name.clone()]);
-    }
-    run(args)?;
-    // ovn-nbctl slows quadratically with the number of commands per invocation: batches of
-    // 500 are near its best throughput.
-    for chunk in net.pods.chunks(500) {
-        let mut args = Vec::new();
-        for p in chunk {
-            let addr = format!("{} {}", p.mac, p.ips[0]);
-            args.extend([
-                "--".into(),
-                "lsp-add".into(),
+    let switches: Vec<String> = net.subnets.iter().map(|s| s.name.clone()).collect();
+    let ports: Vec<(String, String, String)> = net
+        .pods
+        .iter()
+        .map(|p| {
+            (
                 p.subnet.clone(),
                 p.port_name(),
-                "--".into(),
-                "lsp-set-addresses".into(),
-                p.port_name(),
-                addr.clone(),
-                "--".into(),
-                "lsp-set-port-security".into(),
-                p.port_name(),
-                addr,
-            ]);
-        }
-        run(args)?;
-    }
-    Ok((started.elapsed().as_secs_f64(), invocations))
+                format!("{} {}", p.mac, p.ips[0]),
+            )
+        })
+        .collect();
+    create_switches_and_ports(remote, &switches, &ports, 500)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
