@@ -18,12 +18,11 @@
 //! different nodes crossed it inside a Geneve tunnel that ovs-vswitchd pushed and popped in
 //! userspace.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::daemon_pods::{CniJson, addresses, netconf, pinger, plugin};
+use crate::daemon_pods::{CniJson, TestPod, addresses, pinger};
 use ovn_tests::{
-    Chassis, CniOutcome, CniPod, DEFAULT_TIMEOUT, OvnCentral, PodSandbox, Result, ScratchDir,
-    Underlay, wait_until,
+    Chassis, DEFAULT_TIMEOUT, OvnCentral, PodSandbox, Result, ScratchDir, Underlay, wait_until,
 };
 
 fn binary(name: &str, env: &str) -> PathBuf {
@@ -89,8 +88,8 @@ impl Node {
 
     /// Plugs a new sandbox as pod `namespace/name` with ADD, as the node's runtime does;
     /// panics with the daemon's log if ADD fails. Returns the pod and its addresses (v4 first).
-    fn plug(&self, namespace: &str, name: &str) -> (Pod, Vec<String>) {
-        let pod = Pod {
+    fn plug(&self, namespace: &str, name: &str) -> (TestPod, Vec<String>) {
+        let pod = TestPod {
             sandbox: PodSandbox::new().unwrap(),
             container_id: container_id(),
             name: name.to_owned(),
@@ -107,41 +106,6 @@ impl Node {
         );
         let result = add.json();
         (pod, addresses(&result))
-    }
-}
-
-/// A pod: its sandbox and what the runtime passes the plugin.
-struct Pod {
-    sandbox: PodSandbox,
-    container_id: String,
-    name: String,
-    namespace: String,
-}
-
-impl Pod {
-    /// Executes the `kube-ovn` plugin as a container runtime does; the daemon's own timeouts
-    /// (address, ovn-installed) bound it.
-    fn cni(&self, command: &str, socket: &Path) -> CniOutcome {
-        CniPod {
-            container_id: &self.container_id,
-            netns: &self.sandbox.path(),
-            namespace: &self.namespace,
-            name: &self.name,
-        }
-        .run(&plugin(), command, &netconf(socket))
-        .expect("the plugin runs")
-    }
-
-    fn ping(&self, ip: &str) -> bool {
-        self.sandbox
-            .exec([pinger().as_str(), "ping", ip, "1000"])
-            .is_ok()
-    }
-
-    fn tcp(&self, target: &str) -> bool {
-        self.sandbox
-            .exec([pinger().as_str(), "tcp", target, "1000"])
-            .is_ok()
     }
 }
 

@@ -61,14 +61,16 @@ pub(crate) fn netconf(socket: &Path) -> String {
 
 /// One pod: its sandbox and what the runtime passed.
 pub(crate) struct TestPod {
-    sandbox: PodSandbox,
-    container_id: String,
-    name: String,
-    namespace: String,
+    pub(crate) sandbox: PodSandbox,
+    pub(crate) container_id: String,
+    pub(crate) name: String,
+    pub(crate) namespace: String,
 }
 
 impl TestPod {
-    fn cni(&self, command: &str, socket: &Path) -> CniOutcome {
+    /// Executes the `kube-ovn` plugin as a container runtime does; the daemon's own timeouts
+    /// (address, ovn-installed) bound it.
+    pub(crate) fn cni(&self, command: &str, socket: &Path) -> CniOutcome {
         CniPod {
             container_id: &self.container_id,
             netns: &self.sandbox.path(),
@@ -85,7 +87,7 @@ impl TestPod {
             .is_ok()
     }
 
-    fn tcp(&self, target: &str) -> bool {
+    pub(crate) fn tcp(&self, target: &str) -> bool {
         self.sandbox
             .exec([pinger().as_str(), "tcp", target, "1000"])
             .is_ok()
