@@ -38,6 +38,8 @@ const MAX_WATCH_SECONDS: u64 = 290;
 pub struct ClusterSource {
     client: Client,
     subnets: Store<Subnet>,
+    /// The node's own Node (a field selector on its name): at most one object.
+    nodes: Store<Node>,
     changes: watch::Receiver<u64>,
 }
 
@@ -50,27 +52,39 @@ impl Debug for ClusterSource {
 }
 
 impl ClusterSource {
-    /// Starts watching Subnets (for ovn0's routes) in the background; pods and nodes are read
-    /// when asked for. Needs a tokio runtime.
-    pub fn start(client: Client) -> ClusterSource {
-        let (subnets, writer) = reflector::store();
+    /// Starts watching Subnets (for ovn0's routes) and the Node `node` (for ovn0's own join
+    /// address, which a re-created Node may get anew) in the background; pods are read when
+    /// asked for. Needs a tokio runtime.
+    pub fn start(client: Client, node: &str) -> ClusterSource {
+        let (subnets, subnet_writer) = reflector::store();
+        let (nodes, node_writer) = reflector::store();
         let (tx, changes) = watch::channel(0u64);
-        let stream = reflector::reflector(
-            writer,
+        let subnet_stream = reflector::reflector(
+            subnet_writer,
             watcher(
                 Api::<Subnet>::all(client.clone()),
                 watcher::Config::default(),
             )
             .default_backoff(),
-        );
+        )
+        .map(|event| settled(event, "Subnets"));
+        let node_stream = reflector::reflector(
+            node_writer,
+            watcher(
+                Api::<Node>::all(client.clone()),
+                watcher::Config::default().fields(&format!("metadata.name={node}")),
+            )
+            .default_backoff(),
+        )
+        .map(|event| settled(event, "its Node"));
+        let stream = futures::stream::select(subnet_stream, node_stream);
         tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
-            while let Some(event) = stream.next().await {
-                match event {
-                    // A relist reports its objects one by one; the set is complete at InitDone.
-                    Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => {}
-                    Ok(_) => tx.send_modify(|n| *n += 1),
-                    Err(error) => tracing::warn!(%error, "watching Subnets"),
+            while let Some(settled) = stream.next().await {
+                match settled {
+                    Ok(true) => tx.send_modify(|n| *n += 1),
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!("{error}"),
                 }
                 if tx.is_closed() {
                     return;
@@ -80,11 +94,12 @@ impl ClusterSource {
         ClusterSource {
             client,
             subnets,
+            nodes,
             changes,
         }
     }
 
-    /// A receiver that changes whenever the Subnets do.
+    /// A receiver that changes whenever the Subnets or the node's own Node do.
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.clone()
     }
@@ -137,6 +152,25 @@ impl ClusterSource {
         network(&object, &format!("node-{node}"), &found)
     }
 
+    /// Node `node`'s join network as last watched, without waiting: `None` while it is not
+    /// allocated (or not watched yet).
+    pub fn current_node_network(&self, node: &str) -> Result<Option<PortNetwork>> {
+        let found = self
+            .nodes
+            .state()
+            .into_iter()
+            .find(|n| n.name_any() == node);
+        match found {
+            Some(found) if is_allocated(found.annotations()) => network(
+                &format!("node {node}"),
+                &format!("node-{node}"),
+                found.annotations(),
+            )
+            .map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// The CIDRs of the default Vpc's Subnets but the join subnet `join`: what the node routes
     /// through ovn0 (other Vpcs are not reachable through the join gateway).
     pub fn pod_subnets(&self, join: &str) -> Vec<IpNet> {
@@ -162,6 +196,20 @@ impl ClusterSource {
         out.sort();
         out.dedup();
         out
+    }
+}
+
+/// Whether a watch event completes a change (`true`), is part of a relist still under way
+/// (`false`: a relist reports its objects one by one, the set is complete at InitDone), or
+/// failed (the error, naming what was watched).
+fn settled<K>(
+    event: std::result::Result<watcher::Event<K>, watcher::Error>,
+    what: &str,
+) -> std::result::Result<bool, String> {
+    match event {
+        Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => Ok(false),
+        Ok(_) => Ok(true),
+        Err(error) => Err(format!("watching {what}: {error}")),
     }
 }
 

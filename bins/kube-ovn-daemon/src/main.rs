@@ -93,6 +93,7 @@ async fn run(args: Args) -> kube_ovn_daemon::Result<()> {
         Some(remote) => NetworkSource::Northbound(Northbound::connect(remote).await?),
         None => NetworkSource::Cluster(ClusterSource::start(
             kube_client(args.kubeconfig.as_deref()).await?,
+            &args.node,
         )),
     };
     let ovs = Ovs::connect(&args.ovs_db, &args.bridge, netdev).await?;

@@ -221,6 +221,39 @@ impl Netlink {
         )))
     }
 
+    /// Removes `address` (with its prefix length) from a link; absent is fine.
+    pub async fn delete_address(&self, index: u32, address: IpNet) -> Result<()> {
+        let mut stream = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
+        while let Some(message) = stream
+            .try_next()
+            .await
+            .map_err(Error::netlink(format!("list addresses of link #{index}")))?
+        {
+            let matches = message.header.prefix_len == address.prefix_len()
+                && message
+                    .attributes
+                    .iter()
+                    .any(|a| matches!(a, AddressAttribute::Address(ip) if *ip == address.addr()));
+            if matches {
+                return self
+                    .handle
+                    .address()
+                    .del(message)
+                    .execute()
+                    .await
+                    .map_err(Error::netlink(format!(
+                        "delete address {address} from link #{index}"
+                    )));
+            }
+        }
+        Ok(())
+    }
+
     /// The addresses on a link.
     pub async fn addresses(&self, index: u32) -> Result<Vec<IpNet>> {
         let mut stream = self

@@ -29,7 +29,7 @@ pub async fn run_node_port(
     timeout: Duration,
 ) {
     let port = format!("node-{node}");
-    let (index, join) = loop {
+    let (index, mut join) = loop {
         match ensure_ovn0(&node, &source, &ovs, &netlink, mtu, timeout).await {
             Ok(ready) => break ready,
             Err(error) => {
@@ -42,6 +42,21 @@ pub async fn run_node_port(
     let mut changes = source.changes();
     loop {
         changes.borrow_and_update();
+        // A Node deleted and created again (or a join subnet re-addressed) gets a new join
+        // address: ovn0 follows it, or the node would keep an address OVN no longer routes.
+        match source.current_node_network(&node) {
+            Ok(Some(now)) if now != join => {
+                match readdress_ovn0(&join, &now, &ovs, &netlink, index).await {
+                    Ok(()) => {
+                        tracing::info!(port, addresses = ?now.addresses, "ovn0 re-addressed");
+                        join = now;
+                    }
+                    Err(error) => tracing::warn!(%error, "re-addressing ovn0"),
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "reading the node's join address"),
+        }
         if let Err(error) = route_pod_subnets(&join, &source, &netlink, index).await {
             tracing::warn!(%error, "routing pod subnets through ovn0");
         }
@@ -105,6 +120,42 @@ async fn ensure_ovn0(
     netlink.set_up(index).await?;
     ovs.wait_installed(NODE_INTERFACE, timeout).await?;
     Ok((index, network))
+}
+
+/// Moves ovn0 from network `old` to `new`: its MAC, its addresses (those of `old` that `new`
+/// lacks go, so the node answers only for what OVN routes to it) and the interface's `ip` id.
+/// The routes follow on the next pass, through `new`'s gateways.
+async fn readdress_ovn0(
+    old: &PortNetwork,
+    new: &PortNetwork,
+    ovs: &Ovs,
+    netlink: &Netlink,
+    index: u32,
+) -> Result<()> {
+    if new.mac != old.mac {
+        let mac = parse_mac(&new.mac).ok_or_else(|| Error::BadPortData {
+            port: new.port.clone(),
+            reason: format!("mac_address {:?}", new.mac),
+        })?;
+        netlink.set_mac(index, mac).await?;
+    }
+    let (gone, added) = address_changes(&old.addresses, &new.addresses);
+    for address in gone {
+        netlink.delete_address(index, address).await?;
+    }
+    for address in added {
+        netlink.add_address(index, address).await?;
+    }
+    let ips: Vec<String> = new.addresses.iter().map(|a| a.addr().to_string()).collect();
+    ovs.set_interface_id(NODE_INTERFACE, "ip", &ips.join(","))
+        .await
+}
+
+/// The addresses to remove (in `old`, not in `new`) and to add (in `new`, not in `old`).
+pub fn address_changes(old: &[IpNet], new: &[IpNet]) -> (Vec<IpNet>, Vec<IpNet>) {
+    let gone = old.iter().filter(|a| !new.contains(a)).copied().collect();
+    let added = new.iter().filter(|a| !old.contains(a)).copied().collect();
+    (gone, added)
 }
 
 /// A route out of ovn0: destination and gateway.
@@ -226,5 +277,19 @@ mod tests {
         let (stale, missing) = route_changes(&wanted, &[]);
         assert!(stale.is_empty());
         assert_eq!(missing.len(), 2);
+    }
+
+    #[test]
+    fn a_new_join_address_replaces_only_what_changed() {
+        let old = [net("100.64.0.2/16"), net("fd00:100:64::2/64")];
+        let new = [net("100.64.0.7/16"), net("fd00:100:64::2/64")];
+        let (gone, added) = address_changes(&old, &new);
+        assert_eq!(gone, vec![net("100.64.0.2/16")]);
+        assert_eq!(added, vec![net("100.64.0.7/16")]);
+        let (gone, added) = address_changes(&new, &new);
+        assert!(gone.is_empty() && added.is_empty());
+        // A prefix change is a different address.
+        let (gone, added) = address_changes(&[net("100.64.0.2/16")], &[net("100.64.0.2/17")]);
+        assert_eq!((gone.len(), added.len()), (1, 1));
     }
 }

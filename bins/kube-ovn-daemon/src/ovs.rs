@@ -270,6 +270,38 @@ impl Ovs {
         Ok(true)
     }
 
+    /// Sets `external_ids:key=value` on interface `name`, keeping its other ids (ovn-installed
+    /// among them: ovn-controller owns that one).
+    pub async fn set_interface_id(&self, name: &str, key: &str, value: &str) -> Result<()> {
+        let what = format!("set external_ids:{key} of interface {name}");
+        let condition = vec![Condition::eq("name", Datum::scalar(name))];
+        let ops = vec![
+            Operation::mutate(
+                "Interface",
+                condition.clone(),
+                vec![Mutation::new(
+                    "external_ids",
+                    Mutator::Delete,
+                    Datum::set([Atom::from(key)]),
+                )],
+            ),
+            Operation::mutate(
+                "Interface",
+                condition,
+                vec![Mutation::new(
+                    "external_ids",
+                    Mutator::Insert,
+                    string_map([(key, value)]),
+                )],
+            ),
+        ];
+        let results = self.transact(ops, &what).await?;
+        if results.get(1).and_then(|r| r.count).unwrap_or(0) == 0 {
+            return Err(Error::Database(format!("{what}: no such interface")));
+        }
+        Ok(())
+    }
+
     async fn transact(
         &self,
         ops: Vec<Operation>,

@@ -58,6 +58,14 @@ impl NetworkSource {
         }
     }
 
+    /// `node`'s join network now, without waiting; `None` while it is not allocated.
+    pub fn current_node_network(&self, node: &str) -> Result<Option<PortNetwork>> {
+        match self {
+            NetworkSource::Northbound(nb) => nb.port_network(&format!("node-{node}")),
+            NetworkSource::Cluster(api) => api.current_node_network(node),
+        }
+    }
+
     /// The pod subnets' CIDRs the node routes through ovn0, all but the join subnet `join`.
     pub fn pod_subnets(&self, join: &str) -> Vec<IpNet> {
         match self {
@@ -66,7 +74,7 @@ impl NetworkSource {
         }
     }
 
-    /// A receiver that changes whenever the subnets may have.
+    /// A receiver that changes whenever the subnets or the node's join network may have.
     pub fn changes(&self) -> watch::Receiver<u64> {
         match self {
             NetworkSource::Northbound(nb) => nb.changes(),

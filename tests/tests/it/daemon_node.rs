@@ -54,6 +54,83 @@ fn chassis_daemon_node_reaches_pods_through_ovn0() -> Result<()> {
     Ok(())
 }
 
+/// ovn0's IPv4 address, if it has one.
+fn ovn0_v4(node: &Node) -> Option<String> {
+    let out = node
+        .chassis
+        .exec(["ip", "-o", "-4", "addr", "show", "dev", "ovn0"])
+        .ok()?;
+    let mut found = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+        .map(|cidr| cidr.split('/').next().unwrap_or(cidr).to_owned());
+    let first = found.next()?;
+    assert!(found.next().is_none(), "ovn0 has one IPv4 address:\n{out}");
+    Some(first)
+}
+
+#[test]
+fn chassis_daemon_ovn0_follows_a_recreated_nodes_new_join_address() -> Result<()> {
+    let with_node = |name: &str| {
+        format!("{MANIFESTS}---\napiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\n")
+    };
+    let node = Node::start(with_node)?;
+    let name = node.chassis.name().to_owned();
+    let port = format!("node-{name}");
+    let (_client, result) = node.plug("dev", "client-a");
+    let pod_ip = addresses(&result)[0].clone();
+    let mut first = None;
+    wait_until(DEFAULT_TIMEOUT, "ovn0 to get its join address", || {
+        first = ovn0_v4(&node);
+        first.is_some()
+    })
+    .inspect_err(|_| eprintln!("daemon log:\n{}", node.daemon_log()))?;
+    let first = first.unwrap();
+
+    // The Node goes: the controller releases its address and removes its port.
+    node.rewrite_manifests(MANIFESTS);
+    wait_until(DEFAULT_TIMEOUT, "the node's port to go", || {
+        node.nbctl([
+            "--bare",
+            "--columns=name",
+            "find",
+            "Logical_Switch_Port",
+            &format!("name={port}"),
+        ])
+        .is_ok_and(|out| out.trim().is_empty())
+    })?;
+    // It comes back: a never-used join address, which ovn0 takes in place of the old one.
+    node.rewrite_manifests(&with_node(&name));
+    let mut second = None;
+    wait_until(DEFAULT_TIMEOUT, "ovn0 to take the new join address", || {
+        second = ovn0_v4(&node).filter(|ip| *ip != first);
+        second.is_some()
+    })
+    .inspect_err(|_| eprintln!("daemon log:\n{}", node.daemon_log()))?;
+    let second = second.unwrap();
+    let ids = node
+        .chassis
+        .vsctl(["get", "Interface", "ovn0", "external_ids:ip"])?;
+    assert_eq!(ids.trim().trim_matches('"'), second);
+    let nb_ids = node.nbctl(["get", "Logical_Switch_Port", &port, "addresses"])?;
+    assert!(
+        nb_ids.contains(&second),
+        "NB port addresses {nb_ids} lack {second}"
+    );
+    let pinger = pinger();
+    wait_until(
+        DEFAULT_TIMEOUT,
+        "the node to ping the pod from its new address",
+        || {
+            node.chassis
+                .exec([pinger.as_str(), "ping", &pod_ip, "1000"])
+                .is_ok()
+        },
+    )
+    .inspect_err(|_| eprintln!("daemon log:\n{}", node.daemon_log()))?;
+    Ok(())
+}
+
 /// The routes on ovn0, one per line (`ip -o route`), v4 and v6.
 fn ovn0_routes(node: &Node) -> String {
     let v4 = node

@@ -186,6 +186,14 @@ impl Node {
         std::fs::rename(&staged, &file).unwrap();
     }
 
+    /// Runs ovn-nbctl against the node's NB.
+    pub(crate) fn nbctl<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        &self,
+        args: I,
+    ) -> Result<String> {
+        self.central.nb.nbctl(args)
+    }
+
     pub(crate) fn daemon_log(&self) -> String {
         std::fs::read_to_string(&self.daemon_console).unwrap_or_default()
     }

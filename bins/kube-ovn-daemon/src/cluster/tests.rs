@@ -1,6 +1,7 @@
 //! Cluster mode against a stand-in API server: a kube-rs client over a `tower-test` mock.
-//! Subnet list/watch requests are answered in the background from a script; every other
-//! request reaches the test, which checks and answers it in order.
+//! Subnet and Node collection list/watch requests (the reflectors') are answered in the
+//! background from a script; every other request reaches the test, which checks and answers it
+//! in order.
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ type Respond = SendResponse<Response<Body>>;
 struct Mock {
     requests: mpsc::UnboundedReceiver<(String, Respond)>,
     subnet_events: mpsc::UnboundedSender<Value>,
+    node_events: mpsc::UnboundedSender<Value>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -53,43 +55,68 @@ fn respond_events(send: Respond, events: &[Value]) {
 }
 
 const SUBNETS: &str = "/apis/kubeovn.io/v1/subnets";
+const NODES: &str = "/api/v1/nodes";
 
-/// A client whose Subnets are `subnets`, and the server end.
+/// One collection a reflector lists and watches: its items, then scripted watch events.
+struct Collection {
+    list: Value,
+    held_watch: Option<Respond>,
+    queued: Vec<Value>,
+}
+
+impl Collection {
+    fn new(api_version: &str, kind: &str, items: Vec<Value>) -> Self {
+        Collection {
+            list: json!({"apiVersion": api_version, "kind": kind,
+                         "metadata": {"resourceVersion": "1"}, "items": items}),
+            held_watch: None,
+            queued: Vec::new(),
+        }
+    }
+
+    fn request(&mut self, uri: &str, send: Respond) {
+        if !uri.contains("watch=true") {
+            respond(send, 200, &self.list);
+        } else if self.queued.is_empty() {
+            self.held_watch = Some(send);
+        } else {
+            respond_events(send, &std::mem::take(&mut self.queued));
+        }
+    }
+
+    fn event(&mut self, event: Value) {
+        match self.held_watch.take() {
+            Some(send) => respond_events(send, &[event]),
+            None => self.queued.push(event),
+        }
+    }
+}
+
+/// A client whose Subnets are `subnets` and whose Node collection starts empty, and the
+/// server end.
 fn mock(subnets: Vec<Value>) -> (Client, Mock) {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let (to_test, requests) = mpsc::unbounded_channel();
-    let (subnet_events, mut events) = mpsc::unbounded_channel::<Value>();
+    let (subnet_events, mut subnet_rx) = mpsc::unbounded_channel::<Value>();
+    let (node_events, mut node_rx) = mpsc::unbounded_channel::<Value>();
     let task = tokio::spawn(async move {
-        let mut held_watch: Option<Respond> = None;
-        let mut queued: Vec<Value> = Vec::new();
+        let mut subnets = Collection::new("kubeovn.io/v1", "SubnetList", subnets);
+        let mut nodes = Collection::new("v1", "NodeList", Vec::new());
         loop {
             tokio::select! {
                 next = handle.next_request() => {
                     let Some((request, send)) = next else { return };
                     let uri = request.uri().to_string();
-                    if request.uri().path() != SUBNETS {
-                        let _ = to_test.send((format!("{} {uri}", request.method()), send));
-                    } else if uri.contains("watch=true") {
-                        if queued.is_empty() {
-                            held_watch = Some(send);
-                        } else {
-                            respond_events(send, &std::mem::take(&mut queued));
+                    match request.uri().path() {
+                        SUBNETS => subnets.request(&uri, send),
+                        NODES => nodes.request(&uri, send),
+                        _ => {
+                            let _ = to_test.send((format!("{} {uri}", request.method()), send));
                         }
-                    } else {
-                        let items: Vec<Value> = subnets.clone();
-                        respond(send, 200, &json!({
-                            "apiVersion": "kubeovn.io/v1", "kind": "SubnetList",
-                            "metadata": {"resourceVersion": "1"}, "items": items
-                        }));
                     }
                 }
-                event = events.recv() => {
-                    let Some(event) = event else { continue };
-                    match held_watch.take() {
-                        Some(send) => respond_events(send, &[event]),
-                        None => queued.push(event),
-                    }
-                }
+                Some(event) = subnet_rx.recv() => subnets.event(event),
+                Some(event) = node_rx.recv() => nodes.event(event),
             }
         }
     });
@@ -98,6 +125,7 @@ fn mock(subnets: Vec<Value>) -> (Client, Mock) {
         Mock {
             requests,
             subnet_events,
+            node_events,
             task,
         },
     )
@@ -149,7 +177,7 @@ const DUAL_STACK: &[(&str, &str)] = &[
 #[tokio::test]
 async fn add_waits_for_the_controllers_annotation_then_reads_the_network() {
     let (client, mut api) = mock(Vec::new());
-    let source = ClusterSource::start(client);
+    let source = ClusterSource::start(client, "node1");
     let waiting = tokio::spawn(async move {
         source
             .pod_network("dev", "client-a", Duration::from_secs(60))
@@ -209,7 +237,7 @@ async fn add_waits_for_the_controllers_annotation_then_reads_the_network() {
 #[tokio::test]
 async fn a_pod_already_allocated_needs_one_read_and_a_watch_that_ends_reads_again() {
     let (client, mut api) = mock(Vec::new());
-    let source = ClusterSource::start(client);
+    let source = ClusterSource::start(client, "node1");
     let s = source.clone();
     let first = tokio::spawn(async move {
         s.pod_network("dev", "client-a", Duration::from_secs(60))
@@ -255,7 +283,7 @@ async fn a_pod_already_allocated_needs_one_read_and_a_watch_that_ends_reads_agai
 #[tokio::test(start_paused = true)]
 async fn a_pod_never_allocated_times_out_naming_the_pod() {
     let (client, mut api) = mock(Vec::new());
-    let source = ClusterSource::start(client);
+    let source = ClusterSource::start(client, "node1");
     let waiting = tokio::spawn(async move {
         source
             .pod_network("dev", "ghost", Duration::from_secs(20))
@@ -288,7 +316,7 @@ async fn a_pod_never_allocated_times_out_naming_the_pod() {
 #[tokio::test]
 async fn a_malformed_annotation_is_a_typed_error_naming_it() {
     let (client, mut api) = mock(Vec::new());
-    let source = ClusterSource::start(client);
+    let source = ClusterSource::start(client, "node1");
     for (annotations, key) in [
         (
             vec![
@@ -336,7 +364,7 @@ async fn a_malformed_annotation_is_a_typed_error_naming_it() {
 #[tokio::test]
 async fn the_node_annotation_gives_ovn0_its_join_address() {
     let (client, mut api) = mock(Vec::new());
-    let source = ClusterSource::start(client);
+    let source = ClusterSource::start(client, "node1");
     let waiting =
         tokio::spawn(async move { source.node_network("node1", Duration::from_secs(60)).await });
     let send = api.expect("GET /api/v1/nodes/node1", &[]).await;
@@ -382,7 +410,7 @@ async fn routed_subnets_follow_the_subnets_of_the_default_vpc() {
         subnet("sn-dev", "10.120.0.0/24,fd00:120::/64", None, "1"),
         subnet("tenant", "192.168.0.0/24", Some("vpc-a"), "1"),
     ]);
-    let source = ClusterSource::start(client);
+    let source = ClusterSource::start(client, "node1");
     let mut changes = source.changes();
     let wanted = |cidrs: &[&str]| -> Vec<IpNet> {
         let mut v: Vec<IpNet> = cidrs.iter().map(|c| c.parse().unwrap()).collect();
@@ -411,4 +439,63 @@ async fn routed_subnets_follow_the_subnets_of_the_default_vpc() {
         .send(json!({"type": "DELETED", "object": subnet("sn-dev", "10.120.0.0/24,fd00:120::/64", None, "2")}))
         .unwrap();
     until(&mut changes, wanted(&["10.16.0.0/16"])).await;
+}
+
+#[tokio::test]
+async fn a_watched_node_annotation_change_reaches_ovn0() {
+    let (client, api) = mock(Vec::new());
+    let source = ClusterSource::start(client, "node1");
+    let mut changes = source.changes();
+    assert!(source.current_node_network("node1").unwrap().is_none());
+    let node = |ip: &str, version: &str| {
+        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node1",
+            "resourceVersion": version, "annotations": {
+                "ovn.kubernetes.io/allocated": "true",
+                "ovn.kubernetes.io/ip_address": ip,
+                "ovn.kubernetes.io/mac_address": "0a:58:64:40:00:02",
+                "ovn.kubernetes.io/cidr": "100.64.0.0/16",
+                "ovn.kubernetes.io/gateway": "100.64.0.1",
+                "ovn.kubernetes.io/logical_switch": "join"}}})
+    };
+    let until = |changes: &mut watch::Receiver<u64>, ip: &'static str| {
+        let source = source.clone();
+        let mut changes = changes.clone();
+        async move {
+            let wanted: IpNet = format!("{ip}/16").parse().unwrap();
+            tokio::time::timeout(Duration::from_secs(30), async {
+                loop {
+                    let now = source.current_node_network("node1").unwrap();
+                    if now.is_some_and(|n| n.addresses == vec![wanted]) {
+                        return;
+                    }
+                    changes.changed().await.expect("the watch runs");
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("node network {:?}", source.current_node_network("node1")));
+        }
+    };
+    api.node_events
+        .send(json!({"type": "ADDED", "object": node("100.64.0.2", "2")}))
+        .unwrap();
+    until(&mut changes, "100.64.0.2").await;
+    // Re-created with another address: the change is seen without asking.
+    api.node_events
+        .send(json!({"type": "MODIFIED", "object": node("100.64.0.9", "3")}))
+        .unwrap();
+    until(&mut changes, "100.64.0.9").await;
+    // Another node's events never reach this store (the watch selects node1 by field); a
+    // malformed annotation is a typed error, not a panic.
+    let mut bad = node("100.64.0.9", "4");
+    bad["metadata"]["annotations"]["ovn.kubernetes.io/ip_address"] = json!("not-an-ip");
+    api.node_events
+        .send(json!({"type": "MODIFIED", "object": bad}))
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while source.current_node_network("node1").is_ok() {
+            changes.changed().await.expect("the watch runs");
+        }
+    })
+    .await
+    .expect("the malformed annotation is reported");
 }
