@@ -84,6 +84,9 @@ pub(crate) enum Imp {
 /// A function: Go's parameter list and the implementation.
 pub(crate) struct FuncDef {
     pub params: Vec<P>,
+    /// Whether a plain function takes [`SharedMap`](crate::value::SharedMap)s as they are
+    /// (keeping Go's map references); others get plain copies.
+    pub shared: bool,
     /// The element type of a variadic last parameter.
     pub variadic: Option<P>,
     pub imp: Imp,
@@ -98,6 +101,15 @@ impl Registry {
     /// `u` uint32, and a trailing `*` makes the last one variadic.
     pub(crate) fn plain(&mut self, name: &'static str, sig: &str, f: PlainFn) {
         self.add(name, sig, Imp::Plain(f));
+    }
+
+    /// Registers a plain function that handles [`SharedMap`](crate::value::SharedMap)s
+    /// itself: it keeps map references (`dict`, `list`, `set`) or only reads them.
+    pub(crate) fn shared(&mut self, name: &'static str, sig: &str, f: PlainFn) {
+        self.add(name, sig, Imp::Plain(f));
+        if let Some(d) = self.0.get_mut(name) {
+            d.shared = true;
+        }
     }
 
     pub(crate) fn ctx(&mut self, name: &'static str, sig: &str, f: CtxFn) {
@@ -128,6 +140,7 @@ impl Registry {
             name,
             FuncDef {
                 params,
+                shared: false,
                 variadic,
                 imp,
             },
@@ -200,6 +213,7 @@ pub(crate) fn kind_name(v: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::List(_) => "slice",
         Value::Map(_) => "map",
+        Value::Object(o) if o.as_shared_map().is_some() => "map",
         Value::Object(_) => "ptr",
     }
 }

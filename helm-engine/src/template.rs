@@ -20,13 +20,19 @@
 //! - missing map keys follow the [`MissingKey`] option (Helm uses [`MissingKey::Zero`], the
 //!   default here), and [`TemplateSet::render`] strips `<no value>` as Helm does.
 //!
-//! Data is borrowed during execution; values that functions build are owned and shared by
-//! reference count. Go maps are references, so `set`/`unset`/`merge` change their first
-//! argument in place: that is reproduced when the argument is a variable or a map inside one
-//! (`set $d "k" v`, `set $d.a "k" v`, `set $.Values "k" v`) or is reached through dot while
-//! dot is `$` (`set . "k" v`, `set .Values.a "k" v`, also inside `if`). It is not reproduced
-//! through dot inside `with`/`range` bodies, across `include`/`template` calls (the caller does
-//! not see the change), or through a second variable holding the same map.
+//! Go maps are references, and so are the maps templates hold here: when a template starts, its
+//! data's maps become [`SharedMap`](crate::value::SharedMap)s, as do the maps functions build.
+//! `set`, `unset`, `merge` and `mergeOverwrite` change their first argument in place, and every
+//! holder sees it: other variables, dot inside `with` and `range`, `dict`s and `list`s holding
+//! the map, templates it is passed to with `include`, and values returned by `get`, `index`,
+//! `default`, `pick`, `values`. `deepCopy` makes an independent copy. Functions that only read
+//! (`toYaml`, `toJson`, `printf`, …) get plain copies. A map set into itself cannot be printed
+//! or serialised (Go overflows its stack; here it is an error).
+//!
+//! Data passed to [`TemplateSet::render`] as a plain [`Value::Map`] is shared within that one
+//! execution. To share changes across templates, as Helm does between the templates of a chart
+//! (they all get the same map as dot), pass the result of [`crate::value::share`] to every
+//! call: it is not copied.
 //!
 //! Go's `int` and `int64` are distinct ([`Value::Int`], [`Value::Int64`]): `typeOf (add 1 2)` is
 //! `int64`, and an `int64` where a function takes `int` is Go's "wrong type for value" error.
@@ -199,7 +205,7 @@ impl TemplateSet {
         };
         let mut shared = exec::Shared::new(self);
         let mut out = String::new();
-        shared.run(&tree, exec::V::borrowed(data), &mut out)?;
+        shared.run(&tree, exec::V::own(data.clone()), &mut out)?;
         Ok(out)
     }
 

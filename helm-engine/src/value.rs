@@ -63,6 +63,10 @@ pub trait Object: Send + Sync {
     fn format(&self) -> String {
         format!("{{{}}}", self.type_name())
     }
+    /// The [`SharedMap`] this object is, if it is one (a Go map while templates execute).
+    fn as_shared_map(&self) -> Option<&SharedMap> {
+        None
+    }
 }
 
 impl fmt::Debug for Value {
@@ -96,4 +100,226 @@ impl PartialEq for Value {
             _ => false,
         }
     }
+}
+
+/// A Go map as templates hold it while they execute: a reference. Every holder of the same
+/// `SharedMap` (variables, `dict`s, dot inside `with`/`range`, a later `include`) sees what
+/// `set`, `unset` and `merge` change, as in Go.
+///
+/// Children are stored as given and made shared when first read: a nested plain [`Value::Map`]
+/// becomes a `SharedMap` in place (so every later read returns the same one), and a list's map
+/// elements likewise. Only the template executor and the functions that keep Go's reference
+/// semantics see `SharedMap`s; other functions get [`materialize`]d plain values.
+#[derive(Default)]
+pub struct SharedMap {
+    map: std::sync::Mutex<Map>,
+}
+
+impl SharedMap {
+    /// A shared map holding `m` (its nested maps become shared when read).
+    pub fn new(m: Map) -> Arc<SharedMap> {
+        Arc::new(SharedMap {
+            map: std::sync::Mutex::new(m),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Map> {
+        // A panic while holding the lock cannot leave the map half-changed (every change is
+        // one BTreeMap call), so a poisoned lock is still usable.
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The value of `key`, nested maps made shared; `None` when absent.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        let mut m = self.lock();
+        let slot = m.get_mut(key)?;
+        share_in_place(slot);
+        Some(slot.clone())
+    }
+
+    /// Sets `key` (Sprig's `set`).
+    pub fn insert(&self, key: String, v: Value) {
+        self.lock().insert(key, v);
+    }
+
+    /// Removes `key` (Sprig's `unset`).
+    pub fn remove(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.lock().contains_key(key)
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the map has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Every entry in key order, nested maps made shared.
+    pub fn entries_shared(&self) -> Vec<(String, Value)> {
+        let mut m = self.lock();
+        m.iter_mut()
+            .map(|(k, v)| {
+                share_in_place(v);
+                (k.clone(), v.clone())
+            })
+            .collect()
+    }
+}
+
+impl Object for SharedMap {
+    fn type_name(&self) -> &str {
+        "map[string]interface {}"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.get(name)
+    }
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        Some(
+            self.entries_shared()
+                .into_iter()
+                .map(|(k, v)| (Value::String(k), v))
+                .collect(),
+        )
+    }
+    fn format(&self) -> String {
+        match materialize_map(self, &mut Vec::new()) {
+            Ok(m) => {
+                let mut out = String::new();
+                crate::template::format::write_v(&mut out, &Value::Map(m));
+                out
+            }
+            Err(e) => e,
+        }
+    }
+    fn as_shared_map(&self) -> Option<&SharedMap> {
+        Some(self)
+    }
+}
+
+impl Value {
+    /// The shared map this value is, if it is one.
+    pub fn as_shared_map(&self) -> Option<&SharedMap> {
+        match self {
+            Value::Object(o) => o.as_shared_map(),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a Go map: a plain [`Value::Map`] or a [`SharedMap`].
+    pub fn is_map(&self) -> bool {
+        matches!(self, Value::Map(_)) || self.as_shared_map().is_some()
+    }
+}
+
+/// Makes a value shared in place: a plain map becomes a [`SharedMap`] (its children stay plain
+/// until read), and a list's elements are made shared. Anything else is left as it is.
+pub fn share_in_place(v: &mut Value) {
+    match v {
+        Value::Map(m) => {
+            let m = std::mem::take(m);
+            *v = Value::Object(SharedMap::new(m));
+        }
+        Value::List(l) if l.iter().any(needs_sharing) => {
+            l.iter_mut().for_each(share_in_place);
+        }
+        _ => {}
+    }
+}
+
+/// The value with Go's reference semantics for its maps (see [`SharedMap`]).
+pub fn share(mut v: Value) -> Value {
+    share_in_place(&mut v);
+    v
+}
+
+fn needs_sharing(v: &Value) -> bool {
+    match v {
+        Value::Map(_) => true,
+        Value::List(l) => l.iter().any(needs_sharing),
+        _ => false,
+    }
+}
+
+/// Whether a value holds a [`SharedMap`] anywhere (so [`materialize`] would change it).
+pub fn has_shared(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.as_shared_map().is_some(),
+        Value::List(l) => l.iter().any(has_shared),
+        Value::Map(m) => m.values().any(has_shared),
+        _ => false,
+    }
+}
+
+/// The error for a map that contains itself, which Go cannot print or serialise either (it
+/// recurses until its stack overflows).
+pub const CYCLE_ERROR: &str = "map contains itself: cannot copy, print or serialise it";
+
+/// A plain copy of a value: every [`SharedMap`] in it replaced by a [`Value::Map`] of its
+/// current contents. Fails when a map contains itself.
+pub fn materialize(v: &Value) -> Result<Value, String> {
+    materialize_in(v, &mut Vec::new())
+}
+
+fn materialize_in(v: &Value, stack: &mut Vec<*const SharedMap>) -> Result<Value, String> {
+    match v {
+        Value::Object(o) => match o.as_shared_map() {
+            Some(sm) => materialize_map(sm, stack).map(Value::Map),
+            None => Ok(v.clone()),
+        },
+        Value::List(l) => l
+            .iter()
+            .map(|x| materialize_in(x, stack))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::List),
+        Value::Map(m) => {
+            let mut out = Map::new();
+            for (k, x) in m {
+                out.insert(k.clone(), materialize_in(x, stack)?);
+            }
+            Ok(Value::Map(out))
+        }
+        _ => Ok(v.clone()),
+    }
+}
+
+fn materialize_map(sm: &SharedMap, stack: &mut Vec<*const SharedMap>) -> Result<Map, String> {
+    let p = sm as *const SharedMap;
+    if stack.contains(&p) {
+        return Err(CYCLE_ERROR.into());
+    }
+    stack.push(p);
+    // Snapshot the entries so no lock is held while nested maps are read.
+    let entries: Vec<(String, Value)> = sm
+        .lock()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut out = Map::new();
+    let mut res = Ok(());
+    for (k, x) in entries {
+        match materialize_in(&x, stack) {
+            Ok(v) => {
+                out.insert(k, v);
+            }
+            Err(e) => {
+                res = Err(e);
+                break;
+            }
+        }
+    }
+    stack.pop();
+    res.map(|_| out)
 }

@@ -7,7 +7,7 @@ use crate::value::Value;
 
 pub(super) fn register(r: &mut Registry) {
     r.add_logic();
-    r.plain("not", "a", |a| Ok(Value::Bool(!is_true(a[0]))));
+    r.shared("not", "a", |a| Ok(Value::Bool(!is_true(a[0]))));
     r.ctx("len", "a", |_, a| {
         if a[0].is_untyped_nil() {
             return Err("reflect: call of reflect.Value.Type on zero Value".into());
@@ -84,6 +84,9 @@ fn length(a: &[&Value]) -> Result<Value, String> {
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
         Value::Map(m) => Ok(Value::Int(m.len() as i64)),
         Value::Nil => Err("len of nil pointer".into()),
+        Value::Object(o) if o.as_shared_map().is_some() => {
+            Ok(Value::Int(o.as_shared_map().map_or(0, |m| m.len()) as i64))
+        }
         Value::Object(o) if o.entries().is_some() => {
             Ok(Value::Int(o.entries().map_or(0, |e| e.len()) as i64))
         }
@@ -129,7 +132,7 @@ fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
             let p = pos(s.len())?;
             Ok(V::own(Value::Int(i64::from(s.as_bytes()[p]))))
         }
-        Value::Map(_) => match i {
+        v if v.is_map() => match i {
             Value::String(k) => Ok(cur.map_elem(k)),
             Value::Nil => Ok(cur.map_elem("")),
             other => Err(format!(
@@ -178,9 +181,10 @@ pub(crate) fn eq(a: &Value, b: &Value) -> Result<bool, String> {
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) && matches!(b, Value::Nil),
         (Value::List(_), _) | (Value::Map(_), _) => {
+            // Go formats the operand with `%s`: numbers inside read `%!s(float64=1)`.
             return Err(format!(
                 "non-comparable type {}: {}",
-                format::sprint_value(b),
+                format::sprintf("%s", &[b]),
                 type_name(b)
             ));
         }

@@ -2,16 +2,16 @@
 
 use super::{NIL_DEREF, Registry, arg_int, arg_str, kind_name, strval, to_i64};
 use crate::template::exec::{Shared, V};
-use crate::value::{Map, Value};
+use crate::value::{Map, SharedMap, Value, materialize};
 
 pub(super) fn register(r: &mut Registry) {
-    r.plain("list", "a*", |a| {
+    r.shared("list", "a*", |a| {
         Ok(Value::List(a.iter().map(|v| (*v).clone()).collect()))
     });
-    r.plain("tuple", "a*", |a| {
+    r.shared("tuple", "a*", |a| {
         Ok(Value::List(a.iter().map(|v| (*v).clone()).collect()))
     });
-    r.plain("dict", "a*", |a| {
+    r.shared("dict", "a*", |a| {
         let mut m = Map::new();
         for pair in a.chunks(2) {
             let k = strval(pair[0]);
@@ -25,76 +25,85 @@ pub(super) fn register(r: &mut Registry) {
         Ok(Value::Map(m))
     });
     r.ctx("get", "ms", get);
-    r.plain("set", "msa", |a| {
-        let mut m = as_map(a[0]);
-        m.insert(arg_str(a, 1).to_string(), a[2].clone());
-        Ok(Value::Map(m))
+    // Go maps are references: `set`, `unset` and `merge` change their first argument in place
+    // and return it.
+    r.shared("set", "msa", |a| {
+        let h = shared_of(a[0]);
+        if let Some(m) = h.as_shared_map() {
+            m.insert(arg_str(a, 1).to_string(), a[2].clone());
+        }
+        Ok(h)
     });
-    r.plain("unset", "ms", |a| {
-        let mut m = as_map(a[0]);
-        m.remove(arg_str(a, 1));
-        Ok(Value::Map(m))
+    r.shared("unset", "ms", |a| {
+        let h = shared_of(a[0]);
+        if let Some(m) = h.as_shared_map() {
+            m.remove(arg_str(a, 1));
+        }
+        Ok(h)
     });
-    r.plain("hasKey", "ms", |a| {
+    r.shared("hasKey", "ms", |a| {
+        let h = shared_of(a[0]);
         Ok(Value::Bool(
-            matches!(a[0], Value::Map(m) if m.contains_key(arg_str(a, 1))),
+            h.as_shared_map()
+                .is_some_and(|m| m.contains_key(arg_str(a, 1))),
         ))
     });
-    r.plain("keys", "m*", |a| {
+    r.shared("keys", "m*", |a| {
         let mut out = Vec::new();
         for m in a {
-            if let Value::Map(m) = m {
-                out.extend(m.keys().map(|k| Value::String(k.clone())));
+            let h = shared_of(m);
+            if let Some(m) = h.as_shared_map() {
+                out.extend(m.keys().into_iter().map(Value::String));
             }
         }
         Ok(Value::List(out))
     });
-    r.plain("values", "m", |a| {
-        Ok(Value::List(as_map(a[0]).into_values().collect()))
+    r.shared("values", "m", |a| {
+        Ok(Value::List(
+            entries(a[0]).into_iter().map(|(_, v)| v).collect(),
+        ))
     });
-    r.plain("pick", "ms*", |a| {
-        let m = as_map(a[0]);
+    r.shared("pick", "ms*", |a| {
         let mut out = Map::new();
-        for k in &a[1..] {
-            if let Value::String(k) = k {
-                if let Some(v) = m.get(k) {
-                    out.insert(k.clone(), v.clone());
+        let h = shared_of(a[0]);
+        if let Some(m) = h.as_shared_map() {
+            for k in &a[1..] {
+                if let Value::String(k) = k {
+                    if let Some(v) = m.get(k) {
+                        out.insert(k.clone(), v);
+                    }
                 }
             }
         }
         Ok(Value::Map(out))
     });
-    r.plain("omit", "ms*", |a| {
-        let mut m = as_map(a[0]);
+    r.shared("omit", "ms*", |a| {
+        let mut out: Map = entries(a[0]).into_iter().collect();
         for k in &a[1..] {
             if let Value::String(k) = k {
-                m.remove(k);
+                out.remove(k);
             }
         }
-        Ok(Value::Map(m))
+        Ok(Value::Map(out))
     });
-    r.plain("pluck", "sm*", |a| {
+    r.shared("pluck", "sm*", |a| {
         let k = arg_str(a, 0);
         Ok(Value::List(
             a[1..]
                 .iter()
-                .filter_map(|m| match m {
-                    Value::Map(m) => m.get(k).cloned(),
-                    _ => None,
-                })
+                .filter_map(|m| shared_of(m).as_shared_map().and_then(|m| m.get(k)))
                 .collect(),
         ))
     });
-    r.plain("merge", "mm*", |a| Ok(Value::Map(merge(a, false))));
-    r.plain("mustMerge", "mm*", |a| Ok(Value::Map(merge(a, false))));
-    r.plain("mergeOverwrite", "mm*", |a| Ok(Value::Map(merge(a, true))));
-    r.plain("mustMergeOverwrite", "mm*", |a| {
-        Ok(Value::Map(merge(a, true)))
-    });
-    r.plain("deepCopy", "a", |a| Ok(a[0].clone()));
-    r.plain("mustDeepCopy", "a", |a| match a[0] {
+    r.shared("merge", "mm*", |a| merge(a, false));
+    r.shared("mustMerge", "mm*", |a| merge(a, false));
+    r.shared("mergeOverwrite", "mm*", |a| merge(a, true));
+    r.shared("mustMergeOverwrite", "mm*", |a| merge(a, true));
+    // A copy shares nothing with the original.
+    r.shared("deepCopy", "a", |a| materialize(a[0]));
+    r.shared("mustDeepCopy", "a", |a| match a[0] {
         Value::Nil => Err("copy: cannot deep copy nil".into()),
-        v => Ok(v.clone()),
+        v => materialize(v),
     });
     r.ctx("dig", "a*", dig);
 
@@ -102,49 +111,49 @@ pub(super) fn register(r: &mut Registry) {
     r.ctx("mustFirst", "a", first);
     r.ctx("last", "a", last);
     r.ctx("mustLast", "a", last);
-    r.plain("rest", "a", |a| {
+    r.shared("rest", "a", |a| {
         slice_op(a[0], "rest", |l| Some(l.get(1..).unwrap_or(&[]).to_vec()))
     });
-    r.plain("mustRest", "a", |a| {
+    r.shared("mustRest", "a", |a| {
         slice_op(a[0], "rest", |l| Some(l.get(1..).unwrap_or(&[]).to_vec()))
     });
-    r.plain("initial", "a", |a| {
+    r.shared("initial", "a", |a| {
         slice_op(a[0], "initial", |l| {
             Some(l[..l.len().saturating_sub(1)].to_vec())
         })
     });
-    r.plain("mustInitial", "a", |a| {
+    r.shared("mustInitial", "a", |a| {
         slice_op(a[0], "initial", |l| {
             Some(l[..l.len().saturating_sub(1)].to_vec())
         })
     });
-    r.plain("reverse", "a", |a| {
+    r.shared("reverse", "a", |a| {
         slice_op(a[0], "reverse", |l| Some(l.iter().rev().cloned().collect()))
     });
-    r.plain("mustReverse", "a", |a| {
+    r.shared("mustReverse", "a", |a| {
         slice_op(a[0], "reverse", |l| Some(l.iter().rev().cloned().collect()))
     });
     r.plain("uniq", "a", |a| slice_op(a[0], "uniq", |l| Some(uniq(l))));
     r.plain("mustUniq", "a", |a| {
         slice_op(a[0], "uniq", |l| Some(uniq(l)))
     });
-    r.plain("compact", "a", |a| {
+    r.shared("compact", "a", |a| {
         slice_op(a[0], "compact", |l| Some(compact(l)))
     });
-    r.plain("mustCompact", "a", |a| {
+    r.shared("mustCompact", "a", |a| {
         slice_op(a[0], "compact", |l| Some(compact(l)))
     });
-    r.plain("append", "aa", |a| push(a[0], a[1]));
-    r.plain("push", "aa", |a| push(a[0], a[1]));
-    r.plain("mustAppend", "aa", |a| push(a[0], a[1]));
-    r.plain("mustPush", "aa", |a| push(a[0], a[1]));
-    r.plain("prepend", "aa", |a| prepend(a[0], a[1]));
-    r.plain("mustPrepend", "aa", |a| prepend(a[0], a[1]));
+    r.shared("append", "aa", |a| push(a[0], a[1]));
+    r.shared("push", "aa", |a| push(a[0], a[1]));
+    r.shared("mustAppend", "aa", |a| push(a[0], a[1]));
+    r.shared("mustPush", "aa", |a| push(a[0], a[1]));
+    r.shared("prepend", "aa", |a| prepend(a[0], a[1]));
+    r.shared("mustPrepend", "aa", |a| prepend(a[0], a[1]));
     r.plain("without", "aa*", |a| without(a[0], &a[1..]));
     r.plain("mustWithout", "aa*", |a| without(a[0], &a[1..]));
     r.plain("has", "aa", |a| has(a[0], a[1]));
     r.plain("mustHas", "aa", |a| has(a[0], a[1]));
-    r.plain("concat", "a*", |a| {
+    r.shared("concat", "a*", |a| {
         let mut out = Vec::new();
         for l in a {
             match l {
@@ -155,10 +164,10 @@ pub(super) fn register(r: &mut Registry) {
         }
         Ok(Value::List(out))
     });
-    r.plain("slice", "aa*", |a| sprig_slice(a[0], &a[1..]));
-    r.plain("mustSlice", "aa*", |a| sprig_slice(a[0], &a[1..]));
-    r.plain("chunk", "ia", |a| chunk(arg_int(a, 0), a[1]));
-    r.plain("mustChunk", "ia", |a| chunk(arg_int(a, 0), a[1]));
+    r.shared("slice", "aa*", |a| sprig_slice(a[0], &a[1..]));
+    r.shared("mustSlice", "aa*", |a| sprig_slice(a[0], &a[1..]));
+    r.shared("chunk", "ia", |a| chunk(arg_int(a, 0), a[1]));
+    r.shared("mustChunk", "ia", |a| chunk(arg_int(a, 0), a[1]));
     r.plain("until", "i", |a| {
         Ok(until_step(
             0,
@@ -172,11 +181,22 @@ pub(super) fn register(r: &mut Registry) {
     r.plain("seq", "i*", seq);
 }
 
-fn as_map(v: &Value) -> Map {
+/// The map argument as a shared map value: itself when it is one (so changes reach every
+/// holder), a new shared copy of a plain map, and a new empty map for anything else.
+fn shared_of(v: &Value) -> Value {
     match v {
-        Value::Map(m) => m.clone(),
-        _ => Map::new(),
+        Value::Object(o) if o.as_shared_map().is_some() => v.clone(),
+        Value::Map(m) => Value::Object(SharedMap::new(m.clone())),
+        _ => Value::Object(SharedMap::new(Map::new())),
     }
+}
+
+/// The entries of a map argument (none for anything else), nested maps shared.
+fn entries(v: &Value) -> Vec<(String, Value)> {
+    shared_of(v)
+        .as_shared_map()
+        .map(SharedMap::entries_shared)
+        .unwrap_or_default()
 }
 
 fn get<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
@@ -186,7 +206,7 @@ fn get<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
         _ => "",
     };
     let m = a.pop().unwrap_or_else(|| V::own(Value::Nil));
-    let present = matches!(m.get(), Value::Map(mm) if mm.contains_key(key));
+    let present = has_key(m.get(), key);
     if present {
         Ok(m.map_elem(key))
     } else {
@@ -214,7 +234,7 @@ fn dig<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
         })
         .collect::<Result<_, _>>()?;
     match dict.get() {
-        Value::Map(_) => {}
+        v if v.is_map() => {}
         Value::Nil => {
             return Err(
                 "interface conversion: interface {} is nil, not map[string]interface {}".into(),
@@ -229,12 +249,12 @@ fn dig<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     }
     let mut cur = dict;
     for (i, k) in keys.iter().enumerate() {
-        let present = matches!(cur.get(), Value::Map(m) if m.contains_key(k));
+        let present = has_key(cur.get(), k);
         if !present {
             return Ok(default);
         }
         cur = cur.map_elem(k);
-        if i + 1 < keys.len() && !matches!(cur.get(), Value::Map(_)) {
+        if i + 1 < keys.len() && !cur.get().is_map() {
             return Err(format!(
                 "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
                 crate::template::format::type_name(cur.get())
@@ -465,40 +485,68 @@ fn seq(a: &[&Value]) -> Result<Value, String> {
     })
 }
 
-/// Sprig's `merge`/`mergeOverwrite` (mergo): keys of later maps fill in (or, overwriting,
-/// replace) keys of the first; nested maps merge recursively.
-fn merge(a: &[&Value], overwrite: bool) -> Map {
-    let mut dst = as_map(a[0]);
-    for src in &a[1..] {
-        if let Value::Map(src) = src {
-            merge_into(&mut dst, src, overwrite);
-        }
+fn has_key(v: &Value, key: &str) -> bool {
+    match v {
+        Value::Map(m) => m.contains_key(key),
+        other => other.as_shared_map().is_some_and(|m| m.contains_key(key)),
     }
-    dst
 }
 
-fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {
-    for (k, sv) in src {
-        match (dst.get_mut(k), sv) {
-            (Some(Value::Map(dm)), Value::Map(sm)) => merge_into(dm, sm, overwrite),
-            // mergo keeps a non-empty destination when the source is a map, and replaces
-            // lists only when overwriting.
-            (Some(dv), Value::Map(_)) if !is_empty_value(dv) => {}
-            (Some(dv), Value::List(_)) if !is_empty_value(dv) => {
-                if overwrite {
-                    *dv = sv.clone();
-                }
-            }
-            (Some(dv), _) => {
-                if overwrite || is_empty_value(dv) {
-                    *dv = sv.clone();
-                }
-            }
-            (None, _) => {
-                dst.insert(k.clone(), sv.clone());
+/// Sprig's `merge`/`mergeOverwrite` (mergo): keys of later maps fill in (or, overwriting,
+/// replace) keys of the first, in place; nested maps merge recursively, also in place.
+fn merge(a: &[&Value], overwrite: bool) -> Result<Value, String> {
+    let dst = shared_of(a[0]);
+    if let Some(d) = dst.as_shared_map() {
+        for src in &a[1..] {
+            let src = shared_of(src);
+            if let Some(s) = src.as_shared_map() {
+                merge_into(d, s, overwrite, 0)?;
             }
         }
     }
+    Ok(dst)
+}
+
+/// How deep `merge` follows nested maps before it decides they contain themselves.
+const MAX_MERGE_DEPTH: usize = 10_000;
+
+fn merge_into(
+    dst: &SharedMap,
+    src: &SharedMap,
+    overwrite: bool,
+    depth: usize,
+) -> Result<(), String> {
+    if std::ptr::eq(dst, src) {
+        // Merging a map into itself changes nothing.
+        return Ok(());
+    }
+    if depth > MAX_MERGE_DEPTH {
+        return Err(crate::value::CYCLE_ERROR.into());
+    }
+    for (k, sv) in src.entries_shared() {
+        match dst.get(&k) {
+            Some(dv) if dv.as_shared_map().is_some() && sv.as_shared_map().is_some() => {
+                if let (Some(dm), Some(sm)) = (dv.as_shared_map(), sv.as_shared_map()) {
+                    merge_into(dm, sm, overwrite, depth + 1)?;
+                }
+            }
+            // mergo keeps a non-empty destination when the source is a map, and replaces
+            // lists only when overwriting.
+            Some(dv) if sv.is_map() && !is_empty_value(&dv) => {}
+            Some(dv) if matches!(sv, Value::List(_)) && !is_empty_value(&dv) => {
+                if overwrite {
+                    dst.insert(k, sv);
+                }
+            }
+            Some(dv) => {
+                if overwrite || is_empty_value(&dv) {
+                    dst.insert(k, sv);
+                }
+            }
+            None => dst.insert(k, sv),
+        }
+    }
+    Ok(())
 }
 
 fn is_empty_value(v: &Value) -> bool {

@@ -12,27 +12,27 @@ use crate::value::{Map, Object, Value};
 
 pub(super) fn register(r: &mut Registry) {
     r.ctx("default", "aa*", default);
-    r.plain("empty", "a", |a| Ok(Value::Bool(!is_true(a[0]))));
+    r.shared("empty", "a", |a| Ok(Value::Bool(!is_true(a[0]))));
     r.ctx("coalesce", "a*", coalesce);
-    r.plain("all", "a*", |a| {
+    r.shared("all", "a*", |a| {
         Ok(Value::Bool(a.iter().all(|v| is_true(v))))
     });
-    r.plain("any", "a*", |a| {
+    r.shared("any", "a*", |a| {
         Ok(Value::Bool(a.iter().any(|v| is_true(v))))
     });
     r.ctx("ternary", "aab", ternary);
-    r.plain("typeOf", "a", |a| s(type_name(a[0])));
+    r.shared("typeOf", "a", |a| s(type_name(a[0])));
     r.plain("hello", "", |_| s("Hello!"));
-    r.plain("typeIs", "sa", |a| {
+    r.shared("typeIs", "sa", |a| {
         Ok(Value::Bool(arg_str(a, 0) == type_name(a[1])))
     });
-    r.plain("typeIsLike", "sa", |a| {
+    r.shared("typeIsLike", "sa", |a| {
         let t = type_name(a[1]);
         let want = arg_str(a, 0);
         Ok(Value::Bool(want == t || want == format!("*{t}")))
     });
-    r.plain("kindOf", "a", |a| s(super::kind_name(a[0])));
-    r.plain("kindIs", "sa", |a| {
+    r.shared("kindOf", "a", |a| s(super::kind_name(a[0])));
+    r.shared("kindIs", "sa", |a| {
         Ok(Value::Bool(arg_str(a, 0) == super::kind_name(a[1])))
     });
     r.plain("deepEqual", "aa", |a| Ok(Value::Bool(a[0] == a[1])));

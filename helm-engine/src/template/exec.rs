@@ -11,7 +11,7 @@ use super::format::{self, type_name};
 use super::parse::{Arg, Command, Control, List, Node, Number, Pipe, Tree, TreeMap};
 use super::{Error, MissingKey, TemplateSet};
 use crate::funcs::{self, FuncDef, Imp, P};
-use crate::value::Value;
+use crate::value::{SharedMap, Value, has_shared, materialize, share};
 
 /// Go `nil` stored in an `interface{}` slot, referenced when a missing key yields a zero value.
 pub(crate) static NIL: Value = Value::Nil;
@@ -55,17 +55,11 @@ fn resolve<'v>(root: &'v Value, path: &[Step]) -> &'v Value {
 }
 
 impl<'a> V<'a> {
-    /// An owned, concrete value (a function result or a literal).
+    /// An owned, concrete value (a function result or a literal). Its maps become
+    /// [`SharedMap`]s: Go maps are references.
     pub fn own(v: Value) -> Self {
         V {
-            val: Val::Own(Arc::new(v), Vec::new()),
-            iface: false,
-        }
-    }
-    /// A borrowed, concrete value.
-    pub fn borrowed(v: &'a Value) -> Self {
-        V {
-            val: Val::Ref(v),
+            val: Val::Own(Arc::new(share(v)), Vec::new()),
             iface: false,
         }
     }
@@ -117,6 +111,9 @@ impl<'a> V<'a> {
     }
     /// A child of this value (an element of its map or list) without copying it.
     fn child(&self, step: Step) -> V<'a> {
+        if let (Some(sm), Step::Key(k)) = (self.get().as_shared_map(), &step) {
+            return own_elem(sm.get(k).unwrap_or(Value::Nil));
+        }
         match &self.val {
             Val::Ref(r) => {
                 let r: &'a Value = r;
@@ -147,6 +144,9 @@ impl<'a> V<'a> {
     }
     /// Looks up a map key, borrowing when the map is borrowed.
     fn map_get(self, key: &str) -> Option<V<'a>> {
+        if let Some(sm) = self.get().as_shared_map() {
+            return sm.get(key).map(own_elem);
+        }
         match self.get() {
             Value::Map(m) if m.contains_key(key) => Some(self.child(Step::Key(key.to_string()))),
             _ => None,
@@ -164,7 +164,10 @@ pub(crate) fn is_true(v: &Value) -> bool {
         Value::String(s) => !s.is_empty(),
         Value::List(l) => !l.is_empty(),
         Value::Map(m) => !m.is_empty(),
-        Value::Object(o) => o.entries().is_none_or(|e| !e.is_empty()),
+        Value::Object(o) => match o.as_shared_map() {
+            Some(sm) => !sm.is_empty(),
+            None => o.entries().is_none_or(|e| !e.is_empty()),
+        },
     }
 }
 
@@ -178,16 +181,6 @@ pub(crate) struct Shared<'s> {
     /// Nesting depth of template invocations.
     pub depth: usize,
 }
-
-/// Functions that mutate the map given as their first argument.
-const MUTATORS: [&str; 6] = [
-    "set",
-    "unset",
-    "merge",
-    "mergeOverwrite",
-    "mustMerge",
-    "mustMergeOverwrite",
-];
 
 /// Helm's limit on nested `include`s of one name.
 const MAX_INCLUDE: usize = 1000;
@@ -244,8 +237,6 @@ impl<'s> Shared<'s> {
             node: Ctx::None,
             vars: vec![("$", dot.clone())],
             sh: self,
-            root_dot: true,
-            root_gen: 0,
         };
         let r = st.walk_list(&dot, &tree.root, out).map(|_| ());
         self.depth -= 1;
@@ -355,11 +346,6 @@ struct State<'t, 'a, 'x, 's> {
     node: Ctx<'t>,
     vars: Vec<(&'t str, V<'a>)>,
     sh: &'x mut Shared<'s>,
-    /// Whether dot is currently the template's `$` (outside `with` and `range` bodies).
-    root_dot: bool,
-    /// Bumped whenever `set` and friends change `$`, so lists walking over the old dot pick
-    /// up the new one.
-    root_gen: u64,
 }
 
 type R<T> = Result<T, Error>;
@@ -409,16 +395,8 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
     }
 
     fn walk_list(&mut self, dot: &V<'a>, list: &'t List, out: &mut String) -> R<Flow> {
-        let is_root = self.root_dot;
-        let mut seen = self.root_gen;
-        let mut patched: Option<V<'a>> = None;
         for n in &list.nodes {
-            let f = self.walk(patched.as_ref().unwrap_or(dot), n, out)?;
-            if is_root && self.root_gen != seen {
-                // `$` was changed in place (Go maps are references): dot is the same map.
-                seen = self.root_gen;
-                patched = Some(self.vars[0].1.clone());
-            }
+            let f = self.walk(dot, n, out)?;
             if f != Flow::Normal {
                 return Ok(f);
             }
@@ -434,7 +412,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 let v = self.eval_pipeline(dot, pipe, pipe.decl.is_empty())?;
                 if pipe.decl.is_empty() {
                     self.at(Ctx::Node(node));
-                    print_value(out, v.get());
+                    print_value(out, v.get()).map_err(|e| self.errorf(e))?;
                 }
             }
             Node::If(c) => return self.walk_if_with(false, dot, c, out),
@@ -475,10 +453,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
         let truth = is_true(val.get());
         let r = if truth {
             if with {
-                let saved = std::mem::replace(&mut self.root_dot, false);
-                let r = self.walk_list(&val, &c.list, out);
-                self.root_dot = saved;
-                r
+                self.walk_list(&val, &c.list, out)
             } else {
                 self.walk_list(dot, &c.list, out)
             }
@@ -528,12 +503,17 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 }
             }};
         }
-        let saved_root = std::mem::replace(&mut self.root_dot, false);
         let object_entries = match val.get() {
-            Value::Object(o) => o.entries(),
+            Value::Object(o) if o.as_shared_map().is_none() => o.entries(),
             _ => None,
         };
-        if let Some(entries) = object_entries {
+        if let Some(sm) = val.get().as_shared_map() {
+            // Go sorts the keys first and reads each value when its turn comes.
+            for k in sm.keys() {
+                let elem = sm.get(&k).unwrap_or(Value::Nil);
+                iteration!(V::own(Value::String(k)), own_elem(elem));
+            }
+        } else if let Some(entries) = object_entries {
             for (k, x) in entries {
                 iteration!(V::own(k), own_elem(x));
             }
@@ -556,12 +536,10 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 other => {
                     let shown = format::sprint_value(other);
                     self.vars.truncate(outer);
-                    self.root_dot = saved_root;
                     return Err(self.errorf(format!("range can't iterate over {shown}")));
                 }
             }
         }
-        self.root_dot = saved_root;
         if let Err(e) = res {
             self.vars.truncate(outer);
             return Err(e);
@@ -752,7 +730,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             return Ok(V::invalid());
         }
         match recv.get() {
-            Value::Map(_) => {
+            v if v.is_map() => {
                 if has_args {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
@@ -879,6 +857,19 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             argv.push(v);
         }
         let result = match def.imp {
+            Imp::Plain(f) if !def.shared && argv.iter().any(|v| has_shared(v.get())) => {
+                // Functions that do not keep Go's map references get plain copies.
+                let plain: Vec<Value> = argv
+                    .iter()
+                    .map(|v| materialize(v.get()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| {
+                        self.at(node);
+                        self.errorf(format!("error calling {name}: {e}"))
+                    })?;
+                let refs: Vec<&Value> = plain.iter().collect();
+                f(&refs).map(V::own)
+            }
             Imp::Plain(f) => {
                 let refs: Vec<&Value> = argv.iter().map(V::get).collect();
                 f(&refs).map(V::own)
@@ -886,11 +877,6 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             Imp::Ctx(f) => f(&mut *self.sh, argv),
             Imp::And | Imp::Or => Ok(V::invalid()),
         };
-        if let (Ok(v), Some(target)) = (&result, args.first()) {
-            if MUTATORS.contains(&name) {
-                self.write_back(target, v.get());
-            }
-        }
         match result {
             Ok(v) => {
                 if matches!(v.get(), Value::Nil) {
@@ -903,46 +889,6 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 self.at(node);
                 Err(self.errorf(format!("error calling {name}: {e}")))
             }
-        }
-    }
-
-    /// Go maps are references, so `set $d "k" v` changes what `$d` holds. Values here are
-    /// copies; when the mutated map came from a variable (or a map inside one), store the
-    /// result back into it.
-    fn write_back(&mut self, target: &'t Arg, v: &Value) {
-        let (slot_index, path): (usize, &[String]) = match target {
-            Arg::Variable { idents, .. } => {
-                match self.vars.iter().rposition(|(n, _)| *n == idents[0]) {
-                    Some(i) => (i, &idents[1..]),
-                    None => return,
-                }
-            }
-            // Through dot: only while dot is `$`, which lives in the first variable slot.
-            Arg::Dot { .. } if self.root_dot => (0, &[]),
-            Arg::Field { idents, .. } if self.root_dot => (0, idents.as_slice()),
-            _ => return,
-        };
-        let slot = &mut self.vars[slot_index];
-        let mut cur = slot.1.get();
-        for id in path {
-            match cur {
-                Value::Map(m) => match m.get(id) {
-                    Some(x) => cur = x,
-                    None => return,
-                },
-                _ => return,
-            }
-        }
-        if !matches!(cur, Value::Map(_)) {
-            return;
-        }
-        let mut owned = std::mem::replace(&mut slot.1, V::invalid()).into_value();
-        if let Some(place) = path_mut(&mut owned, path) {
-            *place = v.clone();
-        }
-        slot.1 = V::own(owned);
-        if slot_index == 0 {
-            self.root_gen += 1;
         }
     }
 
@@ -959,7 +905,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 | (P::Bool, Value::Bool(_))
                 | (P::Map, Value::Map(_))
                 | (P::List, Value::List(_))
-        );
+        ) || (p == P::Map && v.get().as_shared_map().is_some());
         if ok {
             return Ok(v.unwrap_iface());
         }
@@ -974,7 +920,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             } else if matches!(p, P::Map | P::List) {
                 // An untyped nil becomes the zero value of a nillable type.
                 return Ok(V::own(if p == P::Map {
-                    Value::Map(Default::default())
+                    Value::Object(SharedMap::new(Default::default()))
                 } else {
                     Value::List(vec![])
                 }));
@@ -1061,29 +1007,20 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
     }
 }
 
-/// The value at a path of map keys (the caller checked that it exists).
-fn path_mut<'v>(v: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
-    match path.split_first() {
-        None => Some(v),
-        Some((k, rest)) => match v {
-            Value::Map(m) => path_mut(m.get_mut(k)?, rest),
-            _ => None,
-        },
-    }
-}
-
 fn own_elem<'a>(v: Value) -> V<'a> {
     V {
-        val: Val::Own(Arc::new(v), Vec::new()),
+        val: Val::Own(Arc::new(share(v)), Vec::new()),
         iface: true,
     }
 }
 
 /// Go's printing of an action's value: `<no value>` for nil, `%v` otherwise.
-fn print_value(out: &mut String, v: &Value) {
+fn print_value(out: &mut String, v: &Value) -> Result<(), String> {
     match v {
         Value::Nil => out.push_str("<no value>"),
         Value::String(s) => out.push_str(s),
+        other if has_shared(other) => format::write_v(out, &materialize(other)?),
         other => format::write_v(out, other),
     }
+    Ok(())
 }

@@ -357,3 +357,12 @@ fn owned_values_navigate_like_borrowed_ones() {
 fn mutation_through_dot_matches_helm() {
     check_golden(include_str!("testdata/mutation.json"));
 }
+
+/// Go maps are references (`set`, `unset`, `merge` reach every holder: variables, `with` and
+/// `range` dot, list and dict members, values returned by `get`, `default`, `pick`, …), and
+/// Sprig's typed slices and maps (`[]string`, `[]int`, `map[string]string`) as `typeOf`,
+/// `%T` and argument checking see them. Recorded from helm 3.17.3.
+#[test]
+fn references_and_typed_collections_match_helm() {
+    check_golden(include_str!("testdata/references.json"));
+}

@@ -1,0 +1,7 @@
+{{- define "refs.fill" -}}
+{{- $_ := set .out "filled" "yes" -}}
+{{- $_ := set .root.Values "fromInclude" .name -}}
+{{- end -}}
+{{- define "refs.mutateDot" -}}
+{{- $_ := set . "touched" true -}}
+{{- end -}}
