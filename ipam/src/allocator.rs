@@ -5,6 +5,11 @@
 //! controller runs on, and keeps every shard's hot fields in L1: with 64, each operation
 //! touched cold shard lines (twice the cache misses of one global map).
 //!
+//! What every holder of a shard writes (the mutex word, the index header, the arena's
+//! counters) fits in one 128-byte block; what a thread can write on its own (its records' free
+//! lists and pages, its random MACs' uniqueness set) is in its lane, so two threads working on
+//! different subnets share the shard block and their owners' index lines, not more.
+//!
 //! Every shard keeps its own `Arc` of the subnet registry, which changes only while a writer
 //! holds *all* shards: holding one shard is then enough to read the registry, without a
 //! shared counter that both cores would write.
@@ -17,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{IpamError, Result};
 pub(crate) use crate::owners::Record;
-use crate::owners::{Entry, Key, MAX_OWNER_LEN, MacSet, Owners, hash_key};
+use crate::owners::{Entry, Key, LANES, MAX_OWNER_LEN, MacSet, Owners, Padded, hash_key, lane};
 use crate::subnet::Subnet;
 use crate::types::{
     AddressRequest, Allocation, Family, MacAddr, MacRequest, Request, RestoreConflict,
@@ -79,11 +84,22 @@ impl Registry {
     }
 }
 
+/// What one shard's mutex guards. Everything inline here is written by whichever thread
+/// holds the shard, so it is kept to one 128-byte block together with the mutex word (see
+/// the `shard_is_one_block` test); what a thread writes on its own lives in its lane, boxed
+/// and padded.
 struct ShardState {
     registry: Arc<Registry>,
     owners: Owners,
-    /// MACs whose [`mac_shard`] is this shard.
-    macs: MacSet,
+    /// MACs whose [`mac_shard`] is this shard, by [`mac_lane`].
+    macs: Box<[Padded<MacSet>; LANES]>,
+}
+
+impl ShardState {
+    /// The set that decides whether `m` is taken.
+    fn mac_set(&mut self, m: MacAddr) -> &mut MacSet {
+        &mut self.macs[mac_lane(m)]
+    }
 }
 
 #[repr(align(128))]
@@ -95,12 +111,21 @@ fn mac_shard(m: MacAddr) -> usize {
     usize::from(m.0[5]) % SHARDS
 }
 
-/// A random locally administered unicast MAC whose [`mac_shard`] is `shard`.
-pub(crate) fn random_mac(shard: usize) -> MacAddr {
+/// The lane of its shard a MAC's uniqueness entry lives in. Random MACs are drawn in the
+/// allocating thread's lane, so two threads adding MACs to one shard write different sets.
+fn mac_lane(m: MacAddr) -> usize {
+    usize::from(m.0[5] >> SHARDS.trailing_zeros()) % LANES
+}
+
+/// A random locally administered unicast MAC whose [`mac_shard`] is `shard` and whose
+/// [`mac_lane`] is `lane`.
+pub(crate) fn random_mac(shard: usize, lane: usize) -> MacAddr {
+    const TAG_BITS: u32 = SHARDS.trailing_zeros() + LANES.trailing_zeros();
     let mut b = [0u8; 6];
     b.copy_from_slice(&fastrand::u64(..).to_le_bytes()[..6]);
     b[0] = (b[0] & 0xfc) | 0x02;
-    b[5] = (b[5] & !(SHARDS as u8 - 1)) | shard as u8;
+    let tag = (lane << SHARDS.trailing_zeros()) | shard;
+    b[5] = (b[5] & !((1u8 << TAG_BITS) - 1)) | tag as u8;
     MacAddr(b)
 }
 
@@ -207,7 +232,9 @@ impl Ipam {
                     Shard(Mutex::new(ShardState {
                         registry: registry.clone(),
                         owners: Owners::new(hasher.clone()),
-                        macs: MacSet::new(hasher.clone()),
+                        macs: Box::new(std::array::from_fn(|_| {
+                            Padded(MacSet::new(hasher.clone()))
+                        })),
                     }))
                 })
                 .collect(),
@@ -410,13 +437,14 @@ impl Ipam {
     pub fn allocate(&self, subnet: &str, owner: &str) -> Result<Allocation> {
         check_owner(owner)?;
         let (h, os) = self.owner_slot(owner);
+        let l = lane();
         let mut g = lock(&self.shards[os].0);
         let ShardState {
             registry,
             owners,
             macs,
         } = &mut *g;
-        let slot = match owners.entry(h, owner) {
+        let slot = match owners.entry(l, h, owner) {
             Entry::Held(have) => {
                 return existing(
                     registry,
@@ -438,8 +466,8 @@ impl Ipam {
         let claimed = sub.claim(&AddressRequest::Next, (None, None), 0)?;
         // Drawn in the owner's shard, so this set is the one that decides uniqueness.
         let mac = loop {
-            let m = random_mac(os);
-            if macs.insert(m) {
+            let m = random_mac(os, l);
+            if macs[l].insert(m) {
                 break m;
             }
         };
@@ -482,6 +510,7 @@ impl Ipam {
                     name: owner,
                     hash: h,
                     shard: os,
+                    lane: lane(),
                 };
                 try_allocate(&key, &mut g, gm.as_deref_mut(), subnet, req, statics)
             };
@@ -531,8 +560,9 @@ impl Ipam {
     /// Releases everything `owner` holds and returns it; `None` if it held nothing.
     pub fn release(&self, owner: &str) -> Option<Allocation> {
         let (h, os) = self.owner_slot(owner);
+        let l = lane();
         let mut g = lock(&self.shards[os].0);
-        let rec = g.owners.remove(h, owner)?;
+        let rec = g.owners.remove(l, h, owner)?;
         // Bits are cleared under the owner's shard so a concurrent update, which holds every
         // shard, sees either the record or the cleared bits.
         if let Some(sub) = g.registry.id(rec.subnet) {
@@ -541,14 +571,14 @@ impl Ipam {
         if let Some(m) = rec.mac {
             let ms = mac_shard(m);
             if ms == os {
-                g.macs.remove(m);
+                g.mac_set(m).remove(m);
             } else if ms > os {
-                lock(&self.shards[ms].0).macs.remove(m);
+                lock(&self.shards[ms].0).mac_set(m).remove(m);
             } else {
                 // Lock order is by index: let go of ours first. Until the entry is gone a
                 // request for this MAC sees it held by nobody and retries.
                 drop(g);
-                lock(&self.shards[ms].0).macs.remove(m);
+                lock(&self.shards[ms].0).mac_set(m).remove(m);
             }
         }
         Some(rec.allocation())
@@ -558,7 +588,7 @@ impl Ipam {
     pub fn lookup(&self, owner: &str) -> Option<(String, Allocation)> {
         let (h, os) = self.owner_slot(owner);
         let g = lock(&self.shards[os].0);
-        let rec = g.owners.get(h, owner)?;
+        let rec = g.owners.get(lane(), h, owner)?;
         let name = g.registry.id(rec.subnet)?.name.to_string();
         Some((name, rec.allocation()))
     }
@@ -612,12 +642,13 @@ impl Ipam {
         names: &mut Reverse,
     ) -> std::result::Result<(), (String, IpamError)> {
         let (h, os) = self.owner_slot(&r.owner);
-        match self.restore_checked(guards, registry, &r, h, os, names) {
+        let l = lane();
+        match self.restore_checked(guards, registry, &r, (h, os, l), names) {
             Ok(Some(rec)) => {
                 if names.built {
                     names.note(&r.owner, &rec);
                 }
-                guards[os].owners.insert(h, &r.owner, rec);
+                guards[os].owners.insert(l, h, &r.owner, rec);
                 Ok(())
             }
             // Already held identically.
@@ -633,8 +664,7 @@ impl Ipam {
         guards: &mut [MutexGuard<'_, ShardState>],
         registry: &Registry,
         r: &RestoreRecord,
-        h: u64,
-        os: usize,
+        (h, os, l): (u64, usize, usize),
         names: &mut Reverse,
     ) -> Result<Option<Record>> {
         check_owner(&r.owner)?;
@@ -659,7 +689,7 @@ impl Ipam {
             v6: statics.1,
             mac: r.mac,
         };
-        if let Some(have) = guards[os].owners.get(h, &r.owner) {
+        if let Some(have) = guards[os].owners.get(l, h, &r.owner) {
             if have == rec {
                 return Ok(None);
             }
@@ -677,7 +707,7 @@ impl Ipam {
         }
         // Take the MAC first (one probe); give it back if the addresses are taken.
         if let Some(m) = r.mac {
-            if !guards[mac_shard(m)].macs.insert(m) {
+            if !guards[mac_shard(m)].mac_set(m).insert(m) {
                 return Err(IpamError::MacInUse {
                     mac: m,
                     owner: names.mac_owner(guards, m),
@@ -688,7 +718,7 @@ impl Ipam {
             Ok(c) => c,
             Err(e) => {
                 if let Some(m) = r.mac {
-                    guards[mac_shard(m)].macs.remove(m);
+                    guards[mac_shard(m)].mac_set(m).remove(m);
                 }
                 return Err(match e {
                     IpamError::AddressInUse {
@@ -763,6 +793,8 @@ struct OwnerKey<'a> {
     name: &'a str,
     hash: u64,
     shard: usize,
+    /// The calling thread's [`lane`].
+    lane: usize,
 }
 
 fn try_allocate(
@@ -773,13 +805,13 @@ fn try_allocate(
     req: &Request,
     statics: (Option<Ipv4Addr>, Option<Ipv6Addr>),
 ) -> std::result::Result<Allocation, Failure> {
-    let (owner, h, owner_shard) = (key.name, key.hash, key.shard);
+    let (owner, h, owner_shard, l) = (key.name, key.hash, key.shard, key.lane);
     let ShardState {
         registry,
         owners,
         macs,
     } = st;
-    if let Some(have) = owners.get(h, owner) {
+    if let Some(have) = owners.get(l, h, owner) {
         return existing(registry, &have, subnet, owner, req, statics).map_err(Failure::Error);
     }
     let sub = registry
@@ -789,12 +821,14 @@ fn try_allocate(
             subnet: subnet.to_owned(),
         })?;
     let pool = sub.pool_index(req.pool.as_deref())?;
-    let mac_set: &mut MacSet = match mac_st {
+    // A static MAC's set is in its own shard, which the caller locked as `mac_st` if that is
+    // not the owner's.
+    let mac_sets: &mut [Padded<MacSet>; LANES] = match mac_st {
         Some(m) => &mut m.macs,
         None => macs,
     };
     if let MacRequest::Static(m) = req.mac {
-        if mac_set.contains(m) {
+        if mac_sets[mac_lane(m)].contains(m) {
             return Err(Failure::MacInUse(m));
         }
     }
@@ -814,16 +848,17 @@ fn try_allocate(
     let mac = match req.mac {
         MacRequest::Static(m) => Some(m),
         MacRequest::None => None,
-        // Drawn in the owner's shard, so this set is the one that decides uniqueness.
+        // Drawn in the owner's shard and this thread's lane, so this set is the one that
+        // decides uniqueness.
         MacRequest::Random => Some(loop {
-            let m = random_mac(owner_shard);
-            if mac_set.insert(m) {
+            let m = random_mac(owner_shard, l);
+            if mac_sets[l].insert(m) {
                 break m;
             }
         }),
     };
     if let MacRequest::Static(m) = req.mac {
-        mac_set.insert(m);
+        mac_sets[mac_lane(m)].insert(m);
     }
     let rec = Record {
         subnet: sub.id,
@@ -831,7 +866,7 @@ fn try_allocate(
         v6: claimed.v6.map(|c| c.0),
         mac,
     };
-    owners.insert(h, owner, rec);
+    owners.insert(l, h, owner, rec);
     Ok(rec.allocation())
 }
 
@@ -861,4 +896,36 @@ fn existing(
         });
     }
     Ok(have.allocation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shard's mutex word and everything it guards inline share one 128-byte block, so a
+    /// thread taking a shard another core used last pulls one block, not several.
+    #[test]
+    fn shard_is_one_block() {
+        assert_eq!(std::mem::size_of::<Shard>(), 128);
+        assert_eq!(std::mem::align_of::<Shard>(), 128);
+    }
+
+    /// Random MACs land in the set their shard and lane bits name, are locally administered
+    /// unicast, and keep the rest of their bits random.
+    #[test]
+    fn random_macs_carry_their_set() {
+        let mut seen = std::collections::HashSet::new();
+        for shard in 0..SHARDS {
+            for lane in 0..LANES {
+                for _ in 0..50 {
+                    let m = random_mac(shard, lane);
+                    assert_eq!((mac_shard(m), mac_lane(m)), (shard, lane), "{m}");
+                    assert!(m.is_unicast());
+                    assert_eq!(m.0[0] & 0x03, 0x02, "{m} locally administered unicast");
+                    seen.insert(m);
+                }
+            }
+        }
+        assert!(seen.len() > SHARDS * LANES * 49, "random bits repeat");
+    }
 }

@@ -15,6 +15,10 @@
 //! An open-addressing table of 4-byte handles indexes the arena by owner key. Freed records go
 //! to free lists by exact length (keys of one workload have similar lengths, so churn reuses
 //! them); the arena is compacted when free space outgrows live records.
+//!
+//! Free lists, bump pages and the tail and prefix caches are per [`lane`] (a thread's slot), so
+//! two threads whose owners hash to the same shard reuse their own records and write their own
+//! cache lines: a record freed by one core and reused by the other moved its line across.
 
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -106,21 +110,20 @@ pub(crate) struct Owners {
 /// the record is encoded.
 struct Store {
     arena: Arena,
-    /// The tail interned or looked up last, inline: consecutive owners of a shard often
-    /// share a namespace, and comparing with bytes already in the shard's cache lines spares
-    /// a hash and the trip through the boxed table.
-    recent_tail: Recent,
-    /// The IPv6 prefix interned last, as (high 64 bits, id); id `NONE` when unset.
-    recent_prefix: (u64, u32),
     /// Interned tails plus prefixes, mirrored here so deciding whether to sweep reads no
     /// boxed table.
     interned: usize,
-    /// Boxed, with the prefixes, so the shard's hot fields share fewer cache lines: these are
-    /// read only when the inline caches miss.
-    tails: Box<Tails>,
-    /// High 64 bits of IPv6 addresses, as 8 big-endian bytes.
-    v6_prefixes: Box<Tails>,
+    /// Boxed, so the shard's inline state stays within one 128-byte block: these are read
+    /// only when a lane's inline caches miss.
+    tables: Box<Interned>,
     hasher: Hasher,
+}
+
+/// The interned tables of one shard.
+struct Interned {
+    tails: Tails,
+    /// High 64 bits of IPv6 addresses, as 8 big-endian bytes.
+    v6_prefixes: Tails,
 }
 
 /// What an owner's slot in the index holds: its record, or room for one.
@@ -135,6 +138,7 @@ pub(crate) enum Entry<'a> {
 pub(crate) struct Vacant<'a> {
     slot: hashbrown::hash_table::VacantEntry<'a, u32>,
     store: &'a mut Store,
+    lane: usize,
     /// Where the key's tail starts, and the tail's id if it is interned already.
     head_len: usize,
     tail_id: Option<u32>,
@@ -144,7 +148,7 @@ impl Vacant<'_> {
     /// Stores `rec` for `owner`, the key this slot was found for.
     pub(crate) fn insert(self, owner: &str, rec: Record) {
         let (head, tail) = owner.as_bytes().split_at(self.head_len);
-        let handle = self.store.encode(head, tail, self.tail_id, &rec);
+        let handle = self.store.encode(self.lane, head, tail, self.tail_id, &rec);
         self.slot.insert(handle);
     }
 }
@@ -302,25 +306,78 @@ impl Tails {
     }
 }
 
+/// Lanes a shard's arena and MAC set are split into, by [`lane`]: threads in different
+/// lanes reuse their own freed records and bump their own pages, so two threads whose owners
+/// share a shard do not write each other's record lines.
+pub(crate) const LANES: usize = 4;
+
+/// This thread's lane.
+#[inline]
+pub(crate) fn lane() -> usize {
+    crate::space::thread_slot() % LANES
+}
+
+/// Keeps `T` on cache lines of its own (128 bytes: adjacent-line prefetchers pull pairs).
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Padded<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+/// What one lane of a shard writes on its own: its bump page, its free lists and its
+/// caches of the last tail and IPv6 prefix.
+struct Lane {
+    /// Page this lane bumps into (`NONE` before its first) and bytes used in it.
+    page: u32,
+    tail: u32,
+    /// Heads of the free lists, by record length; a free record starts with the next
+    /// handle. Empty until the lane frees its first record.
+    free: Vec<u32>,
+    /// The tail interned or looked up last, inline: consecutive owners of a thread often
+    /// share a namespace, and comparing with bytes already in the lane's cache lines spares
+    /// a hash and the trip through the boxed table.
+    recent_tail: Recent,
+    /// The IPv6 prefix interned last, as (high 64 bits, id); id `NONE` when unset.
+    recent_prefix: (u64, u32),
+}
+
+impl Lane {
+    fn new() -> Lane {
+        Lane {
+            page: NONE,
+            tail: 0,
+            free: Vec::new(),
+            recent_tail: Recent::empty(),
+            recent_prefix: (0, NONE),
+        }
+    }
+}
+
 struct Arena {
     pages: Vec<Box<[u8]>>,
-    /// Bytes used in the last page.
-    tail: usize,
-    /// Heads of the free lists, by record length; a free record starts with the next handle.
-    free: Box<[u32]>,
     live: usize,
-    /// Bytes not holding a live record: free-listed records and page tails.
+    /// Bytes not holding a live record: free-listed records and abandoned page tails.
     garbage: usize,
+    lanes: Box<[Padded<Lane>; LANES]>,
 }
 
 impl Arena {
     fn new() -> Arena {
         Arena {
             pages: Vec::new(),
-            tail: 0,
-            free: vec![NONE; FREE_CLASSES + 1].into_boxed_slice(),
             live: 0,
             garbage: 0,
+            lanes: Box::new(std::array::from_fn(|_| Padded(Lane::new()))),
         }
     }
 
@@ -334,21 +391,24 @@ impl Arena {
         &mut self.pages[(h >> OFFSET_BITS) as usize][(h as usize) & (PAGE_MAX - 1)..]
     }
 
-    /// A slot of exactly `n` bytes (`4 <= n <= PAGE_MIN`).
-    fn alloc(&mut self, n: usize) -> u32 {
+    /// A slot of exactly `n` bytes (`4 <= n <= PAGE_MIN`), from `lane`'s free list or page.
+    fn alloc(&mut self, lane: usize, n: usize) -> u32 {
         self.live += n;
-        if n <= FREE_CLASSES && self.free[n] != NONE {
-            let h = self.free[n];
-            let b = self.bytes(h);
-            let next = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            self.free[n] = next;
+        let l = &mut self.lanes[lane];
+        if let Some(&h) = l.free.get(n).filter(|&&h| h != NONE) {
+            let p = &self.pages[(h >> OFFSET_BITS) as usize];
+            let o = (h as usize) & (PAGE_MAX - 1);
+            l.free[n] = u32::from_le_bytes([p[o], p[o + 1], p[o + 2], p[o + 3]]);
             self.garbage -= n;
             return h;
         }
-        let fits = self.pages.last().is_some_and(|p| self.tail + n <= p.len());
+        let fits = self
+            .pages
+            .get(l.page as usize)
+            .is_some_and(|p| l.tail as usize + n <= p.len());
         if !fits {
-            if let Some(p) = self.pages.last() {
-                self.garbage += p.len() - self.tail;
+            if let Some(p) = self.pages.get(l.page as usize) {
+                self.garbage += p.len() - l.tail as usize;
             }
             let size = (PAGE_MIN << self.pages.len().min(3)).min(PAGE_MAX);
             // 65536 pages of 64 KiB is 4 GiB of records in one shard (64 GiB over all shards):
@@ -358,20 +418,26 @@ impl Arena {
                 "owner arena full"
             );
             self.pages.push(vec![0u8; size].into_boxed_slice());
-            self.tail = 0;
+            l.page = (self.pages.len() - 1) as u32;
+            l.tail = 0;
         }
-        let h = (((self.pages.len() - 1) as u32) << OFFSET_BITS) | self.tail as u32;
-        self.tail += n;
+        let h = (l.page << OFFSET_BITS) | l.tail;
+        l.tail += n as u32;
         h
     }
 
-    fn free(&mut self, h: u32, n: usize) {
+    /// Frees the `n`-byte record at `h` onto `lane`'s free list.
+    fn free(&mut self, lane: usize, h: u32, n: usize) {
         self.live -= n;
         self.garbage += n;
         if n <= FREE_CLASSES {
-            let next = self.free[n];
+            let l = &mut self.lanes[lane];
+            if l.free.is_empty() {
+                l.free = vec![NONE; FREE_CLASSES + 1];
+            }
+            let next = l.free[n];
+            l.free[n] = h;
             self.bytes_mut(h)[..4].copy_from_slice(&next.to_le_bytes());
-            self.free[n] = h;
         }
     }
 }
@@ -448,14 +514,14 @@ impl Store {
         let (h, t, _) = key_of(self.arena.bytes(handle));
         let mut key = Vec::with_capacity(h.len() + 64);
         key.extend_from_slice(h);
-        key.extend_from_slice(self.tails.get(t));
+        key.extend_from_slice(self.tables.tails.get(t));
         hash_key(&self.hasher, &key)
     }
 
     /// The id of an interned tail, without interning it.
     #[inline(always)]
-    fn tail_id(&self, tail: &[u8]) -> Option<u32> {
-        match self.recent_tail.id_of(tail) {
+    fn tail_id(&self, lane: usize, tail: &[u8]) -> Option<u32> {
+        match self.arena.lanes[lane].recent_tail.id_of(tail) {
             Some(id) => Some(id),
             None => self.find_tail(tail),
         }
@@ -463,64 +529,65 @@ impl Store {
 
     #[inline(never)]
     fn find_tail(&self, tail: &[u8]) -> Option<u32> {
-        self.tails.find(tail, self.hasher.hash_one(tail))
+        self.tables.tails.find(tail, self.hasher.hash_one(tail))
     }
 
     /// Like [`Store::tail_id`], remembering a tail found in the table.
     #[inline(always)]
-    fn tail_id_mut(&mut self, tail: &[u8]) -> Option<u32> {
-        match self.recent_tail.id_of(tail) {
+    fn tail_id_mut(&mut self, lane: usize, tail: &[u8]) -> Option<u32> {
+        match self.arena.lanes[lane].recent_tail.id_of(tail) {
             Some(id) => Some(id),
-            None => self.find_tail_mut(tail),
+            None => self.find_tail_mut(lane, tail),
         }
     }
 
     #[inline(never)]
-    fn find_tail_mut(&mut self, tail: &[u8]) -> Option<u32> {
+    fn find_tail_mut(&mut self, lane: usize, tail: &[u8]) -> Option<u32> {
         let id = self.find_tail(tail)?;
-        self.recent_tail.set(id, tail);
+        self.arena.lanes[lane].recent_tail.set(id, tail);
         Some(id)
     }
 
     /// The id of `tail`, adding it if new.
     #[inline(always)]
-    fn intern_tail(&mut self, tail: &[u8]) -> u32 {
-        match self.recent_tail.id_of(tail) {
+    fn intern_tail(&mut self, lane: usize, tail: &[u8]) -> u32 {
+        match self.arena.lanes[lane].recent_tail.id_of(tail) {
             Some(id) => id,
-            None => self.intern_tail_slow(tail),
+            None => self.intern_tail_slow(lane, tail),
         }
     }
 
     #[inline(never)]
-    fn intern_tail_slow(&mut self, tail: &[u8]) -> u32 {
+    fn intern_tail_slow(&mut self, lane: usize, tail: &[u8]) -> u32 {
         let h = self.hasher.hash_one(tail);
-        let id = match self.tails.find(tail, h) {
+        let id = match self.tables.tails.find(tail, h) {
             Some(id) => id,
             None => {
                 self.interned += 1;
-                self.tails.add(tail, h, &self.hasher)
+                self.tables.tails.add(tail, h, &self.hasher)
             }
         };
-        self.recent_tail.set(id, tail);
+        self.arena.lanes[lane].recent_tail.set(id, tail);
         id
     }
 
     /// The id of an IPv6 prefix (high 64 bits), adding it if new.
     #[inline]
-    fn intern_prefix(&mut self, prefix: u64) -> u32 {
-        if self.recent_prefix.1 != NONE && self.recent_prefix.0 == prefix {
-            return self.recent_prefix.1;
+    fn intern_prefix(&mut self, lane: usize, prefix: u64) -> u32 {
+        let recent = self.arena.lanes[lane].recent_prefix;
+        if recent.1 != NONE && recent.0 == prefix {
+            return recent.1;
         }
         let bytes = prefix.to_be_bytes();
         let h = self.hasher.hash_one(&bytes[..]);
-        let id = match self.v6_prefixes.find(&bytes, h) {
+        let id = match self.tables.v6_prefixes.find(&bytes, h) {
             Some(id) => id,
             None => {
                 self.interned += 1;
-                self.v6_prefixes.add(&bytes, h, &self.hasher)
+                self.tables.v6_prefixes.add(&bytes, h, &self.hasher)
             }
         };
-        self.recent_prefix = (prefix, id);
+        self.arena.lanes[lane].recent_prefix = (prefix, id);
         id
     }
 
@@ -542,7 +609,7 @@ impl Store {
             pos += 4;
         }
         if flags & HAS_V6 != 0 {
-            let p = self.v6_prefixes.get(get_varint(b, &mut pos) as u32);
+            let p = self.tables.v6_prefixes.get(get_varint(b, &mut pos) as u32);
             let prefix = p.try_into().map_or(0, u64::from_be_bytes);
             let low = get_varint(b, &mut pos);
             rec.v6 = Some(Ipv6Addr::from((u128::from(prefix) << 64) | u128::from(low)));
@@ -561,7 +628,7 @@ impl Store {
         let (head, tail, pos) = key_of(b);
         let key = Key {
             head,
-            tail: self.tails.get(tail),
+            tail: self.tables.tails.get(tail),
         };
         let (rec, end) = self.decode_payload(b, pos);
         (key, rec, end)
@@ -569,14 +636,21 @@ impl Store {
 
     /// Encodes `rec` for the key `head` + `tail` into a new arena slot; `tail_id` is the
     /// tail's id if the caller already knows it.
-    fn encode(&mut self, head: &[u8], tail: &[u8], tail_id: Option<u32>, rec: &Record) -> u32 {
+    fn encode(
+        &mut self,
+        lane: usize,
+        head: &[u8],
+        tail: &[u8],
+        tail_id: Option<u32>,
+        rec: &Record,
+    ) -> u32 {
         let tail = match tail_id {
             Some(id) => id,
-            None => self.intern_tail(tail),
+            None => self.intern_tail(lane, tail),
         };
         let v6 = rec.v6.map(|a| {
             let v = u128::from(a);
-            let id = self.intern_prefix((v >> 64) as u64);
+            let id = self.intern_prefix(lane, (v >> 64) as u64);
             (u64::from(id), v as u64)
         });
         let mut flags = 0;
@@ -598,7 +672,7 @@ impl Store {
         }
         // A free slot must hold its next-pointer.
         let n = n.max(4);
-        let h = self.arena.alloc(n);
+        let h = self.arena.alloc(lane, n);
         let b = &mut self.arena.bytes_mut(h)[..n];
         let mut pos = put_varint(b, head.len() as u64);
         copy_short(&mut b[pos..pos + head.len()], head);
@@ -635,11 +709,11 @@ impl Owners {
             index: hashbrown::HashTable::new(),
             store: Store {
                 arena: Arena::new(),
-                recent_tail: Recent::empty(),
-                recent_prefix: (0, NONE),
                 interned: 0,
-                tails: Box::new(Tails::new()),
-                v6_prefixes: Box::new(Tails::new()),
+                tables: Box::new(Interned {
+                    tails: Tails::new(),
+                    v6_prefixes: Tails::new(),
+                }),
                 hasher,
             },
         }
@@ -658,8 +732,8 @@ impl Owners {
     #[cold]
     fn sweep_interned(&mut self) {
         let st = &mut self.store;
-        let mut tails = vec![false; st.tails.entries.len()];
-        let mut prefixes = vec![false; st.v6_prefixes.entries.len()];
+        let mut tails = vec![false; st.tables.tails.entries.len()];
+        let mut prefixes = vec![false; st.tables.v6_prefixes.entries.len()];
         for &h in self.index.iter() {
             let b = st.arena.bytes(h);
             let (_, tail, mut pos) = key_of(b);
@@ -674,18 +748,20 @@ impl Owners {
                 prefixes[get_varint(b, &mut pos) as usize] = true;
             }
         }
-        st.tails.retain(&tails, &st.hasher);
-        st.v6_prefixes.retain(&prefixes, &st.hasher);
-        st.recent_tail = Recent::empty();
-        st.recent_prefix = (0, NONE);
-        st.interned = st.tails.live() + st.v6_prefixes.live();
+        st.tables.tails.retain(&tails, &st.hasher);
+        st.tables.v6_prefixes.retain(&prefixes, &st.hasher);
+        for l in st.arena.lanes.iter_mut() {
+            l.recent_tail = Recent::empty();
+            l.recent_prefix = (0, NONE);
+        }
+        st.interned = st.tables.tails.live() + st.tables.v6_prefixes.live();
     }
 
-    /// The record of `owner`, whose hash is `h`.
-    pub(crate) fn get(&self, h: u64, owner: &str) -> Option<Record> {
+    /// The record of `owner`, whose hash is `h`; `lane` is the caller's [`lane`].
+    pub(crate) fn get(&self, lane: usize, h: u64, owner: &str) -> Option<Record> {
         let (head, tail) = split_key(owner.as_bytes());
         // A tail nobody interned cannot be part of a stored key.
-        let tail = self.store.tail_id(tail)?;
+        let tail = self.store.tail_id(lane, tail)?;
         let arena = &self.store.arena;
         let handle = *self
             .index
@@ -698,10 +774,10 @@ impl Owners {
 
     /// The record of `owner` (hash `h`), or its empty slot: one probe for a lookup that
     /// may be followed by an insertion.
-    pub(crate) fn entry(&mut self, h: u64, owner: &str) -> Entry<'_> {
+    pub(crate) fn entry(&mut self, lane: usize, h: u64, owner: &str) -> Entry<'_> {
         self.maybe_sweep();
         let (head, tail) = split_key(owner.as_bytes());
-        let tail = self.store.tail_id_mut(tail);
+        let tail = self.store.tail_id_mut(lane, tail);
         let st = &self.store;
         let found = self.index.entry(
             h,
@@ -717,6 +793,7 @@ impl Owners {
             hashbrown::hash_table::Entry::Vacant(slot) => Entry::Vacant(Vacant {
                 slot,
                 store: &mut self.store,
+                lane,
                 head_len: head.len(),
                 tail_id: tail,
             }),
@@ -724,18 +801,18 @@ impl Owners {
     }
 
     /// Adds a record for an owner that has none.
-    pub(crate) fn insert(&mut self, h: u64, owner: &str, rec: Record) {
+    pub(crate) fn insert(&mut self, lane: usize, h: u64, owner: &str, rec: Record) {
         self.maybe_sweep();
         let (head, tail) = split_key(owner.as_bytes());
-        let handle = self.store.encode(head, tail, None, &rec);
+        let handle = self.store.encode(lane, head, tail, None, &rec);
         let st = &self.store;
         self.index.insert_unique(h, handle, |&x| st.stored_hash(x));
     }
 
     /// Removes and returns the record of `owner`.
-    pub(crate) fn remove(&mut self, h: u64, owner: &str) -> Option<Record> {
+    pub(crate) fn remove(&mut self, lane: usize, h: u64, owner: &str) -> Option<Record> {
         let (head, tail) = split_key(owner.as_bytes());
-        let tail = self.store.tail_id_mut(tail)?;
+        let tail = self.store.tail_id_mut(lane, tail)?;
         let arena = &self.store.arena;
         let entry = self
             .index
@@ -744,21 +821,21 @@ impl Owners {
         let (handle, _) = entry.remove();
         let st = &mut self.store;
         let (rec, n) = st.decode_payload(st.arena.bytes(handle), key_len(head, tail));
-        st.arena.free(handle, n.max(4));
+        st.arena.free(lane, handle, n.max(4));
         if st.arena.garbage > COMPACT_MIN && st.arena.garbage > st.arena.live {
-            self.compact();
+            self.compact(lane);
         }
         Some(rec)
     }
 
     /// Copies live records into fresh pages, dropping free space; handles change in place,
     /// so the index needs no rehash.
-    fn compact(&mut self) {
+    fn compact(&mut self, lane: usize) {
         let old = std::mem::replace(&mut self.store.arena, Arena::new());
         for handle in self.index.iter_mut() {
             let b = old.bytes(*handle);
             let n = record_len(b).max(4);
-            let h = self.store.arena.alloc(n);
+            let h = self.store.arena.alloc(lane, n);
             self.store.arena.bytes_mut(h)[..n].copy_from_slice(&b[..n]);
             *handle = h;
         }
@@ -886,34 +963,38 @@ mod tests {
         let h = |k: &str| hash_key(&hasher, k.as_bytes());
         for i in 0..20_000 {
             let k = key(i);
-            o.insert(h(&k), &k, rec(i));
+            o.insert(i as usize % LANES, h(&k), &k, rec(i));
         }
         // Remove most, so free space outgrows live records and the arena compacts.
         for i in (0..20_000).filter(|i| i % 10 != 0) {
             let k = key(i);
-            assert_eq!(o.remove(h(&k), &k), Some(rec(i)));
+            assert_eq!(o.remove((i as usize + 1) % LANES, h(&k), &k), Some(rec(i)));
         }
         assert!(o.store.arena.garbage <= o.store.arena.live.max(COMPACT_MIN));
         for i in 20_000..25_000 {
             let k = key(i);
-            o.insert(h(&k), &k, rec(i));
+            o.insert(i as usize % LANES, h(&k), &k, rec(i));
         }
         for i in 0..25_000 {
             let k = key(i);
             let want = (i >= 20_000 || i % 10 == 0).then(|| rec(i));
-            assert_eq!(o.get(h(&k), &k), want, "owner {k}");
+            assert_eq!(
+                o.get((i as usize + 2) % LANES, h(&k), &k),
+                want,
+                "owner {k}"
+            );
         }
         assert_eq!(o.len(), 2_000 + 5_000);
         assert_eq!(o.iter().count(), o.len());
         assert!(o.iter().all(|(k, r)| {
             let k = k.to_string();
-            o.get(h(&k), &k) == Some(r)
+            o.get(0, h(&k), &k) == Some(r)
         }));
         // Every key in this test has a distinct tail; released ones are swept.
-        assert!(o.store.tails.live() <= 2 * o.len() + 65);
+        assert!(o.store.tables.tails.live() <= 2 * o.len() + 65);
         assert_eq!(
             o.store.interned,
-            o.store.tails.live() + o.store.v6_prefixes.live()
+            o.store.tables.tails.live() + o.store.tables.v6_prefixes.live()
         );
     }
 
@@ -949,7 +1030,7 @@ mod tests {
         let h = |k: &str| hash_key(&hasher, k.as_bytes());
         for i in 0..3000u32 {
             let k = format!("p{i}.ns{}/eth0", i % 7);
-            match o.entry(h(&k), &k) {
+            match o.entry(i as usize % LANES, h(&k), &k) {
                 Entry::Held(_) => panic!("{k} is new"),
                 Entry::Vacant(v) => {
                     if i % 3 != 0 {
@@ -961,19 +1042,19 @@ mod tests {
         for i in 0..3000u32 {
             let k = format!("p{i}.ns{}/eth0", i % 7);
             let want = (i % 3 != 0).then(|| rec(i));
-            assert_eq!(o.get(h(&k), &k), want);
-            match o.entry(h(&k), &k) {
+            assert_eq!(o.get((i as usize + 2) % LANES, h(&k), &k), want);
+            match o.entry(i as usize % LANES, h(&k), &k) {
                 Entry::Held(r) => assert_eq!(Some(r), want),
                 Entry::Vacant(_) => assert_eq!(want, None),
             }
-            assert_eq!(o.remove(h(&k), &k), want);
-            assert_eq!(o.get(h(&k), &k), None);
+            assert_eq!(o.remove((i as usize + 1) % LANES, h(&k), &k), want);
+            assert_eq!(o.get(3, h(&k), &k), None);
         }
         assert_eq!(o.len(), 0);
         // A key whose tail was never interned is absent without a probe.
-        assert!(o.get(h("x.unseen/eth0"), "x.unseen/eth0").is_none());
+        assert!(o.get(0, h("x.unseen/eth0"), "x.unseen/eth0").is_none());
         assert!(matches!(
-            o.entry(h("x.unseen/eth0"), "x.unseen/eth0"),
+            o.entry(1, h("x.unseen/eth0"), "x.unseen/eth0"),
             Entry::Vacant(_)
         ));
     }

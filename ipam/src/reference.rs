@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use crate::allocator::{Hasher, Record, SHARDS, random_mac, split_statics};
 use crate::error::{IpamError, Result};
+use crate::owners::LANES;
 use crate::subnet::Subnet;
 use crate::types::{
     AddressRequest, Allocation, RestoreConflict, RestoreRecord, RestoreReport, SubnetSpec,
@@ -87,8 +88,8 @@ impl MutexIpam {
         let sub = &subnets[id];
         let claimed = sub.claim(&AddressRequest::Next, (None, None), 0)?;
         let mac = loop {
-            // Any shard's pattern: this allocator keeps one set, so the shard bits are random.
-            let m = random_mac(fastrand::usize(..SHARDS));
+            // Any shard and lane pattern: this allocator keeps one set, so those bits are random.
+            let m = random_mac(fastrand::usize(..SHARDS), fastrand::usize(..LANES));
             if macs.insert(m.to_u64()) {
                 break m;
             }

@@ -6,7 +6,10 @@
 //! is inverse throughput. One operation is an allocate plus its release for the
 //! `alloc-release-*` scenarios, one allocation for `alloc-v6-64-1m`, one record for
 //! `restore-1m`. `rss_kib` is the growth of this process's resident set while our allocator
-//! was built and driven (owner index included).
+//! was built and driven (owner index included); for `restore-1m` it is the peak growth of a
+//! fresh child process (`rss_kib_is` says so) restoring the same records generated one at a
+//! time, because in this process the restore frees its 1M input records as it goes and
+//! reuses their memory, which hid the allocator's own growth (it read 0).
 //!
 //! `alloc-release-2subnets` also reports, per round, our two-thread throughput over our own
 //! one-thread throughput on the same two-subnet setup (wall clock), the same from on-CPU time
@@ -254,27 +257,27 @@ fn alloc_v6<A: Allocator>(make: fn() -> A, n: usize) -> (Cost, u64, A) {
     (cost, rss_kib().saturating_sub(rss0), a)
 }
 
-fn restore_records(n: u32) -> Vec<RestoreRecord> {
-    (0..n)
-        .map(|i| RestoreRecord {
-            owner: format!("pod-{i:07}.restore/eth0"),
-            subnet: "r".into(),
-            ips: vec![
-                IpAddr::V4(Ipv4Addr::from(0x0a00_0002 + i)),
-                IpAddr::V6(Ipv6Addr::from(
-                    0xfd00_0000_0000_0000_0000_0000_0000_0002u128 + u128::from(i),
-                )),
-            ],
-            mac: Some(MacAddr::from_u64(0x0a00_0000_0000 + u64::from(i))),
-        })
-        .collect()
+fn restore_record(i: u32) -> RestoreRecord {
+    RestoreRecord {
+        owner: format!("pod-{i:07}.restore/eth0"),
+        subnet: "r".into(),
+        ips: vec![
+            IpAddr::V4(Ipv4Addr::from(0x0a00_0002 + i)),
+            IpAddr::V6(Ipv6Addr::from(
+                0xfd00_0000_0000_0000_0000_0000_0000_0002u128 + u128::from(i),
+            )),
+        ],
+        mac: Some(MacAddr::from_u64(0x0a00_0000_0000 + u64::from(i))),
+    }
 }
 
-fn restore<A: Allocator>(make: fn() -> A, n: u32) -> (Cost, u64) {
-    let records = restore_records(n);
-    let rss0 = rss_kib();
+const RESTORE_CIDRS: &str = "10.0.0.0/8,fd00::/64";
+
+/// Times a restore of `n` records built beforehand (so only the restore is timed).
+fn restore<A: Allocator>(make: fn() -> A, n: u32) -> Cost {
+    let records: Vec<RestoreRecord> = (0..n).map(restore_record).collect();
     let a = make();
-    a.add(SubnetSpec::new("r", "10.0.0.0/8,fd00::/64").unwrap());
+    a.add(SubnetSpec::new("r", RESTORE_CIDRS).unwrap());
     let (start, c0) = (Instant::now(), thread_cpu_ns());
     assert_eq!(a.restore(records), n as usize);
     let cost = Cost {
@@ -282,9 +285,69 @@ fn restore<A: Allocator>(make: fn() -> A, n: u32) -> (Cost, u64) {
         cpu: (thread_cpu_ns() - c0) as f64 / f64::from(n),
         waits: 0.0,
     };
-    let rss = rss_kib().saturating_sub(rss0);
     drop(a);
-    (cost, rss)
+    cost
+}
+
+/// Argument that makes this binary the child of [`restore_rss`].
+const RSS_CHILD: &str = "--restore-rss-child";
+
+/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Child side of [`restore_rss`]: restores `n` records generated one at a time into a new
+/// allocator (`ours` or `reference`) and prints the peak RSS growth and the RSS growth
+/// that remains, in KiB.
+fn restore_rss_child(which: &str, n: u32) {
+    let rss0 = status_kib("VmRSS:");
+    let run = |a: &dyn Fn(u32) -> usize| {
+        assert_eq!(a(n), n as usize);
+        println!(
+            "{} {}",
+            status_kib("VmHWM:").saturating_sub(rss0),
+            status_kib("VmRSS:").saturating_sub(rss0)
+        );
+    };
+    if which == "ours" {
+        let a = Ipam::new();
+        a.add_subnet(SubnetSpec::new("r", RESTORE_CIDRS).unwrap())
+            .unwrap();
+        run(&|n| a.restore((0..n).map(restore_record)).restored);
+    } else {
+        let a = MutexIpam::new();
+        a.add_subnet(SubnetSpec::new("r", RESTORE_CIDRS).unwrap())
+            .unwrap();
+        run(&|n| a.restore((0..n).map(restore_record)).restored);
+    }
+}
+
+/// Memory of a restore of `n` records, measured in a fresh child process: (peak RSS growth,
+/// RSS growth at the end) in KiB. In this process the 1M input records are freed while the
+/// restore runs and the allocator reuses their memory, so its RSS barely moves; the child
+/// generates records one at a time, so its growth is the allocator's own.
+fn restore_rss(which: &str, n: u32) -> (u64, u64) {
+    let out = std::env::current_exe()
+        .and_then(|exe| {
+            std::process::Command::new(exe)
+                .args([RSS_CHILD, which, &n.to_string()])
+                .output()
+        })
+        .expect("run the restore child");
+    assert!(out.status.success(), "restore child failed: {out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut v = text
+        .split_whitespace()
+        .map(|x| x.parse::<u64>().expect("KiB figure"));
+    (v.next().unwrap_or(0), v.next().unwrap_or(0))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -347,6 +410,15 @@ fn bitmap_vs_cas(ops: usize) -> (f64, f64) {
 fn main() {
     // With arguments, only the named scenarios run.
     let only: Vec<String> = std::env::args().skip(1).collect();
+    if only.first().map(String::as_str) == Some(RSS_CHILD) {
+        let which = only.get(1).map_or("ours", String::as_str);
+        let n = only
+            .get(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000_000);
+        restore_rss_child(which, n);
+        return;
+    }
     let want = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
     let ops = 300_000;
 
@@ -454,18 +526,20 @@ fn main() {
     if want("restore-1m") {
         let n = 1_000_000u32;
         let load = loadavg();
-        let (ours, rss) = restore(Ipam::new, n);
-        let (base, _) = restore(MutexIpam::new, n);
+        let ours = restore(Ipam::new, n);
+        let base = restore(MutexIpam::new, n);
+        let (peak, kept) = restore_rss("ours", n);
+        let (base_peak, base_kept) = restore_rss("reference", n);
         line(
             "restore-1m",
             1,
             n as usize,
             ours,
             base,
-            rss,
+            peak,
             load,
             &format!(
-                ",\"total_ms\":{:.1},\"cpu_total_ms\":{:.1}",
+                ",\"total_ms\":{:.1},\"cpu_total_ms\":{:.1},\"rss_kib_is\":\"peak RSS growth of a fresh child restoring records generated one at a time\",\"rss_end_kib\":{kept},\"baseline_rss_kib\":{base_peak},\"baseline_rss_end_kib\":{base_kept}",
                 ours.wall * f64::from(n) / 1e6,
                 ours.cpu * f64::from(n) / 1e6
             ),
