@@ -504,3 +504,40 @@ fn static_mac_survives_growth_of_the_mac_sets() {
         Some(m)
     );
 }
+
+/// Owners allocated on one thread and released on others (whose lanes differ, so records go
+/// back to other free lists and MACs leave sets the releasing thread does not draw into)
+/// are fully released: usage drops to zero and every freed MAC can be requested statically.
+#[test]
+fn owners_released_on_other_threads_free_everything() {
+    let ipam = with_subnet("s", "10.0.0.0/20,fd00::/116");
+    let owner = |i: usize| format!("p{i}.ns{}/eth0", i % 7);
+    let held: Vec<_> = std::thread::scope(|sc| {
+        sc.spawn(|| {
+            (0..3000)
+                .map(|i| ipam.allocate("s", &owner(i)).unwrap())
+                .collect()
+        })
+        .join()
+        .unwrap()
+    });
+    std::thread::scope(|sc| {
+        for t in 0..4 {
+            let (ipam, held) = (&ipam, &held);
+            sc.spawn(move || {
+                for i in (t..held.len()).step_by(4) {
+                    assert_eq!(ipam.lookup(&owner(i)), Some(("s".into(), held[i])));
+                    assert_eq!(ipam.release(&owner(i)), Some(held[i]));
+                }
+            });
+        }
+    });
+    assert_eq!(ipam.allocation_count(), 0);
+    let u = ipam.usage("s").unwrap();
+    assert_eq!((u.v4.unwrap().used, u.v6.unwrap().used), (0, 0));
+    for (i, a) in held.iter().enumerate() {
+        let req = Request::next().mac(MacRequest::Static(a.mac.unwrap()));
+        let again = ipam.allocate_with("s", &format!("q{i}.other/eth0"), &req);
+        assert_eq!(again.unwrap().mac, a.mac);
+    }
+}
