@@ -6,6 +6,8 @@ use crate::chart::{Chart, parse_values_file};
 use crate::error::{Error, Result};
 use crate::value::{Map, Value};
 
+mod formats;
+mod goregex;
 mod schema;
 mod semver_range;
 pub mod strvals;

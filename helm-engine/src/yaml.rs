@@ -339,6 +339,12 @@ fn word_scan_error(e: Error, src: &str) -> Error {
 
 /// Builds documents from the event stream, resolving anchors, aliases and merge keys.
 fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
+    // libyaml's reader checks every character before the scanner sees any.
+    if s.chars().any(|c| !is_yaml_char(c)) {
+        return Err(Error::Yaml(format!(
+            "error converting YAML to JSON: yaml: {CONTROL_CHARACTERS}"
+        )));
+    }
     // libyaml skips a tab as whitespace only where a simple key may not start, which excludes
     // the start of the stream; saphyr lets it pass there. (Its errors on later lines agree.)
     if s.trim_start_matches(' ').starts_with('\t') {
@@ -368,6 +374,17 @@ fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
         }
     }
     parse_node_stream(&text, limit).map_err(|e| word_scan_error(e, s))
+}
+
+/// libyaml's reader error for a character outside [`is_yaml_char`].
+pub(crate) const CONTROL_CHARACTERS: &str = "control characters are not allowed";
+
+/// The characters libyaml's reader lets through: tab, line breaks, printable ASCII, NEL and
+/// the rest of Unicode but the C1 controls, surrogates, U+FFFE and U+FFFF.
+pub(crate) fn is_yaml_char(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}'
+    ) || c >= '\u{10000}'
 }
 
 const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";

@@ -25,6 +25,17 @@ fn collect(chart: &Chart, values: &Map, sb: &mut String) -> Result<()> {
     if let Some(schema) = &chart.schema {
         let schema: Json = serde_json::from_slice(schema)
             .map_err(|e| Error::Schema(format!("unable to validate schema: {e}")))?;
+        // Helm's `yaml.Marshal` of the values writes them as JSON and reads that back with
+        // go-yaml, whose reader refuses the characters JSON leaves bare (DEL, C1 controls,
+        // U+FFFE, U+FFFF): the chart's whole report is then that one line, unterminated.
+        if !json_text_is_yaml(values) {
+            sb.push_str(&format!(
+                "{}:\nyaml: {}",
+                chart.name(),
+                crate::yaml::CONTROL_CHARACTERS
+            ));
+            return collect_deps(chart, values, sb);
+        }
         let mut errors = Vec::new();
         let doc = to_json(&Value::Map(values.clone()));
         validate(&schema, &schema, &doc, "(root)", &mut errors);
@@ -35,6 +46,10 @@ fn collect(chart: &Chart, values: &Map, sb: &mut String) -> Result<()> {
             }
         }
     }
+    collect_deps(chart, values, sb)
+}
+
+fn collect_deps(chart: &Chart, values: &Map, sb: &mut String) -> Result<()> {
     for sub in &chart.dependencies {
         let sv = match values.get(sub.name()) {
             Some(Value::Map(m)) => m.clone(),
@@ -43,6 +58,23 @@ fn collect(chart: &Chart, values: &Map, sb: &mut String) -> Result<()> {
         collect(sub, &sv, sb)?;
     }
     Ok(())
+}
+
+/// Whether the values' JSON text (keys too) holds only characters go-yaml reads; JSON
+/// escapes the controls below U+0020 itself.
+fn json_text_is_yaml(values: &Map) -> bool {
+    fn text_ok(s: &str) -> bool {
+        s.chars().all(|c| c < ' ' || crate::yaml::is_yaml_char(c))
+    }
+    fn ok(v: &Value) -> bool {
+        match v {
+            Value::String(s) => text_ok(s),
+            Value::List(l) => l.iter().all(ok),
+            Value::Map(m) => json_text_is_yaml(m),
+            _ => true,
+        }
+    }
+    values.iter().all(|(k, v)| text_ok(k) && ok(v))
 }
 
 /// Values pass through YAML and JSON before validation, so whole floats become integers.
@@ -526,7 +558,7 @@ fn validate_pattern_properties(
     };
     let mut matched = false;
     for (pattern, sub) in patterns {
-        if regex::Regex::new(pattern).is_ok_and(|re| re.is_match(key)) {
+        if super::goregex::compile(pattern).is_some_and(|re| re.is_match(key)) {
             matched = true;
             let r = sub_validate(root, sub, v, &format!("{ctx}.{key}"));
             out.merge(r);
@@ -563,98 +595,16 @@ fn validate_string(s: &SchemaMap, st: &str, ctx: &str, out: &mut Outcome) {
         }
     }
     if let Some(Json::String(p)) = s.get("pattern") {
-        if regex::Regex::new(p).is_ok_and(|re| !re.is_match(st)) {
+        if super::goregex::compile(p).is_some_and(|re| !re.is_match(st)) {
             out.add(ctx, format!("Does not match pattern '{p}'"));
         }
     }
     if let Some(Json::String(f)) = s.get("format") {
-        if !format_ok(f, st) {
+        if !super::formats::string_matches(f, st) {
             out.add(ctx, format!("Does not match format '{f}'"));
         }
     }
     out.score += 1;
-}
-
-/// The formats gojsonschema knows: a number never matches one of them (its checkers accept
-/// only strings); unknown formats accept everything.
-const KNOWN_FORMATS: &[&str] = &[
-    "date",
-    "time",
-    "date-time",
-    "hostname",
-    "email",
-    "idn-email",
-    "ipv4",
-    "ipv6",
-    "uri",
-    "uri-reference",
-    "iri",
-    "iri-reference",
-    "uri-template",
-    "uuid",
-    "regex",
-    "json-pointer",
-    "relative-json-pointer",
-];
-
-/// gojsonschema's format checkers for the formats whose rules are exact enough to reproduce;
-/// other formats accept every string.
-fn format_ok(format: &str, s: &str) -> bool {
-    match format {
-        "hostname" => {
-            s.len() < 256
-                && regex::Regex::new(
-                    r"^([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])(\.([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]{0,61}[a-zA-Z0-9]))*$",
-                )
-                .is_ok_and(|re| re.is_match(s))
-        }
-        "ipv4" => s.contains('.') && s.parse::<std::net::Ipv4Addr>().is_ok(),
-        "ipv6" => s.contains(':') && s.parse::<std::net::IpAddr>().is_ok(),
-        "date" => is_date(s),
-        "date-time" => is_date_time(s),
-        "uuid" => {
-            regex::Regex::new("^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-                .is_ok_and(|re| re.is_match(s))
-        }
-        "regex" => regex::Regex::new(s).is_ok(),
-        // Go's mail.ParseAddress: at least a local part, `@` and a domain.
-        "email" | "idn-email" => s
-            .rsplit_once('@')
-            .is_some_and(|(l, d)| !l.trim().is_empty() && !d.trim().is_empty()),
-        _ => true,
-    }
-}
-
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let digits = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
-    let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
-        return false;
-    };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=days).contains(&d)
-}
-
-/// RFC 3339 (`2006-01-02T15:04:05Z07:00`, fractional seconds allowed), as Go parses it.
-fn is_date_time(s: &str) -> bool {
-    if s.len() < 20 || !is_date(&s[..10]) || s.as_bytes()[10] != b'T' {
-        return false;
-    }
-    let rest = &s[11..];
-    let re = regex::Regex::new(
-        r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$",
-    );
-    re.is_ok_and(|re| re.is_match(rest))
 }
 
 fn validate_number(s: &SchemaMap, v: &Json, ctx: &str, out: &mut Outcome) {
@@ -701,7 +651,8 @@ fn validate_number(s: &SchemaMap, v: &Json, ctx: &str, out: &mut Outcome) {
         }
     }
     if let Some(Json::String(f)) = s.get("format") {
-        if KNOWN_FORMATS.contains(&f.as_str()) {
+        // gojsonschema's checkers accept only strings: a number fails every known format.
+        if super::formats::KNOWN_FORMATS.contains(&f.as_str()) {
             out.add(ctx, format!("Does not match format '{f}'"));
         }
     }

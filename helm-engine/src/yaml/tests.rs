@@ -150,3 +150,22 @@ fn yaml11_boolean_keys_become_strings() {
     };
     assert_eq!(m.keys().collect::<Vec<_>>(), vec!["true"]);
 }
+
+#[test]
+fn control_characters_are_refused_as_libyamls_reader_refuses_them() {
+    for bad in [
+        "a: \"x\u{7f}\"\n",
+        "a: x\u{1}\n",
+        "a: \u{90}\n",
+        "a: \u{fffe}\n",
+    ] {
+        let e = from_yaml(bad).unwrap_err().to_string();
+        assert!(
+            e.ends_with("error converting YAML to JSON: yaml: control characters are not allowed"),
+            "{bad:?}: {e}"
+        );
+    }
+    for good in ["a: \"\\x7f\"\n", "a: \u{a0}\u{1F600}\n", "a:\tb\r\n"] {
+        assert!(from_yaml(good).is_ok(), "{good:?}");
+    }
+}
