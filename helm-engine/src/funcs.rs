@@ -214,6 +214,7 @@ pub(crate) fn kind_name(v: &Value) -> &'static str {
         Value::List(_) => "slice",
         Value::Map(_) => "map",
         Value::Object(o) if o.as_shared_map().is_some() => "map",
+        Value::Object(o) if o.typed_list().is_some() => "slice",
         Value::Object(_) => "ptr",
     }
 }

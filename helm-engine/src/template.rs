@@ -36,8 +36,12 @@
 //!
 //! Go's `int` and `int64` are distinct ([`Value::Int`], [`Value::Int64`]): `typeOf (add 1 2)` is
 //! `int64`, and an `int64` where a function takes `int` is Go's "wrong type for value" error.
-//! Typed slices and maps (`[]string` from `splitList`, `[]int` from `until`) are
-//! `[]interface {}` here.
+//! Sprig's typed slices and maps keep their Go type ([`crate::value::TypedList`]): `[]string`
+//! from `splitList`, `keys`, `sortAlpha`, `toStrings`, `regexFindAll`, `regexSplit`; `[]int`
+//! from `until` and `untilStep`; `map[string]string` from `split` and `splitn`. `typeOf`, `%T`
+//! and Go's argument checks see them (`keys (split …)` is Go's "wrong type" error), and
+//! `sortAlpha` sorts a `[]string` in place as Sprig does. `.Values` and dot are
+//! `map[string]interface {}` here, where Helm's are `chartutil.Values`.
 //!
 //! Not implemented: complex-number literals. `fromToml` gives dates as strings (Go: `time.Time`)
 //! and words its errors differently from BurntSushi/toml.

@@ -67,6 +67,10 @@ pub trait Object: Send + Sync {
     fn as_shared_map(&self) -> Option<&SharedMap> {
         None
     }
+    /// The [`TypedList`] this object is, if it is one (a Go slice such as `[]string`).
+    fn typed_list(&self) -> Option<&TypedList> {
+        None
+    }
 }
 
 impl fmt::Debug for Value {
@@ -113,6 +117,8 @@ impl PartialEq for Value {
 #[derive(Default)]
 pub struct SharedMap {
     map: std::sync::Mutex<Map>,
+    /// Go's `map[string]string` (Sprig's `split`) rather than `map[string]interface {}`.
+    strings: bool,
 }
 
 impl SharedMap {
@@ -120,7 +126,22 @@ impl SharedMap {
     pub fn new(m: Map) -> Arc<SharedMap> {
         Arc::new(SharedMap {
             map: std::sync::Mutex::new(m),
+            strings: false,
         })
+    }
+
+    /// A Go `map[string]string` (what Sprig's `split` and `splitn` return): `typeOf` names it
+    /// so, and functions taking `map[string]interface {}` refuse it, as in Go.
+    pub fn string_map(m: Map) -> Arc<SharedMap> {
+        Arc::new(SharedMap {
+            map: std::sync::Mutex::new(m),
+            strings: true,
+        })
+    }
+
+    /// Whether this is a `map[string]string`.
+    pub fn is_string_map(&self) -> bool {
+        self.strings
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Map> {
@@ -181,7 +202,11 @@ impl SharedMap {
 
 impl Object for SharedMap {
     fn type_name(&self) -> &str {
-        "map[string]interface {}"
+        if self.strings {
+            "map[string]string"
+        } else {
+            "map[string]interface {}"
+        }
     }
     fn field(&self, name: &str) -> Option<Value> {
         self.get(name)
@@ -222,6 +247,102 @@ impl Value {
     pub fn is_map(&self) -> bool {
         matches!(self, Value::Map(_)) || self.as_shared_map().is_some()
     }
+
+    /// The elements of a Go slice: a plain [`Value::List`] (borrowed) or a [`TypedList`]
+    /// (copied).
+    pub fn as_list(&self) -> Option<std::borrow::Cow<'_, [Value]>> {
+        match self {
+            Value::List(l) => Some(std::borrow::Cow::Borrowed(l.as_slice())),
+            Value::Object(o) => o.typed_list().map(|t| std::borrow::Cow::Owned(t.items())),
+            _ => None,
+        }
+    }
+}
+
+/// A Go slice with an element type other than `interface{}`: `[]string` from `splitList`,
+/// `keys`, `sortAlpha`, `toStrings`, `regexFindAll`; `[]int` from `until` and `untilStep`.
+/// `typeOf`, `%T` and argument checking see the type; functions that take any list read its
+/// elements, and the rest get it as a plain [`Value::List`] (see [`materialize`]).
+///
+/// Its elements are shared like a Go slice's backing array: `sortAlpha` sorts a `[]string` in
+/// place, and every holder sees the new order.
+pub struct TypedList {
+    /// The Go type, such as `[]string`.
+    pub type_name: &'static str,
+    items: std::sync::Mutex<Vec<Value>>,
+}
+
+impl TypedList {
+    /// A `[]string` of these strings.
+    pub fn strings(items: impl IntoIterator<Item = String>) -> Value {
+        Self::of("[]string", items.into_iter().map(Value::String).collect())
+    }
+
+    /// A slice of Go type `type_name` (for example `[]int`) holding `items`.
+    pub fn of(type_name: &'static str, items: Vec<Value>) -> Value {
+        Value::Object(Arc::new(TypedList {
+            type_name,
+            items: std::sync::Mutex::new(items),
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Value>> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy of the elements.
+    pub fn items(&self) -> Vec<Value> {
+        self.lock().clone()
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Element `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<Value> {
+        self.lock().get(i).cloned()
+    }
+
+    /// Sorts the elements in place (Sprig's `sortAlpha` on a `[]string`), by their text.
+    pub fn sort_strings(&self) {
+        self.lock().sort_by(|a, b| match (a, b) {
+            (Value::String(x), Value::String(y)) => x.cmp(y),
+            _ => std::cmp::Ordering::Equal,
+        });
+    }
+}
+
+impl Object for TypedList {
+    fn type_name(&self) -> &str {
+        self.type_name
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        Some(
+            self.items()
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), v))
+                .collect(),
+        )
+    }
+    fn format(&self) -> String {
+        let mut out = String::new();
+        crate::template::format::write_v(&mut out, &Value::List(self.items()));
+        out
+    }
+    fn typed_list(&self) -> Option<&TypedList> {
+        Some(self)
+    }
 }
 
 /// Makes a value shared in place: a plain map becomes a [`SharedMap`] (its children stay plain
@@ -253,10 +374,11 @@ fn needs_sharing(v: &Value) -> bool {
     }
 }
 
-/// Whether a value holds a [`SharedMap`] anywhere (so [`materialize`] would change it).
+/// Whether a value holds a [`SharedMap`] or [`TypedList`] anywhere (so [`materialize`] would
+/// change it).
 pub fn has_shared(v: &Value) -> bool {
     match v {
-        Value::Object(o) => o.as_shared_map().is_some(),
+        Value::Object(o) => o.as_shared_map().is_some() || o.typed_list().is_some(),
         Value::List(l) => l.iter().any(has_shared),
         Value::Map(m) => m.values().any(has_shared),
         _ => false,
@@ -268,16 +390,18 @@ pub fn has_shared(v: &Value) -> bool {
 pub const CYCLE_ERROR: &str = "map contains itself: cannot copy, print or serialise it";
 
 /// A plain copy of a value: every [`SharedMap`] in it replaced by a [`Value::Map`] of its
-/// current contents. Fails when a map contains itself.
+/// current contents, and every [`TypedList`] by a [`Value::List`]. Fails when a map contains
+/// itself.
 pub fn materialize(v: &Value) -> Result<Value, String> {
     materialize_in(v, &mut Vec::new())
 }
 
 fn materialize_in(v: &Value, stack: &mut Vec<*const SharedMap>) -> Result<Value, String> {
     match v {
-        Value::Object(o) => match o.as_shared_map() {
-            Some(sm) => materialize_map(sm, stack).map(Value::Map),
-            None => Ok(v.clone()),
+        Value::Object(o) => match (o.as_shared_map(), o.typed_list()) {
+            (Some(sm), _) => materialize_map(sm, stack).map(Value::Map),
+            (None, Some(t)) => materialize_in(&Value::List(t.items()), stack),
+            (None, None) => Ok(v.clone()),
         },
         Value::List(l) => l
             .iter()

@@ -17,7 +17,13 @@ pub(super) fn register(r: &mut Registry) {
     r.ctx("index", "aa*", index);
     r.plain("print", "a*", |a| s(format::sprint(a)));
     r.plain("println", "a*", |a| s(format::sprintln(a)));
-    r.plain("printf", "sa*", |a| {
+    r.shared("printf", "sa*", |a| {
+        // Maps are formatted from their contents; one that contains itself cannot be.
+        for v in &a[1..] {
+            if crate::value::has_shared(v) {
+                crate::value::materialize(v)?;
+            }
+        }
         let f = super::arg_str(a, 0);
         s(format::sprintf(f, &a[1..]))
     });
@@ -123,6 +129,12 @@ fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
         }
         Ok(x as usize)
     };
+    if let Value::Object(o) = cur.get() {
+        if let Some(t) = o.typed_list() {
+            let p = pos(t.len())?;
+            return Ok(V::own(t.get(p).unwrap_or(Value::Nil)));
+        }
+    }
     match cur.get() {
         Value::List(l) => {
             let p = pos(l.len())?;

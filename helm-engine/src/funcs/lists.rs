@@ -2,7 +2,7 @@
 
 use super::{NIL_DEREF, Registry, arg_int, arg_str, kind_name, strval, to_i64};
 use crate::template::exec::{Shared, V};
-use crate::value::{Map, SharedMap, Value, materialize};
+use crate::value::{Map, SharedMap, TypedList, Value, materialize};
 
 pub(super) fn register(r: &mut Registry) {
     r.shared("list", "a*", |a| {
@@ -53,10 +53,10 @@ pub(super) fn register(r: &mut Registry) {
         for m in a {
             let h = shared_of(m);
             if let Some(m) = h.as_shared_map() {
-                out.extend(m.keys().into_iter().map(Value::String));
+                out.extend(m.keys());
             }
         }
-        Ok(Value::List(out))
+        Ok(TypedList::strings(out))
     });
     r.shared("values", "m", |a| {
         Ok(Value::List(
@@ -157,7 +157,9 @@ pub(super) fn register(r: &mut Registry) {
         let mut out = Vec::new();
         for l in a {
             match l {
-                Value::List(l) => out.extend(l.iter().cloned()),
+                l if l.as_list().is_some() => {
+                    out.extend(l.as_list().unwrap_or_default().iter().cloned())
+                }
                 Value::Nil => return Err(NIL_DEREF.into()),
                 other => return Err(format!("Cannot concat type {} as list", kind_name(other))),
             }
@@ -169,14 +171,18 @@ pub(super) fn register(r: &mut Registry) {
     r.shared("chunk", "ia", |a| chunk(arg_int(a, 0), a[1]));
     r.shared("mustChunk", "ia", |a| chunk(arg_int(a, 0), a[1]));
     r.plain("until", "i", |a| {
-        Ok(until_step(
+        Ok(int_slice(until_step(
             0,
             arg_int(a, 0),
             if arg_int(a, 0) < 0 { -1 } else { 1 },
-        ))
+        )))
     });
     r.plain("untilStep", "iii", |a| {
-        Ok(until_step(arg_int(a, 0), arg_int(a, 1), arg_int(a, 2)))
+        Ok(int_slice(until_step(
+            arg_int(a, 0),
+            arg_int(a, 1),
+            arg_int(a, 2),
+        )))
     });
     r.plain("seq", "i*", seq);
 }
@@ -197,6 +203,14 @@ fn entries(v: &Value) -> Vec<(String, Value)> {
         .as_shared_map()
         .map(SharedMap::entries_shared)
         .unwrap_or_default()
+}
+
+/// Go's `[]int` (what `until` and `untilStep` return).
+fn int_slice(v: Value) -> Value {
+    match v {
+        Value::List(l) => TypedList::of("[]int", l),
+        other => other,
+    }
 }
 
 fn get<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
@@ -234,7 +248,7 @@ fn dig<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
         })
         .collect::<Result<_, _>>()?;
     match dict.get() {
-        v if v.is_map() => {}
+        v if is_iface_map(v) => {}
         Value::Nil => {
             return Err(
                 "interface conversion: interface {} is nil, not map[string]interface {}".into(),
@@ -254,7 +268,7 @@ fn dig<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
             return Ok(default);
         }
         cur = cur.map_elem(k);
-        if i + 1 < keys.len() && !cur.get().is_map() {
+        if i + 1 < keys.len() && !is_iface_map(cur.get()) {
             return Err(format!(
                 "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
                 crate::template::format::type_name(cur.get())
@@ -266,6 +280,9 @@ fn dig<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
 
 fn first<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     let l = a.pop().unwrap_or_else(|| V::own(Value::Nil));
+    if let Some(t) = typed(l.get()) {
+        return Ok(V::own(t.get(0).unwrap_or(Value::Nil)));
+    }
     match l.get() {
         Value::List(x) if x.is_empty() => Ok(V::own(Value::Nil)),
         Value::List(_) => Ok(l.list_elem(0)),
@@ -276,6 +293,14 @@ fn first<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
 
 fn last<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     let l = a.pop().unwrap_or_else(|| V::own(Value::Nil));
+    if let Some(t) = typed(l.get()) {
+        return Ok(V::own(
+            t.len()
+                .checked_sub(1)
+                .and_then(|i| t.get(i))
+                .unwrap_or(Value::Nil),
+        ));
+    }
     match l.get() {
         Value::List(x) if x.is_empty() => Ok(V::own(Value::Nil)),
         Value::List(x) => {
@@ -287,14 +312,24 @@ fn last<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     }
 }
 
+/// The elements of a typed slice (`[]string`, `[]int`).
+fn typed(v: &Value) -> Option<&TypedList> {
+    match v {
+        Value::Object(o) => o.typed_list(),
+        _ => None,
+    }
+}
+
 /// A list operation with Sprig's errors for non-lists; `None` from `f` means Go's nil.
 fn slice_op(
     v: &Value,
     what: &str,
     f: impl Fn(&[Value]) -> Option<Vec<Value>>,
 ) -> Result<Value, String> {
+    if let Some(l) = v.as_list() {
+        return Ok(f(&l).map(Value::List).unwrap_or(Value::Nil));
+    }
     match v {
-        Value::List(l) => Ok(f(l).map(Value::List).unwrap_or(Value::Nil)),
         Value::Nil => Err(NIL_DEREF.into()),
         other => Err(format!("Cannot find {what} on type {}", kind_name(other))),
     }
@@ -327,7 +362,8 @@ fn compact(l: &[Value]) -> Vec<Value> {
 
 fn push(l: &Value, v: &Value) -> Result<Value, String> {
     match l {
-        Value::List(x) => {
+        l if l.as_list().is_some() => {
+            let x = l.as_list().unwrap_or_default();
             let mut out = Vec::with_capacity(x.len() + 1);
             out.extend(x.iter().cloned());
             out.push(v.clone());
@@ -340,7 +376,8 @@ fn push(l: &Value, v: &Value) -> Result<Value, String> {
 
 fn prepend(l: &Value, v: &Value) -> Result<Value, String> {
     match l {
-        Value::List(x) => {
+        l if l.as_list().is_some() => {
+            let x = l.as_list().unwrap_or_default();
             let mut out = Vec::with_capacity(x.len() + 1);
             out.push(v.clone());
             out.extend(x.iter().cloned());
@@ -374,7 +411,8 @@ fn has(needle: &Value, hay: &Value) -> Result<Value, String> {
 
 fn sprig_slice(l: &Value, idx: &[&Value]) -> Result<Value, String> {
     match l {
-        Value::List(x) => {
+        l if l.as_list().is_some() => {
+            let x = l.as_list().unwrap_or_default();
             if x.is_empty() {
                 return Ok(Value::Nil);
             }
@@ -387,7 +425,15 @@ fn sprig_slice(l: &Value, idx: &[&Value]) -> Result<Value, String> {
             if start < 0 || end < start || end > x.len() as i64 {
                 return Err("reflect: slice index out of range".to_string());
             }
-            Ok(Value::List(x[start as usize..end as usize].to_vec()))
+            let part = x[start as usize..end as usize].to_vec();
+            // reflect's Slice keeps the slice's type.
+            Ok(match l {
+                Value::Object(o) => match o.typed_list() {
+                    Some(t) => TypedList::of(t.type_name, part),
+                    None => Value::List(part),
+                },
+                _ => Value::List(part),
+            })
         }
         Value::String(s) => {
             let start = idx.first().map(|v| to_i64(v)).unwrap_or(0);
@@ -413,11 +459,13 @@ fn sprig_slice(l: &Value, idx: &[&Value]) -> Result<Value, String> {
 
 fn chunk(size: i64, l: &Value) -> Result<Value, String> {
     match l {
-        Value::List(x) => {
+        l if l.as_list().is_some() => {
+            let x = l.as_list().unwrap_or_default();
             if size <= 0 {
                 return Err("runtime error: integer divide by zero".into());
             }
-            Ok(Value::List(
+            Ok(TypedList::of(
+                "[][]interface {}",
                 x.chunks(size as usize)
                     .map(|c| Value::List(c.to_vec()))
                     .collect(),
@@ -483,6 +531,11 @@ fn seq(a: &[&Value]) -> Result<Value, String> {
             join(until_step(*start, end + dir, *step))
         }
     })
+}
+
+/// Whether a value is a Go `map[string]interface {}` (not a `map[string]string`).
+fn is_iface_map(v: &Value) -> bool {
+    matches!(v, Value::Map(_)) || v.as_shared_map().is_some_and(|m| !m.is_string_map())
 }
 
 fn has_key(v: &Value, key: &str) -> bool {

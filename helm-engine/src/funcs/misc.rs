@@ -8,7 +8,7 @@ use base64::Engine as _;
 use super::{Registry, arg_int, arg_str, s, strval};
 use crate::template::exec::{Shared, V, is_true};
 use crate::template::format::type_name;
-use crate::value::{Map, Object, Value};
+use crate::value::{Map, Object, TypedList, Value};
 
 pub(super) fn register(r: &mut Registry) {
     r.ctx("default", "aa*", default);
@@ -265,11 +265,14 @@ fn find_all(p: &str, s: &str, n: i64) -> Result<Value, String> {
     let it = r
         .find_iter(s)
         .map(|m| Value::String(m.as_str().to_string()));
-    Ok(Value::List(if n < 0 {
-        it.collect()
-    } else {
-        it.take(n as usize).collect()
-    }))
+    Ok(TypedList::of(
+        "[]string",
+        if n < 0 {
+            it.collect()
+        } else {
+            it.take(n as usize).collect()
+        },
+    ))
 }
 
 fn split_re(p: &str, s: &str, n: i64) -> Result<Value, String> {
@@ -284,7 +287,7 @@ fn split_re(p: &str, s: &str, n: i64) -> Result<Value, String> {
             .map(|x| Value::String(x.to_string()))
             .collect()
     };
-    Ok(Value::List(parts))
+    Ok(TypedList::of("[]string", parts))
 }
 
 fn rand_from(n: i64, set: &str) -> String {

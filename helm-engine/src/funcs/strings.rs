@@ -2,7 +2,7 @@
 
 use super::{Registry, arg_int, arg_str, s, strval};
 use crate::template::format;
-use crate::value::{Map, Value};
+use crate::value::{Map, SharedMap, TypedList, Value};
 
 pub(super) fn register(r: &mut Registry) {
     r.plain("trim", "s", |a| {
@@ -124,7 +124,7 @@ pub(super) fn register(r: &mut Registry) {
         {
             m.insert(format!("_{i}"), Value::String(p));
         }
-        Ok(Value::Map(m))
+        Ok(Value::Object(SharedMap::string_map(m)))
     });
     r.plain("splitn", "sis", |a| {
         let mut m = Map::new();
@@ -134,29 +134,32 @@ pub(super) fn register(r: &mut Registry) {
         {
             m.insert(format!("_{i}"), Value::String(p));
         }
-        Ok(Value::Map(m))
+        Ok(Value::Object(SharedMap::string_map(m)))
     });
     r.plain("splitList", "ss", |a| {
-        Ok(Value::List(
-            go_split(arg_str(a, 1), arg_str(a, 0), -1)
-                .into_iter()
-                .map(Value::String)
-                .collect(),
-        ))
+        Ok(TypedList::strings(go_split(
+            arg_str(a, 1),
+            arg_str(a, 0),
+            -1,
+        )))
     });
     r.plain("join", "sa", |a| s(strslice(a[1]).join(arg_str(a, 0))));
-    r.plain("toStrings", "a", |a| {
-        Ok(Value::List(
-            strslice(a[0]).into_iter().map(Value::String).collect(),
-        ))
-    });
-    r.plain("sortAlpha", "a", |a| {
+    r.plain("toStrings", "a", |a| Ok(TypedList::strings(strslice(a[0]))));
+    r.shared("sortAlpha", "a", |a| {
+        // A `[]string` is sorted in place (Sprig sorts the slice it was given).
+        if let Value::Object(o) = a[0] {
+            if let Some(t) = o.typed_list().filter(|t| t.type_name == "[]string") {
+                t.sort_strings();
+                return Ok(a[0].clone());
+            }
+        }
+        let a = [&crate::value::materialize(a[0])?];
         let mut v = match a[0] {
             Value::List(_) => strslice(a[0]),
             other => vec![strval(other)],
         };
         v.sort();
-        Ok(Value::List(v.into_iter().map(Value::String).collect()))
+        Ok(TypedList::strings(v))
     });
     r.plain("toString", "a", |a| s(strval(a[0])));
     r.plain("shuffle", "s", |a| {

@@ -905,7 +905,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 | (P::Bool, Value::Bool(_))
                 | (P::Map, Value::Map(_))
                 | (P::List, Value::List(_))
-        ) || (p == P::Map && v.get().as_shared_map().is_some());
+        ) || (p == P::Map && v.get().as_shared_map().is_some_and(|m| !m.is_string_map()));
         if ok {
             return Ok(v.unwrap_iface());
         }

@@ -521,6 +521,14 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
         }
         _ => {}
     }
+    if crate::value::has_shared(v) {
+        // A map or typed slice as templates hold it: formatted as its plain contents.
+        match crate::value::materialize(v) {
+            Ok(plain) => format_arg(out, &plain, verb, sp),
+            Err(e) => out.push_str(&e),
+        }
+        return;
+    }
     match v {
         Value::List(l) => {
             out.push('[');

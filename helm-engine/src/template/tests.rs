@@ -366,3 +366,53 @@ fn mutation_through_dot_matches_helm() {
 fn references_and_typed_collections_match_helm() {
     check_golden(include_str!("testdata/references.json"));
 }
+
+/// Sprig's typed slices and maps (`[]string` from `splitList`, `keys`, `sortAlpha`; `[]int`
+/// from `until`; `map[string]string` from `split`) as `typeOf`, `kindOf`, `%T`, ranges and Go's
+/// argument checking see them. Recorded from helm 3.17.3.
+#[test]
+fn typed_collections_match_helm() {
+    check_golden(include_str!("testdata/typed.json"));
+}
+
+/// A map set into itself can be navigated, but printing, serialising or copying it is an
+/// error rather than a crash (Go overflows its stack).
+#[test]
+fn a_map_containing_itself_is_an_error_not_a_crash() {
+    let prefix = r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "self" $d }}"#;
+    let mut set = TemplateSet::new();
+    set.parse("ok", &format!("{prefix}{{{{ $d.self.self.a }}}} {{{{ len $d.self }}}} {{{{ hasKey $d.self \"a\" }}}} {{{{ $m := merge $d $d }}}}{{{{ $m.a }}}}"))
+        .unwrap();
+    assert_eq!(set.render("ok", &Value::Nil).unwrap(), "1 2 true 1");
+    for action in [
+        "{{ $d }}",
+        "{{ printf \"%v\" $d }}",
+        "{{ toYaml $d }}",
+        "{{ toJson $d }}",
+        "{{ deepCopy $d }}",
+        "{{ list $d | toString }}",
+    ] {
+        let mut set = TemplateSet::new();
+        set.parse("t", &format!("{prefix}{action}")).unwrap();
+        let err = set.render("t", &Value::Nil).unwrap_err().to_string();
+        assert!(err.contains(crate::value::CYCLE_ERROR), "{action}: {err}");
+    }
+}
+
+/// Changes made through data shared with [`crate::value::share`] are seen by later renders
+/// that get the same shared value, as Helm's templates of one chart share their dot.
+#[test]
+fn shared_data_carries_changes_across_renders() {
+    let data = crate::value::share(root("a: {b: 1}"));
+    let mut set = TemplateSet::new();
+    set.parse("w", r#"{{ $_ := set .Values.a "c" 2 }}"#)
+        .unwrap();
+    set.parse("r", r#"{{ toJson .Values.a }}"#).unwrap();
+    assert_eq!(set.render("r", &data).unwrap(), r#"{"b":1}"#);
+    set.render("w", &data).unwrap();
+    assert_eq!(set.render("r", &data).unwrap(), r#"{"b":1,"c":2}"#);
+    // A plain map is copied for each render: nothing carries over.
+    let plain = root("a: {b: 1}");
+    set.render("w", &plain).unwrap();
+    assert_eq!(set.render("r", &plain).unwrap(), r#"{"b":1}"#);
+}
