@@ -11,7 +11,7 @@
 //! [`KEY`] (its identity, stable across restarts) and [`GROUP`] (the element it realises).
 //! Rows without our owner value are never modified or deleted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ovsdb_client::Datum;
 
@@ -133,12 +133,25 @@ pub struct Group {
 pub struct DesiredState {
     /// Groups by id.
     pub groups: BTreeMap<String, Group>,
+    /// Groups to leave exactly as NB has them, neither written nor removed: their element is
+    /// known to exist but cannot be read now (a manifest that does not decode), so its rows
+    /// stay as the last pass that could read it wrote them.
+    pub held: BTreeSet<String>,
 }
 
 impl DesiredState {
     /// Adds (or replaces) a group.
     pub fn insert(&mut self, group: Group) {
         self.groups.insert(group.id.clone(), group);
+    }
+
+    /// Marks groups as held (see [`DesiredState::held`]); a held group's desired rows, if
+    /// any, are dropped.
+    pub fn hold(&mut self, groups: impl IntoIterator<Item = String>) {
+        for g in groups {
+            self.groups.remove(&g);
+            self.held.insert(g);
+        }
     }
 
     /// Number of rows in all groups.

@@ -11,7 +11,8 @@
 //! | [`NodePort`] | `node/<name>` | 2 | `Logical_Switch_Port` `node-<name>` on the join switch, with the node's network in `external_ids` |
 //! | [`SubnetGateway`] | `gateway/<subnet>` | 4 | `Logical_Router_Policy` rows on the Vpc's router: 31000 allow of traffic to the subnet; 29000 reroutes from it to the node join addresses (distributed: a `Port_Group` `<subnet>.<node>` per node and a reroute of `$<pg>_ip4` to that node; centralized: the CIDR to the gateway nodes) |
 //! | [`Service`] | `service/<ns>/<name>` | 3 | one `Load_Balancer` per protocol, `<ns>/<name>/<proto>`, attached to every switch of the Vpc and to its router |
-//! | [`NetworkPolicy`] | `policy/<ns>/<name>` | 4 | `Port_Group` of the selected ports, `Address_Set`s per rule, direction and family (with except-sets for ipBlock), ACLs |
+//! | [`NetworkPolicy`] | `policy/<ns>/<name>` | 4 | `Port_Group` of the selected ports, ACLs naming the address sets of their peers |
+//! | [`AddressSets`] | `addrset/<name>` | 3 | one `Address_Set` `as_<hash>` per distinct peer address list (allow, or ipBlock except), shared by every policy rule that resolves to it |
 //!
 //! **Why one load balancer per service**, where Kube-OVN shares one per Vpc and protocol:
 //! ownership stays exact. A service's VIPs live in a row only it owns, so deleting the service
@@ -30,8 +31,9 @@
 //! Egress ACLs carry `options:apply-after-lb=true`, so a policy sees a service's chosen backend,
 //! not its VIP.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -251,7 +253,7 @@ pub struct PolicyRule {
 }
 
 /// A peer of a rule, with selectors resolved to addresses.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Peer {
     /// Pod addresses (from pod and namespace selectors).
     Addresses(Vec<IpAddr>),
@@ -719,8 +721,10 @@ impl NetworkPolicy {
         match_name(&format!("np_{}_{}", self.namespace, self.name))
     }
 
-    /// The group realising this policy.
-    pub fn group(&self) -> Group {
+    /// The group realising this policy: its port group and ACLs. The address sets its ACLs
+    /// name are added to `sets` (shared with every other rule whose peers resolve to the same
+    /// addresses); their groups come from [`AddressSets::into_groups`].
+    pub fn group<'a>(&'a self, sets: &mut AddressSets<'a>) -> Group {
         let pg_name = self.port_group_name();
         let pg = RowKey::new("Port_Group", format!("pg/{pg_name}"));
         let mut rows = vec![
@@ -749,36 +753,21 @@ impl NetworkPolicy {
             ));
             for (ri, rule) in rules.iter().enumerate() {
                 let ports = port_expression(&rule.ports);
-                for fam in ["ip4", "ip6"] {
-                    let peer = match &rule.peers {
-                        None => Some(fam.to_owned()),
-                        Some(peers) => {
-                            let (allow, except) = peer_sets(peers, fam);
-                            if allow.is_empty() {
-                                None
-                            } else {
-                                let allow_name = format!("{pg_name}_{dir}_allow_{fam}_{ri}");
-                                let mut expr = format!("{fam}.{peer_field} == ${allow_name}");
-                                rows.push(
-                                    DesiredRow::new("Address_Set", format!("as/{allow_name}"))
-                                        .col("name", s(&allow_name))
-                                        .member("addresses", strings(allow)),
-                                );
-                                if !except.is_empty() {
-                                    let except_name = format!("{pg_name}_{dir}_except_{fam}_{ri}");
-                                    let _ =
-                                        write!(expr, " && {fam}.{peer_field} != ${except_name}");
-                                    rows.push(
-                                        DesiredRow::new("Address_Set", format!("as/{except_name}"))
-                                            .col("name", s(&except_name))
-                                            .member("addresses", strings(except)),
-                                    );
-                                }
-                                Some(expr)
+                let named = rule.peers.as_deref().map(|peers| sets.names(peers));
+                for (fi, fam) in ["ip4", "ip6"].into_iter().enumerate() {
+                    let peer = match &named {
+                        None => fam.to_owned(),
+                        Some(names) => {
+                            let (allow, except) = &names[fi];
+                            // No peer address of this family: the rule allows none of it.
+                            let Some(allow) = allow else { continue };
+                            let mut expr = format!("{fam}.{peer_field} == ${allow}");
+                            if let Some(except) = except {
+                                let _ = write!(expr, " && {fam}.{peer_field} != ${except}");
                             }
+                            expr
                         }
                     };
-                    let Some(peer) = peer else { continue };
                     let mut m = format!("{port_field} == @{pg_name} && {peer}");
                     if let Some(p) = &ports {
                         let _ = write!(m, " && {p}");
@@ -802,6 +791,152 @@ impl NetworkPolicy {
             rows,
         }
     }
+}
+
+/// The names of a rule's allow and except sets, per family (`[ip4, ip6]`); `None` for a set
+/// that would be empty.
+pub type RuleSets = [(Option<String>, Option<String>); 2];
+
+/// The policies' address sets, shared: a set is named after its contents
+/// (`as_<64-bit FNV-1a of the sorted addresses, in hex>`), so every rule whose peers resolve
+/// to the same addresses (typically "all pods", or a team's namespaces) names one set, and NB
+/// holds each distinct list once instead of once per policy, rule and direction.
+///
+/// Each set is its own group (`addrset/<name>`, phase 3, before the policies' ACLs name it):
+/// a set no rule names any more is simply absent from the desired state, and a full reconcile
+/// removes it. Two different lists with the same hash (never seen, but possible) get distinct
+/// names: the later one takes a `_<n>` suffix.
+#[derive(Debug, Default)]
+pub struct AddressSets<'a> {
+    /// Peer lists already resolved, with the names of their sets.
+    by_peers: HashMap<PeersKey<'a>, RuleSets>,
+    /// Content hash to the indices of the sets (in `groups`) that have it.
+    by_hash: HashMap<u64, Vec<usize>>,
+    /// One group per distinct set.
+    groups: Vec<Group>,
+}
+
+/// A rule's peers, hashed and compared by value (FNV-1a: the peers of 500 policies hold
+/// millions of addresses, so std's SipHash per lookup showed in profiles).
+#[derive(Debug, PartialEq, Eq)]
+struct PeersKey<'a>(&'a [Peer]);
+
+impl Hash for PeersKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut h = Fnv::default();
+        for p in self.0 {
+            match p {
+                Peer::Addresses(ips) => {
+                    h.write_u8(0);
+                    h.write_usize(ips.len());
+                    for ip in ips {
+                        match ip {
+                            IpAddr::V4(a) => h.write(&a.octets()),
+                            IpAddr::V6(a) => h.write(&a.octets()),
+                        }
+                    }
+                }
+                Peer::Block { cidr, except } => {
+                    h.write_u8(1);
+                    h.write(cidr.to_string().as_bytes());
+                    for e in except {
+                        h.write(e.to_string().as_bytes());
+                    }
+                }
+            }
+        }
+        state.write_u64(h.finish());
+    }
+}
+
+/// 64-bit FNV-1a: stable across builds and Rust versions (set names are derived from it and
+/// must not change between controller versions for an unchanged network).
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl<'a> AddressSets<'a> {
+    /// The names of the sets for `peers` (allow and except per family), creating the sets the
+    /// first time a list is seen.
+    pub fn names(&mut self, peers: &'a [Peer]) -> RuleSets {
+        let key = PeersKey(peers);
+        if let Some(names) = self.by_peers.get(&key) {
+            return names.clone();
+        }
+        let names = ["ip4", "ip6"].map(|fam| {
+            let (allow, except) = peer_sets(peers, fam);
+            (self.intern(allow), self.intern(except))
+        });
+        self.by_peers.insert(key, names.clone());
+        names
+    }
+
+    /// The name of the set holding exactly `addresses`, creating it when new; `None` when empty.
+    fn intern(&mut self, addresses: Vec<String>) -> Option<String> {
+        if addresses.is_empty() {
+            return None;
+        }
+        let content = Datum::set(addresses);
+        let mut h = Fnv::default();
+        for a in content.as_set() {
+            if let Atom::String(s) = a {
+                h.write(s.as_bytes());
+                // A separator no address contains: ["1.2", "3"] and ["1.23"] differ.
+                h.write_u8(b' ');
+            }
+        }
+        let hash = h.finish();
+        let same_hash = self.by_hash.entry(hash).or_default();
+        for &i in same_hash.iter() {
+            let row = &self.groups[i].rows[0];
+            if matches!(row.members.get("addresses"), Some(Cell::Value(d)) if *d == content) {
+                return Some(set_name(&self.groups[i]));
+            }
+        }
+        let name = match same_hash.len() {
+            0 => format!("as_{hash:016x}"),
+            n => format!("as_{hash:016x}_{n}"),
+        };
+        same_hash.push(self.groups.len());
+        self.groups.push(Group {
+            id: format!("addrset/{name}"),
+            phase: 3,
+            rows: vec![
+                DesiredRow::new("Address_Set", format!("as/{name}"))
+                    .col("name", s(&name))
+                    .member("addresses", Cell::Value(content)),
+            ],
+        });
+        Some(name)
+    }
+
+    /// The groups of every set named so far.
+    pub fn into_groups(self) -> Vec<Group> {
+        self.groups
+    }
+}
+
+/// The set name of an address-set group (`addrset/<name>`).
+fn set_name(g: &Group) -> String {
+    g.id.trim_start_matches("addrset/").to_owned()
 }
 
 /// The allowed and excepted addresses of one family among `peers`.
@@ -1051,8 +1186,12 @@ impl Network {
                 .collect();
             d.insert(svc.group(&switches));
         }
+        let mut sets = AddressSets::default();
         for np in &self.policies {
-            d.insert(np.group());
+            d.insert(np.group(&mut sets));
+        }
+        for g in sets.into_groups() {
+            d.insert(g);
         }
         d
     }

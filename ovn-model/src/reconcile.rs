@@ -224,6 +224,28 @@ impl Reconciler {
         self.plan_indexed(replica, &idx, groups, scope)
     }
 
+    /// Plans the writes for a whole desired state, as [`Reconciler::reconcile`] sends them
+    /// (all phases at once, so later phases' references to rows not yet inserted stay
+    /// unresolved): held groups are neither written nor, with [`Scope::Everything`], removed.
+    pub fn plan_state(&self, replica: &Replica, desired: &DesiredState, scope: Scope) -> Plan {
+        let idx = OwnedIndex::build(replica, &self.owner);
+        let mut plan = self.plan_indexed(
+            replica,
+            &idx,
+            desired.groups.values(),
+            Scope::OnlyTheseGroups,
+        );
+        if scope == Scope::Everything {
+            plan.txns.extend(
+                self.plan_removals(&idx, |g| {
+                    desired.groups.contains_key(g) || desired.held.contains(g)
+                })
+                .txns,
+            );
+        }
+        plan
+    }
+
     fn plan_indexed<'a>(
         &self,
         replica: &Replica,
@@ -467,7 +489,7 @@ impl Reconciler {
 
     /// Converges NB to `desired`: plans and sends each phase in turn, transactions pipelined,
     /// retrying a failed group with a fresh replica. With [`Scope::Everything`], owned groups
-    /// not in `desired` are removed at the end.
+    /// not in `desired` are removed at the end, except the held ones ([`DesiredState::held`]).
     pub async fn reconcile(
         &self,
         client: &Client,
@@ -508,7 +530,9 @@ impl Reconciler {
                 let plan = {
                     let r = replica.read().unwrap_or_else(|e| e.into_inner());
                     let idx = index.get_or_insert_with(|| OwnedIndex::build(&r, &self.owner));
-                    self.plan_removals(idx, |g| desired.groups.contains_key(g))
+                    self.plan_removals(idx, |g| {
+                        desired.groups.contains_key(g) || desired.held.contains(g)
+                    })
                 };
                 if !plan.is_empty() {
                     index = None;

@@ -199,14 +199,38 @@ fn policy_realises_port_group_address_sets_and_acls() {
         }]),
         egress: Some(vec![]),
     };
-    let g = np.group();
+    let mut sets = AddressSets::default();
+    let g = np.group(&mut sets);
+    let sets = sets.into_groups();
     let pg = np.port_group_name();
     assert_eq!(pg, "np_prod_allow_web");
+    // One allow set and one except set, each its own group named after its contents.
+    assert_eq!(sets.len(), 2, "{sets:#?}");
+    let set_with = |addresses: Datum| -> String {
+        let g = sets
+            .iter()
+            .find(|g| g.rows[0].members["addresses"] == Cell::Value(addresses.clone()))
+            .unwrap_or_else(|| panic!("no set holding {addresses:?} in {sets:#?}"));
+        assert_eq!(g.phase, 3);
+        let name =
+            g.id.strip_prefix("addrset/")
+                .expect("addrset/ group")
+                .to_owned();
+        assert_eq!(
+            g.rows[0].key,
+            RowKey::new("Address_Set", format!("as/{name}"))
+        );
+        assert_eq!(value(&g.rows[0], "name"), Datum::scalar(name.as_str()));
+        assert_eq!(name, match_name(&name), "usable in a match");
+        name
+    };
+    let allow_set = set_with(Datum::set(["10.0.0.5", "192.168.0.0/16"]));
+    let except_set = set_with(Datum::set(["192.168.1.0/24"]));
     let allow = row(&g, "ACL", &format!("acl/{pg}/ingress/allow/0/ip4"));
     assert_eq!(
         value(allow, "match"),
         Datum::scalar(format!(
-            "outport == @{pg} && ip4.src == ${pg}_ingress_allow_ip4_0 && ip4.src != ${pg}_ingress_except_ip4_0 && ((tcp.dst == 80) || (tcp.dst >= 8000 && tcp.dst <= 8080))"
+            "outport == @{pg} && ip4.src == ${allow_set} && ip4.src != ${except_set} && ((tcp.dst == 80) || (tcp.dst >= 8000 && tcp.dst <= 8080))"
         ))
     );
     assert_eq!(value(allow, "action"), Datum::scalar("allow-related"));
@@ -216,11 +240,8 @@ fn policy_realises_port_group_address_sets_and_acls() {
             .iter()
             .all(|r| r.key.key != format!("acl/{pg}/ingress/allow/0/ip6"))
     );
-    let as_allow = row(&g, "Address_Set", &format!("as/{pg}_ingress_allow_ip4_0"));
-    let Cell::Value(addrs) = &as_allow.members["addresses"] else {
-        panic!()
-    };
-    assert_eq!(addrs, &Datum::set(["10.0.0.5", "192.168.0.0/16"]));
+    // The policy's own group holds no address set: they are shared.
+    assert!(g.rows.iter().all(|r| r.key.table != "Address_Set"));
     let egress_drop = row(&g, "ACL", &format!("acl/{pg}/egress/drop"));
     assert_eq!(value(egress_drop, "direction"), Datum::scalar("from-lport"));
     assert_eq!(
@@ -383,4 +404,140 @@ fn centralized_gateway_reroutes_the_cidr_to_the_gateway_nodes() {
         value(reroute, "external_ids").get_str("nat_outgoing"),
         Some("false")
     );
+}
+
+fn policy_from(ns: &str, name: &str, ingress: Vec<Peer>, egress: Vec<Peer>) -> NetworkPolicy {
+    NetworkPolicy {
+        name: name.into(),
+        namespace: ns.into(),
+        ports: vec![format!("p.{ns}")],
+        ingress: Some(vec![PolicyRule {
+            peers: Some(ingress),
+            ports: vec![],
+        }]),
+        egress: Some(vec![PolicyRule {
+            peers: Some(egress),
+            ports: vec![],
+        }]),
+    }
+}
+
+fn ips(list: &[&str]) -> Peer {
+    Peer::Addresses(list.iter().map(|a| a.parse().unwrap()).collect())
+}
+
+/// The set names an ACL's match uses (`$name`).
+fn sets_named(g: &Group, acl_key: &str) -> Vec<String> {
+    let Datum::Set(m) = value(row(g, "ACL", acl_key), "match") else {
+        panic!()
+    };
+    let Atom::String(m) = &m[0] else { panic!() };
+    m.split('$')
+        .skip(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn policies_with_the_same_peer_addresses_share_one_address_set() {
+    // Two policies in different namespaces whose peers resolve to the same addresses (in a
+    // different order, one with a duplicate, one split over two peers) name one set; a third,
+    // different list gets its own.
+    let a = policy_from(
+        "a",
+        "p",
+        vec![ips(&["10.0.0.2", "10.0.0.1", "fd00::1"])],
+        vec![ips(&["10.0.0.9"])],
+    );
+    let b = policy_from(
+        "b",
+        "p",
+        vec![
+            ips(&["10.0.0.1"]),
+            ips(&["fd00::1", "10.0.0.2", "10.0.0.1"]),
+        ],
+        vec![ips(&["10.0.0.8"])],
+    );
+    let net = Network {
+        policies: vec![a.clone(), b.clone()],
+        ..Network::default()
+    };
+    let d = net.desired();
+    let set_groups: Vec<&Group> = d
+        .groups
+        .values()
+        .filter(|g| g.id.starts_with("addrset/"))
+        .collect();
+    // ingress v4 (shared), ingress v6 (shared), and each policy's own egress v4.
+    assert_eq!(set_groups.len(), 4, "{set_groups:#?}");
+    let ga = &d.groups["policy/a/p"];
+    let gb = &d.groups["policy/b/p"];
+    let pa = a.port_group_name();
+    let pb = b.port_group_name();
+    for fam in ["ip4", "ip6"] {
+        assert_eq!(
+            sets_named(ga, &format!("acl/{pa}/ingress/allow/0/{fam}")),
+            sets_named(gb, &format!("acl/{pb}/ingress/allow/0/{fam}")),
+        );
+    }
+    assert_ne!(
+        sets_named(ga, &format!("acl/{pa}/egress/allow/0/ip4")),
+        sets_named(gb, &format!("acl/{pb}/egress/allow/0/ip4")),
+    );
+    // Every name an ACL uses is a set in the desired state.
+    for g in [ga, gb] {
+        for r in g.rows.iter().filter(|r| r.key.table == "ACL") {
+            for name in sets_named(g, &r.key.key) {
+                assert!(
+                    d.groups.contains_key(&format!("addrset/{name}")),
+                    "{name} missing"
+                );
+            }
+        }
+    }
+    // The name depends on the contents only: the same list alone gets the same name.
+    let alone = Network {
+        policies: vec![b.clone()],
+        ..Network::default()
+    }
+    .desired();
+    assert_eq!(
+        sets_named(
+            &alone.groups["policy/b/p"],
+            &format!("acl/{pb}/ingress/allow/0/ip4")
+        ),
+        sets_named(gb, &format!("acl/{pb}/ingress/allow/0/ip4")),
+    );
+    // A set no policy names any more is absent from the desired state (a full reconcile
+    // removes it).
+    assert!(!alone.groups.contains_key(&format!(
+        "addrset/{}",
+        sets_named(ga, &format!("acl/{pa}/egress/allow/0/ip4"))[0]
+    )));
+}
+
+#[test]
+fn address_sets_with_colliding_hashes_keep_distinct_names() {
+    // Force a collision by interning two lists under the same hash bucket: the second list
+    // must not reuse the first one's name.
+    let mut sets = AddressSets::default();
+    let first = sets.intern(vec!["10.0.0.1".into()]).unwrap();
+    let hash = u64::from_str_radix(first.trim_start_matches("as_"), 16).unwrap();
+    // Pretend "10.0.0.2" hashed alike.
+    let other_hash = {
+        let mut h = Fnv::default();
+        h.write(b"10.0.0.2");
+        h.write_u8(b' ');
+        h.finish()
+    };
+    let idx = sets.by_hash.remove(&hash).unwrap();
+    sets.by_hash.insert(other_hash, idx);
+    let second = sets.intern(vec!["10.0.0.2".into()]).unwrap();
+    assert_eq!(second, format!("as_{other_hash:016x}_1"));
+    assert_eq!(sets.intern(vec!["10.0.0.2".into()]).unwrap(), second);
+    assert_eq!(sets.into_groups().len(), 2);
 }

@@ -180,3 +180,80 @@ fn whole_column_updates_wait_on_the_version_read() {
     );
     assert_eq!(ops[1]["op"], "update");
 }
+
+#[test]
+fn held_groups_are_neither_written_nor_removed() {
+    let mut r = nb_replica();
+    r.apply_update2_json(
+        r#"{"Logical_Switch":{
+            "550e8400-e29b-41d4-a716-446655440000":{"insert":{"name":"kept","external_ids":["map",[["ovn-model/owner","me"],["ovn-model/key","ls/kept"],["ovn-model/group","held"]]]}},
+            "550e8400-e29b-41d4-a716-446655440001":{"insert":{"name":"stale","external_ids":["map",[["ovn-model/owner","me"],["ovn-model/key","ls/stale"],["ovn-model/group","gone"]]]}}}}"#,
+    )
+    .unwrap();
+    let mut desired = DesiredState::default();
+    // A held group's desired rows (if a caller built any) are dropped too.
+    desired.insert(Group {
+        id: "held".into(),
+        phase: 0,
+        rows: vec![
+            DesiredRow::new("Logical_Switch", "ls/kept")
+                .col("name", Cell::Value(Datum::scalar("renamed"))),
+        ],
+    });
+    desired.hold(["held".to_owned()]);
+    let plan = Reconciler::new("me").plan_state(&r, &desired, Scope::Everything);
+    assert_eq!(plan.txns.len(), 1, "{plan:?}");
+    assert_eq!(plan.txns[0].group, "gone");
+    // Without the hold, the group would go.
+    desired.held.clear();
+    let plan = Reconciler::new("me").plan_state(&r, &desired, Scope::Everything);
+    let groups: Vec<&str> = plan.txns.iter().map(|t| t.group.as_str()).collect();
+    assert_eq!(groups, vec!["gone", "held"]);
+}
+
+#[test]
+fn address_sets_of_the_per_policy_naming_are_removed_once_shared() {
+    // NB as the previous version wrote it: the policy's own address set, in its group.
+    use crate::network::{Network, NetworkPolicy, Peer, PolicyRule};
+    let mut r = nb_replica();
+    r.apply_update2_json(
+        r#"{"Address_Set":{
+            "550e8400-e29b-41d4-a716-446655440000":{"insert":{"name":"np_a_p_ingress_allow_ip4_0","addresses":["set",["10.0.0.1"]],"external_ids":["map",[["ovn-model/owner","me"],["ovn-model/key","as/np_a_p_ingress_allow_ip4_0"],["ovn-model/group","policy/a/p"]]]}}}}"#,
+    )
+    .unwrap();
+    let net = Network {
+        policies: vec![NetworkPolicy {
+            name: "p".into(),
+            namespace: "a".into(),
+            ports: vec![],
+            ingress: Some(vec![PolicyRule {
+                peers: Some(vec![Peer::Addresses(vec!["10.0.0.1".parse().unwrap()])]),
+                ports: vec![],
+            }]),
+            egress: None,
+        }],
+        ..Network::default()
+    };
+    let plan = Reconciler::new("me").plan_state(&r, &net.desired(), Scope::Everything);
+    let policy = plan
+        .txns
+        .iter()
+        .find(|t| t.group == "policy/a/p")
+        .expect("the policy group is written");
+    let ops = serde_json::to_value(&policy.ops).unwrap();
+    assert!(
+        ops.as_array().unwrap().iter().any(|op| op["op"] == "delete"
+            && op["table"] == "Address_Set"
+            && op["where"][0][2][1] == "550e8400-e29b-41d4-a716-446655440000"),
+        "the old set is deleted with the policy's rewrite: {ops:#}"
+    );
+    let shared = plan
+        .txns
+        .iter()
+        .find(|t| t.group.starts_with("addrset/"))
+        .expect("the shared set is inserted");
+    assert_eq!(
+        serde_json::to_value(&shared.ops).unwrap()[0]["op"],
+        "insert"
+    );
+}
