@@ -84,13 +84,14 @@ impl Registry {
     }
 }
 
-/// What one shard's mutex guards. Everything inline here is written by whichever thread
-/// holds the shard, so it is kept to one 128-byte block together with the mutex word (see
-/// the `shard_is_one_block` test); what a thread writes on its own lives in its lane, boxed
-/// and padded.
+/// What one shard's mutex guards, inline in one 128-byte block with the mutex word (see
+/// the `shard_is_one_block` test): first what every operation writes, which shares the
+/// mutex word's cache line, then what operations only read, on the other line. What a
+/// thread writes on its own lives in its lane, boxed and padded.
+#[repr(C)]
 struct ShardState {
-    registry: Arc<Registry>,
     owners: Owners,
+    registry: Arc<Registry>,
     /// MACs whose [`mac_shard`] is this shard, by [`mac_lane`].
     macs: Box<[Padded<MacSet>; LANES]>,
 }
@@ -908,6 +909,20 @@ mod tests {
     fn shard_is_one_block() {
         assert_eq!(std::mem::size_of::<Shard>(), 128);
         assert_eq!(std::mem::align_of::<Shard>(), 128);
+        // Where the mutex puts its data (after its word, in today's std).
+        let ipam = Ipam::new();
+        let shard = &ipam.shards[0];
+        let data = {
+            let g = lock(&shard.0);
+            &*g as *const ShardState as usize
+        };
+        let data_offset = data - shard as *const Shard as usize;
+        assert!(data_offset > 0, "the mutex word is not before the data");
+        let written_end = data_offset + Owners::WRITTEN_BYTES;
+        assert!(
+            written_end <= 64,
+            "written fields end at byte {written_end}, past the mutex word's cache line"
+        );
     }
 
     /// Random MACs land in the set their shard and lane bits name, are locally administered

@@ -101,6 +101,11 @@ pub(crate) fn hash_key(hasher: &Hasher, key: &[u8]) -> u64 {
 }
 
 /// Owner records of one shard: the index by owner key, and the records it points into.
+///
+/// `repr(C)` down to [`Arena`] so the fields every insertion and removal writes (the index
+/// header, the record counters) come first, [`Owners::WRITTEN_BYTES`] of them, and the ones
+/// only read follow: the shard puts the first next to its mutex word in one cache line.
+#[repr(C)]
 pub(crate) struct Owners {
     index: hashbrown::HashTable<u32>,
     store: Store,
@@ -108,11 +113,12 @@ pub(crate) struct Owners {
 
 /// Everything of [`Owners`] but the index, so a caller can hold a slot of the index while
 /// the record is encoded.
+#[repr(C)]
 struct Store {
-    arena: Arena,
     /// Interned tails plus prefixes, mirrored here so deciding whether to sweep reads no
     /// boxed table.
     interned: usize,
+    arena: Arena,
     /// Boxed, so the shard's inline state stays within one 128-byte block: these are read
     /// only when a lane's inline caches miss.
     tables: Box<Interned>,
@@ -363,11 +369,13 @@ impl Lane {
     }
 }
 
+#[repr(C)]
 struct Arena {
-    pages: Vec<Box<[u8]>>,
     live: usize,
     /// Bytes not holding a live record: free-listed records and abandoned page tails.
     garbage: usize,
+    /// Written only when a page is added.
+    pages: Vec<Box<[u8]>>,
     lanes: Box<[Padded<Lane>; LANES]>,
 }
 
@@ -704,6 +712,12 @@ fn key_len(head: &[u8], tail: u32) -> usize {
 }
 
 impl Owners {
+    /// Bytes at the start of an `Owners` that operations write; the rest is read only.
+    #[cfg(test)]
+    pub(crate) const WRITTEN_BYTES: usize = std::mem::offset_of!(Owners, store)
+        + std::mem::offset_of!(Store, arena)
+        + std::mem::offset_of!(Arena, pages);
+
     pub(crate) fn new(hasher: Hasher) -> Owners {
         Owners {
             index: hashbrown::HashTable::new(),
