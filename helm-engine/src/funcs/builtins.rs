@@ -103,7 +103,7 @@ fn length(a: &[&Value]) -> Result<Value, String> {
 fn index<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     let idx: Vec<Value> = a.drain(1..).map(V::into_value).collect();
     let mut cur = a.pop().unwrap_or_else(|| V::own(Value::Nil));
-    if matches!(cur.get(), Value::Nil) && !idx.is_empty() {
+    if matches!(cur.get(), Value::Nil) {
         return Err("index of untyped nil".into());
     }
     for i in idx {

@@ -423,7 +423,7 @@ fn sprig_slice(l: &Value, idx: &[&Value]) -> Result<Value, String> {
                 to_i64(idx[1])
             };
             if start < 0 || end < start || end > x.len() as i64 {
-                return Err("reflect: slice index out of range".to_string());
+                return Err("reflect.Value.Slice: slice index out of bounds".to_string());
             }
             let part = x[start as usize..end as usize].to_vec();
             // reflect's Slice keeps the slice's type.
@@ -434,20 +434,6 @@ fn sprig_slice(l: &Value, idx: &[&Value]) -> Result<Value, String> {
                 },
                 _ => Value::List(part),
             })
-        }
-        Value::String(s) => {
-            let start = idx.first().map(|v| to_i64(v)).unwrap_or(0);
-            let end = if idx.len() < 2 {
-                s.len() as i64
-            } else {
-                to_i64(idx[1])
-            };
-            if start < 0 || end < start || end > s.len() as i64 {
-                return Err("reflect: string slice index out of range".to_string());
-            }
-            Ok(Value::String(
-                String::from_utf8_lossy(&s.as_bytes()[start as usize..end as usize]).into_owned(),
-            ))
         }
         Value::Nil => Err(NIL_DEREF.into()),
         other => Err(format!(

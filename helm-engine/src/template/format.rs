@@ -447,7 +447,9 @@ fn pad(out: &mut String, s: &str, sp: &Spec, numeric: bool) {
     }
 }
 
-fn bad_verb(out: &mut String, v: &Value, verb: char) {
+/// Go's `%!verb(type=value)`; the value is printed with `%v` and the verb's flags, width and
+/// precision (`%03d` of 3.0 is `%!d(float64=003)`).
+fn bad_verb(out: &mut String, v: &Value, verb: char, sp: &Spec) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -456,9 +458,55 @@ fn bad_verb(out: &mut String, v: &Value, verb: char) {
     } else {
         out.push_str(&type_name(v));
         out.push('=');
-        write_v(out, v);
+        format_arg(out, v, 'v', sp);
     }
     out.push(')');
+}
+
+/// Go's `%x`/`%X` of a float64 without precision: shortest hexadecimal mantissa and a
+/// binary exponent of at least two digits (`0x1.8p+01`).
+fn hex_float(f: f64, upper: bool) -> String {
+    let bits = f.to_bits();
+    let neg = bits >> 63 == 1;
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    let body = if exp == 0 && mant == 0 {
+        "0x0p+00".to_string()
+    } else {
+        if exp == 0 {
+            // Subnormal: normalise so the leading 1 sits at bit 52.
+            exp = -1022;
+            while mant & (1u64 << 52) == 0 {
+                mant <<= 1;
+                exp -= 1;
+            }
+        } else {
+            exp -= 1023;
+        }
+        let frac = format!("{:013x}", mant & ((1u64 << 52) - 1));
+        let frac = frac.trim_end_matches('0');
+        let dot = if frac.is_empty() { "" } else { "." };
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("0x1{dot}{frac}p{sign}{:02}", exp.abs())
+    };
+    let s = if neg { format!("-{body}") } else { body };
+    if upper { s.to_uppercase() } else { s }
+}
+
+/// Go's `%b` of a float64: decimal mantissa and binary exponent (`6755399441055744p-51`).
+fn binary_float(f: f64) -> String {
+    let bits = f.to_bits();
+    let neg = bits >> 63 == 1;
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp = 1;
+    } else {
+        mant |= 1u64 << 52;
+    }
+    exp -= 1023 + 52;
+    let sign = if exp >= 0 { "+" } else { "" };
+    format!("{}{mant}p{sign}{exp}", if neg { "-" } else { "" })
 }
 
 fn sign(s: String, sp: &Spec, neg: bool) -> String {
@@ -510,6 +558,19 @@ fn format_int(out: &mut String, i: i64, verb: char, sp: &Spec) {
 }
 
 fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
+    if crate::value::has_shared(v) && verb != 'T' {
+        // A map or typed slice as templates hold it: formatted as its plain contents.
+        match crate::value::materialize(v) {
+            Ok(plain) => format_arg(out, &plain, verb, sp),
+            Err(e) => out.push_str(&e),
+        }
+        return;
+    }
+    if verb == 'v' && sp.plus {
+        // `%+v` is Go's plusV (field names for structs), not a sign flag.
+        let sp = Spec { plus: false, ..*sp };
+        return format_arg(out, v, verb, &sp);
+    }
     match verb {
         'T' => {
             pad(out, &type_name(v), sp, false);
@@ -521,14 +582,6 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
         }
         _ => {}
     }
-    if crate::value::has_shared(v) {
-        // A map or typed slice as templates hold it: formatted as its plain contents.
-        match crate::value::materialize(v) {
-            Ok(plain) => format_arg(out, &plain, verb, sp),
-            Err(e) => out.push_str(&e),
-        }
-        return;
-    }
     match v {
         Value::List(l) => {
             out.push('[');
@@ -536,7 +589,7 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
                 if i > 0 {
                     out.push(' ');
                 }
-                format_arg(out, x, verb, sp);
+                format_elem(out, x, verb, sp);
             }
             out.push(']');
         }
@@ -548,17 +601,17 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
                 }
                 format_arg(out, &Value::String(k.clone()), verb, sp);
                 out.push(':');
-                format_arg(out, x, verb, sp);
+                format_elem(out, x, verb, sp);
             }
             out.push(']');
         }
         Value::Nil => match verb {
             'v' => pad(out, "<nil>", sp, false),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, sp),
         },
         Value::Bool(b) => match verb {
             'v' | 't' => pad(out, if *b { "true" } else { "false" }, sp, false),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, sp),
         },
         Value::Int(i) | Value::Int64(i) => match verb {
             'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b' => format_int(out, *i, verb, sp),
@@ -580,8 +633,8 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
                 pad(out, &s, sp, false);
             }
             'U' => pad(out, &format!("U+{:04X}", i), sp, false),
-            'e' | 'E' | 'f' | 'F' | 'g' | 'G' => bad_verb(out, v, verb),
-            _ => bad_verb(out, v, verb),
+            'e' | 'E' | 'f' | 'F' | 'g' | 'G' => bad_verb(out, v, verb, sp),
+            _ => bad_verb(out, v, verb, sp),
         },
         Value::Float(f) => match verb {
             'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' => {
@@ -610,7 +663,17 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
                 };
                 pad(out, &s, sp, true);
             }
-            _ => bad_verb(out, v, verb),
+            'x' | 'X' if sp.prec.is_none() => {
+                let s = hex_float(*f, verb == 'X');
+                let neg = s.starts_with('-');
+                pad(out, &sign(s, sp, neg), sp, true);
+            }
+            'b' => {
+                let s = binary_float(*f);
+                let neg = s.starts_with('-');
+                pad(out, &sign(s, sp, neg), sp, true);
+            }
+            _ => bad_verb(out, v, verb, sp),
         },
         Value::String(s) => match verb {
             'v' | 's' => {
@@ -646,7 +709,7 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
                 }
                 pad(out, &h, sp, false);
             }
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, sp),
         },
         Value::Object(o) if o.bytes().is_some() => {
             let text = String::from_utf8_lossy(o.bytes().unwrap_or_default()).into_owned();
@@ -672,8 +735,18 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
         }
         Value::Object(o) => match verb {
             'v' | 's' => pad(out, &o.format(), sp, false),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, sp),
         },
+    }
+}
+
+/// An element of a list or map: a nil one prints `<nil>` whatever the verb (Go prints the
+/// nil interface before looking at the verb).
+fn format_elem(out: &mut String, v: &Value, verb: char, sp: &Spec) {
+    if matches!(v, Value::Nil) && verb != 'T' {
+        pad(out, "<nil>", sp, false);
+    } else {
+        format_arg(out, v, verb, sp);
     }
 }
 

@@ -416,3 +416,11 @@ fn shared_data_carries_changes_across_renders() {
     set.render("w", &plain).unwrap();
     assert_eq!(set.render("r", &plain).unwrap(), r#"{"b":1}"#);
 }
+
+/// Corners of Go's formatting, comparison, `index`/`slice`/`len`, `and`/`or`, `range` over
+/// nil, integers, strings and maps, `break`/`continue`, `with`/`else with`, trimming around
+/// comments, and Sprig's conversions and arithmetic. Recorded from helm 3.17.3.
+#[test]
+fn corners_match_helm() {
+    check_golden(include_str!("testdata/corners.json"));
+}
