@@ -369,6 +369,8 @@ fn toml_time(d: &toml::value::Datetime) -> Value {
     });
     let (offset, zone) = match (d.offset, d.date.is_some(), d.time.is_some()) {
         (Some(toml::value::Offset::Z), _, _) => (0, "UTC"),
+        // BurntSushi parses in time.Local: a zero offset is the local zone, UTC here.
+        (Some(toml::value::Offset::Custom { minutes: 0 }), _, _) => (0, "UTC"),
         (Some(toml::value::Offset::Custom { minutes }), _, _) => (i32::from(minutes) * 60, ""),
         (None, true, true) => (0, "datetime-local"),
         (None, true, false) => (0, "date-local"),
@@ -434,8 +436,25 @@ fn toml_value(v: &Value) -> Result<String, String> {
             format!("{{{}}}", items?.join(", "))
         }
         Value::Nil => return Err("toml: cannot encode a nil value".into()),
+        Value::Object(o) if o.type_name() == "time.Time" => toml_time_text(o.as_ref()),
         Value::Object(o) => format::go_quote(&o.format()),
     })
+}
+
+/// BurntSushi/toml's bare date-time: RFC 3339 with nanoseconds in the time's own zone, or
+/// the local forms for the zones its decoder gives local date-times, dates and times.
+fn toml_time_text(o: &dyn crate::value::Object) -> String {
+    let format = |layout: &str| match o.call("Format", &[Value::String(layout.into())]) {
+        Some(Ok(Value::String(s))) => s,
+        _ => String::new(),
+    };
+    let layout = match format("MST").as_str() {
+        "datetime-local" => "2006-01-02T15:04:05.999999999",
+        "date-local" => "2006-01-02",
+        "time-local" => "15:04:05.999999999",
+        _ => "2006-01-02T15:04:05.999999999Z07:00",
+    };
+    format(layout)
 }
 
 fn toml_table(out: &mut String, m: &Map, path: &[String], depth: usize) -> Result<(), String> {
