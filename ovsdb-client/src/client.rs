@@ -68,7 +68,13 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// How long [`Client::connect`] waits for the first usable server (default 30 s).
     pub initial_connect_timeout: Duration,
-    /// Bound on each request, waiting for a connection included (default none).
+    /// Bound on each request, waiting for a connection included (default 60 s; `None` waits
+    /// forever). A request that runs out fails with [`Error::Timeout`] and is forgotten (a
+    /// `transact` is also cancelled on the server), so a late reply changes nothing. The
+    /// connection itself is kept: a slow answer is not a dead peer (a `transact` may wait in a
+    /// `wait` operation). A dead or stalled peer is what the inactivity probe
+    /// ([`ClientConfig::probe_interval`]) detects: it drops the connection, failing what is in
+    /// flight with [`Error::ConnectionLost`], and reconnects.
     pub request_timeout: Option<Duration>,
     /// Ask the server to cancel monitors instead of disconnecting when a database changes
     /// (`set_db_change_aware`, default true).
@@ -97,7 +103,7 @@ impl ClientConfig {
             backoff_max: Duration::from_secs(8),
             connect_timeout: Duration::from_secs(10),
             initial_connect_timeout: Duration::from_secs(30),
-            request_timeout: None,
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
             db_change_aware: true,
             max_frame: DEFAULT_MAX_FRAME,
         }
@@ -138,7 +144,18 @@ impl ClientConfig {
         self.probe_interval = interval;
         self
     }
+
+    /// Sets the bound on each request (`None`: wait forever); see
+    /// [`ClientConfig::request_timeout`].
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
 }
+
+/// The default [`ClientConfig::request_timeout`]: far above any answer a healthy server
+/// gives, well below "forever". Kube-OVN's controller gives its OVN requests the same.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Whether this client holds a lock (RFC 7047 section 4.1.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,6 +406,7 @@ impl Client {
                 .await
                 .map_err(|_| Error::Timeout {
                     method: method.to_owned(),
+                    timeout: t,
                 })?,
         }
     }
@@ -517,7 +535,7 @@ impl Client {
             .shared
             .config
             .request_timeout
-            .map(|t| Box::pin(tokio::time::sleep(t)));
+            .map(|t| (Box::pin(tokio::time::sleep(t)), t));
         Ok(PendingTransact {
             id: RequestId(id),
             rx,
@@ -880,13 +898,13 @@ impl ForgetOnDrop {
     fn finish(mut self) {
         self.done = true;
     }
-}
 
-impl Drop for ForgetOnDrop {
-    fn drop(&mut self) {
+    /// Forgets the request now (and asks the server to cancel it, if so configured).
+    fn forget(&mut self) {
         if self.done {
             return;
         }
+        self.done = true;
         if let Some(conn) = self.conn.upgrade()
             && conn.forget(self.id)
             && self.cancel
@@ -897,13 +915,19 @@ impl Drop for ForgetOnDrop {
     }
 }
 
+impl Drop for ForgetOnDrop {
+    fn drop(&mut self) {
+        self.forget();
+    }
+}
+
 /// A `transact` on its way: await it for the reply.
 pub struct PendingTransact {
     /// The request's id, for [`Client::cancel`].
     pub id: RequestId,
     rx: oneshot::Receiver<Result<TransactReply, Error>>,
     guard: ForgetOnDrop,
-    timeout: Option<Pin<Box<tokio::time::Sleep>>>,
+    timeout: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
 }
 
 impl std::fmt::Debug for PendingTransact {
@@ -926,12 +950,16 @@ impl Future for PendingTransact {
                 })
             }));
         }
-        if let Some(t) = self.timeout.as_mut()
-            && t.as_mut().poll(cx).is_ready()
+        if let Some((sleep, limit)) = self.timeout.as_mut()
+            && sleep.as_mut().poll(cx).is_ready()
         {
-            // The guard cancels the request on the server when this future is dropped.
+            let timeout = *limit;
+            // Forgotten and cancelled on the server now, not when the caller drops this
+            // future: a reply arriving later finds no request and is dropped.
+            self.guard.forget();
             return Poll::Ready(Err(Error::Timeout {
                 method: "transact".into(),
+                timeout,
             }));
         }
         Poll::Pending
@@ -984,7 +1012,7 @@ async fn request_lock(
 /// Falls back to older monitor methods when the server does not know the newer one.
 async fn establish_monitor(
     shared: &Arc<Shared>,
-    conn: &Conn,
+    conn: &Arc<Conn>,
     m: &Arc<MonitorShared>,
     first: bool,
 ) -> Result<Started, Error> {
@@ -1006,9 +1034,19 @@ async fn establish_monitor(
                 let _ = tx.send(r.and_then(|raw| m2.apply_reply(method, raw, first)));
             }),
         )?;
+        // A caller that gives up (its request timed out) leaves no handler behind: a late
+        // reply must not load a monitor that was never returned.
+        let guard = ForgetOnDrop {
+            conn: Arc::downgrade(conn),
+            id,
+            done: false,
+            cancel: false,
+        };
         let r = rx.await.map_err(|_| Error::ConnectionLost {
             method: method.name().into(),
-        })?;
+        });
+        guard.finish();
+        let r = r?;
         match r {
             Err(Error::Server(e)) if fallback && e.error == "unknown method" => {
                 match method.fallback() {
@@ -1361,7 +1399,10 @@ async fn supervise(shared: Arc<Shared>) {
         next += 1;
         let attempt = tokio::select! {
             r = tokio::time::timeout(config.connect_timeout, establish(&shared, &remote)) => {
-                r.unwrap_or_else(|_| Err(Error::Timeout { method: format!("connect to {remote}") }))
+                r.unwrap_or_else(|_| Err(Error::Timeout {
+                    method: format!("connect to {remote}"),
+                    timeout: config.connect_timeout,
+                }))
             }
             _ = shared.shutdown.cancelled() => break,
         };

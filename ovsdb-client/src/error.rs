@@ -87,11 +87,16 @@ pub enum Error {
         reason: String,
     },
 
-    /// The request did not complete within the configured time.
-    #[error("{method} request timed out")]
+    /// The request did not complete within the configured time
+    /// ([`crate::client::ClientConfig::request_timeout`], or the connect timeout). The request
+    /// is no longer awaited: a reply arriving later is dropped. Like
+    /// [`Error::ConnectionLost`], a timed-out `transact` may or may not have been executed.
+    #[error("{method} did not complete within {timeout:?}")]
     Timeout {
-        /// The method of the request.
+        /// The method of the request (or `connect to REMOTE`).
         method: String,
+        /// The time it was given.
+        timeout: std::time::Duration,
     },
 
     /// A value does not satisfy its column's type or constraints.
@@ -107,11 +112,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when retrying the request on a new connection is reasonable.
+    /// True when retrying the request later (on this or a new connection) is reasonable: the
+    /// connection or the server failed, not the request itself.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::ConnectionLost { .. } | Error::NotConnected | Error::Io(_)
+            Error::ConnectionLost { .. }
+                | Error::NotConnected
+                | Error::Io(_)
+                | Error::Timeout { .. }
         )
     }
 }

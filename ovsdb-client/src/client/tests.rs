@@ -271,3 +271,121 @@ async fn requests_fail_after_shutdown() {
         Err(Error::Shutdown | Error::ConnectionLost { .. })
     ));
 }
+
+#[test]
+fn requests_are_bounded_by_default() {
+    let config = ClientConfig::new("unix:/nonexistent").unwrap();
+    assert_eq!(config.request_timeout, Some(super::DEFAULT_REQUEST_TIMEOUT));
+    assert_eq!(
+        config.request_timeout(None).request_timeout,
+        None,
+        "the builder can still turn it off"
+    );
+}
+
+/// A request the server never answers fails with a timeout naming the method and the time,
+/// and is forgotten: the reply arriving afterwards reaches nobody, the connection stays up, and
+/// the next request gets its own reply.
+#[tokio::test]
+async fn an_unanswered_request_times_out_and_its_late_reply_is_dropped() {
+    let server = FakeServer::new();
+    let limit = Duration::from_millis(300);
+    let client = Client::start(server.config().request_timeout(Some(limit))).unwrap();
+    let mut peer = server.accept().await;
+
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.echo(vec![json!("first")]).await }
+    });
+    let first = recv(&mut peer).await;
+    assert_eq!(first["method"], "echo");
+    // Connected (the request went out): any change from here on is a disconnect.
+    let mut state = client.state();
+    assert!(matches!(
+        *state.borrow_and_update(),
+        ConnectionState::Connected(_)
+    ));
+    match within(call).await.unwrap() {
+        Err(e @ Error::Timeout { .. }) => {
+            let Error::Timeout { method, timeout } = &e else {
+                unreachable!()
+            };
+            assert_eq!((method.as_str(), *timeout), ("echo", limit));
+            assert!(e.is_retryable());
+            assert!(e.to_string().contains("echo"), "{e}");
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+
+    // The late reply, then a second request: each reply goes where it belongs.
+    send(
+        &mut peer,
+        json!({"id": first["id"], "result": ["late"], "error": null}),
+    )
+    .await;
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.echo(vec![json!("second")]).await }
+    });
+    let second = recv(&mut peer).await;
+    assert_ne!(second["id"], first["id"]);
+    send(
+        &mut peer,
+        json!({"id": second["id"], "result": ["second"], "error": null}),
+    )
+    .await;
+    assert_eq!(within(call).await.unwrap().unwrap(), vec![json!("second")]);
+    assert!(
+        !state.has_changed().unwrap(),
+        "a slow answer does not drop the connection: {:?}",
+        *state.borrow_and_update()
+    );
+}
+
+/// A `transact` that runs out of time is cancelled on the server at once, even while the
+/// caller still holds the pending future.
+#[tokio::test]
+async fn a_timed_out_transaction_is_cancelled_on_the_server() {
+    let server = FakeServer::new();
+    let limit = Duration::from_millis(200);
+    let client = Client::start(server.config().request_timeout(Some(limit))).unwrap();
+    let mut peer = server.accept().await;
+    let mut pending = client
+        .start_transact("DB", &[crate::Operation::Abort])
+        .await
+        .unwrap();
+    let req = recv(&mut peer).await;
+    assert_eq!(req["method"], "transact");
+    match within(&mut pending).await {
+        Err(Error::Timeout { method, timeout }) => {
+            assert_eq!((method.as_str(), timeout), ("transact", limit))
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let cancel = recv(&mut peer).await;
+    assert_eq!(
+        cancel,
+        json!({"method": "cancel", "params": [req["id"]], "id": null})
+    );
+    drop(pending);
+}
+
+/// No server to talk to (NB down): a request gives up after its timeout instead of waiting
+/// for a connection forever.
+#[tokio::test]
+async fn a_request_without_any_server_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ClientConfig::with_remotes(vec![Remote::Unix(dir.path().join("none.sock"))])
+        .request_timeout(Some(Duration::from_millis(300)));
+    config.backoff_min = Duration::from_millis(10);
+    config.backoff_max = Duration::from_millis(50);
+    let client = Client::start(config).unwrap();
+    match within(client.list_dbs()).await {
+        Err(Error::Timeout { method, .. }) => assert_eq!(method, "list_dbs"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    match within(client.transact("DB", &[crate::Operation::Abort])).await {
+        Err(Error::Timeout { method, .. }) => assert_eq!(method, "transact"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}

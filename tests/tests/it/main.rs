@@ -13,6 +13,7 @@ mod client_methods;
 mod client_monitor;
 mod client_raft;
 mod client_ssl;
+mod client_timeout;
 mod controller_gateway;
 mod controller_manifest;
 mod daemon_node;
