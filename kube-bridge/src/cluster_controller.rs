@@ -23,7 +23,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use ipnet::IpNet;
-use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::{Client, ResourceExt};
 use tokio::sync::watch;
@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use crate::annotations;
 use crate::cluster::{self, ClusterEvent, ClusterStores};
-use crate::controller::{Controller, PassReport};
+use crate::controller::{Controller, NbOptions, PassReport};
 use crate::crd::{IPSpec, Subnet, SubnetSpec, SubnetStatus, Vpc, VpcSpec, VpcStatus};
 use crate::error::{Error, InputError, Result};
 use crate::leader::LeaseLock;
@@ -114,6 +114,8 @@ impl Default for Defaults {
 pub struct ClusterConfig {
     /// OVN NB remote(s).
     pub nb_remote: String,
+    /// Request timeout and inactivity probe of the NB connection.
+    pub nb: NbOptions,
     /// This replica's identity: the Lease holder and the Events' reporting instance.
     pub identity: String,
     /// Leader election; `None` makes this replica lead unconditionally (a single replica).
@@ -129,6 +131,7 @@ impl ClusterConfig {
     pub fn new(nb_remote: &str, identity: &str) -> Self {
         ClusterConfig {
             nb_remote: nb_remote.to_owned(),
+            nb: NbOptions::default(),
             identity: identity.to_owned(),
             leader_election: Some(LeaderElection::new("kube-system")),
             backoff: Backoff::default(),
@@ -177,6 +180,31 @@ pub struct Allocations {
     /// annotation patch but no `IP` record yet (a record is what a restart trusts to let a
     /// pod's port through, so it is written only once the annotations are).
     pub waiting: BTreeSet<NsName>,
+    /// Nodes among [`Allocations::nodes`] whose port `node-<name>` waits for their
+    /// annotations, as [`Allocations::waiting`] for pods.
+    pub waiting_nodes: BTreeSet<String>,
+}
+
+/// The annotation naming a node's NB port (Kube-OVN's `ovn.kubernetes.io/port_name`); its
+/// daemon reads it to set up `ovn0`.
+pub const NODE_PORT_NAME: &str = "ovn.kubernetes.io/port_name";
+
+/// The annotations Kube-OVN writes on a node for its join address: the allocation's
+/// (`allocated`, `ip_address`, `mac_address`, `cidr`, `gateway`, `logical_switch`) and
+/// `port_name`.
+pub fn node_annotations(
+    node: &str,
+    address: &PodAddress,
+    join: &ResolvedSubnet,
+) -> BTreeMap<String, String> {
+    let mut a = crate::translate::node_annotations(address, join);
+    a.insert(NODE_PORT_NAME.to_owned(), node_port_name(node));
+    a
+}
+
+/// A node's NB port, `node-<name>`.
+fn node_port_name(node: &str) -> String {
+    format!("node-{node}")
 }
 
 impl From<&PassReport> for Allocations {
@@ -202,11 +230,13 @@ impl From<&PassReport> for Allocations {
             .node_allocations
             .iter()
             .map(|(name, a)| {
+                let mut annotations = a.annotations();
+                annotations.insert(NODE_PORT_NAME.to_owned(), node_port_name(name));
                 (
                     name.clone(),
                     Allocated {
                         address: a.address(),
-                        annotations: a.annotations(),
+                        annotations,
                     },
                 )
             })
@@ -215,6 +245,7 @@ impl From<&PassReport> for Allocations {
             pods,
             nodes,
             waiting: BTreeSet::new(),
+            waiting_nodes: BTreeSet::new(),
         }
     }
 }
@@ -306,6 +337,9 @@ pub fn plan_writeback(
         let wanted = &allocation.annotations;
         if !carries(&node.metadata.annotations, wanted) {
             plan.nodes.insert(name.clone(), wanted.clone());
+        }
+        if allocated.waiting_nodes.contains(name) {
+            continue;
         }
         records.insert(
             node_ip_name(name),
@@ -532,6 +566,17 @@ struct HeldPod {
     allocated: Allocated,
 }
 
+/// A node whose port `node-<name>` waits for its annotations.
+#[derive(Debug, Clone)]
+struct HeldNode {
+    /// The node, taken out of the pass's objects.
+    node: Node,
+    /// What IPAM holds for it in the join subnet.
+    allocation: ipam::Allocation,
+    /// The address and the annotations to patch.
+    allocated: Allocated,
+}
+
 /// What [`PortGate::hold_back`] did in one pass.
 #[derive(Debug, Default)]
 struct HeldBack {
@@ -540,6 +585,11 @@ struct HeldBack {
     /// Pods whose allocation failed (a static address outside its subnet or taken, an
     /// unparsable annotation), also taken out of the pass.
     refused: BTreeMap<NsName, Pod>,
+    /// Nodes allocated whose annotations do not record their join address yet.
+    nodes: BTreeMap<String, HeldNode>,
+    /// Nodes taken out of the pass without an allocation to patch: no join subnet yet, or a
+    /// refused static join address.
+    nodes_out: BTreeMap<String, Node>,
     /// Why.
     errors: Vec<InputError>,
     /// Addresses newly allocated.
@@ -558,10 +608,15 @@ struct HeldBack {
 /// Once through, a pod stays through for the term while its uid is unchanged: its port may
 /// exist, and hiding it would remove the port. A pod re-created under the same name waits for
 /// its own annotations.
+///
+/// Nodes follow the same order for their join address and NB port `node-<name>` (the
+/// daemon's `ovn0`): allocate, patch the node's annotations, then create the port.
 #[derive(Debug, Default)]
 struct PortGate {
     /// Pods let through this term, with the uid they had.
     through: BTreeMap<NsName, Option<String>>,
+    /// Nodes let through this term, with the uid they had.
+    nodes_through: BTreeMap<String, Option<String>>,
 }
 
 impl PortGate {
@@ -577,7 +632,16 @@ impl PortGate {
             })
             .map(|(key, pod)| (key.clone(), pod.metadata.uid.clone()))
             .collect();
-        PortGate { through }
+        let nodes_through = objects
+            .nodes
+            .iter()
+            .filter(|(name, _)| ipam.lookup(&node_owner_key(name)).is_some())
+            .map(|(name, node)| (name.clone(), node.metadata.uid.clone()))
+            .collect();
+        PortGate {
+            through,
+            nodes_through,
+        }
     }
 
     /// Before a pass: allocates for each pod that wants a port and is not through yet, lets
@@ -671,7 +735,98 @@ impl PortGate {
         for key in held.pods.keys().chain(held.refused.keys()) {
             objects.pods.remove(key);
         }
+        self.hold_back_nodes(ipam, &subnets, objects, &mut held);
         held
+    }
+
+    /// [`PortGate::hold_back`] for nodes and their join addresses.
+    fn hold_back_nodes(
+        &mut self,
+        ipam: &ipam::Ipam,
+        subnets: &[ResolvedSubnet],
+        objects: &mut Objects,
+        held: &mut HeldBack,
+    ) {
+        self.nodes_through.retain(|name, uid| {
+            objects
+                .nodes
+                .get(name)
+                .is_some_and(|n| n.metadata.uid == *uid)
+        });
+        let join = subnets
+            .iter()
+            .find(|s| s.name == JOIN_SUBNET && ipam.subnet_spec(&s.name).is_some());
+        let mut through = Vec::new();
+        for (name, node) in &objects.nodes {
+            if self.nodes_through.contains_key(name) {
+                continue;
+            }
+            // No join subnet: there is nothing to allocate or create for the node yet, and
+            // letting it through now would create its port before its annotations later.
+            let Some(join) = join else {
+                held.nodes_out.insert(name.clone(), node.clone());
+                continue;
+            };
+            let owner = node_owner_key(name);
+            let allocation = match ipam.lookup(&owner) {
+                Some((s, a)) if s == join.name => Ok(a),
+                other => {
+                    if other.is_some() {
+                        ipam.release(&owner);
+                    }
+                    crate::translate::static_request_from(&node.metadata.annotations)
+                        .and_then(|req| {
+                            ipam.allocate_with(&join.name, &owner, &req).map_err(|e| {
+                                (
+                                    format!("metadata.annotations[{}]", annotations::IP_ADDRESS),
+                                    e.to_string(),
+                                )
+                            })
+                        })
+                        .inspect(|_| held.allocated += 1)
+                }
+            };
+            let allocation = match allocation {
+                Ok(a) => a,
+                Err((field, message)) => {
+                    held.errors.push(objects.input_error(
+                        object_ref("Node", None, name),
+                        field,
+                        message,
+                    ));
+                    held.nodes_out.insert(name.clone(), node.clone());
+                    continue;
+                }
+            };
+            let address = PodAddress {
+                subnet: join.name.clone(),
+                ips: allocation.ips().collect(),
+                mac: allocation.mac.map(|m| m.to_string()).unwrap_or_default(),
+            };
+            let annotations = node_annotations(name, &address, join);
+            if records_address(&node.metadata.annotations, &annotations) {
+                through.push(name.clone());
+                continue;
+            }
+            held.nodes.insert(
+                name.clone(),
+                HeldNode {
+                    node: node.clone(),
+                    allocation,
+                    allocated: Allocated {
+                        address,
+                        annotations,
+                    },
+                },
+            );
+        }
+        for name in through {
+            let uid = objects.nodes[&name].metadata.uid.clone();
+            self.nodes_through.insert(name, uid);
+        }
+        for name in held.nodes.keys().chain(held.nodes_out.keys()) {
+            objects.nodes.remove(name);
+        }
     }
 
     /// After the pass: a held pod whose address the pass released (it was the controller's
@@ -709,6 +864,39 @@ impl PortGate {
         }
         for (key, pod) in std::mem::take(&mut held.refused) {
             objects.pods.insert(key, pod);
+        }
+        held.nodes.retain(|name, h| {
+            let owner = node_owner_key(name);
+            match ipam.lookup(&owner) {
+                Some((s, a)) if s == h.allocated.address.subnet && a == h.allocation => {
+                    return true;
+                }
+                Some(_) => {
+                    ipam.release(&owner);
+                }
+                None => {}
+            }
+            let req = ipam::Request {
+                addresses: ipam::AddressRequest::Static(h.allocation.ips().collect()),
+                pool: None,
+                mac: h
+                    .allocation
+                    .mac
+                    .map_or(ipam::MacRequest::None, ipam::MacRequest::Static),
+            };
+            match ipam.allocate_with(&h.allocated.address.subnet, &owner, &req) {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::warn!(%owner, error = %e, "cannot take the join address back; allocating again");
+                    false
+                }
+            }
+        });
+        for (name, h) in &held.nodes {
+            objects.nodes.insert(name.clone(), h.node.clone());
+        }
+        for (name, node) in std::mem::take(&mut held.nodes_out) {
+            objects.nodes.insert(name, node);
         }
     }
 }
@@ -983,7 +1171,9 @@ async fn pump(mut events: BoxStream<'static, ClusterEvent>, queue: WorkQueue<Wor
 
 /// Publishes the state of a term's NB connection (the controller's own) as the
 /// `ovsdb_connected` metric while the term lasts; once it ends (dropped), the metric reads 0:
-/// no NB connection is held.
+/// no NB connection is held. Each time the connection comes back it asks for a pass: NB may
+/// have lost writes (a restore from backup) or missed some while it was away, and nothing in
+/// the cluster would otherwise trigger one.
 struct NbConnectionMetric {
     task: tokio::task::JoinHandle<()>,
     metrics: Arc<Metrics>,
@@ -993,15 +1183,22 @@ impl NbConnectionMetric {
     fn start(
         mut state: watch::Receiver<ovsdb_client::client::ConnectionState>,
         metrics: Arc<Metrics>,
+        queue: WorkQueue<Work>,
     ) -> Self {
         let publish = metrics.clone();
         let task = tokio::spawn(async move {
+            let mut was_up = true;
             loop {
                 let up = matches!(
                     *state.borrow_and_update(),
                     ovsdb_client::client::ConnectionState::Connected(_)
                 );
                 publish.set_ovsdb_connected(NB_DATABASE, up);
+                if up && !was_up {
+                    tracing::info!("OVN NB is back; converging");
+                    queue.add(Work::Converge);
+                }
+                was_up = up;
                 if state.changed().await.is_err() {
                     publish.set_ovsdb_connected(NB_DATABASE, false);
                     return;
@@ -1022,9 +1219,12 @@ impl Drop for NbConnectionMetric {
 /// One leadership term: a fresh controller, the default objects, IPAM restored from the
 /// cluster, then workers until leadership is lost.
 async fn lead(shared: &Shared, leading: watch::Receiver<bool>) -> Result<()> {
-    let controller = Controller::connect(&shared.config.nb_remote).await?;
-    let _nb_connection =
-        NbConnectionMetric::start(controller.connection_state(), shared.metrics.clone());
+    let controller = Controller::connect_with(&shared.config.nb_remote, &shared.config.nb).await?;
+    let _nb_connection = NbConnectionMetric::start(
+        controller.connection_state(),
+        shared.metrics.clone(),
+        shared.queue.clone(),
+    );
     let (mut objects, _) = shared.stores.snapshot();
     let mut overlay = Overlay::default();
     let (vpcs, subnets) = default_objects(&objects, &shared.config.defaults);
@@ -1203,7 +1403,7 @@ async fn converge_pass(shared: &Shared, term: &Term) -> Result<()> {
     let elapsed = started.elapsed();
     errors.append(&mut held.errors);
     errors.extend(report.errors.iter().cloned());
-    let failed = !report.reconcile.failed.is_empty();
+    let failed = !report.reconcile.failed.is_empty() || report.nb_unavailable.is_some();
     shared
         .metrics
         .observe_reconcile(elapsed, failed, errors.len());
@@ -1225,6 +1425,10 @@ async fn converge_pass(shared: &Shared, term: &Term) -> Result<()> {
     for (key, h) in held.pods {
         allocated.waiting.insert(key.clone());
         allocated.pods.insert(key, h.allocated);
+    }
+    for (name, h) in held.nodes {
+        allocated.waiting_nodes.insert(name.clone());
+        allocated.nodes.insert(name, h.allocated);
     }
     let mut plan = plan_writeback(&objects, &allocated, ipam, &errors, Timestamp::now());
     drop(pass);
@@ -1254,6 +1458,9 @@ async fn converge_pass(shared: &Shared, term: &Term) -> Result<()> {
     *lock(&term.pending) = plan;
     for key in keys {
         shared.queue.add(key);
+    }
+    if let Some(e) = report.nb_unavailable {
+        return Err(Error::Ovsdb(e));
     }
     if failed {
         for (group, e) in &report.reconcile.failed {

@@ -11,15 +11,31 @@
 //! released at once, so their addresses count as used before and new pods get never-used ones;
 //! the same pass removes those ports (Kube-OVN's issue #4304: stale ports there collide with
 //! new pods' addresses).
+//!
+//! **An invalid edit keeps what stands.** A Subnet that was accepted and is then edited into
+//! something invalid (a CIDR typo, a gateway outside it, an overlap with another subnet) is
+//! reported, and its last accepted version stays in force: its switch, its pods' ports and
+//! their addresses are kept, as Kube-OVN keeps a subnet whose update fails validation. A
+//! subnet that is new or edited to overlap an accepted one is the one refused, whatever the
+//! names' order.
+//!
+//! **NB down.** Every NB request is bounded ([`NbOptions::request_timeout`]) and the connection
+//! is probed for inactivity, so a pass never hangs on an NB that accepted the connection and
+//! went silent: once NB has been unreachable for a whole request timeout the pass stops
+//! writing and says so ([`PassReport::nb_unavailable`]); the caller retries it later. IPAM is
+//! untouched by that: the next pass writes what this one could not.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use ovn_model::reconcile::{Reconciler, Report, Scope};
 use ovsdb_client::client::{Client, ClientConfig, ConnectionState};
 use ovsdb_client::{MonitorRequests, Replica};
 
+use crate::crd::Subnet;
 use crate::error::{Error, InputError};
 use crate::objects::{NsName, Objects, object_ref};
 use crate::translate::{
@@ -29,6 +45,27 @@ use crate::translate::{
 
 /// The owner value of every NB row this controller writes.
 pub const OWNER: &str = "kube-ovn";
+
+/// How the controller talks to OVN NB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NbOptions {
+    /// Bound on each NB request, and on how long a pass waits for a lost NB connection to
+    /// come back before it gives up (Kube-OVN's `--ovn-timeout`, default 60 s).
+    pub request_timeout: Duration,
+    /// The inactivity probe: an `echo` after this long without input from NB, the connection
+    /// dropped (and re-established) after twice as long (default 5 s, OVS's; `None` disables
+    /// it, and a silent NB is then only noticed through the request timeout).
+    pub probe_interval: Option<Duration>,
+}
+
+impl Default for NbOptions {
+    fn default() -> Self {
+        NbOptions {
+            request_timeout: ovsdb_client::client::DEFAULT_REQUEST_TIMEOUT,
+            probe_interval: Some(Duration::from_secs(5)),
+        }
+    }
+}
 
 /// What one pass did.
 #[derive(Debug, Default)]
@@ -51,6 +88,10 @@ pub struct PassReport {
     pub pod_allocations: BTreeMap<NsName, Allocation>,
     /// Each node's join allocation (what its annotations carry).
     pub node_allocations: BTreeMap<String, Allocation>,
+    /// NB stayed unreachable for a whole request timeout, so the reconcile was cut short
+    /// ([`PassReport::reconcile`] is partial): retry the pass later. Always a retryable
+    /// [`ovsdb_client::Error::Timeout`].
+    pub nb_unavailable: Option<ovsdb_client::Error>,
 }
 
 /// The model's view of an IPAM allocation in `subnet`.
@@ -65,12 +106,17 @@ fn address(subnet: &str, a: &ipam::Allocation) -> PodAddress {
 /// The controller's state across passes.
 pub struct Controller {
     client: Client,
+    nb_remote: String,
+    options: NbOptions,
     replica: Arc<RwLock<Replica>>,
     ipam: ipam::Ipam,
     reconciler: Reconciler,
     /// Owners IPAM holds addresses for.
     owners: BTreeSet<String>,
     restored: bool,
+    /// Each Subnet object as last accepted, with its resolution: what stays in force when an
+    /// edit makes it invalid.
+    last_valid: BTreeMap<String, (Subnet, ResolvedSubnet)>,
 }
 
 impl std::fmt::Debug for Controller {
@@ -82,19 +128,30 @@ impl std::fmt::Debug for Controller {
 }
 
 impl Controller {
-    /// Connects to NB and loads its replica.
+    /// Connects to NB and loads its replica, with the default [`NbOptions`].
     pub async fn connect(nb_remote: &str) -> Result<Controller, Error> {
-        let client = Client::connect(ClientConfig::new(nb_remote)?).await?;
+        Self::connect_with(nb_remote, &NbOptions::default()).await
+    }
+
+    /// Connects to NB and loads its replica.
+    pub async fn connect_with(nb_remote: &str, options: &NbOptions) -> Result<Controller, Error> {
+        let config = ClientConfig::new(nb_remote)?
+            .request_timeout(Some(options.request_timeout))
+            .probe_interval(options.probe_interval);
+        let client = Client::connect(config).await?;
         let replicated = client
             .replicate("OVN_Northbound", MonitorRequests::new())
             .await?;
         Ok(Controller {
             client,
+            nb_remote: nb_remote.to_owned(),
+            options: options.clone(),
             replica: replicated.replica,
             ipam: ipam::Ipam::new(),
             reconciler: Reconciler::new(OWNER),
             owners: BTreeSet::new(),
             restored: false,
+            last_valid: BTreeMap::new(),
         })
     }
 
@@ -142,9 +199,17 @@ impl Controller {
     /// Converges NB (and IPAM) to `objects`.
     pub async fn converge(&mut self, objects: &Objects) -> PassReport {
         let mut report = PassReport::default();
-        let (subnets, errors) = resolve_subnets(objects);
+        let (effective, subnets, errors) = self.resolve_keeping_valid(objects);
+        let objects: &Objects = &effective;
         report.errors.extend(errors);
         let subnets = self.sync_ipam_subnets(objects, subnets, &mut report.errors);
+        self.last_valid = subnets
+            .iter()
+            .filter_map(|s| {
+                let object = objects.subnets.get(&s.name)?;
+                Some((s.name.clone(), (object.clone(), s.clone())))
+            })
+            .collect();
         if !self.restored {
             report.restored = self.restore(objects, &subnets, &mut report.errors);
             self.restored = true;
@@ -227,16 +292,106 @@ impl Controller {
         let (network, nodes, errors) =
             translate_cluster(objects, &subnets, &addresses, &node_addresses);
         report.errors.extend(errors);
-        report.reconcile = self
-            .reconciler
-            .reconcile(
-                &self.client,
-                &self.replica,
-                &network.desired_with(&nodes),
-                Scope::Everything,
-            )
-            .await;
+        let desired = network.desired_with(&nodes);
+        let reconcile =
+            self.reconciler
+                .reconcile(&self.client, &self.replica, &desired, Scope::Everything);
+        let gone = nb_gone_for(self.client.state(), self.options.request_timeout);
+        tokio::select! {
+            r = reconcile => report.reconcile = r,
+            limit = gone => {
+                tracing::warn!(remote = %self.nb_remote, ?limit, "OVN NB unreachable; pass cut short");
+                report.nb_unavailable = Some(ovsdb_client::Error::Timeout {
+                    method: format!("reconnecting to OVN NB {}", self.nb_remote),
+                    timeout: limit,
+                });
+            }
+        }
         report
+    }
+
+    /// The objects with every Subnet that was accepted before and is refused now standing in
+    /// its last accepted version, their resolution, and the errors of the objects as given.
+    /// A subnet (new or edited) that overlaps such a subnet gives way to it: it stands in its
+    /// own last accepted version, or is left out.
+    fn resolve_keeping_valid<'o>(
+        &self,
+        objects: &'o Objects,
+    ) -> (Cow<'o, Objects>, Vec<ResolvedSubnet>, Vec<InputError>) {
+        let (subnets, errors) = resolve_subnets(objects);
+        let subnet_ref = |name: &str| object_ref("Subnet", None, name);
+        // The accepted version of `name`, when it is still the same object (same uid).
+        let previous = |name: &str| {
+            let (old, resolved) = self.last_valid.get(name)?;
+            let now = objects.subnets.get(name)?;
+            (now.metadata.uid == old.metadata.uid).then_some((old, resolved))
+        };
+        let unchanged = |name: &str| {
+            previous(name).is_some_and(|(old, _)| objects.subnets[name].spec == old.spec)
+        };
+        let fallback: Vec<&String> = objects
+            .subnets
+            .keys()
+            .filter(|name| !subnets.iter().any(|s| &s.name == *name) && previous(name).is_some())
+            .collect();
+        if fallback.is_empty() {
+            return (Cow::Borrowed(objects), subnets, errors);
+        }
+        let mut effective = objects.clone();
+        let mut gave_way: Vec<InputError> = Vec::new();
+        for name in fallback {
+            let Some((old, kept)) = previous(name) else {
+                continue;
+            };
+            effective.subnets.insert(name.clone(), old.clone());
+            for s in &subnets {
+                let clash = s.name != *name
+                    && s.vpc == kept.vpc
+                    && objects.subnets.contains_key(&s.name)
+                    && !unchanged(&s.name)
+                    && s.cidrs.iter().any(|a| {
+                        kept.cidrs
+                            .iter()
+                            .any(|b| a.contains(&b.network()) || b.contains(&a.network()))
+                    });
+                if !clash {
+                    continue;
+                }
+                match previous(&s.name) {
+                    Some((prev, _)) => effective.subnets.insert(s.name.clone(), prev.clone()),
+                    None => effective.subnets.remove(&s.name),
+                };
+                gave_way.push(objects.input_error(
+                    subnet_ref(&s.name),
+                    "spec.cidrBlock",
+                    format!("overlaps subnet {name} in Vpc {}", kept.vpc),
+                ));
+            }
+        }
+        let (subnets, effective_errors) = resolve_subnets(&effective);
+        let stands = |object: &str| {
+            subnets.iter().any(|s| subnet_ref(&s.name) == object)
+                && objects.subnets.iter().any(|(name, now)| {
+                    subnet_ref(name) == object
+                        && same_subnet(effective.subnets.get(name), Some(now))
+                })
+        };
+        // What is wrong with the objects as given, except a charge against a subnet that
+        // stands as given (an accepted subnet reported for the overlap a newcomer made), plus
+        // what is still wrong with the effective set.
+        let mut out: Vec<InputError> = errors.into_iter().filter(|e| !stands(&e.object)).collect();
+        out.extend(gave_way);
+        for e in effective_errors {
+            if !out.iter().any(|o| o.object == e.object) {
+                out.push(e);
+            }
+        }
+        for name in self.last_valid.keys() {
+            if !same_subnet(effective.subnets.get(name), objects.subnets.get(name)) {
+                tracing::warn!(subnet = %name, "invalid edit refused; the last accepted version stays in force");
+            }
+        }
+        (Cow::Owned(effective), subnets, out)
     }
 
     /// Adds, updates and removes IPAM subnets; returns the subnets IPAM accepted.
@@ -364,6 +519,48 @@ impl Controller {
     }
 }
 
+/// Whether two Subnet objects are the same object with the same spec.
+fn same_subnet(a: Option<&Subnet>, b: Option<&Subnet>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.spec == b.spec && a.metadata.uid == b.metadata.uid,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Resolves (with `limit`) once the connection watched by `state` has been down for `limit`
+/// without a break: NB is unavailable, not merely reconnecting. Never resolves while it stays up
+/// or comes back in time.
+async fn nb_gone_for(
+    mut state: tokio::sync::watch::Receiver<ConnectionState>,
+    limit: Duration,
+) -> Duration {
+    let up = |s: &ConnectionState| matches!(s, ConnectionState::Connected(_));
+    loop {
+        // Up: wait until it goes down. A watch whose client is gone never changes again;
+        // the requests' own timeouts end the pass then.
+        while up(&state.borrow_and_update()) {
+            if state.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+        // Down: up again within the limit, or gone.
+        let back = async {
+            loop {
+                if state.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                if up(&state.borrow_and_update()) {
+                    return;
+                }
+            }
+        };
+        if tokio::time::timeout(limit, back).await.is_err() {
+            return limit;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -391,6 +588,117 @@ mod tests {
         })
         .await
         .expect("the connection state changes within 20 s")
+    }
+
+    fn objects(docs: Vec<serde_json::Value>) -> crate::Objects {
+        let mut objects = crate::Objects::default();
+        for doc in docs {
+            objects
+                .add_value(
+                    doc,
+                    crate::objects::Origin {
+                        file: Default::default(),
+                        document: 0,
+                    },
+                )
+                .expect("a valid object");
+        }
+        objects
+    }
+
+    fn subnet(name: &str, cidr: &str, namespaces: &[&str]) -> serde_json::Value {
+        serde_json::json!({"apiVersion": "kubeovn.io/v1", "kind": "Subnet",
+            "metadata": {"name": name, "uid": format!("uid-{name}")},
+            "spec": {"cidrBlock": cidr, "namespaces": namespaces}})
+    }
+
+    fn pod(ns: &str, name: &str) -> serde_json::Value {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "i"}]}})
+    }
+
+    fn lsp_addresses(nb: &OvsdbServer, name: &str) -> String {
+        nb.nbctl([
+            "--if-exists",
+            "get",
+            "Logical_Switch_Port",
+            name,
+            "addresses",
+        ])
+        .expect("ovn-nbctl runs")
+        .trim()
+        .to_owned()
+    }
+
+    /// An accepted subnet edited into something invalid keeps its last accepted version: the
+    /// edit is reported (naming the field), the switch, the pod's port and its address stay.
+    /// A new subnet overlapping an accepted one is the one refused, though it sorts first, and
+    /// the accepted one is not charged with the overlap. Fixing the edit changes nothing.
+    #[tokio::test]
+    async fn an_invalid_subnet_edit_keeps_the_last_accepted_version() {
+        let nb = OvsdbServer::nb().expect("NB starts");
+        let mut controller = Controller::connect(&nb.unix_remote())
+            .await
+            .expect("controller connects");
+        let good = || vec![subnet("net1", "10.1.0.0/24", &["ns1"]), pod("ns1", "a")];
+        let report = controller.converge(&objects(good())).await;
+        assert_eq!(report.errors, []);
+        let address = lsp_addresses(&nb, "a.ns1");
+        assert!(address.contains("10.1.0."), "{address}");
+
+        // A typo in the CIDR.
+        let report = controller
+            .converge(&objects(vec![
+                subnet("net1", "10.1.0.0/33", &["ns1"]),
+                pod("ns1", "a"),
+            ]))
+            .await;
+        let charged: Vec<(&str, &str)> = report
+            .errors
+            .iter()
+            .map(|e| (e.object.as_str(), e.field.as_str()))
+            .collect();
+        assert_eq!(charged, [("Subnet/net1", "spec.cidrBlock")]);
+        assert_eq!(
+            lsp_addresses(&nb, "a.ns1"),
+            address,
+            "the pod keeps its port"
+        );
+        assert!(
+            report
+                .pod_allocations
+                .contains_key(&("ns1".into(), "a".into()))
+        );
+        assert_eq!(report.released, 0);
+
+        // A newcomer that sorts first and overlaps net1.
+        let mut docs = good();
+        docs.push(subnet("aaa", "10.1.0.0/25", &["ns2"]));
+        docs.push(pod("ns2", "b"));
+        let report = controller.converge(&objects(docs)).await;
+        let charged: Vec<(&str, &str, &str)> = report
+            .errors
+            .iter()
+            .map(|e| (e.object.as_str(), e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert!(
+            charged.iter().any(|(o, f, m)| *o == "Subnet/aaa"
+                && *f == "spec.cidrBlock"
+                && m.contains("net1")),
+            "{charged:?}"
+        );
+        assert!(
+            !charged.iter().any(|(o, _, _)| *o == "Subnet/net1"),
+            "{charged:?}"
+        );
+        assert_eq!(lsp_addresses(&nb, "a.ns1"), address);
+
+        // Fixed (and the newcomer gone, its pod with it): nothing else moves.
+        let report = controller.converge(&objects(good())).await;
+        assert_eq!(report.errors, []);
+        assert_eq!((report.allocated, report.released), (0, 1));
+        assert_eq!(lsp_addresses(&nb, "a.ns1"), address);
     }
 
     #[tokio::test]

@@ -11,6 +11,11 @@
 //! keeps its last valid contents while watched; one never read valid holds every write back,
 //! since converging without it would delete what it declares.
 //!
+//! Every NB request is bounded by `--ovn-timeout` and the NB connection is probed for
+//! inactivity (`--ovsdb-inactivity-timeout`), so an NB that stops answering fails a pass
+//! instead of hanging it: with `--once` the exit status is 1; otherwise the pass is retried
+//! with backoff until NB answers again.
+//!
 //! Without `--manifests` it runs in a cluster (in-cluster config, `$KUBECONFIG` or
 //! `~/.kube/config`, or `--kubeconfig`): see `kube_bridge::cluster_controller`. It serves
 //! Prometheus metrics on `--metrics-addr` and stops cleanly (releasing its Lease) on SIGTERM
@@ -24,7 +29,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::{ArgAction, Parser};
 use kube_bridge::cluster_controller::{ClusterConfig, Defaults, LeaderElection};
-use kube_bridge::controller::Controller;
+use kube_bridge::controller::{Controller, NbOptions};
 use kube_bridge::metrics::Metrics;
 use kube_bridge::objects::{ManifestDir, ManifestLoad};
 use kube_bridge::translate::{DEFAULT_CIDR, JOIN_CIDR};
@@ -38,6 +43,14 @@ struct Args {
     /// OVN_Northbound remote: unix:PATH, tcp:IP:PORT, ssl:IP:PORT, or a comma-separated list.
     #[arg(long = "ovn-nb")]
     ovn_nb: String,
+    /// Seconds each OVN NB request may take, and how long a pass waits for a lost NB
+    /// connection to come back (Kube-OVN's `--ovn-timeout`).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    ovn_timeout: u64,
+    /// Seconds without any input from NB before its connection is dropped and re-established
+    /// (an `echo` probe goes out at half of it; 0 disables probing).
+    #[arg(long, default_value_t = 10)]
+    ovsdb_inactivity_timeout: u64,
     /// Converge once and exit (manifest mode).
     #[arg(long, requires = "manifests")]
     once: bool,
@@ -72,6 +85,14 @@ struct Args {
     /// The join subnet's gateway(s); default: the first address of each CIDR.
     #[arg(long)]
     node_switch_gateway: Option<String>,
+}
+
+fn nb_options(args: &Args) -> NbOptions {
+    NbOptions {
+        request_timeout: Duration::from_secs(args.ovn_timeout),
+        probe_interval: (args.ovsdb_inactivity_timeout > 0)
+            .then(|| Duration::from_millis(args.ovsdb_inactivity_timeout * 500)),
+    }
 }
 
 /// A non-empty environment variable.
@@ -165,6 +186,7 @@ async fn cluster(args: Args) -> ExitCode {
     tracing::info!(addr = %args.metrics_addr, "serving /metrics");
     let serving = tokio::spawn(kube_bridge::metrics::serve(listener, metrics.clone()));
     let mut config = ClusterConfig::new(&args.ovn_nb, &identity(&args));
+    config.nb = nb_options(&args);
     config.leader_election = args.leader_elect.then(|| LeaderElection {
         name: args.lease_name.clone(),
         ..LeaderElection::new(&lease_namespace(&args))
@@ -256,6 +278,12 @@ async fn pass(
         return Ok(false);
     }
     let report = controller.converge(&objects).await;
+    if let Some(e) = &report.nb_unavailable {
+        for e in errors.iter().chain(&report.errors) {
+            eprintln!("invalid input: {e}");
+        }
+        return Err(format!("OVN NB unavailable: {e}"));
+    }
     errors.extend(report.errors);
     for e in &errors {
         eprintln!("invalid input: {e}");
@@ -281,6 +309,29 @@ async fn pass(
     Ok(errors.is_empty())
 }
 
+/// When to retry a failed watch-mode pass: 1 s after the first failure, doubling up to 30 s.
+#[derive(Debug, Default)]
+struct Retry {
+    failures: u32,
+    at: Option<tokio::time::Instant>,
+}
+
+impl Retry {
+    /// Records a failure; returns the delay until the retry.
+    fn failed(&mut self) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        let delay =
+            Duration::from_secs(1 << (self.failures - 1).min(5)).min(Duration::from_secs(30));
+        self.at = Some(tokio::time::Instant::now() + delay);
+        delay
+    }
+
+    /// Whether a retry is due.
+    fn due(&self) -> bool {
+        self.at.is_some_and(|at| tokio::time::Instant::now() >= at)
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -293,7 +344,7 @@ async fn main() -> ExitCode {
     let Some(manifests) = args.manifests.clone() else {
         return cluster(args).await;
     };
-    let mut controller = match Controller::connect(&args.ovn_nb).await {
+    let mut controller = match Controller::connect_with(&args.ovn_nb, &nb_options(&args)).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cannot connect to OVN NB {}: {e}", args.ovn_nb);
@@ -313,8 +364,12 @@ async fn main() -> ExitCode {
             }
         };
     }
+    // A pass that failed (NB unavailable, writes refused) is retried with backoff even when
+    // the directory does not change: nothing else would bring NB back in line.
+    let mut retry = Retry::default();
     if let Err(e) = first {
         eprintln!("{e}");
+        retry.failed();
     }
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -323,10 +378,18 @@ async fn main() -> ExitCode {
             _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
         }
         let now = fingerprint(&manifests);
-        if now != seen {
+        let changed = now != seen;
+        if changed {
             seen = settled(&manifests, now).await;
-            if let Err(e) = pass(&mut controller, &mut dir, &manifests).await {
-                eprintln!("{e}");
+        }
+        if changed || retry.due() {
+            match pass(&mut controller, &mut dir, &manifests).await {
+                Ok(_) => retry = Retry::default(),
+                Err(e) => {
+                    eprintln!("{e}");
+                    let delay = retry.failed();
+                    eprintln!("retrying in {} s", delay.as_secs());
+                }
             }
         }
     }

@@ -1334,3 +1334,241 @@ async fn metrics_scraped_from_a_running_controller() {
         .expect("joined")
         .expect("clean exit");
 }
+
+/// A TCP front for NB's unix socket that can go silent: while stalled it forwards nothing
+/// either way and new connections are accepted and left unanswered, as an NB host that
+/// vanished without a reset looks to the controller.
+struct StallingProxy {
+    remote: String,
+    stalled: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for StallingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl StallingProxy {
+    async fn start(upstream: std::path::PathBuf) -> StallingProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let remote = format!("tcp:{}", listener.local_addr().expect("bound"));
+        let (stalled, _) = watch::channel(false);
+        let modes = stalled.clone();
+        let task = tokio::spawn(async move {
+            let mut pipes = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let Ok(mut server) = tokio::net::UnixStream::connect(&upstream).await else {
+                    continue;
+                };
+                let stalled = modes.subscribe();
+                pipes.spawn(async move {
+                    let (mut cb, mut sb) = (vec![0u8; 65536], vec![0u8; 65536]);
+                    loop {
+                        // Bytes read while stalled are dropped: they never arrive.
+                        tokio::select! {
+                            n = client.read(&mut cb) => match n {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) if !*stalled.borrow() => {
+                                    if server.write_all(&cb[..n]).await.is_err() { return }
+                                }
+                                Ok(_) => {}
+                            },
+                            n = server.read(&mut sb) => match n {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) if !*stalled.borrow() => {
+                                    if client.write_all(&sb[..n]).await.is_err() { return }
+                                }
+                                Ok(_) => {}
+                            },
+                        }
+                    }
+                });
+            }
+        });
+        StallingProxy {
+            remote,
+            stalled,
+            task,
+        }
+    }
+
+    fn stall(&self, on: bool) {
+        self.stalled.send_replace(on);
+    }
+}
+
+/// NB stops answering mid-run (connection accepted, nothing comes back): the pass that needs
+/// it fails with a retryable error instead of hanging, the failure shows on `/metrics` (NB
+/// disconnected, a reconcile error), writes to the API server that need no NB still happen,
+/// and once NB answers again the retried pass creates the port it could not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_nb_fails_the_pass_which_is_retried_until_nb_answers() {
+    let nb = OvsdbServer::nb().expect("NB starts");
+    let proxy = StallingProxy::start(nb.socket_path().to_owned()).await;
+    let (client, server) = mock_api::client();
+    let mut api = FakeApi::start(server, lists());
+    let metrics = Arc::new(Metrics::new());
+    let endpoint = MetricsEndpoint::start(metrics.clone()).await;
+    let (stop, stop_rx) = watch::channel(false);
+    let mut config = ClusterConfig::new(&proxy.remote, "replica-a");
+    config.leader_election = None;
+    config.nb = NbOptions {
+        request_timeout: Duration::from_secs(1),
+        probe_interval: Some(Duration::from_millis(200)),
+    };
+    let controller = tokio::spawn(run(client, config, metrics, stop_rx));
+    api.writes_until(|w| created(w, IPS, "web-0.ns1").is_some())
+        .await;
+    assert_eq!(lsp_named(&nb, "web-0.ns1"), "web-0.ns1");
+    endpoint.wait_for(NB_CONNECTED, |v| v == 1.0).await;
+    let errors_before = metrics_line(&endpoint.scrape().await, "kube_ovn_reconcile_errors_total")
+        .expect("the errors counter");
+
+    proxy.stall(true);
+    api.push(
+        "/api/v1/pods",
+        json!({"type": "ADDED", "object": {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "web-2", "namespace": "ns1", "uid": "uid-web-2",
+                            "resourceVersion": "500"},
+               "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "i"}]}}}),
+    );
+    // The annotations go first and need no NB; the port that follows cannot be written.
+    api.writes_until(|w| find(w, "PATCH", "/api/v1/namespaces/ns1/pods/web-2").is_some())
+        .await;
+    endpoint
+        .wait_for("kube_ovn_reconcile_errors_total", |v| v > errors_before)
+        .await;
+    endpoint.wait_for(NB_CONNECTED, |v| v == 0.0).await;
+    assert_eq!(lsp_named(&nb, "web-2.ns1"), "", "NB was unreachable");
+
+    proxy.stall(false);
+    endpoint.wait_for(NB_CONNECTED, |v| v == 1.0).await;
+    let deadline = Instant::now() + LIMIT;
+    while lsp_named(&nb, "web-2.ns1") != "web-2.ns1" {
+        assert!(
+            Instant::now() < deadline,
+            "web-2's port within {LIMIT:?} of NB answering again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    api.writes_until(|w| created(w, IPS, "web-2.ns1").is_some())
+        .await;
+
+    stop.send(true).expect("running");
+    tokio::time::timeout(LIMIT, controller)
+        .await
+        .expect("stops")
+        .expect("joined")
+        .expect("clean exit");
+}
+
+/// Kube-OVN's order for a node, as for a pod: allocate its join address, patch the node's
+/// annotations, then create its NB port `node-<name>` (the daemon's `ovn0` reads the
+/// annotations). Each node patch is held at the stand-in API server while the test looks at
+/// the real NB: no port before the patch lands. The first two patches are refused: the port
+/// waits, the patch is retried with the same address, the pods are not held up, and the `IP`
+/// record follows the annotations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_annotations_are_patched_before_its_port_and_a_failed_patch_holds_it_back() {
+    let nb = OvsdbServer::nb().expect("NB starts");
+    let (client, server) = mock_api::client();
+    let node_path = "/api/v1/nodes/node1";
+    let mut api = FakeApi::start_holding(server, lists(), &[node_path]);
+    let (stop, stop_rx) = watch::channel(false);
+    let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
+    config.leader_election = None;
+    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+
+    let mut attempts: Vec<Value> = Vec::new();
+    let mut landed = false;
+    let deadline = Instant::now() + LIMIT;
+    while !(landed && lsp_named(&nb, "node-node1") == "node-node1") {
+        assert!(
+            Instant::now() < deadline,
+            "node-node1 within {LIMIT:?} ({} patches tried)",
+            attempts.len()
+        );
+        tokio::select! {
+            held = api.next_held() => {
+                assert_eq!(held.write.method, "PATCH");
+                if !landed {
+                    assert_eq!(
+                        lsp_named(&nb, "node-node1"),
+                        "",
+                        "node1 has a port before its annotations are written"
+                    );
+                }
+                attempts.push(held.write.body.clone().expect("a patch body"));
+                if attempts.len() <= 2 {
+                    held.fail(500, "InternalError");
+                } else {
+                    landed = true;
+                    held.apply();
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    assert!(attempts.len() >= 3, "{attempts:#?}");
+    assert!(attempts.iter().all(|b| b == &attempts[0]), "{attempts:#?}");
+    let a = &attempts[0]["metadata"]["annotations"];
+    assert_eq!(a["ovn.kubernetes.io/allocated"], "true");
+    assert_eq!(a["ovn.kubernetes.io/logical_switch"], "join");
+    assert_eq!(a["ovn.kubernetes.io/cidr"], "100.64.0.0/16");
+    assert_eq!(a["ovn.kubernetes.io/gateway"], "100.64.0.1");
+    assert_eq!(a["ovn.kubernetes.io/port_name"], "node-node1");
+    assert_eq!(
+        nbctl(
+            &nb,
+            &["get", "Logical_Switch_Port", "node-node1", "addresses"]
+        ),
+        format!(
+            "[\"{} {}\"]",
+            a["ovn.kubernetes.io/mac_address"].as_str().expect("mac"),
+            a["ovn.kubernetes.io/ip_address"].as_str().expect("ip")
+        )
+    );
+    // The pods did not wait for the node.
+    assert_eq!(lsp_named(&nb, "web-0.ns1"), "web-0.ns1");
+
+    // The node's API calls in order: the refused patches, the one that landed, then its record.
+    let writes = api
+        .writes_until(|w| created(w, IPS, "node-node1").is_some())
+        .await;
+    let calls: Vec<&str> = writes
+        .iter()
+        .filter_map(|w| {
+            if w.path == node_path {
+                Some("patch")
+            } else if w.path == IPS
+                && w.body
+                    .as_ref()
+                    .is_some_and(|b| b["metadata"]["name"] == "node-node1")
+            {
+                Some("record")
+            } else {
+                None
+            }
+        })
+        .collect();
+    let record = calls.iter().position(|c| *c == "record").expect("recorded");
+    assert!(
+        record >= 3 && calls[..record].iter().all(|c| *c == "patch"),
+        "{calls:?}"
+    );
+
+    stop.send(true).expect("running");
+    tokio::time::timeout(LIMIT, controller)
+        .await
+        .expect("stops")
+        .expect("joined")
+        .expect("clean exit");
+}
