@@ -100,11 +100,13 @@ pub(super) fn register(r: &mut Registry) {
     r.shared("mergeOverwrite", "mm*", |a| merge(a, true));
     r.shared("mustMergeOverwrite", "mm*", |a| merge(a, true));
     // A copy shares nothing with the original.
-    r.shared("deepCopy", "a", |a| materialize(a[0]));
-    r.shared("mustDeepCopy", "a", |a| match a[0] {
-        Value::Nil => Err("copy: cannot deep copy nil".into()),
-        v => materialize(v),
-    });
+    // Go's reflection fails on a nil argument (copystructure asks for its type).
+    for name in ["deepCopy", "mustDeepCopy"] {
+        r.shared(name, "a", |a| match a[0] {
+            Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),
+            v => materialize(v),
+        });
+    }
     r.ctx("dig", "a*", dig);
 
     r.ctx("first", "a", first);

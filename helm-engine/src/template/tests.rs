@@ -424,3 +424,11 @@ fn shared_data_carries_changes_across_renders() {
 fn corners_match_helm() {
     check_golden(include_str!("testdata/corners.json"));
 }
+
+/// More corners: Sprig's string, regex, encoding, list, dict and merge functions, `tpl`,
+/// `required`, `fail`, YAML and JSON output of awkward strings, and Go's number formatting.
+/// Recorded from helm 3.17.3.
+#[test]
+fn more_corners_match_helm() {
+    check_golden(include_str!("testdata/corners2.json"));
+}

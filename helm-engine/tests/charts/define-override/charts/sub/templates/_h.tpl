@@ -1,0 +1,2 @@
+{{- define "x" -}}from sub ({{ .Values.name }}){{- end -}}
+{{- define "subOnly" -}}sub-only {{ .Values.name }}{{- end -}}

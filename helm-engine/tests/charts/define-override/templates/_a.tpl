@@ -1,0 +1,3 @@
+{{- define "x" -}}from a ({{ .Values.name }}){{- end -}}
+{{- define "blk" -}}a-blk{{- end -}}
+{{- define "onlyA" }}only-a{{ end }}

@@ -1,0 +1,3 @@
+{{- define "x" -}}from b ({{ .Values.name }}){{- end -}}
+{{- define "onlyA" }}{{ end }}
+{{/* a comment at file level */}}
