@@ -52,6 +52,12 @@ const PAGE_MIN: usize = 8 << 10;
 /// next compaction.
 const FREE_CLASSES: usize = 256;
 const NONE: u32 = u32::MAX;
+/// While a shard holds fewer owners than `SPARSE_MAX`, its index is kept at most
+/// `1 / SPARSE` full, so owners of two threads rarely share an index cache line (each insert
+/// and removal writes its owner's line). Larger shards fill up to the table's usual 7/8, for
+/// memory.
+const SPARSE: usize = 4;
+const SPARSE_MAX: usize = 1 << 14;
 /// Compaction waits until at least this much is free, so small shards never compact.
 const COMPACT_MIN: usize = 64 << 10;
 
@@ -741,6 +747,18 @@ impl Owners {
         if self.store.interned > 2 * self.index.len() + 64 {
             self.sweep_interned();
         }
+        let len = self.index.len();
+        if len < SPARSE_MAX && self.index.capacity() < SPARSE * (len + 1) {
+            self.spread(len);
+        }
+    }
+
+    /// Grows the index of a shard with few owners to a quarter full at most.
+    #[cold]
+    fn spread(&mut self, len: usize) {
+        let st = &self.store;
+        self.index
+            .reserve(SPARSE * (len + 1) - len, |&x| st.stored_hash(x));
     }
 
     #[cold]
@@ -1071,6 +1089,23 @@ mod tests {
             o.entry(1, h("x.unseen/eth0"), "x.unseen/eth0"),
             Entry::Vacant(_)
         ));
+    }
+
+    /// A small shard's index stays at most `1 / SPARSE` full; past `SPARSE_MAX` owners it
+    /// only grows as hashbrown grows it, so large allocators pay no memory for sparseness.
+    #[test]
+    fn small_indexes_stay_sparse() {
+        let hasher = Hasher::default();
+        let mut o = Owners::new(hasher.clone());
+        for i in 0..(4 * SPARSE_MAX) as u32 {
+            let k = format!("p{i}.ns{}/eth0", i % 3);
+            o.insert(0, hash_key(&hasher, k.as_bytes()), &k, rec(i));
+            if o.len() < SPARSE_MAX {
+                assert!(o.index.capacity() >= SPARSE * o.len(), "{} owners", o.len());
+            }
+        }
+        let buckets = (o.index.capacity() * 8 / 7).next_power_of_two();
+        assert!(buckets <= 2 * (4 * SPARSE_MAX * 8 / 7).next_power_of_two());
     }
 
     #[test]
