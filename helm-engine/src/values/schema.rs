@@ -244,29 +244,31 @@ fn validate_recursive(root: &Json, schema: &Json, v: &Json, ctx: &str, out: &mut
 
 type SchemaMap = serde_json::Map<String, Json>;
 
+/// The rule of `anyOf` and `contains`: valid as soon as one candidate is (later ones are not
+/// tried); otherwise the failing candidate that got furthest (highest score, the first on a
+/// tie), whose errors gojsonschema reports.
+fn any_valid(candidates: impl Iterator<Item = Outcome>) -> Result<(), Outcome> {
+    let mut best: Option<Outcome> = None;
+    for r in candidates {
+        if r.valid() {
+            return Ok(());
+        }
+        if best.as_ref().is_none_or(|b| r.score > b.score) {
+            best = Some(r);
+        }
+    }
+    Err(best.unwrap_or_default())
+}
+
 /// `anyOf`, `oneOf`, `allOf`, `not`, `dependencies`, `if`/`then`/`else`.
 fn validate_schema(root: &Json, s: &SchemaMap, v: &Json, ctx: &str, out: &mut Outcome) {
     if let Some(Json::Array(subs)) = s
         .get("anyOf")
         .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
     {
-        let mut best: Option<Outcome> = None;
-        let mut ok = false;
-        for sub in subs {
-            let r = sub_validate(root, sub, v, ctx);
-            if r.valid() {
-                ok = true;
-                break;
-            }
-            if best.as_ref().is_none_or(|b| r.score > b.score) {
-                best = Some(r);
-            }
-        }
-        if !ok {
+        if let Err(best) = any_valid(subs.iter().map(|sub| sub_validate(root, sub, v, ctx))) {
             out.add(ctx, "Must validate at least one schema (anyOf)");
-            if let Some(b) = best {
-                out.merge(b);
-            }
+            out.merge(best);
         }
     }
     if let Some(Json::Array(subs)) = s
@@ -428,22 +430,14 @@ fn validate_array(root: &Json, s: &SchemaMap, items: &[Json], ctx: &str, out: &m
         }
         _ => {}
     }
-    if let Some(min) = s.get("minItems").and_then(num) {
-        if (items.len() as f64) < min {
-            out.add(
-                ctx,
-                format!("Array must have at least {} items", fmt_num(min)),
-            );
-        }
-    }
-    if let Some(max) = s.get("maxItems").and_then(num) {
-        if (items.len() as f64) > max {
-            out.add(
-                ctx,
-                format!("Array must have at most {} items", fmt_num(max)),
-            );
-        }
-    }
+    check_count(
+        s,
+        items.len(),
+        ctx,
+        out,
+        ("minItems", "maxItems"),
+        |word, n| format!("Array must have at {word} {n} items"),
+    );
     if s.get("uniqueItems") == Some(&Json::Bool(true)) {
         let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for (j, item) in items.iter().enumerate() {
@@ -455,45 +449,51 @@ fn validate_array(root: &Json, s: &SchemaMap, items: &[Json], ctx: &str, out: &m
         }
     }
     if let Some(sub) = s.get("contains") {
-        let mut ok = false;
-        let mut best: Option<Outcome> = None;
-        for (i, item) in items.iter().enumerate() {
-            let r = sub_validate(root, sub, item, &format!("{ctx}.{i}"));
-            if r.valid() {
-                ok = true;
-                break;
-            }
-            if best.as_ref().is_none_or(|b| r.score > b.score) {
-                best = Some(r);
-            }
-        }
-        if !ok {
+        let outcomes = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| sub_validate(root, sub, item, &format!("{ctx}.{i}")));
+        if let Err(best) = any_valid(outcomes) {
             out.add(ctx, "At least one of the items must match");
-            if let Some(b) = best {
-                out.merge(b);
-            }
+            out.merge(best);
         }
     }
     out.score += 1;
 }
 
+/// A pair of count keywords (`minItems`/`maxItems`, `minProperties`/`maxProperties`,
+/// `minLength`/`maxLength`): a count under the minimum or over the maximum gets the message
+/// `describe` words with "least" or "most" and the bound as gojsonschema prints it.
+fn check_count(
+    s: &SchemaMap,
+    count: usize,
+    ctx: &str,
+    out: &mut Outcome,
+    (min_key, max_key): (&str, &str),
+    describe: impl Fn(&str, String) -> String,
+) {
+    let count = count as f64;
+    if let Some(min) = s.get(min_key).and_then(num) {
+        if count < min {
+            out.add(ctx, describe("least", fmt_num(min)));
+        }
+    }
+    if let Some(max) = s.get(max_key).and_then(num) {
+        if count > max {
+            out.add(ctx, describe("most", fmt_num(max)));
+        }
+    }
+}
+
 fn validate_object(root: &Json, s: &SchemaMap, obj: &SchemaMap, ctx: &str, out: &mut Outcome) {
-    if let Some(min) = s.get("minProperties").and_then(num) {
-        if (obj.len() as f64) < min {
-            out.add(
-                ctx,
-                format!("Must have at least {} properties", fmt_num(min)),
-            );
-        }
-    }
-    if let Some(max) = s.get("maxProperties").and_then(num) {
-        if (obj.len() as f64) > max {
-            out.add(
-                ctx,
-                format!("Must have at most {} properties", fmt_num(max)),
-            );
-        }
-    }
+    check_count(
+        s,
+        obj.len(),
+        ctx,
+        out,
+        ("minProperties", "maxProperties"),
+        |word, n| format!("Must have at {word} {n} properties"),
+    );
     if let Some(Json::Array(req)) = s.get("required") {
         for r in req.iter().filter_map(|r| r.as_str()) {
             if obj.contains_key(r) {
@@ -571,29 +571,17 @@ fn validate_pattern_properties(
 }
 
 fn validate_string(s: &SchemaMap, st: &str, ctx: &str, out: &mut Outcome) {
-    let len = st.chars().count() as f64;
-    if let Some(min) = s.get("minLength").and_then(num) {
-        if len < min {
-            out.add(
-                ctx,
-                format!(
-                    "String length must be greater than or equal to {}",
-                    fmt_num(min)
-                ),
-            );
-        }
-    }
-    if let Some(max) = s.get("maxLength").and_then(num) {
-        if len > max {
-            out.add(
-                ctx,
-                format!(
-                    "String length must be less than or equal to {}",
-                    fmt_num(max)
-                ),
-            );
-        }
-    }
+    check_count(
+        s,
+        st.chars().count(),
+        ctx,
+        out,
+        ("minLength", "maxLength"),
+        |word, n| {
+            let relation = if word == "least" { "greater" } else { "less" };
+            format!("String length must be {relation} than or equal to {n}")
+        },
+    );
     if let Some(Json::String(p)) = s.get("pattern") {
         if super::goregex::compile(p).is_some_and(|re| !re.is_match(st)) {
             out.add(ctx, format!("Does not match pattern '{p}'"));
