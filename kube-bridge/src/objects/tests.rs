@@ -143,3 +143,127 @@ fn a_watched_file_that_stops_parsing_keeps_its_last_valid_contents() {
     let gone = watched.load(&dir.0).unwrap();
     assert!(gone.objects.pods.is_empty() && gone.errors.is_empty());
 }
+
+const POD_A: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: prod}\nspec:\n  containers: [{name: c, image: x}]\n";
+const POD_B: &str = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: prod}\nspec:\n  containers: [{name: c, image: x}]\n";
+const POD_B_BROKEN: &str =
+    "---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: prod}\nspec: 5\n";
+
+#[test]
+fn an_object_that_does_not_decode_is_held_not_absent() {
+    let mut o = Objects::default();
+    let mut errors = Vec::new();
+    o.add_yaml(
+        Path::new("pods.yaml"),
+        &format!("{POD_A}{POD_B_BROKEN}"),
+        &mut errors,
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let e = errors[0].to_string();
+    assert!(
+        e.contains("pods.yaml") && e.contains("Pod/prod/b") && e.contains("field spec"),
+        "{e}"
+    );
+    assert_eq!(o.pods.len(), 1);
+    assert_eq!(
+        o.held.keys().collect::<Vec<_>>(),
+        vec!["Pod/prod/b"],
+        "the object is known to exist"
+    );
+    assert_eq!(o.held["Pod/prod/b"].document, 1);
+    // Objects of kinds the controller does not use are not held, broken or not.
+    let mut errors = Vec::new();
+    o.add_yaml(
+        Path::new("other.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: 5\n",
+        &mut errors,
+    );
+    assert!(errors.is_empty() && o.held.len() == 1, "{errors:?}");
+}
+
+#[test]
+fn a_watched_object_that_stops_decoding_keeps_its_last_valid_version() {
+    let dir = Scratch(std::env::temp_dir().join(format!(
+        "kube-bridge-manifestdir-held-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    )));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let pods = dir.0.join("pods.yaml");
+    let mut watched = ManifestDir::default();
+
+    // Never valid while watched: held, and the file's contents count as unknown.
+    std::fs::write(&pods, format!("{POD_A}{POD_B_BROKEN}")).unwrap();
+    let first = watched.load(&dir.0).unwrap();
+    assert_eq!(first.unknown, vec![pods.clone()]);
+    assert!(first.objects.held.contains_key("Pod/prod/b"));
+    assert_eq!(first.objects.pods.len(), 1);
+    assert!(
+        first.errors[0].to_string().contains("held"),
+        "{}",
+        first.errors[0]
+    );
+
+    // Valid: both pods, nothing held.
+    std::fs::write(&pods, format!("{POD_A}{POD_B}")).unwrap();
+    let valid = watched.load(&dir.0).unwrap();
+    assert!(valid.unknown.is_empty() && valid.errors.is_empty());
+    assert!(valid.objects.held.is_empty());
+    assert_eq!(valid.objects.pods.len(), 2);
+
+    // Broken again: its last valid version stands, the rest of the file is read as it is
+    // now (pod a gains a label), and the pass may converge.
+    let a_labelled = POD_A.replace("namespace: prod}", "namespace: prod, labels: {x: z}}");
+    std::fs::write(&pods, format!("{a_labelled}{POD_B_BROKEN}")).unwrap();
+    for _ in 0..2 {
+        let broken = watched.load(&dir.0).unwrap();
+        assert!(broken.unknown.is_empty(), "{:?}", broken.unknown);
+        assert!(broken.objects.held.is_empty());
+        assert_eq!(broken.objects.pods.len(), 2, "pod b stands");
+        let a = &broken.objects.pods[&("prod".to_string(), "a".to_string())];
+        assert!(
+            a.metadata.labels.as_ref().is_some_and(|l| l["x"] == "z"),
+            "{a_labelled} {:?}",
+            a.metadata
+        );
+        assert_eq!(broken.errors.len(), 1, "{:?}", broken.errors);
+        let e = broken.errors[0].to_string();
+        assert!(
+            e.contains("Pod/prod/b") && e.contains("spec") && e.contains("last valid version"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_directory_of_many_files_reads_in_name_order() {
+    // Files are read in parallel; the result must not depend on which worker read what: a
+    // later file's version of an object wins, as when read one by one.
+    let dir = Scratch(std::env::temp_dir().join(format!(
+        "kube-bridge-manifestdir-order-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    )));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    for i in 0..40 {
+        std::fs::write(
+            dir.0.join(format!("f{i:02}.yaml")),
+            format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shared, labels: {{from: f{i:02}}}}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: ns-{i}}}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let load = ManifestDir::default().load(&dir.0).unwrap();
+    assert!(load.errors.is_empty(), "{:?}", load.errors);
+    assert_eq!(load.objects.namespaces.len(), 41);
+    let shared = &load.objects.namespaces["shared"];
+    assert_eq!(shared.metadata.labels.as_ref().unwrap()["from"], "f39");
+    assert!(
+        load.objects
+            .origin("Namespace/shared")
+            .unwrap()
+            .file
+            .ends_with("f39.yaml")
+    );
+}

@@ -15,6 +15,7 @@ mod client_raft;
 mod client_ssl;
 mod client_timeout;
 mod controller_gateway;
+mod controller_held;
 mod controller_manifest;
 mod daemon_node;
 mod daemon_pods;
