@@ -56,6 +56,9 @@ const NB_DATABASE: &str = "OVN_Northbound";
 /// The longest pause between attempts to start a leadership term (NB unreachable).
 const MAX_TERM_BACKOFF: Duration = Duration::from_secs(30);
 
+/// The default [`ClusterConfig::resync`].
+pub const DEFAULT_RESYNC: Duration = Duration::from_secs(300);
+
 /// How long shutdown waits for the lease to be released.
 const STEP_DOWN_LIMIT: Duration = Duration::from_secs(10);
 
@@ -124,6 +127,10 @@ pub struct ClusterConfig {
     pub backoff: Backoff,
     /// The default objects created at start-up when absent.
     pub defaults: Defaults,
+    /// A full pass at least this often, without any change in the cluster: it repairs NB
+    /// rows changed or deleted by hand (no watch event reports those). Default 5 minutes;
+    /// `None` converges only on changes.
+    pub resync: Option<Duration>,
 }
 
 impl ClusterConfig {
@@ -136,6 +143,7 @@ impl ClusterConfig {
             leader_election: Some(LeaderElection::new("kube-system")),
             backoff: Backoff::default(),
             defaults: Defaults::default(),
+            resync: Some(DEFAULT_RESYNC),
         }
     }
 }
@@ -1047,6 +1055,17 @@ pub async fn run(
     let (stores, events) = cluster::watch(client.clone());
     let queue: WorkQueue<Work> = WorkQueue::new(config.backoff);
     let _pump = AbortOnDrop(tokio::spawn(pump(events, queue.clone())));
+    let _resync = config.resync.map(|period| {
+        let queue = queue.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(Instant::now() + period, period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                queue.add(Work::Converge);
+            }
+        }))
+    });
     // Only a leader holds an NB connection; until one is up the metric says so.
     metrics.set_ovsdb_connected(NB_DATABASE, false);
     let (leading_tx, mut leading) = watch::channel(config.leader_election.is_none());

@@ -19,7 +19,7 @@
 //! Without `--manifests` it runs in a cluster (in-cluster config, `$KUBECONFIG` or
 //! `~/.kube/config`, or `--kubeconfig`): see `kube_bridge::cluster_controller`. It serves
 //! Prometheus metrics on `--metrics-addr` and stops cleanly (releasing its Lease) on SIGTERM
-//! or Ctrl-C.
+//! or Ctrl-C. Watching a manifest directory, it also stops on either.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +51,10 @@ struct Args {
     /// (an `echo` probe goes out at half of it; 0 disables probing).
     #[arg(long, default_value_t = 10)]
     ovsdb_inactivity_timeout: u64,
+    /// Seconds between full passes in a cluster even when nothing changed, which repair NB
+    /// rows changed or deleted by hand (0: only on changes).
+    #[arg(long, default_value_t = 300, conflicts_with = "manifests")]
+    resync_interval: u64,
     /// Converge once and exit (manifest mode).
     #[arg(long, requires = "manifests")]
     once: bool,
@@ -187,6 +191,7 @@ async fn cluster(args: Args) -> ExitCode {
     let serving = tokio::spawn(kube_bridge::metrics::serve(listener, metrics.clone()));
     let mut config = ClusterConfig::new(&args.ovn_nb, &identity(&args));
     config.nb = nb_options(&args);
+    config.resync = (args.resync_interval > 0).then(|| Duration::from_secs(args.resync_interval));
     config.leader_election = args.leader_elect.then(|| LeaderElection {
         name: args.lease_name.clone(),
         ..LeaderElection::new(&lease_namespace(&args))
@@ -372,10 +377,12 @@ async fn main() -> ExitCode {
         retry.failed();
     }
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let stop = terminated();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
+            _ = &mut stop => return ExitCode::SUCCESS,
         }
         let now = fingerprint(&manifests);
         let changed = now != seen;

@@ -1572,3 +1572,45 @@ async fn node_annotations_are_patched_before_its_port_and_a_failed_patch_holds_i
         .expect("joined")
         .expect("clean exit");
 }
+
+/// No watch event reports an NB row deleted by hand: the periodic resync puts it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_deleted_by_hand_comes_back_with_the_resync() {
+    let nb = OvsdbServer::nb().expect("NB starts");
+    let (client, server) = mock_api::client();
+    let mut api = FakeApi::start(server, lists());
+    let (stop, stop_rx) = watch::channel(false);
+    let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
+    config.leader_election = None;
+    config.resync = Some(Duration::from_millis(300));
+    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+    api.writes_until(|w| created(w, IPS, "web-0.ns1").is_some())
+        .await;
+    let before = nbctl(
+        &nb,
+        &["get", "Logical_Switch_Port", "web-0.ns1", "addresses"],
+    );
+    nbctl(&nb, &["lsp-del", "web-0.ns1"]);
+    let deadline = Instant::now() + LIMIT;
+    while lsp_named(&nb, "web-0.ns1") != "web-0.ns1" {
+        assert!(
+            Instant::now() < deadline,
+            "web-0's port back within {LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        nbctl(
+            &nb,
+            &["get", "Logical_Switch_Port", "web-0.ns1", "addresses"]
+        ),
+        before,
+        "same address"
+    );
+    stop.send(true).expect("running");
+    tokio::time::timeout(LIMIT, controller)
+        .await
+        .expect("stops")
+        .expect("joined")
+        .expect("clean exit");
+}
