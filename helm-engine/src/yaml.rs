@@ -359,16 +359,30 @@ fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
     for _ in 0..1000 {
         match parse_node_stream(&text, limit) {
             Err(Error::Yaml(m)) if m.starts_with(SCAN_ERROR) && m.ends_with(TAB_AFTER_COLON) => {
-                let index: usize = m[1..]
-                    .split(':')
-                    .next()
-                    .and_then(|x| x.parse().ok())
-                    .unwrap_or(usize::MAX);
+                let index = scan_error_index(&m);
                 let Some(blanks) = tab_after_colon(&text, index) else {
                     return Err(word_scan_error(Error::Yaml(m), s));
                 };
                 let spaces = " ".repeat(blanks.len());
                 text.to_mut().replace_range(blanks, &spaces);
+            }
+            // libyaml skips the leading blanks of a quoted scalar's continuation lines, tabs
+            // or too few spaces alike; saphyr holds them to the block's indentation. They
+            // are no content, so spaces enough in their place read the same.
+            Err(Error::Yaml(m))
+                if m.starts_with(SCAN_ERROR)
+                    && (m.ends_with(TAB_IN_QUOTED) || m.ends_with(QUOTED_INDENT)) =>
+            {
+                let index = scan_error_index(&m);
+                let fixed = if m.ends_with(TAB_IN_QUOTED) {
+                    untab_line_start(&text, index)
+                } else {
+                    reindent_quoted(&text, index)
+                };
+                match fixed {
+                    Some(t) => text = std::borrow::Cow::Owned(t),
+                    None => return Err(word_scan_error(Error::Yaml(m), s)),
+                }
             }
             other => return other.map_err(|e| word_scan_error(e, s)),
         }
@@ -388,6 +402,84 @@ pub(crate) fn is_yaml_char(c: char) -> bool {
 }
 
 const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";
+const TAB_IN_QUOTED: &str = "tab cannot be used as indentation";
+const QUOTED_INDENT: &str = "invalid indentation in quoted scalar";
+
+/// The char index a [`scan_error`] message carries.
+fn scan_error_index(m: &str) -> usize {
+    m[SCAN_ERROR.len_utf8()..]
+        .split(':')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
+fn byte_at(text: &str, char_index: usize) -> Option<usize> {
+    text.char_indices().nth(char_index).map(|(i, _)| i)
+}
+
+/// The text with the tabs among the blanks that start the line holding the tab at
+/// `char_index` (inside a quoted scalar) turned into spaces, one for one.
+fn untab_line_start(text: &str, char_index: usize) -> Option<String> {
+    let at = byte_at(text, char_index)?;
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let blanks = text[start..]
+        .find(|c| c != ' ' && c != '\t')
+        .map_or(text.len(), |i| start + i);
+    if !text[start..blanks].contains('\t') {
+        return None;
+    }
+    let mut out = text.to_string();
+    out.replace_range(start..blanks, &" ".repeat(blanks - start));
+    Some(out)
+}
+
+/// The text with every continuation line of the quoted scalar opening at `char_index` led
+/// by as many spaces as the quote's column (blank lines emptied), so that saphyr finds them
+/// indented; `None` when the scalar is not closed or nothing changes.
+fn reindent_quoted(text: &str, char_index: usize) -> Option<String> {
+    let q = byte_at(text, char_index)?;
+    let quote = text[q..].chars().next()?;
+    let mut end = None;
+    let mut chars = text[q + 1..].char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            ('"', '\\') => {
+                chars.next();
+            }
+            ('\'', '\'') if chars.peek().is_some_and(|(_, n)| *n == '\'') => {
+                chars.next();
+            }
+            (_, c) if c == quote => {
+                end = Some(q + 1 + i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let end = end?;
+    let line_start = text[..q].rfind('\n').map_or(0, |i| i + 1);
+    let indent = " ".repeat(text[line_start..q].chars().count());
+    let body = &text[q..end];
+    let mut lines = body.split('\n');
+    let mut fixed = lines.next().unwrap_or("").to_string();
+    for line in lines {
+        fixed.push('\n');
+        let content = line.trim_start_matches([' ', '\t']);
+        if !content.is_empty() && !content.starts_with('\r') {
+            fixed.push_str(&indent);
+        }
+        fixed.push_str(content);
+    }
+    if fixed == body {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + fixed.len());
+    out.push_str(&text[..q]);
+    out.push_str(&fixed);
+    out.push_str(&text[end..]);
+    Some(out)
+}
 
 /// The blanks (holding a tab) between the `:` and the token saphyr stopped at (`index`
 /// counts chars), as a byte range.
@@ -404,7 +496,36 @@ fn tab_after_colon(text: &str, index: usize) -> Option<std::ops::Range<usize>> {
     (start > 0 && b[start - 1] == b':' && b[start..at].contains(&b'\t')).then_some(start..at)
 }
 
+/// The zero-based line of the first `\/` escape in a double-quoted scalar: YAML 1.2 added it,
+/// go-yaml v2 (libyaml 0.1) calls it an unknown escape character; saphyr reads it.
+fn slash_escape_line(s: &str) -> Option<usize> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut parser = Parser::new_from_str(s);
+    while let Some(Ok((ev, span))) = parser.next_event() {
+        if !matches!(ev, Event::Scalar(_, ScalarStyle::DoubleQuoted, _, _)) {
+            continue;
+        }
+        let (start, end) = (span.start.index(), span.end.index().min(chars.len()));
+        let mut i = start + 1;
+        while i < end {
+            if chars[i] == '\\' {
+                if chars.get(i + 1) == Some(&'/') {
+                    return Some(chars[..i].iter().filter(|c| **c == '\n').count());
+                }
+                i += 1;
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
 fn parse_node_stream(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
+    if s.contains("\\/") {
+        if let Some(line0) = slash_escape_line(s) {
+            return Err(yaml_error_at(line0 + 1, "found unknown escape character"));
+        }
+    }
     let mut parser = Parser::new_from_str(s);
     let mut docs = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
@@ -487,7 +608,7 @@ fn build_node(
                     merge_into(&mut pairs, value, &key_span)?;
                     continue;
                 }
-                let key = key_string(key, &key_span)?;
+                let key = key_string(key, &value)?;
                 insert_pair(&mut pairs, key, value);
             }
             let node = Node::Map(pairs);
@@ -542,7 +663,7 @@ fn merge_into(pairs: &mut Vec<(String, Node)>, value: Node, span: &Span) -> Resu
 }
 
 /// `sigs.k8s.io/yaml` turns non-string keys into strings on the way to JSON.
-fn key_string(key: Node, span: &Span) -> Result<String> {
+fn key_string(key: Node, value: &Node) -> Result<String> {
     Ok(match key {
         Node::Str(s) => s,
         Node::Int(i) => i.to_string(),
@@ -555,14 +676,17 @@ fn key_string(key: Node, span: &Span) -> Result<String> {
         },
         Node::Bool(b) => b.to_string(),
         Node::Null => {
+            // sigs.k8s.io/yaml's JSON conversion refuses it, with `%+#v` of key and value.
+            let value = match value {
+                Node::Null => "<nil>".to_string(),
+                v => go_syntax_key(v),
+            };
             return Err(Error::Yaml(format!(
-                "error converting YAML to JSON: Unsupported map key of type: %!s(<nil>), line {}",
-                span.start.line()
+                "error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key: <nil>, value: {value}"
             )));
         }
         key @ (Node::Seq(_) | Node::Map(_)) => {
             // go-yaml v2 decodes the key, then refuses it with Go's `%#v` of it (no line).
-            let _ = span;
             return Err(Error::Yaml(format!(
                 "error converting YAML to JSON: yaml: invalid map key: {}",
                 go_syntax_key(&key)

@@ -110,7 +110,8 @@ pub fn format_float_g32(f: f64) -> String {
 /// Go's `encoding/json` text for a finite float64: `'f'` format between 1e-6 and 1e21, `'e'`
 /// otherwise with a one-digit negative exponent cleaned up (`1e-7`).
 pub fn json_float(f: f64) -> String {
-    let neg = f.is_sign_negative() && f != 0.0;
+    // Go writes negative zero as `-0` (strconv.AppendFloat keeps the sign).
+    let neg = f.is_sign_negative();
     let abs = f.abs();
     let (digits, dp) = shortest_digits(abs, false);
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {

@@ -169,3 +169,37 @@ fn control_characters_are_refused_as_libyamls_reader_refuses_them() {
         assert!(from_yaml(good).is_ok(), "{good:?}");
     }
 }
+
+#[test]
+fn negative_zero_keeps_its_sign_in_json_only() {
+    assert_eq!(json_float(-0.0), "-0");
+    assert_eq!(
+        to_yaml(&y("m: -0.0\n")).unwrap(),
+        "m: 0",
+        "go-yaml reads the JSON -0 back as the integer 0"
+    );
+}
+
+#[test]
+fn quoted_scalars_skip_tabs_and_short_indents_on_continuation_lines() {
+    let v = y("a: \"x\n\ty\"\nk:\n  b: 'x\ny'\n  c: \"x \t\n\t\tz\"\n");
+    assert_eq!(
+        to_yaml(&v).unwrap(),
+        "a: x y\nk:\n  b: x y\n  c: x z",
+        "libyaml drops the leading blanks of continuation lines"
+    );
+    // A tab used as block indentation stays an error.
+    assert!(from_yaml("a: x\n\ty\n").is_err());
+    let e = from_yaml("b: 1\na: \"x\n  y\\/\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("yaml: line 3: found unknown escape character"),
+        "{e}"
+    );
+    let e = from_yaml("~: [1, x]\n").unwrap_err().to_string();
+    assert!(
+        e.ends_with("key: <nil>, value: []interface {}{1, \"x\"}"),
+        "{e}"
+    );
+}
