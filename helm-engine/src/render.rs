@@ -120,12 +120,15 @@ pub fn render(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Resu
     let vals = values::coalesce_values(&chart, user_values, false)?;
     values::validate_against_schema(&chart, &vals)?;
 
-    let release = release_value(opts);
+    // Go maps are references: every template of a chart gets the same dot, a subchart's
+    // `.Values` is its parent's `.Values.<name>`, and `.Release` is one map for all charts, so
+    // what `set` changes in one template is seen by the templates rendered after it.
+    let release = crate::value::share(release_value(opts));
     let caps_value = caps.to_value();
     let mut renderables = Vec::new();
     collect_templates(
         &chart,
-        &Value::Map(vals.clone()),
+        &crate::value::share(Value::Map(vals.clone())),
         true,
         &release,
         &caps_value,
@@ -197,7 +200,7 @@ fn release_value(opts: &RenderOptions) -> Value {
 struct Renderable {
     name: String,
     source: String,
-    data: Map,
+    data: Value,
     base_path: String,
 }
 
@@ -213,12 +216,12 @@ fn collect_templates(
     let values = if is_root {
         parent_values.clone()
     } else {
-        match parent_values {
-            Value::Map(m) => match m.get(chart.name()) {
-                Some(v @ Value::Map(_)) => v.clone(),
-                _ => Value::Map(Map::new()),
-            },
-            _ => Value::Map(Map::new()),
+        match parent_values
+            .as_shared_map()
+            .and_then(|m| m.get(chart.name()))
+        {
+            Some(v) if v.is_map() => v,
+            _ => crate::value::share(Value::Map(Map::new())),
         }
     };
     let mut subcharts = Map::new();
@@ -245,6 +248,7 @@ fn collect_templates(
     next.insert("Capabilities".into(), caps.clone());
     next.insert("Values".into(), values);
     next.insert("Subcharts".into(), Value::Map(subcharts));
+    let next = crate::value::share(Value::Map(next));
     let full = chart.full_path();
     for t in &chart.templates {
         let base = t.name.rsplit('/').next().unwrap_or(&t.name);
@@ -258,7 +262,7 @@ fn collect_templates(
             base_path: format!("{full}/templates"),
         });
     }
-    Value::Map(next)
+    next
 }
 
 /// Helm's `sortTemplates`: deeper paths first, then reverse lexical order.
@@ -281,13 +285,14 @@ fn execute(mut renderables: Vec<Renderable>) -> Result<Vec<(String, String)>> {
         if base.starts_with('_') {
             continue;
         }
-        let mut data = r.data;
         let mut t = Map::new();
         t.insert("Name".into(), Value::String(r.name.clone()));
         t.insert("BasePath".into(), Value::String(r.base_path.clone()));
-        data.insert("Template".into(), Value::Map(t));
+        if let Some(dot) = r.data.as_shared_map() {
+            dot.insert("Template".into(), Value::Map(t));
+        }
         let out = set
-            .render(&r.name, &Value::Map(data))
+            .render(&r.name, &r.data)
             .map_err(|e| Error::Template(e.helm_message(&r.name)))?;
         rendered.push((r.name, out));
     }
