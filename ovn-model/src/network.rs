@@ -12,7 +12,7 @@
 //! | [`SubnetGateway`] | `gateway/<subnet>` | 4 | `Logical_Router_Policy` rows on the Vpc's router: 31000 allow of traffic to the subnet; 29000 reroutes from it to the node join addresses (distributed: a `Port_Group` `<subnet>.<node>` per node and a reroute of `$<pg>_ip4` to that node; centralized: the CIDR to the gateway nodes) |
 //! | [`Service`] | `service/<ns>/<name>` | 3 | one `Load_Balancer` per protocol, `<ns>/<name>/<proto>`, attached to every switch of the Vpc and to its router |
 //! | [`NetworkPolicy`] | `policy/<ns>/<name>` | 4 | `Port_Group` of the selected ports, ACLs naming the address sets of their peers |
-//! | [`AddressSets`] | `addrset/<name>` | 3 | one `Address_Set` `as_<hash>` per distinct peer address list (allow, or ipBlock except), shared by every policy rule that resolves to it |
+//! | [`AddressSets`] | `addrset/<name>` | 3 | one `Address_Set` per distinct peer address list (allow, or ipBlock except), named after the first rule resolving to it and shared by every rule that does |
 //!
 //! **Why one load balancer per service**, where Kube-OVN shares one per Vpc and protocol:
 //! ownership stays exact. A service's VIPs live in a row only it owns, so deleting the service
@@ -753,7 +753,10 @@ impl NetworkPolicy {
             ));
             for (ri, rule) in rules.iter().enumerate() {
                 let ports = port_expression(&rule.ports);
-                let named = rule.peers.as_deref().map(|peers| sets.names(peers));
+                let named = rule
+                    .peers
+                    .as_deref()
+                    .map(|peers| sets.names(peers, &format!("{pg_name}_{dir}"), ri));
                 for (fi, fam) in ["ip4", "ip6"].into_iter().enumerate() {
                     let peer = match &named {
                         None => fam.to_owned(),
@@ -797,20 +800,27 @@ impl NetworkPolicy {
 /// that would be empty.
 pub type RuleSets = [(Option<String>, Option<String>); 2];
 
-/// The policies' address sets, shared: a set is named after its contents
-/// (`as_<64-bit FNV-1a of the sorted addresses, in hex>`), so every rule whose peers resolve
-/// to the same addresses (typically "all pods", or a team's namespaces) names one set, and NB
-/// holds each distinct list once instead of once per policy, rule and direction.
+/// The policies' address sets, shared: every rule whose peers resolve to the same addresses
+/// (typically "all pods", or a team's namespaces) names one set, so NB holds each distinct
+/// list once instead of once per policy, rule and direction.
+///
+/// A set is named after the first rule (in the network's policy order) that resolves to its
+/// list: `<port group>_<ingress|egress>_<allow|except>_<ip4|ip6>_<rule>`, Kube-OVN's per-rule
+/// naming. The name is not derived from the contents on purpose: when a pod comes or goes the
+/// set keeps its name and changes by mutation, which ovn-controller applies incrementally;
+/// a new name would rewrite the match of every ACL using it. A name moves only when its first
+/// rule stops resolving to that list (the rule or its policy changes, or goes).
 ///
 /// Each set is its own group (`addrset/<name>`, phase 3, before the policies' ACLs name it):
 /// a set no rule names any more is simply absent from the desired state, and a full reconcile
-/// removes it. Two different lists with the same hash (never seen, but possible) get distinct
-/// names: the later one takes a `_<n>` suffix.
+/// removes it. An NB written when every rule had its own set converges: the first rule's set
+/// keeps its row (it moves to the set's group), the others' sets are removed.
 #[derive(Debug, Default)]
 pub struct AddressSets<'a> {
     /// Peer lists already resolved, with the names of their sets.
     by_peers: HashMap<PeersKey<'a>, RuleSets>,
-    /// Content hash to the indices of the sets (in `groups`) that have it.
+    /// Content hash to the indices of the sets (in `groups`) that have it (several only when
+    /// different lists collide).
     by_hash: HashMap<u64, Vec<usize>>,
     /// One group per distinct set.
     groups: Vec<Group>,
@@ -849,8 +859,7 @@ impl Hash for PeersKey<'_> {
     }
 }
 
-/// 64-bit FNV-1a: stable across builds and Rust versions (set names are derived from it and
-/// must not change between controller versions for an unchanged network).
+/// 64-bit FNV-1a: cheap on short address strings, and independent of std's hasher.
 #[derive(Debug, Clone, Copy)]
 struct Fnv(u64);
 
@@ -874,23 +883,27 @@ impl Hasher for Fnv {
 }
 
 impl<'a> AddressSets<'a> {
-    /// The names of the sets for `peers` (allow and except per family), creating the sets the
-    /// first time a list is seen.
-    pub fn names(&mut self, peers: &'a [Peer]) -> RuleSets {
+    /// The names of the sets for `peers` (allow and except per family) of rule `rule` of
+    /// `owner` (`<port group>_<direction>`), creating the sets the first time a list is seen.
+    pub fn names(&mut self, peers: &'a [Peer], owner: &str, rule: usize) -> RuleSets {
         let key = PeersKey(peers);
         if let Some(names) = self.by_peers.get(&key) {
             return names.clone();
         }
         let names = ["ip4", "ip6"].map(|fam| {
             let (allow, except) = peer_sets(peers, fam);
-            (self.intern(allow), self.intern(except))
+            (
+                self.intern(allow, || format!("{owner}_allow_{fam}_{rule}")),
+                self.intern(except, || format!("{owner}_except_{fam}_{rule}")),
+            )
         });
         self.by_peers.insert(key, names.clone());
         names
     }
 
-    /// The name of the set holding exactly `addresses`, creating it when new; `None` when empty.
-    fn intern(&mut self, addresses: Vec<String>) -> Option<String> {
+    /// The name of the set holding exactly `addresses`, creating it as `name()` when new;
+    /// `None` when empty.
+    fn intern(&mut self, addresses: Vec<String>, name: impl FnOnce() -> String) -> Option<String> {
         if addresses.is_empty() {
             return None;
         }
@@ -911,10 +924,7 @@ impl<'a> AddressSets<'a> {
                 return Some(set_name(&self.groups[i]));
             }
         }
-        let name = match same_hash.len() {
-            0 => format!("as_{hash:016x}"),
-            n => format!("as_{hash:016x}_{n}"),
-        };
+        let name = name();
         same_hash.push(self.groups.len());
         self.groups.push(Group {
             id: format!("addrset/{name}"),

@@ -16,7 +16,7 @@
 //! reports it), so a concurrent change fails the transaction instead of being overwritten; the
 //! group is then re-planned from the fresh replica and retried.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use ovsdb_client::{
@@ -255,9 +255,16 @@ impl Reconciler {
     ) -> Plan {
         let mut plan = Plan::default();
         let mut wanted = BTreeSet::new();
+        let groups: Vec<&Group> = groups.into_iter().collect();
+        // A row another planned group wants is moving there (an address set shared since),
+        // not stale in the group that had it.
+        let claimed: HashSet<(&str, &str)> = groups
+            .iter()
+            .flat_map(|g| g.rows.iter().map(|r| (r.key.table, r.key.key.as_str())))
+            .collect();
         for g in groups {
             wanted.insert(g.id.clone());
-            let txn = self.plan_group(replica, idx, g);
+            let txn = self.plan_group(replica, idx, g, &claimed);
             if !txn.ops.is_empty() {
                 plan.txns.push(txn);
             }
@@ -307,7 +314,13 @@ impl Reconciler {
         }
     }
 
-    fn plan_group(&self, replica: &Replica, idx: &OwnedIndex, group: &Group) -> PlannedTxn {
+    fn plan_group(
+        &self,
+        replica: &Replica,
+        idx: &OwnedIndex,
+        group: &Group,
+        claimed: &HashSet<(&str, &str)>,
+    ) -> PlannedTxn {
         let mut ops = Vec::new();
         let mut unresolved = Vec::new();
         // Rows to insert get named UUIDs, so the group's other rows can refer to them.
@@ -473,7 +486,7 @@ impl Reconciler {
             .collect();
         let stale: Vec<(&str, &Owned)> = idx
             .of_group(&group.id)
-            .filter(|(t, k, _)| !keep.contains(&(*t, *k)))
+            .filter(|(t, k, _)| !keep.contains(&(*t, *k)) && !claimed.contains(&(*t, *k)))
             .map(|(t, _, o)| (t, o))
             .collect();
         let doomed: BTreeSet<Uuid> = stale.iter().map(|(_, o)| o.row.uuid).collect();

@@ -224,8 +224,11 @@ fn policy_realises_port_group_address_sets_and_acls() {
         assert_eq!(name, match_name(&name), "usable in a match");
         name
     };
+    // Named after their first (here: only) rule, as Kube-OVN names them.
     let allow_set = set_with(Datum::set(["10.0.0.5", "192.168.0.0/16"]));
+    assert_eq!(allow_set, format!("{pg}_ingress_allow_ip4_0"));
     let except_set = set_with(Datum::set(["192.168.1.0/24"]));
+    assert_eq!(except_set, format!("{pg}_ingress_except_ip4_0"));
     let allow = row(&g, "ACL", &format!("acl/{pg}/ingress/allow/0/ip4"));
     assert_eq!(
         value(allow, "match"),
@@ -499,13 +502,17 @@ fn policies_with_the_same_peer_addresses_share_one_address_set() {
             }
         }
     }
-    // The name depends on the contents only: the same list alone gets the same name.
+    // The name is the first rule's: policy a's. Alone, b's rule names its own set.
+    assert_eq!(
+        sets_named(ga, &format!("acl/{pa}/ingress/allow/0/ip4")),
+        vec![format!("{pa}_ingress_allow_ip4_0")]
+    );
     let alone = Network {
         policies: vec![b.clone()],
         ..Network::default()
     }
     .desired();
-    assert_eq!(
+    assert_ne!(
         sets_named(
             &alone.groups["policy/b/p"],
             &format!("acl/{pb}/ingress/allow/0/ip4")
@@ -522,22 +529,25 @@ fn policies_with_the_same_peer_addresses_share_one_address_set() {
 
 #[test]
 fn address_sets_with_colliding_hashes_keep_distinct_names() {
-    // Force a collision by interning two lists under the same hash bucket: the second list
-    // must not reuse the first one's name.
-    let mut sets = AddressSets::default();
-    let first = sets.intern(vec!["10.0.0.1".into()]).unwrap();
-    let hash = u64::from_str_radix(first.trim_start_matches("as_"), 16).unwrap();
-    // Pretend "10.0.0.2" hashed alike.
-    let other_hash = {
+    // Force a collision: the first list's bucket is moved under the second list's hash. The
+    // second list must still get a set (and name) of its own.
+    let hash_of = |a: &str| {
         let mut h = Fnv::default();
-        h.write(b"10.0.0.2");
+        h.write(a.as_bytes());
         h.write_u8(b' ');
         h.finish()
     };
-    let idx = sets.by_hash.remove(&hash).unwrap();
-    sets.by_hash.insert(other_hash, idx);
-    let second = sets.intern(vec!["10.0.0.2".into()]).unwrap();
-    assert_eq!(second, format!("as_{other_hash:016x}_1"));
-    assert_eq!(sets.intern(vec!["10.0.0.2".into()]).unwrap(), second);
+    let mut sets = AddressSets::default();
+    let first = sets.intern(vec!["10.0.0.1".into()], || "first".into());
+    assert_eq!(first.as_deref(), Some("first"));
+    let idx = sets.by_hash.remove(&hash_of("10.0.0.1")).unwrap();
+    sets.by_hash.insert(hash_of("10.0.0.2"), idx);
+    let second = sets.intern(vec!["10.0.0.2".into()], || "second".into());
+    assert_eq!(second.as_deref(), Some("second"));
+    assert_eq!(
+        sets.intern(vec!["10.0.0.2".into()], || "third".into()),
+        second
+    );
+    assert_eq!(sets.intern(vec![], || "empty".into()), None);
     assert_eq!(sets.into_groups().len(), 2);
 }

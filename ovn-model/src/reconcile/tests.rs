@@ -212,48 +212,64 @@ fn held_groups_are_neither_written_nor_removed() {
 }
 
 #[test]
-fn address_sets_of_the_per_policy_naming_are_removed_once_shared() {
-    // NB as the previous version wrote it: the policy's own address set, in its group.
+fn per_policy_address_sets_converge_to_shared_ones() {
+    // NB as the previous version wrote it: each policy's own set, in its own group, here with
+    // the same contents.
     use crate::network::{Network, NetworkPolicy, Peer, PolicyRule};
     let mut r = nb_replica();
     r.apply_update2_json(
         r#"{"Address_Set":{
-            "550e8400-e29b-41d4-a716-446655440000":{"insert":{"name":"np_a_p_ingress_allow_ip4_0","addresses":["set",["10.0.0.1"]],"external_ids":["map",[["ovn-model/owner","me"],["ovn-model/key","as/np_a_p_ingress_allow_ip4_0"],["ovn-model/group","policy/a/p"]]]}}}}"#,
+            "550e8400-e29b-41d4-a716-446655440000":{"insert":{"name":"np_a_p_ingress_allow_ip4_0","addresses":["set",["10.0.0.1"]],"external_ids":["map",[["ovn-model/owner","me"],["ovn-model/key","as/np_a_p_ingress_allow_ip4_0"],["ovn-model/group","policy/a/p"]]]}},
+            "550e8400-e29b-41d4-a716-446655440001":{"insert":{"name":"np_b_p_ingress_allow_ip4_0","addresses":["set",["10.0.0.1"]],"external_ids":["map",[["ovn-model/owner","me"],["ovn-model/key","as/np_b_p_ingress_allow_ip4_0"],["ovn-model/group","policy/b/p"]]]}}}}"#,
     )
     .unwrap();
-    let net = Network {
-        policies: vec![NetworkPolicy {
-            name: "p".into(),
-            namespace: "a".into(),
+    let policy = |ns: &str| NetworkPolicy {
+        name: "p".into(),
+        namespace: ns.into(),
+        ports: vec![],
+        ingress: Some(vec![PolicyRule {
+            peers: Some(vec![Peer::Addresses(vec!["10.0.0.1".parse().unwrap()])]),
             ports: vec![],
-            ingress: Some(vec![PolicyRule {
-                peers: Some(vec![Peer::Addresses(vec!["10.0.0.1".parse().unwrap()])]),
-                ports: vec![],
-            }]),
-            egress: None,
-        }],
+        }]),
+        egress: None,
+    };
+    let net = Network {
+        policies: vec![policy("a"), policy("b")],
         ..Network::default()
     };
     let plan = Reconciler::new("me").plan_state(&r, &net.desired(), Scope::Everything);
-    let policy = plan
-        .txns
-        .iter()
-        .find(|t| t.group == "policy/a/p")
-        .expect("the policy group is written");
-    let ops = serde_json::to_value(&policy.ops).unwrap();
-    assert!(
-        ops.as_array().unwrap().iter().any(|op| op["op"] == "delete"
-            && op["table"] == "Address_Set"
-            && op["where"][0][2][1] == "550e8400-e29b-41d4-a716-446655440000"),
-        "the old set is deleted with the policy's rewrite: {ops:#}"
-    );
-    let shared = plan
-        .txns
-        .iter()
-        .find(|t| t.group.starts_with("addrset/"))
-        .expect("the shared set is inserted");
+    let ops_of = |group: &str| -> Vec<serde_json::Value> {
+        plan.txns
+            .iter()
+            .filter(|t| t.group == group)
+            .flat_map(|t| {
+                serde_json::to_value(&t.ops)
+                    .unwrap()
+                    .as_array()
+                    .unwrap()
+                    .clone()
+            })
+            .collect()
+    };
+    let deletes = |ops: &[serde_json::Value]| -> Vec<String> {
+        ops.iter()
+            .filter(|op| op["op"] == "delete" && op["table"] == "Address_Set")
+            .map(|op| op["where"][0][2][1].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The first policy's set stays (same row, moved to the shared set's group: an update of
+    // its external_ids only); the second policy's own set goes.
+    let shared = ops_of("addrset/np_a_p_ingress_allow_ip4_0");
+    assert_eq!(shared.len(), 1, "{shared:#?}");
+    assert_eq!(shared[0]["op"], "update");
     assert_eq!(
-        serde_json::to_value(&shared.ops).unwrap()[0]["op"],
-        "insert"
+        shared[0]["where"][0][2][1],
+        "550e8400-e29b-41d4-a716-446655440000"
+    );
+    assert!(shared[0]["row"].get("addresses").is_none());
+    assert!(deletes(&ops_of("policy/a/p")).is_empty());
+    assert_eq!(
+        deletes(&ops_of("policy/b/p")),
+        vec!["550e8400-e29b-41d4-a716-446655440001".to_owned()]
     );
 }
