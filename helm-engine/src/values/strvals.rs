@@ -198,15 +198,13 @@ impl Parser<'_> {
                     set(data, &k, Value::String(String::new()));
                     Err(ParseErr::Eof)
                 }
+                // Helm returns the reader's error here, never the end of input: the next key
+                // finds that. (Returning it would make an enclosing `a[0].b=1` drop the item.)
                 Err(ParseErr::NotList) => {
-                    let (rs, last) = self.runes_until(&[',']);
+                    let (rs, _) = self.runes_until(&[',']);
                     let v = self.reader(&rs)?;
                     set(data, &k, v);
-                    if matches!(last, Stop::Eof) {
-                        Err(ParseErr::Eof)
-                    } else {
-                        Ok(())
-                    }
+                    Ok(())
                 }
                 Err(e) => Err(e),
             },
@@ -269,27 +267,18 @@ impl Parser<'_> {
             Stop::Eof => (list, Err(ParseErr::Eof)),
             Stop::Char('=') if self.mode == Mode::Json || self.mode == Mode::Literal => {
                 match self.special_value().unwrap_or(Ok(Value::Nil)) {
-                    Ok(v) => (set_index(list, i, v), Ok(())),
+                    Ok(v) => set_index(list, i, v),
                     Err(e) => (list, Err(e)),
                 }
             }
+            // Unlike a key's, an item's empty value at the end of input is no error.
             Stop::Char('=') => match self.val_list() {
-                Ok(vl) => (set_index(list, i, Value::List(vl)), Ok(())),
-                Err(ParseErr::Eof) => (
-                    set_index(list, i, Value::String(String::new())),
-                    Err(ParseErr::Eof),
-                ),
+                Ok(vl) => set_index(list, i, Value::List(vl)),
+                Err(ParseErr::Eof) => set_index(list, i, Value::String(String::new())),
                 Err(ParseErr::NotList) => {
-                    let (rs, last) = self.runes_until(&[',']);
+                    let (rs, _) = self.runes_until(&[',']);
                     match self.reader(&rs) {
-                        Ok(v) => (
-                            set_index(list, i, v),
-                            if matches!(last, Stop::Eof) {
-                                Err(ParseErr::Eof)
-                            } else {
-                                Ok(())
-                            },
-                        ),
+                        Ok(v) => set_index(list, i, v),
                         Err(e) => (list, Err(e)),
                     }
                 }
@@ -302,13 +291,20 @@ impl Parser<'_> {
                 };
                 let crt = match list.get(i) {
                     Some(Value::List(l)) => l.clone(),
-                    _ => Vec::new(),
+                    None | Some(Value::Nil) => Vec::new(),
+                    Some(other) => {
+                        let e = msg(format!(
+                            "unable to parse key: interface conversion: interface {{}} is {}, not []interface {{}}",
+                            go_type(other)
+                        ));
+                        return (list, Err(e));
+                    }
                 };
                 let (l2, res) = self.list_item(crt, next, level);
                 if let Err(e) = res {
                     return (list, Err(e));
                 }
-                (set_index(list, i, Value::List(l2)), Ok(()))
+                set_index(list, i, Value::List(l2))
             }
             Stop::Char(_) => {
                 let mut inner = match list.get(i) {
@@ -319,7 +315,7 @@ impl Parser<'_> {
                 if let Err(e) = res {
                     return (list, Err(e));
                 }
-                (set_index(list, i, Value::Map(inner)), Ok(()))
+                set_index(list, i, Value::Map(inner))
             }
         }
     }
@@ -387,12 +383,24 @@ fn set(data: &mut Map, key: &str, v: Value) {
     }
 }
 
-fn set_index(mut list: Vec<Value>, i: usize, v: Value) -> Vec<Value> {
+/// Helm's largest list index in `--set` (`MaxIndex`).
+const MAX_INDEX: usize = 65536;
+
+/// Helm's `setIndex`: the list grown with nils as needed, or its error past [`MAX_INDEX`].
+fn set_index(mut list: Vec<Value>, i: usize, v: Value) -> (Vec<Value>, R<()>) {
+    if i > MAX_INDEX {
+        return (
+            list,
+            Err(msg(format!(
+                "index of {i} is greater than maximum supported index of {MAX_INDEX}"
+            ))),
+        );
+    }
     if list.len() <= i {
         list.resize(i + 1, Value::Nil);
     }
     list[i] = v;
-    list
+    (list, Ok(()))
 }
 
 /// Helm's `typedVal` for `--set`.

@@ -80,3 +80,28 @@ fn globals_flow_into_subcharts_and_parent_globals_win() {
         Value::Map(m("global: {env: top, only: s}\nport: 2\n"))
     );
 }
+
+#[test]
+fn set_builds_maps_and_lists_inside_new_list_items() {
+    let mut base = Map::new();
+    strvals::parse_into(
+        "a[0].b=1,c.d[2].e=x,f[0][1]=y,g[0]=",
+        &mut base,
+        strvals::Mode::Typed,
+    )
+    .unwrap();
+    assert_eq!(
+        crate::yaml::to_yaml(&Value::Map(base)).unwrap(),
+        "a:\n- b: 1\nc:\n  d:\n  - null\n  - null\n  - e: x\nf:\n- - null\n  - \"y\"\ng:\n- \"\""
+    );
+    let err = |s: &str| strvals::parse_into(s, &mut Map::new(), strvals::Mode::Typed).unwrap_err();
+    assert_eq!(err("a.=1"), "key map \"a\" has no value");
+    assert_eq!(
+        err("a[65537]=1"),
+        "index of 65537 is greater than maximum supported index of 65536"
+    );
+    assert_eq!(
+        err("a[0]=1,a[0][0]=2"),
+        "unable to parse key: interface conversion: interface {} is int64, not []interface {}"
+    );
+}
