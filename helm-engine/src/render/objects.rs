@@ -2,7 +2,7 @@
 
 use crate::chart::{Metadata, glob};
 use crate::error::{Error, Result};
-use crate::value::{Map, Object, Value};
+use crate::value::{Map, Object, TypedList, Value};
 use base64::Engine;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -295,8 +295,9 @@ impl Object for FilesObject {
                 Value::Object(Arc::new(FilesObject::new(files)))
             }),
             "Lines" => str_arg(args).and_then(|n| {
+                // Helm's Files.Lines is a []string, empty for a missing file.
                 let Some(data) = self.files.get(&n) else {
-                    return Ok(Value::List(Vec::new()));
+                    return Ok(TypedList::strings(Vec::new()));
                 };
                 if data.is_empty() {
                     // Helm indexes the last byte of the file without checking its length.
@@ -306,11 +307,7 @@ impl Object for FilesObject {
                 if s.ends_with('\n') {
                     s.pop();
                 }
-                Ok(Value::List(
-                    s.split('\n')
-                        .map(|l| Value::String(l.to_string()))
-                        .collect(),
-                ))
+                Ok(TypedList::strings(s.split('\n').map(str::to_owned)))
             }),
             _ => return None,
         })
