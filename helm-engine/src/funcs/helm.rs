@@ -471,7 +471,9 @@ fn toml_table(out: &mut String, m: &Map, path: &[String], depth: usize) -> Resul
         let mut p = path.to_vec();
         p.push(toml_key(k));
         if let Value::Map(sub) = v {
-            if !out.is_empty() {
+            // BurntSushi separates only top-level tables with a blank line; arrays of
+            // tables get one at every depth.
+            if depth == 0 && !out.is_empty() {
                 out.push('\n');
             }
             out.push_str(&format!("{}[{}]\n", "  ".repeat(depth), p.join(".")));
