@@ -19,6 +19,12 @@
 //! subnet that is new or edited to overlap an accepted one is the one refused, whatever the
 //! names' order.
 //!
+//! **Held objects** ([`Objects::held`]: declared, but their contents do not decode now) keep
+//! what they have: a held pod or node keeps its address and its port, a held Service,
+//! NetworkPolicy or Vpc its rows, a held Subnet its last accepted version. (A held Subnet
+//! never accepted, or a held object of another kind, has nothing kept here: the caller must not
+//! converge without it.)
+//!
 //! **NB down.** Every NB request is bounded ([`NbOptions::request_timeout`]) and the connection
 //! is probed for inactivity, so a pass never hangs on an NB that accepted the connection and
 //! went silent: once NB has been unreachable for a whole request timeout the pass stops
@@ -276,6 +282,13 @@ impl Controller {
                 }
             }
         }
+        // Held pods and nodes keep what they hold, as if they were there.
+        let held = held_parts(objects);
+        for owner in &held.owners {
+            if self.owners.contains(owner) {
+                current.insert(owner.clone());
+            }
+        }
         // Pods and nodes that are gone give their addresses back.
         for gone in self
             .owners
@@ -292,7 +305,8 @@ impl Controller {
         let (network, nodes, errors) =
             translate_cluster(objects, &subnets, &addresses, &node_addresses);
         report.errors.extend(errors);
-        let desired = network.desired_with(&nodes);
+        let mut desired = network.desired_with(&nodes);
+        desired.hold(held.groups);
         let reconcile =
             self.reconciler
                 .reconcile(&self.client, &self.replica, &desired, Scope::Everything);
@@ -334,10 +348,21 @@ impl Controller {
             .keys()
             .filter(|name| !subnets.iter().any(|s| &s.name == *name) && previous(name).is_some())
             .collect();
-        if fallback.is_empty() {
+        // A held Subnet stands in its accepted version, if it has one.
+        let held: Vec<(&str, &Subnet)> = objects
+            .held
+            .keys()
+            .filter_map(|oref| oref.strip_prefix("Subnet/"))
+            .filter(|name| !objects.subnets.contains_key(*name))
+            .filter_map(|name| self.last_valid.get(name).map(|(old, _)| (name, old)))
+            .collect();
+        if fallback.is_empty() && held.is_empty() {
             return (Cow::Borrowed(objects), subnets, errors);
         }
         let mut effective = objects.clone();
+        for (name, old) in held {
+            effective.subnets.insert(name.to_owned(), old.clone());
+        }
         let mut gave_way: Vec<InputError> = Vec::new();
         for name in fallback {
             let Some((old, kept)) = previous(name) else {
@@ -478,9 +503,14 @@ impl Controller {
                         objects
                             .pods
                             .get(&(ns.to_owned(), pod.to_owned()))
-                            .is_some_and(wants_port),
+                            .is_some_and(wants_port)
+                            || objects.held.contains_key(&object_ref("Pod", Some(ns), pod)),
                     ),
-                    (_, _, Some(node)) => (node_owner_key(node), objects.nodes.contains_key(node)),
+                    (_, _, Some(node)) => (
+                        node_owner_key(node),
+                        objects.nodes.contains_key(node)
+                            || objects.held.contains_key(&object_ref("Node", None, node)),
+                    ),
                     _ => continue,
                 };
                 if !still_there {
@@ -517,6 +547,39 @@ impl Controller {
         );
         report.restored - gone.len().min(report.restored)
     }
+}
+
+/// What held objects keep: the IPAM owners of held pods and nodes, and the NB groups of every
+/// held object whose rows are its own.
+#[derive(Debug, Default)]
+struct HeldParts {
+    owners: Vec<String>,
+    groups: Vec<String>,
+}
+
+fn held_parts(objects: &Objects) -> HeldParts {
+    let mut out = HeldParts::default();
+    for oref in objects.held.keys() {
+        let mut parts = oref.splitn(3, '/');
+        let (Some(kind), Some(first)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        match (kind, parts.next()) {
+            ("Pod", Some(name)) => {
+                out.owners.push(owner_key(first, name));
+                out.groups.push(format!("pod/{first}/{name}"));
+            }
+            ("Node", None) => {
+                out.owners.push(node_owner_key(first));
+                out.groups.push(format!("node/{first}"));
+            }
+            ("Service", Some(name)) => out.groups.push(format!("service/{first}/{name}")),
+            ("NetworkPolicy", Some(name)) => out.groups.push(format!("policy/{first}/{name}")),
+            ("Vpc", None) => out.groups.push(format!("vpc/{first}")),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Whether two Subnet objects are the same object with the same spec.
@@ -699,6 +762,65 @@ mod tests {
         assert_eq!(report.errors, []);
         assert_eq!((report.allocated, report.released), (0, 1));
         assert_eq!(lsp_addresses(&nb, "a.ns1"), address);
+    }
+
+    /// Held objects (declared, contents not decodable now) keep what they have: the held pod
+    /// its port and address (a new pod does not get it), the held Subnet its switch and its
+    /// pods; once they decode again nothing moves.
+    #[tokio::test]
+    async fn held_objects_keep_their_ports_and_addresses() {
+        let nb = OvsdbServer::nb().expect("NB starts");
+        let mut controller = Controller::connect(&nb.unix_remote())
+            .await
+            .expect("controller connects");
+        let all = || {
+            vec![
+                subnet("net1", "10.1.0.0/24", &["ns1"]),
+                pod("ns1", "a"),
+                pod("ns1", "b"),
+            ]
+        };
+        let report = controller.converge(&objects(all())).await;
+        assert_eq!(report.errors, []);
+        let (a, b) = (lsp_addresses(&nb, "a.ns1"), lsp_addresses(&nb, "b.ns1"));
+        assert!(b.contains("10.1.0."), "{b}");
+
+        // b and net1 do not decode; c is new.
+        let mut now = objects(vec![pod("ns1", "a"), pod("ns1", "c")]);
+        for held in ["Pod/ns1/b", "Subnet/net1"] {
+            let origin = crate::objects::Origin {
+                file: "apps.yaml".into(),
+                document: 0,
+            };
+            now.held.insert(held.to_owned(), origin);
+        }
+        let report = controller.converge(&now).await;
+        assert_eq!(report.released, 0, "{report:?}");
+        assert!(report.reconcile.failed.is_empty(), "{report:?}");
+        assert_eq!(
+            lsp_addresses(&nb, "b.ns1"),
+            b,
+            "the held pod keeps its port"
+        );
+        assert_eq!(lsp_addresses(&nb, "a.ns1"), a, "net1 stands as accepted");
+        let c = lsp_addresses(&nb, "c.ns1");
+        assert!(c.contains("10.1.0."), "c is placed in net1: {c}");
+        let ip = |lsp: &str| {
+            lsp.trim_end_matches("\"]")
+                .rsplit(' ')
+                .next()
+                .map(str::to_owned)
+        };
+        assert_ne!(ip(&c), ip(&b), "c got b's address");
+
+        // Decoded again: nothing moves.
+        let mut docs = all();
+        docs.push(pod("ns1", "c"));
+        let report = controller.converge(&objects(docs)).await;
+        assert_eq!(report.errors, []);
+        assert_eq!((report.allocated, report.released), (0, 0));
+        assert_eq!(lsp_addresses(&nb, "b.ns1"), b);
+        assert_eq!(lsp_addresses(&nb, "c.ns1"), c);
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ mod client_timeout;
 mod controller_gateway;
 mod controller_held;
 mod controller_manifest;
+mod controller_nb_down;
 mod daemon_node;
 mod daemon_pods;
 mod harness;
