@@ -14,6 +14,11 @@
 //!
 //! Writes are level-triggered: a key carries no payload, its worker writes whatever the latest
 //! pass wants for it, and a write whose object is gone (404) is done.
+//!
+//! A pod's or a node's port is created only once its annotations record its address
+//! (the port gate). A pass that NB does not answer fails (retried with backoff; the
+//! `ovsdb_connected` metric reads 0); a pass also runs when the NB connection comes back and
+//! every [`ClusterConfig::resync`], since NB rows changed by hand raise no watch event.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
