@@ -585,9 +585,6 @@ fn validate_metadata(md: &Metadata) -> Result<()> {
     }
     let mut seen: Vec<&str> = Vec::new();
     for d in &md.dependencies {
-        if d.name.is_empty() {
-            return Err(validation("dependencies must have a name".into()));
-        }
         let key = if d.alias.is_empty() {
             &d.name
         } else {

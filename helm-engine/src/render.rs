@@ -94,6 +94,27 @@ pub fn template(chart: Chart, user_values: &Map, opts: &RenderOptions) -> Result
     render(chart, user_values, opts).map(|r| r.manifest)
 }
 
+/// Helm's `CheckDependencies` (run by `helm template`, `install` and `upgrade`): every
+/// dependency `Chart.yaml` lists must be a chart in `charts/` (matched by its own name).
+fn check_dependencies(chart: &Chart) -> Result<()> {
+    let missing: Vec<&str> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|d| !chart.dependencies.iter().any(|c| c.name() == d.name))
+        .map(|d| d.name.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Render(format!(
+        "An error occurred while checking for chart dependencies. You may need to run `helm \
+         dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in \
+         charts/ directory: {}",
+        missing.join(", ")
+    )))
+}
+
 /// Renders `chart` with the user's merged values as Helm's install and upgrade do: what
 /// `helm template` prints, and the notes (`NOTES.txt`) that `helm template` leaves out.
 pub fn render(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Result<Rendered> {
@@ -104,6 +125,7 @@ pub fn render(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Resu
             chart.metadata.chart_type
         )));
     }
+    check_dependencies(&chart)?;
     validate_release_name(&opts.release_name)?;
     let caps = Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)?;
     values::process_dependencies(&mut chart, user_values)?;
