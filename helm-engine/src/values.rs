@@ -8,6 +8,7 @@ use crate::value::{Map, Value};
 
 mod formats;
 mod goregex;
+pub(crate) mod gotime;
 mod schema;
 mod semver_range;
 pub mod strvals;

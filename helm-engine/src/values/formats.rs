@@ -30,11 +30,17 @@ pub(super) fn string_matches(format: &str, s: &str) -> bool {
         "email" | "idn-email" => mail::parse_address(s),
         "ipv4" => s.contains('.') && parse_ip(s).is_some(),
         "ipv6" => s.contains(':') && parse_ip(s).is_some(),
-        "date" => go_time_parse(DATE, s),
-        "time" => go_time_parse(TIME_ZONE, s) || go_time_parse(TIME, s),
-        "date-time" => [TIME, TIME_ZONE, DATE, RFC3339]
-            .iter()
-            .any(|layout| go_time_parse(layout, s)),
+        "date" => go_time_parse("2006-01-02", s),
+        "time" => go_time_parse("15:04:05Z07:00", s) || go_time_parse("15:04:05", s),
+        "date-time" => [
+            "15:04:05",
+            "15:04:05Z07:00",
+            "2006-01-02",
+            "2006-01-02T15:04:05Z07:00",
+            "2006-01-02T15:04:05.999999999Z07:00",
+        ]
+        .iter()
+        .any(|layout| go_time_parse(layout, s)),
         "hostname" => s.len() < 256 && is_hostname(s),
         "uri" | "iri" => !s.contains('\\') && url::parse(s).is_some_and(|u| u.has_scheme),
         "uri-reference" | "iri-reference" => !s.contains('\\') && url::parse(s).is_some(),
@@ -237,154 +243,9 @@ fn parse_ipv6(input: &str) -> Option<[u8; 16]> {
     Some(ip)
 }
 
-/// A piece of a Go time layout, as far as the layouts gojsonschema uses need.
-#[derive(Clone, Copy)]
-enum Lay {
-    /// `2006`
-    Year,
-    /// `01`
-    Month,
-    /// `02`
-    Day,
-    /// `15`: one or two digits.
-    Hour,
-    /// `04`
-    Minute,
-    /// `05`, with an optional fraction (`.` or `,` and digits) Go takes even when the layout
-    /// has none.
-    Second,
-    /// `Z07:00`
-    Zone,
-    /// A literal byte.
-    Lit(u8),
-}
-
-const TIME: &[Lay] = &[
-    Lay::Hour,
-    Lay::Lit(b':'),
-    Lay::Minute,
-    Lay::Lit(b':'),
-    Lay::Second,
-];
-const TIME_ZONE: &[Lay] = &[
-    Lay::Hour,
-    Lay::Lit(b':'),
-    Lay::Minute,
-    Lay::Lit(b':'),
-    Lay::Second,
-    Lay::Zone,
-];
-const DATE: &[Lay] = &[
-    Lay::Year,
-    Lay::Lit(b'-'),
-    Lay::Month,
-    Lay::Lit(b'-'),
-    Lay::Day,
-];
-/// `time.RFC3339`; `RFC3339Nano` parses the same inputs.
-const RFC3339: &[Lay] = &[
-    Lay::Year,
-    Lay::Lit(b'-'),
-    Lay::Month,
-    Lay::Lit(b'-'),
-    Lay::Day,
-    Lay::Lit(b'T'),
-    Lay::Hour,
-    Lay::Lit(b':'),
-    Lay::Minute,
-    Lay::Lit(b':'),
-    Lay::Second,
-    Lay::Zone,
-];
-
-/// Go's `getnum`: one or two digits (exactly two when `fixed`).
-fn getnum(v: &[u8], fixed: bool) -> Option<(u32, &[u8])> {
-    let d = |i: usize| {
-        v.get(i)
-            .filter(|c| c.is_ascii_digit())
-            .map(|c| u32::from(c - b'0'))
-    };
-    let first = d(0)?;
-    match d(1) {
-        Some(second) => Some((first * 10 + second, &v[2..])),
-        None if fixed => None,
-        None => Some((first, &v[1..])),
-    }
-}
-
 /// Whether Go's `time.Parse(layout, s)` succeeds.
-fn go_time_parse(layout: &[Lay], s: &str) -> bool {
-    let mut v = s.as_bytes();
-    let (mut year, mut month, mut day) = (0u32, 1u32, 1u32);
-    for piece in layout {
-        match *piece {
-            Lay::Lit(c) => match v.split_first() {
-                Some((first, rest)) if *first == c => v = rest,
-                _ => return false,
-            },
-            Lay::Year => {
-                if v.len() < 4 || !v[..4].iter().all(u8::is_ascii_digit) {
-                    return false;
-                }
-                year = v[..4].iter().fold(0, |a, c| a * 10 + u32::from(c - b'0'));
-                v = &v[4..];
-            }
-            Lay::Month | Lay::Day | Lay::Hour | Lay::Minute | Lay::Second => {
-                let Some((n, rest)) = getnum(v, !matches!(piece, Lay::Hour)) else {
-                    return false;
-                };
-                v = rest;
-                let in_range = match piece {
-                    Lay::Month => (1..=12).contains(&n),
-                    Lay::Day => n <= 31,
-                    Lay::Hour => n < 24,
-                    _ => n < 60,
-                };
-                if !in_range {
-                    return false;
-                }
-                match piece {
-                    Lay::Month => month = n,
-                    Lay::Day => day = n,
-                    Lay::Second
-                        if v.len() >= 2 && matches!(v[0], b'.' | b',') && v[1].is_ascii_digit() =>
-                    {
-                        let n = 2 + v[2..].iter().take_while(|c| c.is_ascii_digit()).count();
-                        v = &v[n..];
-                    }
-                    _ => {}
-                }
-            }
-            Lay::Zone => {
-                if let Some(rest) = v.strip_prefix(b"Z") {
-                    v = rest;
-                    continue;
-                }
-                if v.len() < 6 || v[3] != b':' || !matches!(v[0], b'+' | b'-') {
-                    return false;
-                }
-                let (Some((hh, _)), Some((mm, _))) =
-                    (getnum(&v[1..3], true), getnum(&v[4..6], true))
-                else {
-                    return false;
-                };
-                if hh > 24 || mm > 60 {
-                    return false;
-                }
-                v = &v[6..];
-            }
-        }
-    }
-    v.is_empty() && day >= 1 && day <= days_in(month, year)
-}
-
-fn days_in(month: u32, year: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+fn go_time_parse(layout: &str, s: &str) -> bool {
+    super::gotime::parse(layout, s).is_ok()
 }
 
 /// Go's `net/url.Parse`, as far as whether it fails and what the scheme and path are.
