@@ -330,7 +330,8 @@ pub struct ManifestLoad {
     pub errors: Vec<InputError>,
     /// Files whose contents are not wholly known: not valid YAML and never were while watched,
     /// or declaring an object that does not decode and never did while watched (it is in
-    /// `objects.held`). Converging now could delete what they declare.
+    /// `objects.held`) of a kind whose rows cannot simply be kept (a Namespace, Subnet,
+    /// EndpointSlice or IP). Converging now could delete or misplace what they declare.
     pub unknown: Vec<PathBuf>,
 }
 
@@ -338,7 +339,9 @@ impl ManifestDir {
     /// Reads the directory as [`Objects::load_dir`] does, standing in the last valid contents
     /// of a file that does not parse, and the last valid version of an object that does not
     /// decode. An object that does not decode and has no earlier valid version is held
-    /// ([`Objects::held`]) and its file listed in [`ManifestLoad::unknown`].
+    /// ([`Objects::held`]: the controller keeps what a held Pod, Node, Service, NetworkPolicy
+    /// or Vpc has); a held object of another kind also lists its file in
+    /// [`ManifestLoad::unknown`].
     pub fn load(&mut self, dir: &Path) -> Result<ManifestLoad, Error> {
         let mut load = ManifestLoad::default();
         let mut seen = BTreeMap::new();
@@ -383,6 +386,12 @@ impl ManifestDir {
                                 error.message.push_str("; its last valid version stands");
                                 load.objects.insert(d);
                             }
+                            None if holds_in_place(&oref) => {
+                                error
+                                    .message
+                                    .push_str("; held: what it has is kept until it decodes");
+                                load.objects.held.insert(oref, origin);
+                            }
                             None => {
                                 error
                                     .message
@@ -417,6 +426,16 @@ impl ManifestDir {
         self.last_valid = seen;
         Ok(load)
     }
+}
+
+/// Whether the controller keeps what a held object of this kind has (its NB rows, and for
+/// pods and nodes their addresses) while converging the rest. Other kinds shape what
+/// everything else becomes (a Namespace's labels select pods, a Subnet holds them), so while
+/// one of those is held nothing is written.
+fn holds_in_place(oref: &str) -> bool {
+    ["Pod/", "Node/", "Service/", "NetworkPolicy/", "Vpc/"]
+        .iter()
+        .any(|kind| oref.starts_with(kind))
 }
 
 /// What one document became.

@@ -192,10 +192,22 @@ fn a_watched_object_that_stops_decoding_keeps_its_last_valid_version() {
     let pods = dir.0.join("pods.yaml");
     let mut watched = ManifestDir::default();
 
-    // Never valid while watched: held, and the file's contents count as unknown.
+    // Never valid while watched: held. The controller keeps a held pod's port and address,
+    // so the rest may converge; a held Namespace (its labels select pods for policies) makes
+    // its file's contents count as unknown.
+    let ns = dir.0.join("ns.yaml");
+    std::fs::write(
+        &ns,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\nspec: 5\n",
+    )
+    .unwrap();
     std::fs::write(&pods, format!("{POD_A}{POD_B_BROKEN}")).unwrap();
     let first = watched.load(&dir.0).unwrap();
-    assert_eq!(first.unknown, vec![pods.clone()]);
+    assert_eq!(first.unknown, vec![ns.clone()]);
+    assert!(first.objects.held.contains_key("Namespace/prod"));
+    std::fs::remove_file(&ns).unwrap();
+    let first = watched.load(&dir.0).unwrap();
+    assert!(first.unknown.is_empty(), "{:?}", first.unknown);
     assert!(first.objects.held.contains_key("Pod/prod/b"));
     assert_eq!(first.objects.pods.len(), 1);
     assert!(
