@@ -491,6 +491,9 @@ pub struct ClusterRestore {
     pub released: usize,
     /// Records refused (an address held twice, outside its subnet, …), as messages.
     pub conflicts: Vec<String>,
+    /// The refused records of pods and nodes that exist, as bad input regarding them (for an
+    /// Event): such a pod or node gets a new address, unlike what it was set up with.
+    pub refused: Vec<InputError>,
 }
 
 /// Rebuilds `ipam` (fresh, before any allocation) from the cluster's allocation records
@@ -522,6 +525,25 @@ pub fn restore_from_cluster(ipam: &ipam::Ipam, objects: &Objects) -> ClusterRest
             .collect(),
         ..ClusterRestore::default()
     };
+    for c in &report.conflicts {
+        if !exists(&c.owner) {
+            continue;
+        }
+        let object = match c.owner.strip_prefix("node/") {
+            Some(node) => object_ref("Node", None, node),
+            // `<pod>.<namespace>`: a namespace has no dot.
+            None => match c.owner.rsplit_once('.') {
+                Some((pod, ns)) => object_ref("Pod", Some(ns), pod),
+                None => continue,
+            },
+        };
+        out.refused.push(InputError {
+            file: None,
+            object,
+            field: format!("metadata.annotations[{}]", annotations::IP_ADDRESS),
+            message: format!("its allocation record was not restored: {}", c.error),
+        });
+    }
     for owner in &gone {
         if ipam.release(owner).is_some() {
             out.released += 1;
@@ -1040,6 +1062,9 @@ struct Term {
     overlay: Mutex<Overlay>,
     /// Subnets with usage series, to drop the series of removed ones.
     measured: Mutex<BTreeSet<String>>,
+    /// Allocation records the term's restore refused: reported by every pass of the term (an
+    /// Event each, once), since a pass may replace the writes an earlier one planned.
+    refused: Vec<InputError>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -1288,6 +1313,7 @@ async fn lead(shared: &Shared, leading: watch::Receiver<bool>) -> Result<()> {
         emitted: Mutex::new(BTreeSet::new()),
         overlay: Mutex::new(overlay),
         measured: Mutex::new(BTreeSet::new()),
+        refused: restored.refused,
     };
     shared.queue.add(Work::Converge);
     let workers = (0..WORKERS).map(|_| worker(shared, &term, leading.clone()));
@@ -1417,6 +1443,7 @@ fn forget<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, key: &K, written: &V) 
 
 async fn converge_pass(shared: &Shared, term: &Term) -> Result<()> {
     let (mut objects, mut errors) = shared.stores.snapshot();
+    errors.extend(term.refused.iter().cloned());
     lock(&term.overlay).apply(&mut objects);
     let mut pass = term.pass.lock().await;
     let Pass { controller, gate } = &mut *pass;

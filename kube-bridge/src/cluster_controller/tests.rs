@@ -87,7 +87,8 @@ fn restore_rebuilds_ipam_from_ip_records_and_annotations() {
         ClusterRestore {
             restored: 2,
             released: 1,
-            conflicts: vec![]
+            conflicts: vec![],
+            refused: vec![],
         }
     );
     let held = |owner: &str| {
@@ -128,6 +129,22 @@ fn restore_reports_an_address_held_twice() {
     assert_eq!(summary.restored, 1);
     assert_eq!(summary.conflicts.len(), 1, "{summary:?}");
     assert!(summary.conflicts[0].starts_with("b.ns1: "), "{summary:?}");
+    let refused: Vec<(&str, &str)> = summary
+        .refused
+        .iter()
+        .map(|e| (e.object.as_str(), e.field.as_str()))
+        .collect();
+    assert_eq!(
+        refused,
+        [(
+            "Pod/ns1/b",
+            "metadata.annotations[ovn.kubernetes.io/ip_address]"
+        )]
+    );
+    assert!(
+        summary.refused[0].message.contains("10.1.0.5"),
+        "{summary:?}"
+    );
 }
 
 #[test]
@@ -1613,4 +1630,58 @@ async fn a_port_deleted_by_hand_comes_back_with_the_resync() {
         .expect("stops")
         .expect("joined")
         .expect("clean exit");
+}
+
+/// A restart that finds one address recorded for two pods (annotations from a controller that
+/// handed it out twice): the first keeps it; the second gets a Warning Event saying its record
+/// was not restored, naming the address, and no port (no address twice in NB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_recorded_twice_gets_an_event_and_no_second_port() {
+    let nb = OvsdbServer::nb().expect("NB starts");
+    let twice = allocated("10.1.0.5", "00:00:00:00:00:05", "net1");
+    let mut other = twice.clone();
+    other["ovn.kubernetes.io/mac_address"] = json!("00:00:00:00:00:06");
+    let pod_events = "/apis/events.k8s.io/v1/namespaces/ns1/events";
+    let not_restored = |w: &Write| {
+        w.method == "POST"
+            && w.path == pod_events
+            && w.body.as_ref().is_some_and(|b| {
+                b["note"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("not restored"))
+            })
+    };
+    let writes = run_until(
+        &nb,
+        restart_lists(&[("web-0", twice), ("web-1", other)], vec![]),
+        |w| w.iter().any(not_restored) && created(w, IPS, "web-0.ns1").is_some(),
+    )
+    .await;
+    let events: Vec<&Value> = writes
+        .iter()
+        .filter(|w| not_restored(w))
+        .filter_map(|w| w.body.as_ref())
+        .collect();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let event = events[0];
+    assert_eq!(event["type"], "Warning", "{event}");
+    assert_eq!(event["regarding"]["name"], "web-1", "{event}");
+    assert_eq!(
+        event["regarding"]["fieldPath"],
+        "metadata.annotations[ovn.kubernetes.io/ip_address]"
+    );
+    assert!(
+        event["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("10.1.0.5")),
+        "{event}"
+    );
+    assert_eq!(
+        nbctl(
+            &nb,
+            &["get", "Logical_Switch_Port", "web-0.ns1", "addresses"]
+        ),
+        "[\"00:00:00:00:00:05 10.1.0.5\"]"
+    );
+    assert_eq!(lsp_named(&nb, "web-1.ns1"), "");
 }
