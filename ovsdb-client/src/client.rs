@@ -9,6 +9,8 @@
 //! Requests are multiplexed by id: any number can be in flight, each caller awaits its own
 //! reply. A request in flight when the connection drops fails with
 //! [`Error::ConnectionLost`]; it is never replayed, because the server may have executed it.
+//! Every request is bounded ([`ClientConfig::request_timeout`], 60 s by default), waiting for a
+//! connection included: one that runs out fails with [`Error::Timeout`] and is forgotten.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
