@@ -161,15 +161,56 @@ fn value_to_node(v: &Value) -> Result<Node> {
             }
             resolve_plain(&json_float(*f))
         }
-        Value::String(s) => Node::Str(s.clone()),
+        Value::String(s) => Node::Str(json_leg_string(s)),
         Value::List(items) => Node::Seq(items.iter().map(value_to_node).collect::<Result<_>>()?),
         Value::Map(m) => Node::Map(
             m.iter()
-                .map(|(k, v)| Ok((k.clone(), value_to_node(v)?)))
+                .map(|(k, v)| {
+                    // A NEL in a key breaks the line inside go-yaml's simple key: an error,
+                    // which `toYaml` prints as nothing.
+                    if k.contains('\u{85}') {
+                        return Err(Error::Encode(
+                            "yaml: could not find expected ':' (a NEL in a map key)".into(),
+                        ));
+                    }
+                    Ok((k.clone(), value_to_node(v)?))
+                })
                 .collect::<Result<_>>()?,
         ),
         Value::Object(o) => Node::Str(object_text(o.as_ref())),
     })
+}
+
+/// A string after the JSON leg of `sigs.k8s.io/yaml.Marshal`: JSON leaves NEL (U+0085) bare,
+/// and go-yaml's reader takes it for a line break inside the double-quoted scalar, folding
+/// it as libyaml folds breaks (one break is a space, more are newlines, blanks around them
+/// dropped). No other character changes.
+fn json_leg_string(s: &str) -> String {
+    if !s.contains('\u{85}') {
+        return s.to_string();
+    }
+    let parts: Vec<&str> = s.split('\u{85}').collect();
+    let mut out = parts[0].trim_end_matches(' ').to_string();
+    let mut breaks = 0;
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        breaks += 1;
+        let last = i == parts.len() - 1;
+        let mut content = part.trim_start_matches(' ');
+        if !last {
+            content = content.trim_end_matches(' ');
+            if content.is_empty() {
+                continue;
+            }
+        }
+        if breaks == 1 {
+            out.push(' ');
+        } else {
+            out.push_str(&"\n".repeat(breaks - 1));
+        }
+        breaks = 0;
+        out.push_str(content);
+    }
+    out
 }
 
 /// go-yaml's wording, wrapped as `sigs.k8s.io/yaml` wraps it; go-yaml leaves out the line when

@@ -203,3 +203,14 @@ fn quoted_scalars_skip_tabs_and_short_indents_on_continuation_lines() {
         "{e}"
     );
 }
+
+#[test]
+fn nel_folds_like_a_line_break_through_the_json_leg() {
+    let v = Value::List(vec![
+        Value::String("x\u{85}y".into()),
+        Value::String("x \u{85}\u{85} y".into()),
+        Value::String("\u{85}x".into()),
+    ]);
+    assert_eq!(to_yaml(&v).unwrap(), "- x y\n- |-\n  x\n  y\n- ' x'");
+    assert!(to_yaml(&map(&[("k\u{85}x", Value::Nil)])).is_err());
+}
