@@ -320,8 +320,11 @@ impl Session {
             });
         }
         let several = remotes.len() > 1;
+        // ovsdb-client waits as long as the server takes (a `wait` operation may block for
+        // ever by design); the library's default request bound is for controllers.
         let mut config = ClientConfig::with_remotes(remotes)
             .probe_interval(None)
+            .request_timeout(None)
             .leader_only(options.leader_only);
         config.tls = tls;
         config.database = database;
