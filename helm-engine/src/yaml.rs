@@ -308,6 +308,10 @@ fn libyaml_problem(info: &str) -> (&str, Stage) {
     (info, Scanner)
 }
 
+/// The marked error of an alias inside its own anchor's value (go-yaml: "anchor 'x' value
+/// contains itself").
+const ANCHOR_IN_ITSELF: &str = "alias inside its own anchor";
+
 /// Marks a saphyr error until [`parse_nodes`], which has the source text, words it as go-yaml.
 const SCAN_ERROR: char = '\u{0}';
 
@@ -333,14 +337,18 @@ fn word_scan_error(e: Error, src: &str) -> Error {
     let line: usize = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
     let info = parts.next().unwrap_or("");
     let head = "error converting YAML to JSON: yaml: ";
-    if info == "while parsing node, found unknown anchor" {
+    if info == "while parsing node, found unknown anchor" || info == ANCHOR_IN_ITSELF {
         let name: String = src
             .chars()
             .skip(index)
             .skip_while(|&c| c == '*')
             .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
             .collect();
-        return Error::Yaml(format!("{head}unknown anchor '{name}' referenced"));
+        return Error::Yaml(if info == ANCHOR_IN_ITSELF {
+            format!("{head}anchor '{name}' value contains itself")
+        } else {
+            format!("{head}unknown anchor '{name}' referenced")
+        });
     }
     let (problem, stage, mut line0) = match libyaml_problem(info) {
         // saphyr stops at the scalar; libyaml at the tab on a later line.
@@ -384,6 +392,17 @@ fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
     if s.chars().any(|c| !is_yaml_char(c)) {
         return Err(Error::Yaml(format!(
             "error converting YAML to JSON: yaml: {CONTROL_CHARACTERS}"
+        )));
+    }
+    if let Some(line0) = incompatible_version_directive(s, limit == Some(1)) {
+        // A parser error: go-yaml shows its zero-based line, none on the first.
+        let at = if line0 == 0 {
+            String::new()
+        } else {
+            format!("line {line0}: ")
+        };
+        return Err(Error::Yaml(format!(
+            "error converting YAML to JSON: yaml: {at}found incompatible YAML document"
         )));
     }
     // libyaml skips a tab as whitespace only where a simple key may not start, which excludes
@@ -445,6 +464,35 @@ pub(crate) fn is_yaml_char(c: char) -> bool {
 const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";
 const TAB_IN_QUOTED: &str = "tab cannot be used as indentation";
 const QUOTED_INDENT: &str = "invalid indentation in quoted scalar";
+
+/// The zero-based line of a `%YAML` directive for another version than 1.1, which go-yaml
+/// v2 (libyaml 0.1) refuses; saphyr takes any 1.x. Directives stand before a document's
+/// `---`, at the start of the stream or after a `...`; with `first_only`, only the first
+/// document's count (go-yaml reads no further for one document).
+fn incompatible_version_directive(s: &str, first_only: bool) -> Option<usize> {
+    let mut directives = true;
+    for (i, line) in s.lines().enumerate() {
+        if first_only && !directives && line.starts_with("...") {
+            return None;
+        }
+        if line.starts_with("...") {
+            directives = true;
+        } else if let Some(rest) = line.strip_prefix("%YAML") {
+            let version = rest.split_whitespace().next().unwrap_or("");
+            if directives && rest.starts_with([' ', '\t']) && version != "1.1" {
+                return Some(i);
+            }
+        } else if line.starts_with("---") {
+            if first_only && !directives {
+                return None;
+            }
+            directives = false;
+        } else if !(line.trim().is_empty() || line.starts_with('#') || line.starts_with('%')) {
+            directives = false;
+        }
+    }
+    None
+}
 
 /// The char index a [`scan_error`] message carries.
 fn scan_error_index(m: &str) -> usize {
@@ -607,9 +655,15 @@ fn build_node(
     let ev = own_event(ev);
     match ev {
         Event::DocumentEnd | Event::SequenceEnd | Event::MappingEnd | Event::StreamEnd => Ok(None),
+        // saphyr refuses unknown anchors itself: one it knows but this map lacks is still
+        // being built, an alias inside its own anchor's value.
         Event::Alias(id) => match anchors.get(&id) {
             Some(n) => Ok(Some(n.clone())),
-            None => Err(yaml_error(&span, "unknown anchor referenced")),
+            None => Err(Error::Yaml(format!(
+                "{SCAN_ERROR}{}:{}:{ANCHOR_IN_ITSELF}",
+                span.start.index(),
+                span.start.line()
+            ))),
         },
         Event::Scalar(text, style, anchor, tag) => {
             let node = resolve_scalar(&text, style, tag.as_deref(), &span)?;
@@ -820,7 +874,9 @@ fn resolve_scalar(
                 _ => Ok(Node::Str(text.to_string())),
             };
         }
-        // Local tags (`!foo`): go-yaml decodes them by their resolved type anyway.
+        // Any other tag (`!foo`, `!<verbatim>`, a `%TAG` handle) is not one go-yaml v2
+        // resolves: the text stays a string.
+        return Ok(Node::Str(text.to_string()));
     }
     if style == ScalarStyle::Plain {
         Ok(resolve_plain(text))

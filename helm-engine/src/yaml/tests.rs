@@ -214,3 +214,24 @@ fn nel_folds_like_a_line_break_through_the_json_leg() {
     assert_eq!(to_yaml(&v).unwrap(), "- x y\n- |-\n  x\n  y\n- ' x'");
     assert!(to_yaml(&map(&[("k\u{85}x", Value::Nil)])).is_err());
 }
+
+#[test]
+fn tags_directives_and_self_aliases_as_go_yaml_v2_reads_them() {
+    assert_eq!(
+        y("a: !custom 1\nb: ! 2\n"),
+        map(&[
+            ("a", Value::String("1".into())),
+            ("b", Value::String("2".into()))
+        ])
+    );
+    let e = from_yaml("# c\n%YAML 1.2\n---\na: 1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("yaml: line 1: found incompatible YAML document"),
+        "{e}"
+    );
+    assert!(from_yaml("a: 1\n...\n%YAML 2.0\n---\nb: 1\n").is_ok());
+    let e = from_yaml("a: &x [1, *x]\n").unwrap_err().to_string();
+    assert!(e.ends_with("yaml: anchor 'x' value contains itself"), "{e}");
+}
