@@ -263,11 +263,18 @@ async fn pass(
     manifests: &mut ManifestDir,
     dir: &std::path::Path,
 ) -> Result<bool, String> {
+    let load = manifests.load(dir).map_err(|e| e.to_string())?;
+    converge(controller, load).await
+}
+
+/// Converges NB to what a load of the directory declares; `Ok(false)` when the input had
+/// errors (exit code 2 with `--once`).
+async fn converge(controller: &mut Controller, load: ManifestLoad) -> Result<bool, String> {
     let ManifestLoad {
         objects,
         mut errors,
         unknown,
-    } = manifests.load(dir).map_err(|e| e.to_string())?;
+    } = load;
     if !unknown.is_empty() {
         // What an unparsable file declares is unknown: converging without it could delete its
         // pods' ports and release their addresses. Nothing is written until it parses.
@@ -349,16 +356,36 @@ async fn main() -> ExitCode {
     let Some(manifests) = args.manifests.clone() else {
         return cluster(args).await;
     };
-    let mut controller = match Controller::connect_with(&args.ovn_nb, &nb_options(&args)).await {
+    let mut seen = fingerprint(&manifests);
+    // The first read of the directory (parsing is CPU-bound) overlaps connecting to NB and
+    // loading its contents (mostly waiting on the server).
+    let loading = {
+        let manifests = manifests.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut dir = ManifestDir::default();
+            let load = dir.load(&manifests);
+            (dir, load)
+        })
+    };
+    let connected = Controller::connect_with(&args.ovn_nb, &nb_options(&args)).await;
+    let (mut dir, load) = match loading.await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("reading {}: {e}", manifests.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut controller = match connected {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cannot connect to OVN NB {}: {e}", args.ovn_nb);
             return ExitCode::FAILURE;
         }
     };
-    let mut seen = fingerprint(&manifests);
-    let mut dir = ManifestDir::default();
-    let first = pass(&mut controller, &mut dir, &manifests).await;
+    let first = match load {
+        Ok(load) => converge(&mut controller, load).await,
+        Err(e) => Err(e.to_string()),
+    };
     if args.once {
         return match first {
             Ok(true) => ExitCode::SUCCESS,
