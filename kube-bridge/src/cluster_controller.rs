@@ -555,6 +555,35 @@ pub fn restore_from_cluster(ipam: &ipam::Ipam, objects: &Objects) -> ClusterRest
 
 /// Resolves the objects' subnets and adds to `ipam` those it lacks. A subnet IPAM refuses is
 /// left out here; the converge pass that follows reports it.
+/// The address `owner` holds in `subnet`, or one allocated there now as `request` asks (one
+/// it holds in another subnet is released first); counts what it allocates in `allocated`.
+/// An error is the annotation field to blame and why.
+fn gate_allocation(
+    ipam: &ipam::Ipam,
+    owner: &str,
+    subnet: &str,
+    request: impl FnOnce() -> Result<ipam::Request, (String, String)>,
+    allocated: &mut usize,
+) -> Result<ipam::Allocation, (String, String)> {
+    match ipam.lookup(owner) {
+        Some((s, a)) if s == subnet => Ok(a),
+        other => {
+            if other.is_some() {
+                ipam.release(owner);
+            }
+            let req = request()?;
+            let allocation = ipam.allocate_with(subnet, owner, &req).map_err(|e| {
+                (
+                    format!("metadata.annotations[{}]", annotations::IP_ADDRESS),
+                    e.to_string(),
+                )
+            })?;
+            *allocated += 1;
+            Ok(allocation)
+        }
+    }
+}
+
 fn add_missing_subnets(ipam: &ipam::Ipam, objects: &Objects) -> Vec<ResolvedSubnet> {
     let (subnets, _) = resolve_subnets(objects);
     for s in &subnets {
@@ -710,24 +739,13 @@ impl PortGate {
             }
             let (ns, name) = key;
             let owner = owner_key(ns, name);
-            let allocation = match ipam.lookup(&owner) {
-                Some((s, a)) if s == subnet.name => Ok(a),
-                other => {
-                    if other.is_some() {
-                        ipam.release(&owner);
-                    }
-                    static_request(pod)
-                        .and_then(|req| {
-                            ipam.allocate_with(&subnet.name, &owner, &req).map_err(|e| {
-                                (
-                                    format!("metadata.annotations[{}]", annotations::IP_ADDRESS),
-                                    e.to_string(),
-                                )
-                            })
-                        })
-                        .inspect(|_| held.allocated += 1)
-                }
-            };
+            let allocation = gate_allocation(
+                ipam,
+                &owner,
+                &subnet.name,
+                || static_request(pod),
+                &mut held.allocated,
+            );
             let allocation = match allocation {
                 Ok(a) => a,
                 Err((field, message)) => {
@@ -803,24 +821,13 @@ impl PortGate {
                 continue;
             };
             let owner = node_owner_key(name);
-            let allocation = match ipam.lookup(&owner) {
-                Some((s, a)) if s == join.name => Ok(a),
-                other => {
-                    if other.is_some() {
-                        ipam.release(&owner);
-                    }
-                    crate::translate::static_request_from(&node.metadata.annotations)
-                        .and_then(|req| {
-                            ipam.allocate_with(&join.name, &owner, &req).map_err(|e| {
-                                (
-                                    format!("metadata.annotations[{}]", annotations::IP_ADDRESS),
-                                    e.to_string(),
-                                )
-                            })
-                        })
-                        .inspect(|_| held.allocated += 1)
-                }
-            };
+            let allocation = gate_allocation(
+                ipam,
+                &owner,
+                &join.name,
+                || crate::translate::static_request_from(&node.metadata.annotations),
+                &mut held.allocated,
+            );
             let allocation = match allocation {
                 Ok(a) => a,
                 Err((field, message)) => {
