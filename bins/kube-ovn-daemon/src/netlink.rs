@@ -11,7 +11,7 @@ use std::path::Path;
 
 use futures::TryStreamExt;
 use ipnet::IpNet;
-use netlink_packet_route::address::{AddressAttribute, AddressFlags};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
 use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
@@ -223,60 +223,42 @@ impl Netlink {
 
     /// Removes `address` (with its prefix length) from a link; absent is fine.
     pub async fn delete_address(&self, index: u32, address: IpNet) -> Result<()> {
-        let mut stream = self
-            .handle
-            .address()
-            .get()
-            .set_link_index_filter(index)
-            .execute();
-        while let Some(message) = stream
-            .try_next()
-            .await
-            .map_err(Error::netlink(format!("list addresses of link #{index}")))?
-        {
-            let matches = message.header.prefix_len == address.prefix_len()
-                && message
-                    .attributes
-                    .iter()
-                    .any(|a| matches!(a, AddressAttribute::Address(ip) if *ip == address.addr()));
-            if matches {
-                return self
-                    .handle
+        let found = self
+            .address_messages(index)
+            .await?
+            .into_iter()
+            .find(|message| message_addresses(message).any(|a| a == address));
+        match found {
+            Some(message) => {
+                self.handle
                     .address()
                     .del(message)
                     .execute()
                     .await
                     .map_err(Error::netlink(format!(
                         "delete address {address} from link #{index}"
-                    )));
+                    )))
             }
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The addresses on a link.
     pub async fn addresses(&self, index: u32) -> Result<Vec<IpNet>> {
-        let mut stream = self
-            .handle
+        let messages = self.address_messages(index).await?;
+        Ok(messages.iter().flat_map(message_addresses).collect())
+    }
+
+    /// The kernel's address messages of a link.
+    async fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>> {
+        self.handle
             .address()
             .get()
             .set_link_index_filter(index)
-            .execute();
-        let mut out = Vec::new();
-        while let Some(message) = stream
-            .try_next()
+            .execute()
+            .try_collect()
             .await
-            .map_err(Error::netlink(format!("list addresses of link #{index}")))?
-        {
-            for attribute in &message.attributes {
-                if let AddressAttribute::Address(ip) = attribute {
-                    if let Ok(net) = IpNet::new(*ip, message.header.prefix_len) {
-                        out.push(net);
-                    }
-                }
-            }
-        }
-        Ok(out)
+            .map_err(Error::netlink(format!("list addresses of link #{index}")))
     }
 
     /// Adds a route to `destination` via `gateway` out of link `index` (replacing one there).
@@ -455,6 +437,17 @@ fn owned_route(destination: IpNet, gateway: IpAddr, index: u32) -> Result<RouteM
             "route to {destination} via {gateway}: the families differ"
         ))),
     }
+}
+
+/// The addresses (with their prefix length) an address message carries.
+fn message_addresses(message: &AddressMessage) -> impl Iterator<Item = IpNet> + '_ {
+    message
+        .attributes
+        .iter()
+        .filter_map(|attribute| match attribute {
+            AddressAttribute::Address(ip) => IpNet::new(*ip, message.header.prefix_len).ok(),
+            _ => None,
+        })
 }
 
 /// A link's MAC address as `aa:bb:cc:dd:ee:ff`, if it has one.
