@@ -3,31 +3,10 @@
 //! Reading it as absent would remove its port and release its address over a typo.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 
 use ovn_tests::{OvnCentral, ScratchDir};
 
-fn run(dir: &Path, nb: &str) -> (Option<i32>, String) {
-    let out = Command::new(crate::cli_common::workspace_binary(
-        "kube-ovn-controller",
-        "KUBE_OVN_CONTROLLER",
-    ))
-    .args([
-        "--manifests",
-        dir.to_str().unwrap(),
-        "--ovn-nb",
-        nb,
-        "--once",
-    ])
-    .env("RUST_LOG", "warn")
-    .output()
-    .expect("controller runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::controller_manifest::run;
 
 const CLUSTER: &str = r#"
 apiVersion: v1
@@ -44,10 +23,9 @@ metadata: {name: sn-prod}
 spec: {cidrBlock: 10.30.0.0/24, namespaces: [prod]}
 "#;
 
+/// A pod of app `web` in namespace `prod`.
 fn pod(name: &str) -> String {
-    format!(
-        "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: prod, labels: {{app: web}}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"
-    )
+    crate::controller_manifest::pod("prod", name, "web")
 }
 
 /// Each owned pod port: name to (addresses, ip_address from external_ids).

@@ -11,7 +11,7 @@ fn controller_path() -> PathBuf {
     crate::cli_common::workspace_binary("kube-ovn-controller", "KUBE_OVN_CONTROLLER")
 }
 
-fn run(dir: &Path, nb: &str) -> (Option<i32>, String) {
+pub(crate) fn run(dir: &Path, nb: &str) -> (Option<i32>, String) {
     let out = Command::new(controller_path())
         .args([
             "--manifests",
@@ -74,7 +74,7 @@ spec:
     ports: [{protocol: TCP, port: 8080}]
 "#;
 
-fn pod(ns: &str, name: &str, app: &str) -> String {
+pub(crate) fn pod(ns: &str, name: &str, app: &str) -> String {
     format!(
         "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: {app}}}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"
     )
