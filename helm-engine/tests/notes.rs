@@ -16,18 +16,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-fn helm_bin() -> PathBuf {
-    let p = match std::env::var_os("HELM_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/helm"),
-    };
-    assert!(
-        p.is_file(),
-        "the reference helm binary is missing at {}: run `scripts/install-helm .tools` or set HELM_BIN",
-        p.display()
-    );
-    p
-}
+mod support;
+use support::helm_bin;
 
 /// Answers the discovery requests of `helm install --dry-run=client`; stops when dropped.
 struct Discovery {

@@ -7,21 +7,11 @@
 
 use helm_engine::render::{RenderOptions, template};
 use helm_engine::values::ValueOptions;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn helm_bin() -> PathBuf {
-    let p = match std::env::var_os("HELM_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/helm"),
-    };
-    assert!(
-        p.is_file(),
-        "the reference helm binary is missing at {}: run `scripts/install-helm .tools` or set HELM_BIN",
-        p.display()
-    );
-    p
-}
+mod support;
+use support::helm_bin;
 
 /// (chart under tests/charts, one `--set` argument): every case violates the schema.
 const CASES: &[(&str, &str)] = &[

@@ -4,21 +4,10 @@
 //! `<workspace>/.tools/helm` (`scripts/install-helm .tools` puts it there).
 
 use helm_engine::values::ValueOptions;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn helm_bin() -> PathBuf {
-    let p = match std::env::var_os("HELM_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/helm"),
-    };
-    assert!(
-        p.is_file(),
-        "the reference helm binary is missing at {}: run `scripts/install-helm .tools` or set HELM_BIN",
-        p.display()
-    );
-    p
-}
+mod support;
+use support::helm_bin;
 
 const CASES: &[&str] = &[
     "a: b: c\n",
