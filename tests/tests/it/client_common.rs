@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use ovsdb_client::client::ClientConfig;
-use ovsdb_client::{Atom, Datum, Row};
+use ovsdb_client::{Atom, Datum, Operation, Row, WaitUntil};
 
 /// A config for tests: reconnects within a fraction of a second instead of OVS's 1-8 s.
 pub fn config(remotes: &str) -> ClientConfig {
@@ -128,5 +128,18 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.set(ProxyMode::Refuse);
         self.task.abort();
+    }
+}
+
+/// A `wait` on the empty Logical_Switch table for a change that never comes: the server holds
+/// the transaction for ten minutes, so a test can act while it is in flight.
+pub fn blocked_wait() -> Operation {
+    Operation::Wait {
+        table: "Logical_Switch".into(),
+        conditions: vec![],
+        columns: vec!["name".into()],
+        until: WaitUntil::NotEqual,
+        rows: vec![],
+        timeout: Some(600_000),
     }
 }

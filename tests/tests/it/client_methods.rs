@@ -8,7 +8,7 @@ use ovsdb_client::{
     Atom, Condition, Datum, Error, Function, Mutation, Mutator, Operation, Uuid, WaitUntil,
 };
 
-use crate::client_common::{config, row, s, within};
+use crate::client_common::{blocked_wait, config, row, s, within};
 
 fn nb() -> OvsdbServer {
     OvsdbServer::builder(Schema::Northbound)
@@ -334,14 +334,7 @@ async fn client_transact_reports_server_errors_per_operation() {
 async fn client_cancel_abandons_a_blocked_wait() {
     let server = nb();
     let client = connect(&server.unix_remote()).await;
-    let blocked = Operation::Wait {
-        table: "Logical_Switch".into(),
-        conditions: vec![],
-        columns: vec!["name".into()],
-        until: WaitUntil::NotEqual,
-        rows: vec![],
-        timeout: Some(600_000),
-    };
+    let blocked = blocked_wait();
     let pending = client
         .start_transact("OVN_Northbound", &[blocked])
         .await
@@ -400,14 +393,7 @@ async fn client_pipelines_many_transactions_on_one_connection() {
 async fn client_transaction_in_flight_when_the_server_dies_fails_retryably() {
     let mut server = nb();
     let client = connect(&server.unix_remote()).await;
-    let blocked = Operation::Wait {
-        table: "Logical_Switch".into(),
-        conditions: vec![],
-        columns: vec!["name".into()],
-        until: WaitUntil::NotEqual,
-        rows: vec![],
-        timeout: Some(600_000),
-    };
+    let blocked = blocked_wait();
     let pending = client
         .start_transact("OVN_Northbound", &[blocked])
         .await

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use ovn_tests::{OvsdbServer, Schema};
 use ovsdb_client::client::{Client, ConnectionState};
-use ovsdb_client::{Error, Operation, WaitUntil};
+use ovsdb_client::{Error, Operation};
 
-use crate::client_common::{Proxy, ProxyMode, config, row, s, within};
+use crate::client_common::{Proxy, ProxyMode, blocked_wait, config, row, s, within};
 
 const DB: &str = "OVN_Northbound";
 
@@ -27,14 +27,7 @@ async fn client_timeout_gives_up_on_a_blocked_wait_and_keeps_the_connection() {
         .unwrap();
     let mut state = client.state();
     state.borrow_and_update();
-    let blocked = Operation::Wait {
-        table: "Logical_Switch".into(),
-        conditions: vec![],
-        columns: vec!["name".into()],
-        until: WaitUntil::NotEqual,
-        rows: vec![],
-        timeout: Some(600_000),
-    };
+    let blocked = blocked_wait();
     match within(
         30,
         "the blocked transaction to time out",
