@@ -520,21 +520,7 @@ fn chassis_daemon_reports_failures_and_applies_rate_limits() -> Result<()> {
     // Rate limits on the logical port (Mbit/s, under the annotation names) become OVS
     // policing on the interface (what the pod sends) and a QoS on its port (what it receives).
     let port = "client-b.dev";
-    wait_until(
-        DEFAULT_TIMEOUT,
-        "the controller to allocate client-b",
-        || {
-            node.central
-                .nb
-                .nbctl([
-                    "get",
-                    "Logical_Switch_Port",
-                    port,
-                    "external_ids:ip_address",
-                ])
-                .is_ok()
-        },
-    )?;
+    wait_port_allocated(&node.central, port)?;
     node.central.nb.nbctl([
         "set",
         "Logical_Switch_Port",
@@ -583,10 +569,8 @@ fn chassis_daemon_reports_failures_and_applies_rate_limits() -> Result<()> {
     Ok(())
 }
 
-/// Waits for the controller's NB port `port` and returns its network under the annotation names
-/// (`ovn.kubernetes.io/…`), with `allocated=true`: what the cluster controller writes on the
-/// pod or node.
-fn annotations_from_nb(central: &OvnCentral, port: &str) -> Result<serde_json::Value> {
+/// Waits for the controller to write NB port `port` with its address.
+fn wait_port_allocated(central: &OvnCentral, port: &str) -> Result<()> {
     wait_until(
         DEFAULT_TIMEOUT,
         &format!("the controller to write {port}"),
@@ -601,7 +585,14 @@ fn annotations_from_nb(central: &OvnCentral, port: &str) -> Result<serde_json::V
                 ])
                 .is_ok()
         },
-    )?;
+    )
+}
+
+/// Waits for the controller's NB port `port` and returns its network under the annotation names
+/// (`ovn.kubernetes.io/…`), with `allocated=true`: what the cluster controller writes on the
+/// pod or node.
+fn annotations_from_nb(central: &OvnCentral, port: &str) -> Result<serde_json::Value> {
+    wait_port_allocated(central, port)?;
     let mut annotations = serde_json::json!({"ovn.kubernetes.io/allocated": "true"});
     for key in [
         "ip_address",
