@@ -7,6 +7,40 @@ use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// A controller [`run`] in the background, and the switch that stops it.
+struct Running {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Running {
+    fn spawn(client: kube::Client, config: ClusterConfig, metrics: Arc<Metrics>) -> Running {
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(run(client, config, metrics, stop_rx));
+        Running { stop, task }
+    }
+
+    /// Tells the controller to stop, without waiting.
+    fn request_stop(&self) {
+        self.stop.send(true).expect("running");
+    }
+
+    /// Waits (bounded) for the controller to end, and checks that it ended cleanly.
+    async fn joined(self) {
+        tokio::time::timeout(LIMIT, self.task)
+            .await
+            .expect("stops")
+            .expect("joined")
+            .expect("clean exit");
+    }
+
+    /// Stops the controller and checks that it ends cleanly.
+    async fn stop(self) {
+        self.request_stop();
+        self.joined().await;
+    }
+}
+
 fn objects(docs: Vec<Value>) -> Objects {
     let mut objects = Objects::default();
     for doc in docs {
@@ -419,13 +453,12 @@ async fn cluster_mode_converges_nb_and_writes_back() {
     let (client, server) = mock_api::client();
     let mut api = FakeApi::start(server, lists());
     let metrics = Arc::new(Metrics::new());
-    let (stop, stop_rx) = watch::channel(false);
     let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
     config.leader_election = Some(LeaderElection {
         retry_period: Duration::from_millis(200),
         ..LeaderElection::new("kube-system")
     });
-    let controller = tokio::spawn(run(client, config, metrics.clone(), stop_rx));
+    let controller = Running::spawn(client, config, metrics.clone());
 
     // Nothing is written before the lease is held.
     let first = api.next_write().await;
@@ -617,7 +650,7 @@ async fn cluster_mode_converges_nb_and_writes_back() {
     );
 
     // Shutdown releases the lease.
-    stop.send(true).expect("running");
+    controller.request_stop();
     let released = api
         .writes_until(|w| {
             w.iter().any(|w| {
@@ -630,11 +663,7 @@ async fn cluster_mode_converges_nb_and_writes_back() {
         })
         .await;
     assert!(!released.is_empty());
-    tokio::time::timeout(LIMIT, controller)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("clean exit");
+    controller.joined().await;
 }
 
 /// The stand-in's lists for the restart test: pods with the given annotations, the IP records
@@ -664,17 +693,11 @@ async fn run_until(
 ) -> Vec<Write> {
     let (client, server) = mock_api::client();
     let mut api = FakeApi::start(server, lists);
-    let (stop, stop_rx) = watch::channel(false);
     let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
     config.leader_election = None;
-    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+    let controller = Running::spawn(client, config, Arc::new(Metrics::new()));
     let writes = api.writes_until(done).await;
-    stop.send(true).expect("running");
-    tokio::time::timeout(LIMIT, controller)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("clean exit");
+    controller.stop().await;
     writes
 }
 
@@ -814,10 +837,9 @@ async fn annotations_are_patched_before_the_port_and_a_failed_patch_holds_the_po
     let pod_path = |name: &str| format!("/api/v1/namespaces/ns1/pods/{name}");
     let (web0, web1) = (pod_path("web-0"), pod_path("web-1"));
     let mut api = FakeApi::start_holding(server, lists(), &[&web0, &web1]);
-    let (stop, stop_rx) = watch::channel(false);
     let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
     config.leader_election = None;
-    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+    let controller = Running::spawn(client, config, Arc::new(Metrics::new()));
 
     // Every attempt to annotate each pod, as sent; web-0's first two are refused.
     let mut attempts: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -932,12 +954,7 @@ async fn annotations_are_patched_before_the_port_and_a_failed_patch_holds_the_po
             .all(|c| *c == ("PATCH", web0.as_str())),
         "{calls:?}"
     );
-    stop.send(true).expect("running");
-    tokio::time::timeout(LIMIT, controller)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("clean exit");
+    controller.stop().await;
 }
 
 /// `/metrics` served for `metrics` on a free loopback port, as the binary serves it.
@@ -1021,10 +1038,9 @@ async fn nb_connection_state_on_metrics_is_the_controllers_own_connection() {
     let mut api = FakeApi::start(server, lists());
     let metrics = Arc::new(Metrics::new());
     let endpoint = MetricsEndpoint::start(metrics.clone()).await;
-    let (stop, stop_rx) = watch::channel(false);
     let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
     config.leader_election = None;
-    let controller = tokio::spawn(run(client, config, metrics, stop_rx));
+    let controller = Running::spawn(client, config, metrics);
 
     api.writes_until(|w| find(w, "PATCH", "/api/v1/namespaces/ns1/pods/web-0").is_some())
         .await;
@@ -1036,12 +1052,7 @@ async fn nb_connection_state_on_metrics_is_the_controllers_own_connection() {
     nb.start().expect("NB starts again");
     endpoint.wait_for(NB_CONNECTED, |v| v == 1.0).await;
 
-    stop.send(true).expect("running");
-    tokio::time::timeout(LIMIT, controller)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("clean exit");
+    controller.stop().await;
     assert_eq!(
         metrics_line(&endpoint.scrape().await, NB_CONNECTED),
         Some(0.0),
@@ -1083,10 +1094,9 @@ async fn bad_input_in_a_cluster_gets_one_event_each_and_the_rest_converges() {
     ];
     let (client, server) = mock_api::client();
     let mut api = FakeApi::start(server, lists);
-    let (stop, stop_rx) = watch::channel(false);
     let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
     config.leader_election = None;
-    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+    let controller = Running::spawn(client, config, Arc::new(Metrics::new()));
 
     let pod_events = "/apis/events.k8s.io/v1/namespaces/ns1/events";
     let events_of = |w: &[Write]| -> Vec<Value> {
@@ -1191,12 +1201,7 @@ async fn bad_input_in_a_cluster_gets_one_event_each_and_the_rest_converges() {
         );
     }
 
-    stop.send(true).expect("running");
-    tokio::time::timeout(LIMIT, controller)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("clean exit");
+    controller.stop().await;
 }
 
 /// The gate without any server: a new pod is allocated and held out of the pass until its
@@ -1275,10 +1280,9 @@ async fn metrics_scraped_from_a_running_controller() {
     let mut api = FakeApi::start(server, lists());
     let metrics = Arc::new(Metrics::new());
     let endpoint = MetricsEndpoint::start(metrics.clone()).await;
-    let (stop, stop_rx) = watch::channel(false);
     let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
     config.leader_election = None;
-    let controller = tokio::spawn(run(client, config, metrics, stop_rx));
+    let controller = Running::spawn(client, config, metrics);
     api.writes_until(|w| {
         created(w, IPS, "web-0.ns1").is_some() && created(w, IPS, "web-1.ns1").is_some()
     })
@@ -1344,12 +1348,7 @@ async fn metrics_scraped_from_a_running_controller() {
         .wait_for("kube_ovn_reconcile_errors_total", |v| v >= 1.0)
         .await;
 
-    stop.send(true).expect("running");
-    tokio::time::timeout(LIMIT, controller)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("clean exit");
+    controller.stop().await;
 }
 
 /// A TCP front for NB's unix socket that can go silent: while stalled it forwards nothing
@@ -1434,14 +1433,13 @@ async fn a_silent_nb_fails_the_pass_which_is_retried_until_nb_answers() {
     let mut api = FakeApi::start(server, lists());
     let metrics = Arc::new(Metrics::new());
     let endpoint = MetricsEndpoint::start(metrics.clone()).await;
-    let (stop, stop_rx) = watch::channel(false);
     let mut config = ClusterConfig::new(&proxy.remote, "replica-a");
     config.leader_election = None;
     config.nb = NbOptions {
         request_timeout: Duration::from_secs(1),
         probe_interval: Some(Duration::from_millis(200)),
     };
-    let controller = tokio::spawn(run(client, config, metrics, stop_rx));
+    let controller = Running::spawn(client, config, metrics);
     api.writes_until(|w| created(w, IPS, "web-0.ns1").is_some())
         .await;
     assert_eq!(lsp_named(&nb, "web-0.ns1"), "web-0.ns1");
@@ -1479,12 +1477,7 @@ async fn a_silent_nb_fails_the_pass_which_is_retried_until_nb_answers() {
     api.writes_until(|w| created(w, IPS, "web-2.ns1").is_some())
         .await;
 
-    stop.send(true).expect("running");
-    tokio::time::timeout(LIMIT, controller)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("clean exit");
+    controller.stop().await;
 }
 
 /// Kube-OVN's order for a node, as for a pod: allocate its join address, patch the node's
@@ -1499,10 +1492,9 @@ async fn node_annotations_are_patched_before_its_port_and_a_failed_patch_holds_i
     let (client, server) = mock_api::client();
     let node_path = "/api/v1/nodes/node1";
     let mut api = FakeApi::start_holding(server, lists(), &[node_path]);
-    let (stop, stop_rx) = watch::channel(false);
     let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
     config.leader_election = None;
-    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+    let controller = Running::spawn(client, config, Arc::new(Metrics::new()));
 
     let mut attempts: Vec<Value> = Vec::new();
     let mut landed = false;
@@ -1582,12 +1574,7 @@ async fn node_annotations_are_patched_before_its_port_and_a_failed_patch_holds_i
         "{calls:?}"
     );
 
-    stop.send(true).expect("running");
-    tokio::time::timeout(LIMIT, controller)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("clean exit");
+    controller.stop().await;
 }
 
 /// No watch event reports an NB row deleted by hand: the periodic resync puts it back.
@@ -1596,11 +1583,10 @@ async fn a_port_deleted_by_hand_comes_back_with_the_resync() {
     let nb = OvsdbServer::nb().expect("NB starts");
     let (client, server) = mock_api::client();
     let mut api = FakeApi::start(server, lists());
-    let (stop, stop_rx) = watch::channel(false);
     let mut config = ClusterConfig::new(&nb.remote(), "replica-a");
     config.leader_election = None;
     config.resync = Some(Duration::from_millis(300));
-    let controller = tokio::spawn(run(client, config, Arc::new(Metrics::new()), stop_rx));
+    let controller = Running::spawn(client, config, Arc::new(Metrics::new()));
     api.writes_until(|w| created(w, IPS, "web-0.ns1").is_some())
         .await;
     let before = nbctl(
@@ -1624,12 +1610,7 @@ async fn a_port_deleted_by_hand_comes_back_with_the_resync() {
         before,
         "same address"
     );
-    stop.send(true).expect("running");
-    tokio::time::timeout(LIMIT, controller)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("clean exit");
+    controller.stop().await;
 }
 
 /// A restart that finds one address recorded for two pods (annotations from a controller that
