@@ -226,4 +226,4 @@ impl TemplateSet {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

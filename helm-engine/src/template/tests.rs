@@ -4,7 +4,7 @@ use super::*;
 use crate::value::Map;
 
 /// The data most tests run against: a Helm-like root with `.Values` parsed from YAML.
-fn root(values_yaml: &str) -> Value {
+pub(crate) fn root(values_yaml: &str) -> Value {
     let mut m = Map::new();
     m.insert(
         "Values".into(),
@@ -98,7 +98,7 @@ fn dump_chart_rendering() {
 /// snippet is wrapped as `define` + `include | b64enc`, rendered as the file
 /// `mychart/templates/t.yaml`, and must give helm's output byte for byte, or helm's error
 /// message.
-fn check_golden(json: &str) {
+pub(crate) fn check_golden(json: &str) {
     use base64::Engine as _;
     let golden: serde_json::Value = serde_json::from_str(json).unwrap();
     let data = root(golden["values"].as_str().unwrap());
