@@ -323,10 +323,46 @@ impl Tails {
 /// share a shard do not write each other's record lines.
 pub(crate) const LANES: usize = 4;
 
+/// Threads currently holding each lane.
+static LANE_USERS: [std::sync::atomic::AtomicUsize; LANES] =
+    [const { std::sync::atomic::AtomicUsize::new(0) }; LANES];
+
+/// A thread's hold on its lane, given back when the thread exits.
+struct LaneHold(usize);
+
+impl LaneHold {
+    /// Takes the lane the fewest live threads hold (the lowest on a tie).
+    ///
+    /// Lanes go to live threads, not to thread numbers: with `number % LANES` two running
+    /// threads could share a lane while another stood empty, and a worker could land on the
+    /// lane of the thread that restored or filled the allocator, whose MAC sets hold nearly
+    /// every MAC, and probe those big sets on every allocation while the other worker probes
+    /// small ones. A race between two starting threads can at worst pair them, as before.
+    fn take() -> LaneHold {
+        use std::sync::atomic::Ordering::Relaxed;
+        let l = (0..LANES)
+            .min_by_key(|&l| LANE_USERS[l].load(Relaxed))
+            .unwrap_or(0);
+        LANE_USERS[l].fetch_add(1, Relaxed);
+        LaneHold(l)
+    }
+}
+
+impl Drop for LaneHold {
+    fn drop(&mut self) {
+        LANE_USERS[self.0].fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+thread_local! {
+    static LANE: LaneHold = LaneHold::take();
+}
+
 /// This thread's lane.
 #[inline]
 pub(crate) fn lane() -> usize {
-    crate::space::thread_slot() % LANES
+    // A thread whose locals are being destroyed still gets a valid lane.
+    LANE.try_with(|h| h.0).unwrap_or(0)
 }
 
 /// Keeps `T` on cache lines of its own (128 bytes: adjacent-line prefetchers pull pairs).
