@@ -26,6 +26,9 @@ mod strings;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod corner_tests;
+
 pub(crate) use convert::{to_f64, to_i64, to_string as strval};
 pub(crate) use helm::json_to_value;
 
@@ -51,6 +54,20 @@ pub(crate) enum P {
 }
 
 impl P {
+    /// The type of a signature letter (see [`Registry::plain`]).
+    pub(crate) fn from_sig(c: char) -> P {
+        match c {
+            's' => P::Str,
+            'i' => P::Int,
+            'f' => P::Float,
+            'b' => P::Bool,
+            'm' => P::Map,
+            'l' => P::List,
+            'u' => P::Uint32,
+            _ => P::Any,
+        }
+    }
+
     /// The Go type name used in error messages.
     pub(crate) fn go_name(self) -> &'static str {
         match self {
@@ -117,20 +134,7 @@ impl Registry {
     }
 
     fn add(&mut self, name: &'static str, sig: &str, imp: Imp) {
-        let mut params: Vec<P> = sig
-            .chars()
-            .filter(|&c| c != '*')
-            .map(|c| match c {
-                's' => P::Str,
-                'i' => P::Int,
-                'f' => P::Float,
-                'b' => P::Bool,
-                'm' => P::Map,
-                'l' => P::List,
-                'u' => P::Uint32,
-                _ => P::Any,
-            })
-            .collect();
+        let mut params: Vec<P> = sig.chars().filter(|&c| c != '*').map(P::from_sig).collect();
         let variadic = if sig.ends_with('*') {
             params.pop()
         } else {
@@ -213,8 +217,6 @@ pub(crate) fn kind_name(v: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::List(_) => "slice",
         Value::Map(_) => "map",
-        Value::Object(o) if o.as_shared_map().is_some() => "map",
-        Value::Object(o) if o.typed_list().is_some() => "slice",
-        Value::Object(_) => "ptr",
+        Value::Object(o) => o.kind(),
     }
 }

@@ -40,8 +40,9 @@
 //! from `splitList`, `keys`, `sortAlpha`, `toStrings`, `regexFindAll`, `regexSplit`; `[]int`
 //! from `until` and `untilStep`; `map[string]string` from `split` and `splitn`. `typeOf`, `%T`
 //! and Go's argument checks see them (`keys (split …)` is Go's "wrong type" error), and
-//! `sortAlpha` sorts a `[]string` in place as Sprig does. `.Values` and dot are
-//! `map[string]interface {}` here, where Helm's are `chartutil.Values`.
+//! `sortAlpha` sorts a `[]string` in place as Sprig does. [`TemplateSet::render`] gives dot,
+//! `.Values` and `.Template` Helm's type `chartutil.Values` (with its methods `AsMap`, `YAML`,
+//! `Table`, `PathValue`), which functions taking a `map[string]interface {}` see converted.
 //!
 //! Not implemented: complex-number literals. `fromToml` gives dates as strings (Go: `time.Time`)
 //! and words its errors differently from BurntSushi/toml.
@@ -215,14 +216,36 @@ impl TemplateSet {
 
     /// Executes template `name` as Helm renders a chart file: [`execute`](Self::execute), then
     /// every `<no value>` removed.
+    ///
+    /// Helm executes chart templates over a `chartutil.Values`: dot, and its `Values` and
+    /// `Template` maps, are of that Go type here too (see [`NamedMap`](crate::value::NamedMap)).
     pub fn render(&self, name: &str, data: &Value) -> Result<String, Error> {
-        let out = self.execute(name, data)?;
+        let out = self.execute(name, &helm_dot(data))?;
         Ok(if out.contains("<no value>") {
             out.replace("<no value>", "")
         } else {
             out
         })
     }
+}
+
+/// Helm's dot: a map becomes a `chartutil.Values`, as do its `Values` and `Template` maps
+/// (changed in place, so every holder of the map sees the type).
+fn helm_dot(data: &Value) -> Value {
+    use crate::value::NamedMap;
+    let dot = crate::value::share(data.clone());
+    if let Some(sm) = dot.as_shared_map() {
+        for key in ["Values", "Template"] {
+            if let Some(v @ Value::Object(_)) = sm.get(key) {
+                let named = NamedMap::values(v.clone());
+                if !matches!((&named, &v), (Value::Object(a), Value::Object(b)) if Arc::ptr_eq(a, b))
+                {
+                    sm.insert(key.to_string(), named);
+                }
+            }
+        }
+    }
+    NamedMap::values(dot)
 }
 
 #[cfg(test)]

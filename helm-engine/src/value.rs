@@ -71,6 +71,57 @@ pub trait Object: Send + Sync {
     fn typed_list(&self) -> Option<&TypedList> {
         None
     }
+    /// The parameters of method `name`, if the object has one, in the signature notation of
+    /// the function registry (`"s"`: one string; `""`: none; `"a"`: one of any type). Go looks
+    /// methods up before fields and map keys, and checks their arguments as a function's.
+    fn method_sig(&self, name: &str) -> Option<&'static str> {
+        let _ = name;
+        None
+    }
+    /// The Go type a method argument must have when its signature letter is `a` but Go wants
+    /// a type no template value has (such as `io.Writer`), for the error message.
+    fn method_arg_type(&self, name: &str) -> Option<&'static str> {
+        let _ = name;
+        None
+    }
+    /// What an action such as `{{ .Capabilities.KubeVersion }}` prints: text/template uses a
+    /// `String` method even when it has a pointer receiver, where `%v` does not.
+    fn print(&self) -> String {
+        self.format()
+    }
+    /// Go's `%+v` (struct field names).
+    fn format_plus(&self) -> String {
+        self.format()
+    }
+    /// Go's `%#v`.
+    fn go_syntax(&self) -> String {
+        self.format()
+    }
+    /// A Go struct's fields as `encoding/json` writes them, in declaration order, with their
+    /// JSON names (`omitempty` fields left out when empty). `None` for objects that are not
+    /// structs.
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
+    /// The plain value `encoding/json` sees for an object that is not a struct (a Go slice or
+    /// map type such as `chartutil.VersionSet`). `None` when there is none.
+    fn json_plain(&self) -> Option<Value> {
+        None
+    }
+    /// The Go kind (`reflect.Kind`) for `kindOf` and `kindIs`, when it is not `ptr`.
+    fn kind(&self) -> &'static str {
+        if self.as_shared_map().is_some() {
+            "map"
+        } else if self.typed_list().is_some() || self.bytes().is_some() {
+            "slice"
+        } else {
+            "ptr"
+        }
+    }
+    /// The [`NamedMap`] this object is, if it is one (such as `chartutil.Values`).
+    fn named_map(&self) -> Option<&NamedMap> {
+        None
+    }
 }
 
 impl fmt::Debug for Value {
@@ -246,6 +297,19 @@ impl Value {
     /// Whether this is a Go map: a plain [`Value::Map`] or a [`SharedMap`].
     pub fn is_map(&self) -> bool {
         matches!(self, Value::Map(_)) || self.as_shared_map().is_some()
+    }
+
+    /// The map of a [`NamedMap`] as Go's unnamed `map[string]interface {}`: what a function
+    /// parameter of that type receives (Go converts named map types on assignment). Other
+    /// values are returned unchanged.
+    pub fn unnamed(&self) -> Value {
+        match self {
+            Value::Object(o) => match o.named_map() {
+                Some(n) => Value::Object(n.map.clone()),
+                None => self.clone(),
+            },
+            _ => self.clone(),
+        }
     }
 
     /// The elements of a Go slice: a plain [`Value::List`] (borrowed) or a [`TypedList`]
@@ -446,4 +510,143 @@ fn materialize_map(sm: &SharedMap, stack: &mut Vec<*const SharedMap>) -> Result<
     }
     stack.pop();
     res.map(|_| out)
+}
+
+/// A Go named type whose underlying type is `map[string]interface {}`, such as Helm's
+/// `chartutil.Values` (the type of dot, `.Values` and `.Template`): the same map as the
+/// [`SharedMap`] it wraps, seen with another type name and with the type's methods.
+///
+/// Go converts a named map to `map[string]interface {}` when it is passed to a parameter of
+/// that type, so `merge`, `set`, `pick`… see (and return) the plain map type, while functions
+/// taking `interface{}` (`typeOf`, `deepCopy`, `dig`) see the named type.
+pub struct NamedMap {
+    type_name: &'static str,
+    /// A [`SharedMap`] object (checked when built).
+    map: Arc<dyn Object>,
+}
+
+/// Go's type name of Helm's values.
+pub const VALUES_TYPE: &str = "chartutil.Values";
+
+impl NamedMap {
+    /// `map` (a Go map: a [`Value::Map`] or a [`SharedMap`]) as a `chartutil.Values`; other
+    /// values are returned unchanged.
+    pub fn values(map: Value) -> Value {
+        let map = match share(map) {
+            Value::Object(o) if o.named_map().is_some() => return Value::Object(o),
+            Value::Object(o) if o.as_shared_map().is_some_and(|m| !m.is_string_map()) => o,
+            other => return other,
+        };
+        Value::Object(Arc::new(NamedMap {
+            type_name: VALUES_TYPE,
+            map,
+        }))
+    }
+
+    fn shared(&self) -> &SharedMap {
+        static EMPTY: std::sync::OnceLock<SharedMap> = std::sync::OnceLock::new();
+        self.map
+            .as_shared_map()
+            .unwrap_or_else(|| EMPTY.get_or_init(SharedMap::default))
+    }
+
+    /// Helm's `Values.Table`: the nested table at a dotted path.
+    fn table(&self, path: &str) -> Result<Value, String> {
+        let mut cur = Value::Object(self.map.clone());
+        for key in path.split('.') {
+            let next = cur.as_shared_map().and_then(|m| m.get(key));
+            match next {
+                Some(v) if is_plain_table(&v) => cur = v,
+                Some(Value::Object(o)) if o.named_map().is_some() => {
+                    cur = Value::Object(o).unnamed()
+                }
+                _ => return Err(format!("{} is not a table", quote(key))),
+            }
+        }
+        Ok(NamedMap::values(cur))
+    }
+
+    /// Helm's `Values.PathValue`: the non-table value at a dotted path.
+    fn path_value(&self, path: &str) -> Result<Value, String> {
+        if path.is_empty() {
+            return Err("YAML path cannot be empty".into());
+        }
+        let (table, key) = match path.rsplit_once('.') {
+            Some((t, k)) => (self.table(t).map_err(|_| no_value(k))?, k),
+            None => (Value::Object(self.map.clone()), path),
+        };
+        match table.as_shared_map().and_then(|m| m.get(key)) {
+            Some(v) if !is_plain_table(&v) => Ok(v),
+            _ => Err(no_value(key)),
+        }
+    }
+}
+
+impl Object for NamedMap {
+    fn type_name(&self) -> &str {
+        self.type_name
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.shared().get(name)
+    }
+    fn method_sig(&self, name: &str) -> Option<&'static str> {
+        match name {
+            "AsMap" | "YAML" => Some(""),
+            "Table" | "PathValue" => Some("s"),
+            "Encode" => Some("a"),
+            _ => None,
+        }
+    }
+    fn method_arg_type(&self, name: &str) -> Option<&'static str> {
+        (name == "Encode").then_some("io.Writer")
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        let arg = match args.first() {
+            Some(Value::String(s)) => s.as_str(),
+            _ => "",
+        };
+        Some(match name {
+            "AsMap" if self.shared().is_empty() => Ok(Value::Object(SharedMap::new(Map::new()))),
+            "AsMap" => Ok(Value::Object(self.map.clone())),
+            "YAML" => materialize(&Value::Object(self.map.clone()))
+                .and_then(|v| crate::yaml::marshal(&v).map_err(|e| e.to_string()))
+                .map(Value::String),
+            "Table" => self.table(arg),
+            "PathValue" => self.path_value(arg),
+            // Encode writes to a nil io.Writer (the only one a template can pass).
+            "Encode" => Err(crate::funcs::NIL_DEREF.into()),
+            _ => return None,
+        })
+    }
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        self.map.entries()
+    }
+    fn format(&self) -> String {
+        self.map.format()
+    }
+    fn as_shared_map(&self) -> Option<&SharedMap> {
+        self.map.as_shared_map()
+    }
+    fn named_map(&self) -> Option<&NamedMap> {
+        Some(self)
+    }
+}
+
+fn no_value(key: &str) -> String {
+    format!("{} is not a value", quote(key))
+}
+
+fn quote(s: &str) -> String {
+    crate::template::format::go_quote(s)
+}
+
+/// Helm's `istable`: a `map[string]interface {}` (not a named map or a `map[string]string`).
+fn is_plain_table(v: &Value) -> bool {
+    match v {
+        Value::Map(_) => true,
+        Value::Object(o) => {
+            o.named_map().is_none() && o.as_shared_map().is_some_and(|m| !m.is_string_map())
+        }
+        _ => false,
+    }
 }

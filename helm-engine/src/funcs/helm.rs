@@ -11,10 +11,10 @@ pub(super) fn register(r: &mut Registry) {
     r.ctx("tpl", "sa", tpl);
     r.ctx("required", "sa", required);
     r.plain("toYaml", "a", |a| {
-        s(crate::yaml::to_yaml(a[0]).unwrap_or_default())
+        s(crate::yaml::to_yaml(&json_view(a[0])?).unwrap_or_default())
     });
     r.plain("toYamlPretty", "a", |a| {
-        s(crate::yaml::to_yaml_pretty(a[0]))
+        s(crate::yaml::to_yaml_pretty(&json_view(a[0])?))
     });
     r.plain("fromToml", "s", |a| {
         Ok(Value::Map(match from_toml(arg_str(a, 0)) {
@@ -93,6 +93,33 @@ pub(super) fn register(r: &mut Registry) {
     r.plain("fail", "s", |a| {
         Err(format!("{HELM_ERR_START}{}{HELM_ERR_END}", arg_str(a, 0)))
     });
+}
+
+/// The value as `encoding/json` sees it (Helm's YAML goes through JSON): Go structs (such as
+/// `.Chart`) become maps of their JSON fields, and slice or map types their plain values.
+pub(crate) fn json_view(v: &Value) -> Result<Value, String> {
+    Ok(match v {
+        Value::List(l) => Value::List(l.iter().map(json_view).collect::<Result<_, _>>()?),
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), json_view(x)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        Value::Object(o) => {
+            if let Some(fields) = o.json_fields() {
+                let mut m = Map::new();
+                for (k, x) in fields {
+                    m.insert(k, json_view(&crate::value::materialize(&x)?)?);
+                }
+                Value::Map(m)
+            } else if let Some(p) = o.json_plain() {
+                json_view(&p)?
+            } else {
+                v.clone()
+            }
+        }
+        other => other.clone(),
+    })
 }
 
 fn error_map(e: String) -> Value {
@@ -295,6 +322,32 @@ fn write_json(
             }
             nl(out, depth);
             out.push('}');
+        }
+        Value::Object(o) if o.json_fields().is_some() => {
+            let fields = o.json_fields().unwrap_or_default();
+            if fields.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
+            out.push('{');
+            for (i, (k, x)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                nl(out, depth + 1);
+                json_string(out, k, html);
+                out.push(':');
+                if indent.is_some() {
+                    out.push(' ');
+                }
+                write_json(out, &crate::value::materialize(x)?, html, indent, depth + 1)?;
+            }
+            nl(out, depth);
+            out.push('}');
+        }
+        Value::Object(o) if o.json_plain().is_some() => {
+            let plain = o.json_plain().unwrap_or_default();
+            write_json(out, &plain, html, indent, depth)?;
         }
         Value::Object(o) => {
             let layout = Value::String("2006-01-02T15:04:05.999999999Z07:00".into());

@@ -104,6 +104,10 @@ pub(super) fn register(r: &mut Registry) {
     for name in ["deepCopy", "mustDeepCopy"] {
         r.shared(name, "a", |a| match a[0] {
             Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),
+            // copystructure keeps the named type of a map.
+            Value::Object(o) if o.named_map().is_some() => {
+                materialize(a[0]).map(crate::value::NamedMap::values)
+            }
             v => materialize(v),
         });
     }
@@ -522,8 +526,16 @@ fn seq(a: &[&Value]) -> Result<Value, String> {
 }
 
 /// Whether a value is a Go `map[string]interface {}` (not a `map[string]string`).
+/// Whether a Go type assertion to `map[string]interface {}` succeeds: not for named map
+/// types such as `chartutil.Values`, nor `map[string]string`.
 fn is_iface_map(v: &Value) -> bool {
-    matches!(v, Value::Map(_)) || v.as_shared_map().is_some_and(|m| !m.is_string_map())
+    match v {
+        Value::Map(_) => true,
+        Value::Object(o) => {
+            o.named_map().is_none() && o.as_shared_map().is_some_and(|m| !m.is_string_map())
+        }
+        _ => false,
+    }
 }
 
 fn has_key(v: &Value, key: &str) -> bool {

@@ -36,6 +36,31 @@ impl Object for KubeVersion {
     fn format(&self) -> String {
         format!("{{{} {} {}}}", self.version, self.major, self.minor)
     }
+    fn print(&self) -> String {
+        self.version.clone()
+    }
+    fn format_plus(&self) -> String {
+        format!(
+            "{{Version:{} Major:{} Minor:{}}}",
+            self.version, self.major, self.minor
+        )
+    }
+    fn go_syntax(&self) -> String {
+        format!(
+            "chartutil.KubeVersion{{Version:{:?}, Major:{:?}, Minor:{:?}}}",
+            self.version, self.major, self.minor
+        )
+    }
+    fn kind(&self) -> &'static str {
+        "struct"
+    }
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(vec![
+            ("Version".into(), Value::String(self.version.clone())),
+            ("Major".into(), Value::String(self.major.clone())),
+            ("Minor".into(), Value::String(self.minor.clone())),
+        ])
+    }
 }
 
 /// `.Capabilities.APIVersions`: a list with a `Has` method.
@@ -63,34 +88,47 @@ impl Object for VersionSet {
     fn format(&self) -> String {
         format!("[{}]", self.0.join(" "))
     }
+    fn go_syntax(&self) -> String {
+        let items: Vec<String> = self
+            .0
+            .iter()
+            .map(|v| crate::template::format::go_quote(v))
+            .collect();
+        format!("chartutil.VersionSet{{{}}}", items.join(", "))
+    }
+    fn kind(&self) -> &'static str {
+        "slice"
+    }
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        Some(
+            self.0
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), Value::String(v.clone())))
+                .collect(),
+        )
+    }
+    fn json_plain(&self) -> Option<Value> {
+        Some(Value::List(
+            self.0.iter().map(|v| Value::String(v.clone())).collect(),
+        ))
+    }
 }
-
-/// `.Capabilities.HelmVersion`: the reference helm's build information.
-#[derive(Debug, Clone, Copy)]
-pub struct HelmVersion;
 
 const HELM_GIT_COMMIT: &str = "e4da49785aa6e6ee2b86efd5dd9e43400318262b";
 
-impl Object for HelmVersion {
-    fn type_name(&self) -> &str {
-        "version.BuildInfo"
-    }
-    fn field(&self, name: &str) -> Option<Value> {
-        let s = match name {
-            "Version" => super::HELM_VERSION,
-            "GitCommit" => HELM_GIT_COMMIT,
-            "GitTreeState" => "clean",
-            "GoVersion" => "go1.23.7",
-            _ => return None,
-        };
-        Some(Value::String(s.into()))
-    }
-    fn format(&self) -> String {
-        format!(
-            "{{{} {HELM_GIT_COMMIT} clean go1.23.7}}",
-            super::HELM_VERSION
-        )
-    }
+/// `.Capabilities.HelmVersion`: the reference helm's build information (`version.BuildInfo`).
+fn helm_version_value() -> Value {
+    let s = |x: &str| Value::String(x.into());
+    GoStruct::value(
+        "version.BuildInfo",
+        vec![
+            Field::new("Version", "version", true, s(super::HELM_VERSION)),
+            Field::new("GitCommit", "git_commit", true, s(HELM_GIT_COMMIT)),
+            Field::new("GitTreeState", "git_tree_state", true, s("clean")),
+            Field::new("GoVersion", "go_version", true, s("go1.23.7")),
+        ],
+    )
 }
 
 /// `.Capabilities`.
@@ -123,19 +161,26 @@ impl Capabilities {
         })
     }
 
-    /// The template value.
+    /// The template value: Helm's `*chartutil.Capabilities`.
     pub fn to_value(&self) -> Value {
-        let mut m = Map::new();
-        m.insert(
-            "KubeVersion".into(),
-            Value::Object(Arc::new(self.kube_version.clone())),
-        );
-        m.insert(
-            "APIVersions".into(),
-            Value::Object(Arc::new(VersionSet(self.api_versions.clone()))),
-        );
-        m.insert("HelmVersion".into(), Value::Object(Arc::new(HelmVersion)));
-        Value::Map(m)
+        GoStruct::value(
+            "*chartutil.Capabilities",
+            vec![
+                Field::new(
+                    "KubeVersion",
+                    "KubeVersion",
+                    false,
+                    Value::Object(Arc::new(self.kube_version.clone())),
+                ),
+                Field::new(
+                    "APIVersions",
+                    "APIVersions",
+                    false,
+                    Value::Object(Arc::new(VersionSet(self.api_versions.clone()))),
+                ),
+                Field::new("HelmVersion", "HelmVersion", false, helm_version_value()),
+            ],
+        )
     }
 }
 
@@ -312,6 +357,17 @@ impl Object for FilesObject {
             _ => return None,
         })
     }
+    fn kind(&self) -> &'static str {
+        "map"
+    }
+    fn json_plain(&self) -> Option<Value> {
+        Some(Value::Map(
+            self.files
+                .iter()
+                .map(|(k, v)| (k.clone(), bytes_value(v)))
+                .collect(),
+        ))
+    }
     fn format(&self) -> String {
         let parts: Vec<String> = self
             .files
@@ -325,69 +381,285 @@ impl Object for FilesObject {
     }
 }
 
-/// `.Chart`: the metadata with Go's field names, plus `IsRoot`.
-pub(crate) fn chart_value(md: &Metadata, is_root: bool) -> Value {
-    let s = |x: &str| Value::String(x.to_string());
-    let list = |xs: &[String]| Value::List(xs.iter().map(|x| s(x)).collect());
-    let mut m = Map::new();
-    m.insert("Name".into(), s(&md.name));
-    m.insert("Home".into(), s(&md.home));
-    m.insert("Sources".into(), list(&md.sources));
-    m.insert("Version".into(), s(&md.version));
-    m.insert("Description".into(), s(&md.description));
-    m.insert("Keywords".into(), list(&md.keywords));
-    m.insert(
-        "Maintainers".into(),
-        Value::List(
-            md.maintainers
-                .iter()
-                .map(|mm| {
-                    let mut out = Map::new();
-                    for (k, g) in [("name", "Name"), ("email", "Email"), ("url", "URL")] {
-                        out.insert(g.into(), mm.get(k).cloned().unwrap_or(s("")));
+/// One field of a [`GoStruct`].
+struct Field {
+    /// The Go field name.
+    name: &'static str,
+    /// The `encoding/json` name and whether it is `omitempty`; `None` for an embedded struct
+    /// (its fields are promoted).
+    json: Option<(&'static str, bool)>,
+    value: Value,
+    /// `%#v` of the field when its Go value is nil (a nil slice or map), such as
+    /// `[]string(nil)`.
+    nil_syntax: Option<&'static str>,
+}
+
+impl Field {
+    fn new(name: &'static str, json: &'static str, omitempty: bool, value: Value) -> Field {
+        Field {
+            name,
+            json: Some((json, omitempty)),
+            value,
+            nil_syntax: None,
+        }
+    }
+    /// A slice or map field that is nil in Go when it has no elements.
+    fn nillable(mut self, syntax: &'static str) -> Field {
+        if is_empty(&self.value) {
+            self.nil_syntax = Some(syntax);
+        }
+        self
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Nil => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::List(l) => l.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Object(o) => {
+            if let Some(m) = o.as_shared_map() {
+                m.is_empty()
+            } else if let Some(t) = o.typed_list() {
+                t.is_empty()
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// A Go struct (or pointer to one) as templates see it: fields by name, Go's `%v`, `%+v` and
+/// `%#v`, and `encoding/json`'s field names and `omitempty`.
+pub(crate) struct GoStruct {
+    /// The Go type, such as `*chart.Maintainer`.
+    type_name: &'static str,
+    fields: Vec<Field>,
+}
+
+impl GoStruct {
+    fn value(type_name: &'static str, fields: Vec<Field>) -> Value {
+        Value::Object(Arc::new(GoStruct { type_name, fields }))
+    }
+
+    fn is_pointer(&self) -> bool {
+        self.type_name.starts_with('*')
+    }
+
+    fn format_with(&self, plus: bool) -> String {
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| {
+                let v = field_text(&f.value, plus);
+                if plus { format!("{}:{v}", f.name) } else { v }
+            })
+            .collect();
+        format!("{{{}}}", parts.join(" "))
+    }
+}
+
+/// `%v` (or `%+v`) of a struct field.
+fn field_text(v: &Value, plus: bool) -> String {
+    match v {
+        Value::Object(o) if plus && o.as_shared_map().is_none() && o.typed_list().is_none() => {
+            o.format_plus()
+        }
+        other => crate::template::format::sprintf(if plus { "%+v" } else { "%v" }, &[other]),
+    }
+}
+
+impl Object for GoStruct {
+    fn type_name(&self) -> &str {
+        self.type_name
+    }
+    fn kind(&self) -> &'static str {
+        if self.is_pointer() { "ptr" } else { "struct" }
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        for f in &self.fields {
+            if f.name == name {
+                return Some(f.value.clone());
+            }
+        }
+        // Fields of an embedded struct are promoted.
+        self.fields
+            .iter()
+            .filter(|f| f.json.is_none())
+            .find_map(|f| match &f.value {
+                Value::Object(o) => o.field(name),
+                _ => None,
+            })
+    }
+    fn format(&self) -> String {
+        let s = self.format_with(false);
+        if self.is_pointer() {
+            format!("&{s}")
+        } else {
+            s
+        }
+    }
+    fn print(&self) -> String {
+        // text/template prints what a pointer points to.
+        self.format_with(false)
+    }
+    fn format_plus(&self) -> String {
+        let s = self.format_with(true);
+        if self.is_pointer() {
+            format!("&{s}")
+        } else {
+            s
+        }
+    }
+    fn go_syntax(&self) -> String {
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| {
+                let v = match f.nil_syntax {
+                    Some(n) => n.to_string(),
+                    None => crate::template::format::go_syntax(&f.value),
+                };
+                format!("{}:{v}", f.name)
+            })
+            .collect();
+        let name = self.type_name.trim_start_matches('*');
+        let s = format!("{name}{{{}}}", parts.join(", "));
+        if self.is_pointer() {
+            format!("&{s}")
+        } else {
+            s
+        }
+    }
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        let mut out = Vec::new();
+        for f in &self.fields {
+            match f.json {
+                None => {
+                    if let Value::Object(o) = &f.value {
+                        out.extend(o.json_fields().unwrap_or_default());
                     }
-                    Value::Map(out)
-                })
-                .collect(),
-        ),
-    );
-    m.insert("Icon".into(), s(&md.icon));
-    m.insert("APIVersion".into(), s(&md.api_version));
-    m.insert("Condition".into(), s(&md.condition));
-    m.insert("Tags".into(), s(&md.tags));
-    m.insert("AppVersion".into(), s(&md.app_version));
-    m.insert("Deprecated".into(), Value::Bool(md.deprecated));
-    m.insert(
-        "Annotations".into(),
-        Value::Map(
-            md.annotations
-                .iter()
-                .map(|(k, v)| (k.clone(), s(v)))
-                .collect(),
-        ),
-    );
-    m.insert("KubeVersion".into(), s(&md.kube_version));
-    m.insert(
-        "Dependencies".into(),
-        Value::List(
-            md.dependencies
-                .iter()
-                .map(|d| {
-                    let mut out = Map::new();
-                    out.insert("Name".into(), s(&d.name));
-                    out.insert("Version".into(), s(&d.version));
-                    out.insert("Repository".into(), s(&d.repository));
-                    out.insert("Condition".into(), s(&d.condition));
-                    out.insert("Tags".into(), list(&d.tags));
-                    out.insert("Enabled".into(), Value::Bool(d.enabled));
-                    out.insert("ImportValues".into(), Value::List(d.import_values.clone()));
-                    out.insert("Alias".into(), s(&d.alias));
-                    Value::Map(out)
-                })
-                .collect(),
-        ),
-    );
-    m.insert("Type".into(), s(&md.chart_type));
-    m.insert("IsRoot".into(), Value::Bool(is_root));
-    Value::Map(m)
+                }
+                Some((_, true)) if is_empty(&f.value) => {}
+                Some((name, _)) => out.push((name.to_string(), f.value.clone())),
+            }
+        }
+        Some(out)
+    }
+}
+
+fn strings_field(name: &'static str, json: &'static str, xs: &[String]) -> Field {
+    Field::new(name, json, true, TypedList::strings(xs.iter().cloned())).nillable("[]string(nil)")
+}
+
+/// `chart.Metadata`, the struct embedded in `.Chart`.
+fn metadata_value(md: &Metadata) -> Value {
+    let s = |x: &str| Value::String(x.to_string());
+    let maintainers = md
+        .maintainers
+        .iter()
+        .map(|mm| {
+            let f = |k: &str| match mm.get(k) {
+                Some(Value::String(v)) => s(v),
+                _ => s(""),
+            };
+            GoStruct::value(
+                "*chart.Maintainer",
+                vec![
+                    Field::new("Name", "name", true, f("name")),
+                    Field::new("Email", "email", true, f("email")),
+                    Field::new("URL", "url", true, f("url")),
+                ],
+            )
+        })
+        .collect();
+    let dependencies = md
+        .dependencies
+        .iter()
+        .map(|d| {
+            GoStruct::value(
+                "*chart.Dependency",
+                vec![
+                    Field::new("Name", "name", false, s(&d.name)),
+                    Field::new("Version", "version", true, s(&d.version)),
+                    Field::new("Repository", "repository", false, s(&d.repository)),
+                    Field::new("Condition", "condition", true, s(&d.condition)),
+                    strings_field("Tags", "tags", &d.tags),
+                    Field::new("Enabled", "enabled", true, Value::Bool(d.enabled)),
+                    Field::new(
+                        "ImportValues",
+                        "import-values",
+                        true,
+                        Value::List(d.import_values.clone()),
+                    )
+                    .nillable("[]interface {}(nil)"),
+                    Field::new("Alias", "alias", true, s(&d.alias)),
+                ],
+            )
+        })
+        .collect();
+    let annotations: Map = md
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), s(v)))
+        .collect();
+    GoStruct::value(
+        "chart.Metadata",
+        vec![
+            Field::new("Name", "name", true, s(&md.name)),
+            Field::new("Home", "home", true, s(&md.home)),
+            strings_field("Sources", "sources", &md.sources),
+            Field::new("Version", "version", true, s(&md.version)),
+            Field::new("Description", "description", true, s(&md.description)),
+            strings_field("Keywords", "keywords", &md.keywords),
+            Field::new(
+                "Maintainers",
+                "maintainers",
+                true,
+                TypedList::of("[]*chart.Maintainer", maintainers),
+            )
+            .nillable("[]*chart.Maintainer(nil)"),
+            Field::new("Icon", "icon", true, s(&md.icon)),
+            Field::new("APIVersion", "apiVersion", true, s(&md.api_version)),
+            Field::new("Condition", "condition", true, s(&md.condition)),
+            Field::new("Tags", "tags", true, s(&md.tags)),
+            Field::new("AppVersion", "appVersion", true, s(&md.app_version)),
+            Field::new("Deprecated", "deprecated", true, Value::Bool(md.deprecated)),
+            Field::new(
+                "Annotations",
+                "annotations",
+                true,
+                Value::Object(crate::value::SharedMap::string_map(annotations)),
+            )
+            .nillable("map[string]string(nil)"),
+            Field::new("KubeVersion", "kubeVersion", true, s(&md.kube_version)),
+            Field::new(
+                "Dependencies",
+                "dependencies",
+                true,
+                TypedList::of("[]*chart.Dependency", dependencies),
+            )
+            .nillable("[]*chart.Dependency(nil)"),
+            Field::new("Type", "type", true, s(&md.chart_type)),
+        ],
+    )
+}
+
+/// `.Chart`: Helm's `struct { chart.Metadata; IsRoot bool }`.
+pub(crate) fn chart_value(md: &Metadata, is_root: bool) -> Value {
+    GoStruct::value(
+        "struct { chart.Metadata; IsRoot bool }",
+        vec![
+            Field {
+                name: "Metadata",
+                json: None,
+                value: metadata_value(md),
+                nil_syntax: None,
+            },
+            Field::new("IsRoot", "IsRoot", false, Value::Bool(is_root)),
+        ],
+    )
 }

@@ -729,6 +729,13 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             }
             return Ok(V::invalid());
         }
+        if let Value::Object(o) = recv.get() {
+            if let Some(sig) = o.method_sig(name) {
+                // Go looks methods up before fields and map keys.
+                let o = o.clone();
+                return self.eval_method(dot, o, name, sig, node, args, final_);
+            }
+        }
         match recv.get() {
             v if v.is_map() => {
                 if has_args {
@@ -774,7 +781,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                         }
                         Err(self.errorf(format!(
                             "can't evaluate field {name} in type {}",
-                            o.type_name()
+                            recv.go_type()
                         )))
                     }
                 }
@@ -783,6 +790,84 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 "can't evaluate field {name} in type {}",
                 recv.go_type()
             ))),
+        }
+    }
+
+    /// Go's `evalCall` for a method of a host object: arity and argument types are checked as
+    /// for a function, then the method runs.
+    #[allow(clippy::too_many_arguments)]
+    fn eval_method(
+        &mut self,
+        dot: &V<'a>,
+        o: Arc<dyn crate::value::Object>,
+        name: &str,
+        sig: &str,
+        node: &'t Arg,
+        args: &'t [Arg],
+        final_: Option<V<'a>>,
+    ) -> R<V<'a>> {
+        let params: Vec<P> = sig.chars().map(P::from_sig).collect();
+        let given = args.len().saturating_sub(1) + usize::from(final_.is_some());
+        if given != params.len() {
+            return Err(self.errorf(format!(
+                "wrong number of args for {name}: want {} got {given}",
+                params.len()
+            )));
+        }
+        let special = o.method_arg_type(name);
+        let mut vals = Vec::with_capacity(given);
+        for (i, a) in args.iter().skip(1).enumerate() {
+            let v = match special {
+                Some(t) if params[i] == P::Any => self.eval_special_arg(dot, a, t)?,
+                _ => self.eval_arg(dot, params[i], a)?,
+            };
+            vals.push(v.into_value());
+        }
+        if let Some(f) = final_ {
+            let p = params[given - 1];
+            let v = match special {
+                Some(t) if p == P::Any && !matches!(f.get(), Value::Nil) => {
+                    return Err(self.errorf(format!(
+                        "wrong type for value; expected {t}; got {}",
+                        f.go_type()
+                    )));
+                }
+                _ => self.validate(f, p)?,
+            };
+            vals.push(v.into_value());
+        }
+        match o.call(name, &vals) {
+            Some(Ok(v)) => Ok(V::own(v)),
+            Some(Err(e)) => {
+                self.at(Ctx::Arg(node));
+                Err(self.errorf(format!("error calling {name}: {e}")))
+            }
+            None => Err(self.errorf(format!(
+                "can't evaluate field {name} in type {}",
+                o.type_name()
+            ))),
+        }
+    }
+
+    /// An argument for a parameter of an interface type with methods (such as `io.Writer`),
+    /// which no template value implements: only nil passes.
+    fn eval_special_arg(&mut self, dot: &V<'a>, a: &'t Arg, t: &str) -> R<V<'a>> {
+        self.at(Ctx::Arg(a));
+        match a {
+            Arg::Nil { .. } => Ok(V::invalid()),
+            Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
+                Err(self.errorf(format!("can't handle {a} for arg of type {t}")))
+            }
+            _ => {
+                let v = self.eval_arg(dot, P::Any, a)?;
+                if matches!(v.get(), Value::Nil) {
+                    return Ok(v);
+                }
+                Err(self.errorf(format!(
+                    "wrong type for value; expected {t}; got {}",
+                    v.go_type()
+                )))
+            }
         }
     }
 
@@ -907,6 +992,14 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 | (P::List, Value::List(_))
         ) || (p == P::Map && v.get().as_shared_map().is_some_and(|m| !m.is_string_map()));
         if ok {
+            if p == P::Map {
+                if let Value::Object(o) = v.get() {
+                    if o.named_map().is_some() {
+                        // Go converts a named map type to the parameter's unnamed one.
+                        return Ok(V::own(v.get().unnamed()));
+                    }
+                }
+            }
             return Ok(v.unwrap_iface());
         }
         if matches!(v.get(), Value::Nil) {
@@ -1019,6 +1112,9 @@ fn print_value(out: &mut String, v: &Value) -> Result<(), String> {
     match v {
         Value::Nil => out.push_str("<no value>"),
         Value::String(s) => out.push_str(s),
+        Value::Object(o) if o.as_shared_map().is_none() && o.typed_list().is_none() => {
+            out.push_str(&o.print())
+        }
         other if has_shared(other) => format::write_v(out, &materialize(other)?),
         other => format::write_v(out, other),
     }

@@ -558,6 +558,22 @@ fn format_int(out: &mut String, i: i64, verb: char, sp: &Spec) {
 }
 
 fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
+    if verb == 'v' && sp.sharp {
+        // Go syntax names the Go types, so typed slices and named maps are printed as they
+        // are (after checking that no map contains itself).
+        match crate::value::materialize(v) {
+            Ok(_) => pad(out, &go_syntax(v), sp, false),
+            Err(e) => out.push_str(&e),
+        }
+        return;
+    }
+    if let (Value::Object(o), 'v', true) = (v, verb, sp.plus) {
+        if !crate::value::has_shared(v) {
+            let sp = Spec { plus: false, ..*sp };
+            pad(out, &o.format_plus(), &sp, false);
+            return;
+        }
+    }
     if crate::value::has_shared(v) && verb != 'T' {
         // A map or typed slice as templates hold it: formatted as its plain contents.
         match crate::value::materialize(v) {
@@ -750,22 +766,47 @@ fn format_elem(out: &mut String, v: &Value, verb: char, sp: &Spec) {
     }
 }
 
-/// Go's `%#v`, approximated for the value kinds templates hold.
-fn go_syntax(v: &Value) -> String {
+/// Go's `%#v` of a value.
+pub(crate) fn go_syntax(v: &Value) -> String {
+    go_syntax_in(v, true)
+}
+
+/// `top` is false for an element of a map or slice of `interface {}`, where Go names the nil
+/// interface's type.
+fn go_syntax_in(v: &Value, top: bool) -> String {
+    let items = |l: &[Value]| -> String {
+        l.iter()
+            .map(|x| go_syntax_in(x, false))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let entries = |m: &mut dyn Iterator<Item = (String, Value)>| -> String {
+        m.map(|(k, x)| format!("{}:{}", go_quote(&k), go_syntax_in(&x, false)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match v {
-        Value::Nil => "<nil>".into(),
+        Value::Nil if top => "<nil>".into(),
+        Value::Nil => "interface {}(nil)".into(),
         Value::String(s) => go_quote(s),
         Value::Float(f) => format_float(*f, 'g', None),
-        Value::List(l) => {
-            let items: Vec<String> = l.iter().map(go_syntax).collect();
-            format!("[]interface {{}}{{{}}}", items.join(", "))
-        }
-        Value::Map(m) => {
-            let items: Vec<String> = m
-                .iter()
-                .map(|(k, x)| format!("{}:{}", go_quote(k), go_syntax(x)))
-                .collect();
-            format!("map[string]interface {{}}{{{}}}", items.join(", "))
+        Value::List(l) => format!("[]interface {{}}{{{}}}", items(l)),
+        Value::Map(m) => format!(
+            "map[string]interface {{}}{{{}}}",
+            entries(&mut m.iter().map(|(k, x)| (k.clone(), x.clone())))
+        ),
+        Value::Object(o) => {
+            if let Some(t) = o.typed_list() {
+                format!("{}{{{}}}", t.type_name, items(&t.items()))
+            } else if let Some(sm) = o.as_shared_map() {
+                format!(
+                    "{}{{{}}}",
+                    o.type_name(),
+                    entries(&mut sm.entries_shared().into_iter())
+                )
+            } else {
+                o.go_syntax()
+            }
         }
         other => sprint_value(other),
     }
