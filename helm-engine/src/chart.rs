@@ -7,12 +7,14 @@
 
 use crate::error::{Error, Result};
 use crate::value::{Map, Value};
-use crate::yaml::{self, Node};
+use crate::yaml;
 use std::io::Read;
 use std::path::Path;
 
 pub mod glob;
 mod ignore;
+mod metadata;
+mod symlink;
 
 /// Helm's `MaxDecompressedChartSize`: 100 MiB.
 pub const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;
@@ -86,6 +88,10 @@ pub struct Metadata {
     pub dependencies: Vec<Dependency>,
     /// `type` (`application` or `library`).
     pub chart_type: String,
+    /// `maintainers` held a null entry (Helm's validation refuses it).
+    pub(crate) null_maintainer: bool,
+    /// `dependencies` held a null entry (Helm's validation refuses it).
+    pub(crate) null_dependency: bool,
 }
 
 /// A loaded chart and its subcharts.
@@ -152,13 +158,23 @@ pub fn load(path: &Path) -> Result<Chart> {
 
 /// Loads a chart directory, honouring `.helmignore`.
 pub fn load_dir(dir: &Path) -> Result<Chart> {
-    let rules = match std::fs::read_to_string(dir.join(".helmignore")) {
-        Ok(text) => ignore::Rules::parse(&text)?,
+    let rules = match std::fs::read(dir.join(".helmignore")) {
+        Ok(data) => ignore::Rules::parse(&String::from_utf8_lossy(&data))?,
         Err(_) => ignore::Rules::default(),
     }
     .with_defaults();
+    // Helm walks the absolute path (Go's `filepath.Abs`: joined to the working directory and
+    // cleaned, links not resolved), and its messages name files by it.
+    let abs = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io(dir.display().to_string(), e))?
+            .join(dir)
+    };
+    let abs = std::path::PathBuf::from(clean_path(&abs.to_string_lossy()));
     let mut files = Vec::new();
-    walk(dir, "", &rules, &mut files)?;
+    walk(&abs, "", &rules, &mut files)?;
     load_files(files)
 }
 
@@ -176,9 +192,21 @@ fn walk(dir: &Path, rel: &str, rules: &ignore::Rules, out: &mut Vec<ChartFile>) 
             format!("{rel}/{name}")
         };
         let path = entry.path();
-        // Symlinks are followed, as Helm's sympath.Walk does.
-        let meta =
-            std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        // Symlinks are followed, as Helm's sympath.Walk does; one that leads nowhere fails the
+        // load before any ignore rule is consulted.
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                return Err(match symlink::broken_link_message(&path) {
+                    Some(m) => Error::Chart(m),
+                    None => Error::Chart(format!(
+                        "lstat {}: {}",
+                        path.display(),
+                        symlink::errno_text(&e)
+                    )),
+                });
+            }
+        };
         if meta.is_dir() {
             if rules.ignore(&n, true) {
                 continue;
@@ -201,7 +229,13 @@ fn walk(dir: &Path, rel: &str, rules: &ignore::Rules, out: &mut Vec<ChartFile>) 
                 name, MAX_DECOMPRESSED_FILE_SIZE
             )));
         }
-        let data = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let data = std::fs::read(&path).map_err(|e| {
+            Error::Chart(format!(
+                "error reading {n}: open {}: {}",
+                path.display(),
+                symlink::errno_text(&e)
+            ))
+        })?;
         out.push(ChartFile {
             name: n,
             data: strip_bom(data),
@@ -324,7 +358,7 @@ fn load_files(files: Vec<ChartFile>) -> Result<Chart> {
     let mut have_meta = false;
     for f in &files {
         if f.name == "Chart.yaml" {
-            chart.metadata = parse_metadata(&f.data, "Chart.yaml", Metadata::default())?;
+            metadata::decode(&f.data, "Chart.yaml", &mut chart.metadata)?;
             if chart.metadata.api_version.is_empty() {
                 chart.metadata.api_version = "v1".into();
             }
@@ -334,20 +368,25 @@ fn load_files(files: Vec<ChartFile>) -> Result<Chart> {
     let mut subcharts: Vec<(String, Vec<ChartFile>)> = Vec::new();
     for f in files {
         let name = f.name.clone();
-        if name == "Chart.yaml" || name == "Chart.lock" {
+        if name == "Chart.yaml" {
             continue;
+        } else if name == "Chart.lock" {
+            metadata::check_lock(&f.data, "Chart.lock")?;
         } else if name == "values.yaml" {
             chart.values = parse_values_file(&f.data)
                 .map_err(|e| Error::Values(format!("cannot load values.yaml: {e}")))?;
         } else if name == "values.schema.json" {
             chart.schema = Some(f.data);
         } else if name == "requirements.yaml" {
-            let deps = parse_metadata(&f.data, "requirements.yaml", chart.metadata.clone())?;
-            chart.metadata.dependencies = deps.dependencies;
+            // Helm decodes it over the whole metadata, so any field it names is replaced.
+            metadata::decode(&f.data, "requirements.yaml", &mut chart.metadata)?;
+            have_meta = true;
             if chart.metadata.api_version == "v1" {
                 chart.files.push(f);
             }
         } else if name == "requirements.lock" {
+            metadata::check_lock(&f.data, "requirements.lock")?;
+            have_meta = true;
             if chart.metadata.api_version == "v1" {
                 chart.files.push(f);
             }
@@ -374,7 +413,7 @@ fn load_files(files: Vec<ChartFile>) -> Result<Chart> {
     if !have_meta {
         return Err(Error::Chart("Chart.yaml file is missing".into()));
     }
-    validate_metadata(&chart.metadata)?;
+    metadata::validate(&mut chart.metadata)?;
     for (n, files) in subcharts {
         if n.starts_with('_') || n.starts_with('.') {
             continue;
@@ -405,7 +444,12 @@ fn load_files(files: Vec<ChartFile>) -> Result<Chart> {
         };
         let sub = sub.map_err(|e| match e {
             Error::PathTraversal(_) | Error::TooLarge(_) => e,
-            e => Error::Chart(format!("error unpacking {} in {}: {}", n, chart.name(), e)),
+            e => Error::Chart(format!(
+                "error unpacking subchart {} in {}: {}",
+                n,
+                chart.name(),
+                e
+            )),
         })?;
         chart.dependencies.push(sub);
     }
@@ -433,203 +477,6 @@ fn json_kind(v: &Value) -> &'static str {
         Value::List(_) => "array",
         _ => "object",
     }
-}
-
-/// A `Chart.yaml` string field: go-yaml's scalar becomes a string the way sigs.k8s.io/yaml does
-/// when the JSON target is a string (`1.0` → `1`, `1.10` → `1.1`).
-fn node_string(n: &Node) -> String {
-    match n {
-        Node::Str(s) => s.clone(),
-        Node::Int(i) => i.to_string(),
-        Node::Uint(u) => u.to_string(),
-        Node::Float(f) => yaml::format_float_g32(*f),
-        Node::Bool(b) => b.to_string(),
-        Node::Null => String::new(),
-        Node::Seq(_) | Node::Map(_) => String::new(),
-    }
-}
-
-fn node_strings(n: &Node) -> Vec<String> {
-    match n {
-        Node::Seq(items) => items.iter().map(node_string).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn parse_metadata(data: &[u8], file: &str, mut md: Metadata) -> Result<Metadata> {
-    let text = String::from_utf8_lossy(data);
-    let node = yaml::parse_first_node(&text)
-        .map_err(|e| Error::Chart(format!("cannot load {file}: {e}")))?;
-    let pairs = match node {
-        Some(Node::Map(p)) => p,
-        None | Some(Node::Null) => Vec::new(),
-        Some(_) => {
-            return Err(Error::Chart(format!(
-                "cannot load {file}: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go value of type chart.Metadata"
-            )));
-        }
-    };
-    for (k, v) in &pairs {
-        // encoding/json matches field names case-insensitively.
-        match k.to_ascii_lowercase().as_str() {
-            "name" => md.name = node_string(v),
-            "home" => md.home = node_string(v),
-            "sources" => md.sources = node_strings(v),
-            "version" => md.version = node_string(v),
-            "description" => md.description = node_string(v),
-            "keywords" => md.keywords = node_strings(v),
-            "maintainers" => {
-                md.maintainers = match v {
-                    Node::Seq(items) => items
-                        .iter()
-                        .map(|m| {
-                            let mut out = Map::new();
-                            for f in ["name", "email", "url"] {
-                                out.insert(f.to_string(), Value::String(String::new()));
-                            }
-                            if let Node::Map(p) = m {
-                                for (mk, mv) in p {
-                                    let key = mk.to_ascii_lowercase();
-                                    if ["name", "email", "url"].contains(&key.as_str()) {
-                                        out.insert(key, Value::String(node_string(mv)));
-                                    }
-                                }
-                            }
-                            out
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                }
-            }
-            "icon" => md.icon = node_string(v),
-            "apiversion" => md.api_version = node_string(v),
-            "condition" => md.condition = node_string(v),
-            "tags" => md.tags = node_string(v),
-            "appversion" => md.app_version = node_string(v),
-            "deprecated" => md.deprecated = matches!(v, Node::Bool(true)),
-            "annotations" => {
-                md.annotations = match v {
-                    Node::Map(p) => p.iter().map(|(k, v)| (k.clone(), node_string(v))).collect(),
-                    _ => Vec::new(),
-                }
-            }
-            "kubeversion" => md.kube_version = node_string(v),
-            "type" => md.chart_type = node_string(v),
-            "dependencies" => {
-                md.dependencies = match v {
-                    Node::Seq(items) => items.iter().map(parse_dependency).collect(),
-                    _ => Vec::new(),
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(md)
-}
-
-fn parse_dependency(n: &Node) -> Dependency {
-    let mut d = Dependency::default();
-    if let Node::Map(p) = n {
-        for (k, v) in p {
-            match k.to_ascii_lowercase().as_str() {
-                "name" => d.name = node_string(v),
-                "version" => d.version = node_string(v),
-                "repository" => d.repository = node_string(v),
-                "condition" => d.condition = node_string(v),
-                "tags" => d.tags = node_strings(v),
-                "enabled" => d.enabled = matches!(v, Node::Bool(true)),
-                "import-values" => {
-                    d.import_values = match yaml::node_to_value(v.clone()) {
-                        Ok(Value::List(l)) => l,
-                        _ => Vec::new(),
-                    }
-                }
-                "alias" => d.alias = node_string(v),
-                _ => {}
-            }
-        }
-    }
-    d
-}
-
-fn validation(msg: String) -> Error {
-    Error::Chart(format!("validation: {msg}"))
-}
-
-fn validate_metadata(md: &Metadata) -> Result<()> {
-    if md.api_version.is_empty() {
-        return Err(validation("chart.metadata.apiVersion is required".into()));
-    }
-    if md.name.is_empty() {
-        return Err(validation("chart.metadata.name is required".into()));
-    }
-    if md.name.contains('/') || md.name == ".." || md.name == "." {
-        return Err(validation(format!(
-            "chart.metadata.name {:?} is invalid",
-            md.name
-        )));
-    }
-    if md.version.is_empty() {
-        return Err(validation("chart.metadata.version is required".into()));
-    }
-    if !is_lenient_semver(&md.version) {
-        return Err(validation(format!(
-            "chart.metadata.version {:?} is invalid",
-            md.version
-        )));
-    }
-    if !md.chart_type.is_empty() && md.chart_type != "application" && md.chart_type != "library" {
-        return Err(validation(
-            "chart.metadata.type must be application or library".into(),
-        ));
-    }
-    let mut seen: Vec<&str> = Vec::new();
-    for d in &md.dependencies {
-        let key = if d.alias.is_empty() {
-            &d.name
-        } else {
-            &d.alias
-        };
-        if !d.alias.is_empty()
-            && !d
-                .alias
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(validation(format!(
-                "dependency {:?} has disallowed characters in the alias",
-                d.name
-            )));
-        }
-        if seen.contains(&key.as_str()) {
-            return Err(validation(format!(
-                "more than one dependency with name or alias {key:?}"
-            )));
-        }
-        seen.push(key);
-    }
-    Ok(())
-}
-
-/// Masterminds/semver's `NewVersion` (lenient: `v` prefix, missing minor/patch allowed).
-pub(crate) fn is_lenient_semver(v: &str) -> bool {
-    let s = v.strip_prefix('v').unwrap_or(v);
-    let (core, rest) = match s.find(['-', '+']) {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, ""),
-    };
-    let parts: Vec<&str> = core.split('.').collect();
-    if parts.is_empty() || parts.len() > 3 {
-        return false;
-    }
-    if !parts
-        .iter()
-        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return false;
-    }
-    rest.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '+' || c == '.')
 }
 
 #[cfg(test)]

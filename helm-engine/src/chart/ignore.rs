@@ -1,6 +1,6 @@
 //! `.helmignore` rules, as Helm's `pkg/ignore` applies them while loading a chart directory.
 
-use super::glob::path_match;
+use super::glob::{is_bad_pattern, path_match};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ impl Rules {
     /// Parses the file's lines; `**` is refused as Helm refuses it.
     pub(crate) fn parse(text: &str) -> Result<Self> {
         let mut rules = Rules::default();
+        // Helm drops a UTF-8 byte-order mark from the first line.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for line in text.lines() {
             rules.add(line)?;
         }
@@ -53,6 +55,11 @@ impl Rules {
             return Err(Error::Chart(
                 "double-star (**) syntax is not supported".into(),
             ));
+        }
+        // Helm tries each rule (still with its `!` and `/`) against a name to reject malformed
+        // ones.
+        if is_bad_pattern(rule) {
+            return Err(Error::Chart("syntax error in pattern".into()));
         }
         let mut negate = false;
         if let Some(r) = rule.strip_prefix('!') {

@@ -5,8 +5,7 @@
 use super::{RenderOptions, show_only_match};
 use crate::chart::Chart;
 use crate::error::{Error, Result};
-use crate::value::Value;
-use crate::yaml;
+use crate::yaml::{self, Node};
 
 /// Helm 3.17's `InstallOrder`.
 const INSTALL_ORDER: &[&str] = &[
@@ -128,92 +127,198 @@ struct Head {
     annotations: Option<Vec<(String, String)>>,
 }
 
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::String(_) => "string",
-        Value::Float(_) | Value::Int(_) | Value::Int64(_) => "number",
-        Value::Bool(_) => "bool",
-        Value::List(_) => "array",
-        _ => "object",
+/// A JSON value's kind as `encoding/json` names it in an `UnmarshalTypeError`.
+fn json_kind(n: &Node) -> &'static str {
+    match n {
+        Node::Null => "null",
+        Node::Bool(_) => "bool",
+        Node::Int(_) | Node::Uint(_) | Node::Float(_) => "number",
+        Node::Str(_) => "string",
+        Node::Seq(_) => "array",
+        Node::Map(_) => "object",
     }
 }
 
-fn parse_head(doc: &str, path: &str) -> Result<Head> {
-    let wrap = |m: String| Error::Render(format!("YAML parse error on {path}: {m}"));
-    let v = yaml::from_yaml(doc).map_err(|e| wrap(e.to_string()))?;
-    let m = match v {
-        Value::Map(m) => m,
-        Value::Nil => {
-            return Ok(Head {
-                kind: String::new(),
-                annotations: None,
-            });
-        }
-        other => {
-            return Err(wrap(format!(
-                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type releaseutil.SimpleHead",
-                json_type(&other)
-            )));
-        }
-    };
-    let field_err = |field: &str, want: &str, got: &Value| {
-        wrap(format!(
-            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field SimpleHead.{field} of type {want}",
-            json_type(got)
-        ))
-    };
-    let kind = match m.get("kind") {
-        None | Some(Value::Nil) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => return Err(field_err("kind", "string", other)),
-    };
-    if let Some(v) = m.get("apiVersion") {
-        if !matches!(v, Value::String(_) | Value::Nil) {
-            return Err(field_err("apiVersion", "string", v));
+/// A mapping's entries as `json.Marshal` writes them: one per key (the last), sorted.
+fn sorted_entries(pairs: Vec<(String, Node)>) -> Vec<(String, Node)> {
+    let mut out: Vec<(String, Node)> = Vec::new();
+    for (k, v) in pairs {
+        match out.iter_mut().find(|(ok, _)| *ok == k) {
+            Some(slot) => slot.1 = v,
+            None => out.push((k, v)),
         }
     }
-    let mut annotations = None;
-    match m.get("metadata") {
-        None | Some(Value::Nil) => {}
-        Some(Value::Map(md)) => {
-            if let Some(n) = md.get("name") {
-                if !matches!(n, Value::String(_) | Value::Nil) {
-                    return Err(field_err("metadata.name", "string", n));
-                }
-            }
-            match md.get("annotations") {
-                None | Some(Value::Nil) => {}
-                Some(Value::Map(a)) => {
-                    let mut out = Vec::new();
-                    for (k, v) in a {
-                        match v {
-                            Value::String(s) => out.push((k.clone(), s.clone())),
-                            Value::Nil => out.push((k.clone(), String::new())),
-                            other => {
-                                return Err(field_err("metadata.annotations", "string", other));
-                            }
-                        }
-                    }
-                    annotations = Some(out);
-                }
-                Some(other) => {
-                    return Err(field_err(
-                        "metadata.annotations",
-                        "map[string]string",
-                        other,
-                    ));
-                }
-            }
-        }
-        Some(other) => {
-            return Err(field_err(
-                "metadata",
-                "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
-                other,
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// `encoding/json`'s field lookup: the exact name, else a case-insensitive match.
+fn head_field<'a>(fields: &[&'a str], key: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|f| **f == key)
+        .or_else(|| fields.iter().find(|f| f.eq_ignore_ascii_case(key)))
+        .copied()
+}
+
+/// sigs.k8s.io/yaml's conversion for a Go `string` target: numbers and booleans become text.
+fn to_string_target(n: Node) -> Node {
+    match n {
+        Node::Int(i) => Node::Str(i.to_string()),
+        Node::Uint(u) => Node::Str(u.to_string()),
+        Node::Float(f) => Node::Str(yaml::format_float_g32(f)),
+        Node::Bool(b) => Node::Str(b.to_string()),
+        other => other,
+    }
+}
+
+/// Converts the scalars `SimpleHead` reads as strings (`apiVersion`, `kind`, `metadata.name`,
+/// the annotation values), as sigs.k8s.io/yaml does before its JSON round trip.
+fn convert_head(node: Node) -> Node {
+    let Node::Map(pairs) = node else {
+        return node;
+    };
+    let pairs = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match head_field(&["apiVersion", "kind", "metadata"], &k) {
+                Some("metadata") => match v {
+                    Node::Map(md) => Node::Map(
+                        md.into_iter()
+                            .map(|(mk, mv)| {
+                                let mv = match head_field(&["name", "annotations"], &mk) {
+                                    Some("name") => to_string_target(mv),
+                                    Some(_) => match mv {
+                                        Node::Map(a) => Node::Map(
+                                            a.into_iter()
+                                                .map(|(ak, av)| (ak, to_string_target(av)))
+                                                .collect(),
+                                        ),
+                                        other => other,
+                                    },
+                                    None => mv,
+                                };
+                                (mk, mv)
+                            })
+                            .collect(),
+                    ),
+                    other => other,
+                },
+                Some(_) => to_string_target(v),
+                None => v,
+            };
+            (k, v)
+        })
+        .collect();
+    Node::Map(pairs)
+}
+
+/// The first `encoding/json` type mismatch while filling `SimpleHead`.
+struct HeadDecoder {
+    first: Option<String>,
+}
+
+impl HeadDecoder {
+    fn mismatch(&mut self, n: &Node, strukt: &str, field: &str, ty: &str) {
+        if self.first.is_none() {
+            self.first = Some(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {strukt}.{field} of type {ty}",
+                json_kind(n)
             ));
         }
     }
-    Ok(Head { kind, annotations })
+
+    fn string(&mut self, n: Node, strukt: &str, field: &str) -> Option<String> {
+        match n {
+            Node::Null => None,
+            Node::Str(s) => Some(s),
+            other => {
+                self.mismatch(&other, strukt, field, "string");
+                None
+            }
+        }
+    }
+}
+
+/// The type Go names for `SimpleHead.Metadata`, an anonymous struct.
+const METADATA_TYPE: &str = "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }";
+
+/// Helm's `yaml.Unmarshal(manifest, &SimpleHead{})`: the kind and the annotations, with
+/// sigs.k8s.io/yaml's conversions and `encoding/json`'s errors (keys in sorted order, field
+/// names matched case-insensitively, the first mismatch reported).
+fn parse_head(doc: &str, path: &str) -> Result<Head> {
+    let wrap = |m: String| Error::Render(format!("YAML parse error on {path}: {m}"));
+    let node = match yaml::parse_first_node(doc).map_err(|e| wrap(e.to_string()))? {
+        Some(n) => convert_head(n),
+        None => Node::Null,
+    };
+    // The JSON leg fails on what JSON cannot hold (infinities), wherever it is.
+    yaml::node_to_value(node.clone()).map_err(|e| wrap(e.to_string()))?;
+    let pairs = match node {
+        Node::Null => Vec::new(),
+        Node::Map(p) => p,
+        other => {
+            return Err(wrap(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type releaseutil.SimpleHead",
+                json_kind(&other)
+            )));
+        }
+    };
+    let mut d = HeadDecoder { first: None };
+    let mut kind = String::new();
+    let mut annotations: Option<Vec<(String, String)>> = None;
+    for (k, v) in sorted_entries(pairs) {
+        match head_field(&["apiVersion", "kind", "metadata"], &k) {
+            Some("apiVersion") => {
+                d.string(v, "SimpleHead", "apiVersion");
+            }
+            Some("kind") => {
+                if let Some(s) = d.string(v, "SimpleHead", "kind") {
+                    kind = s;
+                }
+            }
+            Some(_) => match v {
+                Node::Null => annotations = None,
+                Node::Map(md) => {
+                    for (mk, mv) in sorted_entries(md) {
+                        match head_field(&["name", "annotations"], &mk) {
+                            Some("name") => {
+                                d.string(mv, "", "metadata.name");
+                            }
+                            Some(_) => match mv {
+                                Node::Null => annotations = None,
+                                Node::Map(a) => {
+                                    let mut out = annotations.take().unwrap_or_default();
+                                    for (ak, av) in sorted_entries(a) {
+                                        let s = d.string(av, "", "metadata.annotations");
+                                        let s = s.unwrap_or_default();
+                                        match out.iter_mut().find(|(ok, _)| *ok == ak) {
+                                            Some(slot) => slot.1 = s,
+                                            None => out.push((ak, s)),
+                                        }
+                                    }
+                                    annotations = Some(out);
+                                }
+                                other => d.mismatch(
+                                    &other,
+                                    "",
+                                    "metadata.annotations",
+                                    "map[string]string",
+                                ),
+                            },
+                            None => {}
+                        }
+                    }
+                }
+                other => d.mismatch(&other, "SimpleHead", "metadata", METADATA_TYPE),
+            },
+            None => {}
+        }
+    }
+    match d.first {
+        Some(e) => Err(wrap(e)),
+        None => Ok(Head { kind, annotations }),
+    }
 }
 
 fn kind_rank(kind: &str) -> Option<usize> {
