@@ -17,6 +17,7 @@ mod certs;
 mod convert;
 mod crypto;
 mod dates;
+pub(crate) mod goregex;
 mod helm;
 mod lists;
 mod maths;

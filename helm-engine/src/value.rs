@@ -333,7 +333,13 @@ impl Value {
 pub struct TypedList {
     /// The Go type, such as `[]string`.
     pub type_name: &'static str,
-    items: std::sync::Mutex<Vec<Value>>,
+    /// The backing array, shared with the slices `slice` takes of this one.
+    items: Arc<std::sync::Mutex<Vec<Value>>>,
+    /// The window of the backing array this slice is.
+    start: usize,
+    end: usize,
+    /// Whether this is Go's nil slice (which `%#v` prints as `[]string(nil)`).
+    pub nil: bool,
 }
 
 impl TypedList {
@@ -344,9 +350,37 @@ impl TypedList {
 
     /// A slice of Go type `type_name` (for example `[]int`) holding `items`.
     pub fn of(type_name: &'static str, items: Vec<Value>) -> Value {
+        let end = items.len();
         Value::Object(Arc::new(TypedList {
             type_name,
-            items: std::sync::Mutex::new(items),
+            items: Arc::new(std::sync::Mutex::new(items)),
+            start: 0,
+            end,
+            nil: false,
+        }))
+    }
+
+    /// Go's nil slice of type `type_name`.
+    pub fn nil(type_name: &'static str) -> Value {
+        Value::Object(Arc::new(TypedList {
+            type_name,
+            items: Arc::default(),
+            start: 0,
+            end: 0,
+            nil: true,
+        }))
+    }
+
+    /// Go's `s[start:end]`: a slice of the same type sharing this one's backing array (the
+    /// caller checked `start <= end <= len`).
+    pub fn window(&self, start: usize, end: usize) -> Value {
+        let end = (self.start + end).min(self.end);
+        Value::Object(Arc::new(TypedList {
+            type_name: self.type_name,
+            items: self.items.clone(),
+            start: (self.start + start).min(end),
+            end,
+            nil: false,
         }))
     }
 
@@ -356,30 +390,39 @@ impl TypedList {
 
     /// A copy of the elements.
     pub fn items(&self) -> Vec<Value> {
-        self.lock().clone()
+        self.lock()
+            .get(self.start..self.end)
+            .unwrap_or_default()
+            .to_vec()
     }
 
     /// The number of elements.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.end - self.start
     }
 
     /// Whether there are no elements.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.len() == 0
     }
 
     /// Element `i`, if there is one.
     pub fn get(&self, i: usize) -> Option<Value> {
-        self.lock().get(i).cloned()
+        if i >= self.len() {
+            return None;
+        }
+        self.lock().get(self.start + i).cloned()
     }
 
     /// Sorts the elements in place (Sprig's `sortAlpha` on a `[]string`), by their text.
     pub fn sort_strings(&self) {
-        self.lock().sort_by(|a, b| match (a, b) {
-            (Value::String(x), Value::String(y)) => x.cmp(y),
-            _ => std::cmp::Ordering::Equal,
-        });
+        let mut items = self.lock();
+        if let Some(window) = items.get_mut(self.start..self.end) {
+            window.sort_by(|a, b| match (a, b) {
+                (Value::String(x), Value::String(y)) => x.cmp(y),
+                _ => std::cmp::Ordering::Equal,
+            });
+        }
     }
 }
 

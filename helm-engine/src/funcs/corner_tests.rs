@@ -105,3 +105,18 @@ fn dump_chart_cases_for_helm_comparison() {
 fn built_in_objects_have_helms_go_types() {
     check_chart_golden(include_str!("../template/testdata/go_types.json"));
 }
+
+#[test]
+fn typed_slices_share_and_print_as_go() {
+    check_chart_golden(include_str!("../template/testdata/typed_slices.json"));
+}
+
+#[test]
+fn regular_expressions_follow_re2_as_go_does() {
+    check_chart_golden(include_str!("../template/testdata/regex_corners.json"));
+}
+
+#[test]
+fn regular_expression_errors_read_as_go() {
+    check_chart_golden(include_str!("../template/testdata/regex_errors.json"));
+}

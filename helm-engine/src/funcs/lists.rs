@@ -431,21 +431,24 @@ fn sprig_slice(l: &Value, idx: &[&Value]) -> Result<Value, String> {
             if start < 0 || end < start || end > x.len() as i64 {
                 return Err("reflect.Value.Slice: slice index out of bounds".to_string());
             }
-            let part = x[start as usize..end as usize].to_vec();
-            // reflect's Slice keeps the slice's type.
-            Ok(match l {
-                Value::Object(o) => match o.typed_list() {
-                    Some(t) => TypedList::of(t.type_name, part),
-                    None => Value::List(part),
-                },
-                _ => Value::List(part),
-            })
+            // reflect's Slice keeps the slice's type and shares its backing array.
+            if let Some(t) = l_typed(l) {
+                return Ok(t.window(start as usize, end as usize));
+            }
+            Ok(Value::List(x[start as usize..end as usize].to_vec()))
         }
         Value::Nil => Err(NIL_DEREF.into()),
         other => Err(format!(
             "list should be type of slice or array but {}",
             kind_name(other)
         )),
+    }
+}
+
+fn l_typed(l: &Value) -> Option<&TypedList> {
+    match l {
+        Value::Object(o) => o.typed_list(),
+        _ => None,
     }
 }
 

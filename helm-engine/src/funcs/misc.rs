@@ -71,51 +71,60 @@ pub(super) fn register(r: &mut Registry) {
         })
     });
 
+    // `regexMatch` drops a compile error (false); the other plain forms compile with
+    // `regexp.MustCompile`, whose panic names the pattern; the `must` forms return
+    // `regexp.Compile`'s error.
     r.plain("regexMatch", "ss", |a| {
         Ok(Value::Bool(
-            re(arg_str(a, 0))
+            must_re(arg_str(a, 0))
                 .map(|r| r.is_match(arg_str(a, 1)))
                 .unwrap_or(false),
         ))
     });
     r.plain("mustRegexMatch", "ss", |a| {
-        Ok(Value::Bool(re(arg_str(a, 0))?.is_match(arg_str(a, 1))))
+        Ok(Value::Bool(must_re(arg_str(a, 0))?.is_match(arg_str(a, 1))))
     });
-    // Sprig compiles with `regexp.MustCompile` outside `regexMatch`: a bad pattern is an error
-    // for the plain forms too.
-    for name in ["regexFind", "mustRegexFind"] {
-        r.plain(name, "ss", |a| {
-            s(re(arg_str(a, 0))?
-                .find(arg_str(a, 1))
-                .map(|m| m.as_str().to_string())
-                .unwrap_or_default())
-        });
-    }
-    for name in ["regexFindAll", "mustRegexFindAll"] {
-        r.plain(name, "ssi", |a| {
-            find_all(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2))
-        });
-    }
-    for name in ["regexReplaceAll", "mustRegexReplaceAll"] {
-        r.plain(name, "sss", |a| {
-            s(re(arg_str(a, 0))?
-                .replace_all(arg_str(a, 1), go_template(arg_str(a, 2)).as_str())
-                .into_owned())
-        });
-    }
-    for name in ["regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"] {
-        r.plain(name, "sss", |a| {
-            s(re(arg_str(a, 0))?
-                .replace_all(arg_str(a, 1), regex::NoExpand(arg_str(a, 2)))
-                .into_owned())
-        });
-    }
-    for name in ["regexSplit", "mustRegexSplit"] {
-        r.plain(name, "ssi", |a| {
-            split_re(arg_str(a, 0), arg_str(a, 1), arg_int(a, 2))
-        });
-    }
-    r.plain("regexQuoteMeta", "s", |a| s(regex::escape(arg_str(a, 0))));
+    r.plain("regexFind", "ss", |a| {
+        regex_find(re(arg_str(a, 0))?, arg_str(a, 1))
+    });
+    r.plain("mustRegexFind", "ss", |a| {
+        regex_find(must_re(arg_str(a, 0))?, arg_str(a, 1))
+    });
+    r.plain("regexFindAll", "ssi", |a| {
+        find_all(re(arg_str(a, 0))?, arg_str(a, 1), arg_int(a, 2))
+    });
+    r.plain("mustRegexFindAll", "ssi", |a| {
+        find_all(must_re(arg_str(a, 0))?, arg_str(a, 1), arg_int(a, 2))
+    });
+    r.plain("regexReplaceAll", "sss", |a| {
+        replace_all(re(arg_str(a, 0))?, arg_str(a, 1), arg_str(a, 2), false)
+    });
+    r.plain("mustRegexReplaceAll", "sss", |a| {
+        replace_all(must_re(arg_str(a, 0))?, arg_str(a, 1), arg_str(a, 2), false)
+    });
+    r.plain("regexReplaceAllLiteral", "sss", |a| {
+        replace_all(re(arg_str(a, 0))?, arg_str(a, 1), arg_str(a, 2), true)
+    });
+    r.plain("mustRegexReplaceAllLiteral", "sss", |a| {
+        replace_all(must_re(arg_str(a, 0))?, arg_str(a, 1), arg_str(a, 2), true)
+    });
+    r.plain("regexSplit", "ssi", |a| {
+        split_re(
+            re(arg_str(a, 0))?,
+            arg_str(a, 0),
+            arg_str(a, 1),
+            arg_int(a, 2),
+        )
+    });
+    r.plain("mustRegexSplit", "ssi", |a| {
+        split_re(
+            must_re(arg_str(a, 0))?,
+            arg_str(a, 0),
+            arg_str(a, 1),
+            arg_int(a, 2),
+        )
+    });
+    r.plain("regexQuoteMeta", "s", |a| s(quote_meta(arg_str(a, 0))));
 
     r.plain("semverCompare", "ss", |a| {
         let c = Constraints::parse(arg_str(a, 0))?;
@@ -213,36 +222,42 @@ fn ternary<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     })
 }
 
-/// Compiles a pattern; errors read as Go's `regexp.MustCompile` panic for the common cases.
+/// Compiles a pattern as Go's `regexp.MustCompile` does: a bad one is its panic message.
 fn re(p: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(p).map_err(|e| {
-        let text = e.to_string();
-        let why = if text.contains("unclosed group") {
-            format!("missing closing ): `{p}`")
-        } else if text.contains("unclosed character class") {
-            let class = p.rfind('[').map_or(p, |i| &p[i..]);
-            format!("missing closing ]: `{class}`")
-        } else if text.contains("unopened group") {
-            format!("unexpected ): `{p}`")
-        } else if text.contains("repetition operator missing expression") {
-            let op = p
-                .chars()
-                .find(|c| matches!(c, '*' | '+' | '?'))
-                .unwrap_or('*');
-            format!("missing argument to repetition operator: `{op}`")
-        } else {
-            text.lines()
-                .last()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches("error: ")
-                .to_string()
-        };
-        format!(
-            "regexp: Compile({}): error parsing regexp: {why}",
-            go_backquote(p)
-        )
-    })
+    super::goregex::compile_go(p).map_err(|e| format!("regexp: Compile({}): {e}", go_backquote(p)))
+}
+
+/// Compiles a pattern as Go's `regexp.Compile` does.
+fn must_re(p: &str) -> Result<regex::Regex, String> {
+    super::goregex::compile_go(p)
+}
+
+/// Go's `regexp.QuoteMeta`: a backslash before each of `\.+*?()|[]{}^$`.
+fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn regex_find(r: regex::Regex, s: &str) -> Result<Value, String> {
+    Ok(Value::String(
+        r.find(s)
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
+    ))
+}
+
+fn replace_all(r: regex::Regex, s: &str, with: &str, literal: bool) -> Result<Value, String> {
+    Ok(Value::String(if literal {
+        r.replace_all(s, regex::NoExpand(with)).into_owned()
+    } else {
+        r.replace_all(s, with).into_owned()
+    }))
 }
 
 /// Go's `%#q`-style quoting used in regexp panics: backquotes when possible.
@@ -254,40 +269,56 @@ fn go_backquote(p: &str) -> String {
     }
 }
 
-/// Converts Go's `$1`/`${name}` replacement syntax to the regex crate's (which is the same,
-/// except that Go treats `$1a` as the group named `1a`).
-fn go_template(t: &str) -> String {
-    t.to_string()
-}
-
-fn find_all(p: &str, s: &str, n: i64) -> Result<Value, String> {
-    let r = re(p)?;
+/// Go's `FindAllString`: at most `n` matches (all when `n < 0`), as a `[]string`.
+fn find_all(r: regex::Regex, s: &str, n: i64) -> Result<Value, String> {
     let it = r
         .find_iter(s)
         .map(|m| Value::String(m.as_str().to_string()));
-    Ok(TypedList::of(
-        "[]string",
+    let found: Vec<Value> = if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    };
+    // Go returns a nil slice when nothing matches.
+    Ok(if found.is_empty() {
+        TypedList::nil("[]string")
+    } else {
+        TypedList::of("[]string", found)
+    })
+}
+
+/// Go's `Regexp.Split`, a `[]string` (nil for `n == 0`).
+fn split_re(r: regex::Regex, expr: &str, s: &str, n: i64) -> Result<Value, String> {
+    if n == 0 {
+        return Ok(TypedList::nil("[]string"));
+    }
+    if !expr.is_empty() && s.is_empty() {
+        return Ok(TypedList::strings([String::new()]));
+    }
+    let matches: Vec<(usize, usize)> = {
+        let it = r.find_iter(s).map(|m| (m.start(), m.end()));
         if n < 0 {
             it.collect()
         } else {
             it.take(n as usize).collect()
-        },
-    ))
-}
-
-fn split_re(p: &str, s: &str, n: i64) -> Result<Value, String> {
-    let r = re(p)?;
-    if n == 0 {
-        return Ok(Value::Nil);
-    }
-    let parts: Vec<Value> = if n < 0 {
-        r.split(s).map(|x| Value::String(x.to_string())).collect()
-    } else {
-        r.splitn(s, n as usize)
-            .map(|x| Value::String(x.to_string()))
-            .collect()
+        }
     };
-    Ok(TypedList::of("[]string", parts))
+    let mut parts = Vec::new();
+    let (mut beg, mut end) = (0, 0);
+    for (start, stop) in matches {
+        if n > 0 && parts.len() as i64 == n - 1 {
+            break;
+        }
+        end = start;
+        if stop != 0 {
+            parts.push(s[beg..end].to_string());
+        }
+        beg = stop;
+    }
+    if end != s.len() {
+        parts.push(s[beg..].to_string());
+    }
+    Ok(TypedList::strings(parts))
 }
 
 fn rand_from(n: i64, set: &str) -> String {
@@ -604,6 +635,18 @@ impl Object for SemVer {
     }
     fn format(&self) -> String {
         self.canonical()
+    }
+    fn go_syntax(&self) -> String {
+        let q = crate::template::format::go_quote;
+        format!(
+            "&semver.Version{{major:{:#x}, minor:{:#x}, patch:{:#x}, pre:{}, metadata:{}, original:{}}}",
+            self.major,
+            self.minor,
+            self.patch,
+            q(&self.pre),
+            q(&self.meta),
+            q(&self.original)
+        )
     }
 }
 

@@ -144,7 +144,16 @@ pub(super) fn register(r: &mut Registry) {
         )))
     });
     r.plain("join", "sa", |a| s(strslice(a[1]).join(arg_str(a, 0))));
-    r.plain("toStrings", "a", |a| Ok(TypedList::strings(strslice(a[0]))));
+    r.shared("toStrings", "a", |a| {
+        // A `[]string` is returned as it is (the same backing array).
+        if let Value::Object(o) = a[0] {
+            if o.typed_list().is_some_and(|t| t.type_name == "[]string") {
+                return Ok(a[0].clone());
+            }
+        }
+        let plain = crate::value::materialize(a[0])?;
+        Ok(TypedList::strings(strslice(&plain)))
+    });
     r.shared("sortAlpha", "a", |a| {
         // A `[]string` is sorted in place (Sprig sorts the slice it was given).
         if let Value::Object(o) = a[0] {

@@ -238,6 +238,10 @@ impl Object for GoBytes {
     fn bytes(&self) -> Option<&[u8]> {
         Some(&self.0)
     }
+    fn go_syntax(&self) -> String {
+        let parts: Vec<String> = self.0.iter().map(|b| format!("{b:#x}")).collect();
+        format!("[]byte{{{}}}", parts.join(", "))
+    }
     /// `%v` prints the numbers: `[104 105 10]`.
     fn format(&self) -> String {
         let parts: Vec<String> = self.0.iter().map(|b| b.to_string()).collect();

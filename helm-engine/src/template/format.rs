@@ -797,6 +797,9 @@ fn go_syntax_in(v: &Value, top: bool) -> String {
         ),
         Value::Object(o) => {
             if let Some(t) = o.typed_list() {
+                if t.nil {
+                    return format!("{}(nil)", t.type_name);
+                }
                 format!("{}{{{}}}", t.type_name, items(&t.items()))
             } else if let Some(sm) = o.as_shared_map() {
                 format!(
