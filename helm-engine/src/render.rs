@@ -68,6 +68,9 @@ pub struct Rendered {
     /// `NOTES.txt`, joined by a newline. Helm joins those in Go map order (a different order on
     /// each run); we join them in template-path order. Empty when the chart has no notes.
     pub notes: String,
+    /// The lines Helm logs on stderr while rendering, each without its newline (values
+    /// coalescing's warnings, as `coalesce.go:LINE: message`).
+    pub warnings: Vec<String>,
 }
 
 impl Default for RenderOptions {
@@ -117,7 +120,22 @@ fn check_dependencies(chart: &Chart) -> Result<()> {
 
 /// Renders `chart` with the user's merged values as Helm's install and upgrade do: what
 /// `helm template` prints, and the notes (`NOTES.txt`) that `helm template` leaves out.
-pub fn render(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Result<Rendered> {
+pub fn render(chart: Chart, user_values: &Map, opts: &RenderOptions) -> Result<Rendered> {
+    let mut warnings = Vec::new();
+    let mut rendered = render_collecting(chart, user_values, opts, &mut warnings)?;
+    rendered.warnings = warnings;
+    Ok(rendered)
+}
+
+/// [`render`], pushing onto `warnings` the lines Helm logs on stderr while rendering (values
+/// coalescing's, see [`values::coalesce_values_warn`]) as they come, so that a caller that
+/// gets an error still has the warnings printed before it.
+pub fn render_collecting(
+    mut chart: Chart,
+    user_values: &Map,
+    opts: &RenderOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Rendered> {
     // Helm's `checkIfInstallable`, before anything else about the release.
     if chart.is_library() {
         return Err(Error::Render(format!(
@@ -128,7 +146,7 @@ pub fn render(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Resu
     check_dependencies(&chart)?;
     validate_release_name(&opts.release_name)?;
     let caps = Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)?;
-    values::process_dependencies(&mut chart, user_values)?;
+    values::process_dependencies_warn(&mut chart, user_values, warnings)?;
     chart.fix_paths();
     if !chart.metadata.kube_version.is_empty()
         && !values::is_compatible_kube(&chart.metadata.kube_version, &caps.kube_version.version)
@@ -139,7 +157,7 @@ pub fn render(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Resu
         ))
         .rendering());
     }
-    let vals = values::coalesce_values(&chart, user_values, false)?;
+    let vals = values::coalesce_values_warn(&chart, user_values, false, warnings)?;
     values::validate_against_schema(&chart, &vals)?;
 
     // Go maps are references: every template of a chart gets the same dot, a subchart's
@@ -159,7 +177,11 @@ pub fn render(mut chart: Chart, user_values: &Map, opts: &RenderOptions) -> Resu
     let rendered = execute(renderables).map_err(Error::rendering)?;
     let notes = collect_notes(chart.name(), &rendered, opts.render_subchart_notes);
     let manifest = manifests::assemble(&chart, rendered, opts)?;
-    Ok(Rendered { manifest, notes })
+    Ok(Rendered {
+        manifest,
+        notes,
+        warnings: Vec::new(),
+    })
 }
 
 /// Helm's `renderResources`: every rendered file whose name ends in `NOTES.txt` is taken out

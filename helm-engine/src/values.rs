@@ -90,19 +90,59 @@ fn is_table(v: &Value) -> bool {
 }
 
 /// Helm's `CoalesceValues` (`merge = false`) and `MergeValues` (`merge = true`): the chart's
-/// defaults and its subcharts' under `vals`, which wins.
+/// defaults and its subcharts' under `vals`, which wins. Warnings are dropped; see
+/// [`coalesce_values_warn`].
 pub fn coalesce_values(chart: &Chart, vals: &Map, merge: bool) -> Result<Map> {
+    coalesce_values_warn(chart, vals, merge, &mut Vec::new())
+}
+
+/// [`coalesce_values`], pushing onto `warnings` the lines Helm logs while coalescing, each as
+/// Helm's logger prints it on stderr (`coalesce.go:LINE: message`). Helm visits keys in Go map
+/// order, which varies between runs; these come in key order.
+pub fn coalesce_values_warn(
+    chart: &Chart,
+    vals: &Map,
+    merge: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Map> {
     let mut dest = vals.clone();
-    coalesce(chart, &mut dest, merge)?;
+    coalesce(chart, &mut dest, merge, "", warnings)?;
     Ok(dest)
 }
 
-fn coalesce(chart: &Chart, dest: &mut Map, merge: bool) -> Result<()> {
-    coalesce_chart_values(chart, dest, merge);
-    coalesce_deps(chart, dest, merge)
+/// Helm 3.17.3's log line for a coalescing warning: the source line of its `printf` call in
+/// `pkg/chartutil/coalesce.go`, as `log.Lshortfile` prints it.
+fn warn(warnings: &mut Vec<String>, line: u32, message: String) {
+    warnings.push(format!("coalesce.go:{line}: {message}"));
 }
 
-fn coalesce_deps(chart: &Chart, dest: &mut Map, merge: bool) -> Result<()> {
+/// Helm's `concatPrefix`: the dotted path of a key, for warnings.
+fn concat_prefix(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
+}
+
+fn coalesce(
+    chart: &Chart,
+    dest: &mut Map,
+    merge: bool,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    coalesce_chart_values(chart, dest, merge, prefix, warnings);
+    coalesce_deps(chart, dest, merge, prefix, warnings)
+}
+
+fn coalesce_deps(
+    chart: &Chart,
+    dest: &mut Map,
+    merge: bool,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
     for sub in &chart.dependencies {
         let name = sub.name().to_string();
         match dest.get(&name) {
@@ -121,23 +161,38 @@ fn coalesce_deps(chart: &Chart, dest: &mut Map, merge: bool) -> Result<()> {
             Some(Value::Map(m)) => m,
             _ => Map::new(),
         };
-        coalesce_globals(&mut dv, dest);
-        coalesce(sub, &mut dv, merge)?;
+        let sub_prefix = concat_prefix(prefix, chart.name());
+        coalesce_globals(&mut dv, dest, &sub_prefix, warnings);
+        coalesce(sub, &mut dv, merge, &sub_prefix, warnings)?;
         dest.insert(name, Value::Map(dv));
     }
     Ok(())
 }
 
-fn coalesce_globals(dest: &mut Map, src: &Map) {
+fn coalesce_globals(dest: &mut Map, src: &Map, prefix: &str, warnings: &mut Vec<String>) {
     let mut dg = match dest.get("global") {
         None => Map::new(),
         Some(Value::Map(m)) => m.clone(),
-        Some(_) => return,
+        Some(_) => {
+            warn(
+                warnings,
+                138,
+                "warning: skipping globals because destination global is not a table.".into(),
+            );
+            return;
+        }
     };
     let sg = match src.get("global") {
         None => Map::new(),
         Some(Value::Map(m)) => m.clone(),
-        Some(_) => return,
+        Some(_) => {
+            warn(
+                warnings,
+                145,
+                "warning: skipping globals because source global is not a table.".into(),
+            );
+            return;
+        }
     };
     for (key, val) in sg {
         if let Value::Map(vm) = &val {
@@ -147,13 +202,22 @@ fn coalesce_globals(dest: &mut Map, src: &Map) {
                     dg.insert(key, Value::Map(vv));
                 }
                 Some(Value::Map(destv)) => {
-                    coalesce_tables(&mut vv, destv.clone(), true);
+                    let full = concat_prefix(prefix, &key);
+                    coalesce_tables_at(&mut vv, destv.clone(), true, &full, warnings);
                     dg.insert(key, Value::Map(vv));
                 }
-                Some(_) => {}
+                Some(_) => warn(
+                    warnings,
+                    161,
+                    format!(
+                        "Conflict: cannot merge map onto non-map for {}. Skipping.",
+                        crate::template::format::go_quote(&key)
+                    ),
+                ),
             }
         } else if dg.get(&key).is_some_and(is_table) {
             // A table in the destination is not replaced by a scalar.
+            warn(warnings, 175, format!("key {key} is table. Skipping"));
         } else {
             dg.insert(key, val);
         }
@@ -161,18 +225,32 @@ fn coalesce_globals(dest: &mut Map, src: &Map) {
     dest.insert("global".into(), Value::Map(dg));
 }
 
-fn coalesce_chart_values(chart: &Chart, v: &mut Map, merge: bool) {
+fn coalesce_chart_values(
+    chart: &Chart,
+    v: &mut Map,
+    merge: bool,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+) {
+    let sub_prefix = concat_prefix(prefix, chart.name());
     for (key, val) in &chart.values {
         match v.get_mut(key) {
             Some(Value::Nil) if !merge => {
                 v.remove(key);
             }
-            Some(Value::Map(dest)) => {
-                if let Value::Map(src) = val {
+            Some(Value::Map(dest)) => match val {
+                Value::Map(src) => {
                     let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                    coalesce_tables(dest, src.clone(), merge);
+                    let full = concat_prefix(&sub_prefix, key);
+                    coalesce_tables_at(dest, src.clone(), merge, &full, warnings);
                 }
-            }
+                Value::Nil => {}
+                _ => warn(
+                    warnings,
+                    237,
+                    format!("warning: skipped value for {sub_prefix}.{key}: Not a table."),
+                ),
+            },
             Some(_) => {}
             None => {
                 v.insert(key.clone(), val.clone());
@@ -181,13 +259,20 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Map, merge: bool) {
     }
 }
 
-/// Helm's `coalesceTablesFullKey`: `dst` wins; nulls in `dst` delete unless merging.
-pub fn coalesce_tables(dst: &mut Map, mut src: Map, merge: bool) {
-    for (key, val) in dst.iter() {
-        if matches!(val, Value::Nil) {
-            src.insert(key.clone(), Value::Nil);
-        }
-    }
+/// Helm's `coalesceTablesFullKey`: `dst` wins; a null in `dst` deletes the key `src` has,
+/// unless merging (a null for a key `src` lacks stays, as in Helm 3.17).
+pub fn coalesce_tables(dst: &mut Map, src: Map, merge: bool) {
+    coalesce_tables_at(dst, src, merge, "", &mut Vec::new());
+}
+
+/// [`coalesce_tables`] for the table at dotted path `prefix`, with Helm's warnings.
+fn coalesce_tables_at(
+    dst: &mut Map,
+    src: Map,
+    merge: bool,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+) {
     for (key, val) in src {
         match dst.get_mut(&key) {
             Some(Value::Nil) if !merge => {
@@ -196,13 +281,35 @@ pub fn coalesce_tables(dst: &mut Map, mut src: Map, merge: bool) {
             None => {
                 dst.insert(key, val);
             }
-            Some(dv) => {
-                if let Value::Map(sv) = val {
-                    if let Value::Map(dm) = dv {
-                        coalesce_tables(dm, sv, merge);
-                    }
+            Some(dv) => match (&val, &*dv) {
+                (Value::Map(_), Value::Map(_)) => {
+                    let (Value::Map(sv), Value::Map(dm)) = (val, dv) else {
+                        continue;
+                    };
+                    let full = concat_prefix(prefix, &key);
+                    coalesce_tables_at(dm, sv, merge, &full, warnings);
                 }
-            }
+                (Value::Map(_), _) => warn(
+                    warnings,
+                    298,
+                    format!(
+                        "warning: cannot overwrite table with non table for {} ({})",
+                        concat_prefix(prefix, &key),
+                        crate::template::format::sprint_value(&val)
+                    ),
+                ),
+                (Value::Nil, _) => {}
+                (_, Value::Map(_)) => warn(
+                    warnings,
+                    301,
+                    format!(
+                        "warning: destination for {} is a table. Ignoring non-table value ({})",
+                        concat_prefix(prefix, &key),
+                        crate::template::format::sprint_value(&val)
+                    ),
+                ),
+                _ => {}
+            },
         }
     }
 }
@@ -234,11 +341,21 @@ fn path_value<'a>(m: &'a Map, path: &str) -> Option<&'a Value> {
 /// Helm's `ProcessDependenciesWithMerge`: applies aliases, drops subcharts switched off by
 /// `condition` or `tags`, then imports values from children to parents.
 pub fn process_dependencies(chart: &mut Chart, vals: &Map) -> Result<()> {
-    process_enabled(chart, vals, "")?;
-    process_import_values(chart)
+    process_dependencies_warn(chart, vals, &mut Vec::new())
 }
 
-fn process_enabled(c: &mut Chart, v: &Map, path: &str) -> Result<()> {
+/// [`process_dependencies`], pushing Helm's coalescing warnings onto `warnings` (see
+/// [`coalesce_values_warn`]).
+pub fn process_dependencies_warn(
+    chart: &mut Chart,
+    vals: &Map,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    process_enabled(chart, vals, "", warnings)?;
+    process_import_values(chart, warnings)
+}
+
+fn process_enabled(c: &mut Chart, v: &Map, path: &str, warnings: &mut Vec<String>) -> Result<()> {
     if c.metadata.dependencies.is_empty() {
         return Ok(());
     }
@@ -270,7 +387,7 @@ fn process_enabled(c: &mut Chart, v: &Map, path: &str) -> Result<()> {
     for req in &mut c.metadata.dependencies {
         req.enabled = true;
     }
-    let cvals = coalesce_values(c, v, false)?;
+    let cvals = coalesce_values_warn(c, v, false, warnings)?;
     // Tags.
     if let Some(tags) = table(&cvals, "tags") {
         for r in &mut c.metadata.dependencies {
@@ -313,7 +430,7 @@ fn process_enabled(c: &mut Chart, v: &Map, path: &str) -> Result<()> {
         .retain(|r| !removed.contains(&r.name));
     for sub in &mut c.dependencies {
         let subpath = format!("{path}{}.", sub.metadata.name);
-        process_enabled(sub, &cvals, &subpath)?;
+        process_enabled(sub, &cvals, &subpath, warnings)?;
     }
     c.fix_paths();
     Ok(())
@@ -332,14 +449,14 @@ fn path_to_map(path: &str, data: Map) -> Map {
     cur
 }
 
-fn process_import_values(c: &mut Chart) -> Result<()> {
+fn process_import_values(c: &mut Chart, warnings: &mut Vec<String>) -> Result<()> {
     for d in &mut c.dependencies {
-        process_import_values(d)?;
+        process_import_values(d, warnings)?;
     }
     if c.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let cvals = coalesce_values(c, &Map::new(), true)?;
+    let cvals = coalesce_values_warn(c, &Map::new(), true, warnings)?;
     let mut b = Map::new();
     for r in &mut c.metadata.dependencies {
         let mut out = Vec::new();
@@ -359,7 +476,13 @@ fn process_import_values(c: &mut Chart) -> Result<()> {
                     m.insert("parent".into(), Value::String(parent.clone()));
                     out.push(Value::Map(m));
                     if let Some(vv) = table(&cvals, &format!("{}.{}", r.name, child)) {
-                        coalesce_tables_merge_into(&mut b, path_to_map(&parent, vv.clone()));
+                        coalesce_tables_at(
+                            &mut b,
+                            path_to_map(&parent, vv.clone()),
+                            true,
+                            "",
+                            warnings,
+                        );
                     }
                 }
                 Value::String(s) => {
@@ -369,7 +492,7 @@ fn process_import_values(c: &mut Chart) -> Result<()> {
                     m.insert("parent".into(), Value::String(".".into()));
                     out.push(Value::Map(m));
                     if let Some(vm) = table(&cvals, &format!("{}.{}", r.name, child)) {
-                        coalesce_tables_merge_into(&mut b, vm.clone());
+                        coalesce_tables_at(&mut b, vm.clone(), true, "", warnings);
                     }
                 }
                 _ => {}
@@ -378,14 +501,9 @@ fn process_import_values(c: &mut Chart) -> Result<()> {
         r.import_values = out;
     }
     let mut merged = cvals;
-    coalesce_tables(&mut merged, b, true);
+    coalesce_tables_at(&mut merged, b, true, "", warnings);
     c.values = merged;
     Ok(())
-}
-
-/// `b = MergeTables(b, src)`: `b` (earlier imports) wins over later ones.
-fn coalesce_tables_merge_into(b: &mut Map, src: Map) {
-    coalesce_tables(b, src, true);
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 mod emit;
 mod number;
+mod reader;
 
 pub use number::{format_float_g, format_float_g32, json_float};
 
@@ -286,7 +287,7 @@ fn libyaml_problem(info: &str) -> (&str, Stage) {
     if info == "invalid trailing content after double-quoted scalar" {
         return ("did not find expected key", Parser);
     }
-    if info == "simple key expect ':'" {
+    if info == "simple key expect ':'" || info == "simple key expected" {
         return ("could not find expected ':'", Scanner);
     }
     // "while scanning a quoted scalar, found unexpected end of stream" and the like.
@@ -413,11 +414,24 @@ fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
                 .into(),
         ));
     }
+    if let Some(line0) = leading_document_end(s) {
+        let at = if line0 == 0 {
+            String::new()
+        } else {
+            format!("line {line0}: ")
+        };
+        return Err(Error::Yaml(format!(
+            "error converting YAML to JSON: yaml: {at}did not find expected node content"
+        )));
+    }
+    // go-yaml's reader: NEL, LS and PS are line breaks, a byte-order mark is content.
+    let prepared = reader::prepare(s);
+    let s: &str = &prepared.text;
     // go-yaml takes a tab after a mapping's `:` as the separating whitespace; saphyr refuses
     // it. The tab separates, it is no content, so a space in its place reads the same.
     let mut text = std::borrow::Cow::Borrowed(s);
     for _ in 0..1000 {
-        match parse_node_stream(&text, limit) {
+        match parse_node_stream(&text, limit, &prepared) {
             Err(Error::Yaml(m)) if m.starts_with(SCAN_ERROR) && m.ends_with(TAB_AFTER_COLON) => {
                 let index = scan_error_index(&m);
                 let Some(blanks) = tab_after_colon(&text, index) else {
@@ -447,7 +461,7 @@ fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
             other => return other.map_err(|e| word_scan_error(e, s)),
         }
     }
-    parse_node_stream(&text, limit).map_err(|e| word_scan_error(e, s))
+    parse_node_stream(&text, limit, &prepared).map_err(|e| word_scan_error(e, s))
 }
 
 /// libyaml's reader error for a character outside [`is_yaml_char`].
@@ -490,6 +504,23 @@ fn incompatible_version_directive(s: &str, first_only: bool) -> Option<usize> {
         } else if !(line.trim().is_empty() || line.starts_with('#') || line.starts_with('%')) {
             directives = false;
         }
+    }
+    None
+}
+
+/// The zero-based line of a `...` that comes before any document: libyaml opens the implicit
+/// first document there and finds no node (saphyr reads an empty stream). A parser error, so
+/// go-yaml shows the zero-based line.
+fn leading_document_end(s: &str) -> Option<usize> {
+    for (i, line) in s.lines().enumerate() {
+        let t = line.trim_start_matches([' ', '\t']);
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let marker = line
+            .strip_prefix("...")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']));
+        return marker.then_some(i);
     }
     None
 }
@@ -609,7 +640,15 @@ fn slash_escape_line(s: &str) -> Option<usize> {
     None
 }
 
-fn parse_node_stream(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
+fn parse_node_stream(
+    s: &str,
+    limit: Option<usize>,
+    prepared: &reader::Prepared<'_>,
+) -> Result<Vec<Node>> {
+    let ctx = &ReadCtx {
+        original: prepared.with_breaks(s),
+        prepared,
+    };
     if s.contains("\\/") {
         if let Some(line0) = slash_escape_line(s) {
             return Err(yaml_error_at(line0 + 1, "found unknown escape character"));
@@ -624,7 +663,7 @@ fn parse_node_stream(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
                 anchors.clear();
-                let node = build_node(&mut parser, &mut anchors, None)?;
+                let node = build_node(&mut parser, &mut anchors, None, ctx)?;
                 docs.push(node.unwrap_or(Node::Null));
                 if limit.is_some_and(|l| docs.len() >= l) {
                     break;
@@ -639,11 +678,50 @@ fn parse_node_stream(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
 
 type Anchors = HashMap<usize, Node>;
 
+/// What the reader changed in the text saphyr parses, to read scalars as go-yaml does.
+struct ReadCtx<'a> {
+    /// The parsed text's chars with LS and PS back in place of their `\n`, when there was
+    /// one (else empty).
+    original: Vec<char>,
+    prepared: &'a reader::Prepared<'a>,
+}
+
+impl ReadCtx<'_> {
+    /// A scalar's content as go-yaml reads it: byte-order marks put back, and LS or PS kept
+    /// where saphyr saw a `\n`.
+    fn scalar_text(&self, text: String, style: ScalarStyle, span: &Span) -> String {
+        let text = self.prepared.restore(text);
+        let (start, end) = (span.start.index(), span.end.index());
+        if self.original.is_empty()
+            || !self
+                .original
+                .get(start..end.min(self.original.len()))
+                .is_some_and(|s| s.iter().any(|c| matches!(c, '\u{2028}' | '\u{2029}')))
+        {
+            return text;
+        }
+        let flow = match style {
+            ScalarStyle::Plain => reader::Flow::Plain,
+            ScalarStyle::SingleQuoted => reader::Flow::Single,
+            ScalarStyle::DoubleQuoted => reader::Flow::Double,
+            ScalarStyle::Literal => {
+                return reader::relink_literal(&self.original, start, end, &text);
+            }
+            ScalarStyle::Folded => return text,
+        };
+        match reader::refold_flow(&self.original, start, end, flow) {
+            Some(t) => self.prepared.restore(t),
+            None => text,
+        }
+    }
+}
+
 /// Reads one node (or `None` at the end of the enclosing collection/document).
 fn build_node(
     parser: &mut Parser<'_, saphyr_parser::StrInput<'_>>,
     anchors: &mut Anchors,
     first: Option<(Event<'_>, Span)>,
+    ctx: &ReadCtx<'_>,
 ) -> Result<Option<Node>> {
     let (ev, span) = match first {
         Some(x) => x,
@@ -666,6 +744,7 @@ fn build_node(
             ))),
         },
         Event::Scalar(text, style, anchor, tag) => {
+            let text = ctx.scalar_text(text.into_owned(), style, &span);
             let node = resolve_scalar(&text, style, tag.as_deref(), &span)?;
             if anchor > 0 {
                 anchors.insert(anchor, node.clone());
@@ -674,7 +753,7 @@ fn build_node(
         }
         Event::SequenceStart(anchor, _) => {
             let mut items = Vec::new();
-            while let Some(n) = build_node(parser, anchors, None)? {
+            while let Some(n) = build_node(parser, anchors, None, ctx)? {
                 items.push(n);
             }
             let node = Node::Seq(items);
@@ -691,16 +770,20 @@ fn build_node(
                     break;
                 }
                 let key_span = next.1;
-                let is_merge =
-                    matches!(&next.0, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
-                let Some(key) = build_node(parser, anchors, Some(next))? else {
+                // go-yaml v2: a `<<` that is plain and untagged, or tagged `!!merge`.
+                let is_merge = matches!(&next.0, Event::Scalar(t, style, _, tag) if t == "<<"
+                && match tag {
+                    None => *style == ScalarStyle::Plain,
+                    Some(tag) => tag.is_yaml_core_schema() && tag.suffix == "merge",
+                });
+                let Some(key) = build_node(parser, anchors, Some(next), ctx)? else {
                     break;
                 };
-                let Some(value) = build_node(parser, anchors, None)? else {
+                let Some(value) = build_node(parser, anchors, None, ctx)? else {
                     return Err(yaml_error(&key_span, "mapping key without value"));
                 };
                 if is_merge {
-                    merge_into(&mut pairs, value, &key_span)?;
+                    merge_into(&mut pairs, value)?;
                     continue;
                 }
                 let key = key_string(key, &value)?;
@@ -729,11 +812,12 @@ fn insert_pair(pairs: &mut Vec<(String, Node)>, key: String, value: Node) {
 }
 
 /// go-yaml v2's `<<`: a map, or a list of maps where earlier ones take precedence.
-fn merge_into(pairs: &mut Vec<(String, Node)>, value: Node, span: &Span) -> Result<()> {
+fn merge_into(pairs: &mut Vec<(String, Node)>, value: Node) -> Result<()> {
+    // go-yaml's decoder fails here without a line.
     let want_map = || {
-        yaml_error(
-            span,
-            "map merge requires map or sequence of maps as the value",
+        Error::Yaml(
+            "error converting YAML to JSON: yaml: map merge requires map or sequence of maps as the value"
+                .into(),
         )
     };
     match value {
@@ -762,7 +846,13 @@ fn key_string(key: Node, value: &Node) -> Result<String> {
     Ok(match key {
         Node::Str(s) => s,
         Node::Int(i) => i.to_string(),
-        Node::Uint(u) => u.to_string(),
+        Node::Uint(u) => {
+            // sigs.k8s.io/yaml stringifies int64, float64 and bool keys, not uint64 ones.
+            return Err(Error::Yaml(format!(
+                "error converting YAML to JSON: unsupported map key of type: uint64, key: 0x{u:x}, value: {}",
+                go_syntax_value(value)
+            )));
+        }
         Node::Float(f) => match format_float_g32(f).as_str() {
             "+Inf" => ".inf".to_string(),
             "-Inf" => "-.inf".to_string(),
@@ -772,12 +862,9 @@ fn key_string(key: Node, value: &Node) -> Result<String> {
         Node::Bool(b) => b.to_string(),
         Node::Null => {
             // sigs.k8s.io/yaml's JSON conversion refuses it, with `%+#v` of key and value.
-            let value = match value {
-                Node::Null => "<nil>".to_string(),
-                v => go_syntax_key(v),
-            };
             return Err(Error::Yaml(format!(
-                "error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key: <nil>, value: {value}"
+                "error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+                go_syntax_value(value)
             )));
         }
         key @ (Node::Seq(_) | Node::Map(_)) => {
@@ -788,6 +875,14 @@ fn key_string(key: Node, value: &Node) -> Result<String> {
             )));
         }
     })
+}
+
+/// Go's `%+#v` of a map value handed over as `interface{}`: a nil one is `<nil>`.
+fn go_syntax_value(n: &Node) -> String {
+    match n {
+        Node::Null => "<nil>".to_string(),
+        v => go_syntax_key(v),
+    }
 }
 
 /// Go's `%#v` of a value go-yaml v2 decoded into `interface{}`.

@@ -129,7 +129,13 @@ pub fn run_template(args: TemplateArgs) -> Result<String, String> {
         is_upgrade: args.is_upgrade,
         ..RenderOptions::default()
     };
-    helm_engine::render::template(chart, &user, &render).map_err(|e| match e {
+    // Helm logs its warnings on stderr as they come, before any error.
+    let mut warnings = Vec::new();
+    let result = helm_engine::render::render_collecting(chart, &user, &render, &mut warnings);
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+    result.map(|r| r.manifest).map_err(|e| match e {
         helm_engine::Error::Rendering(inner) => format!("{inner}{DEBUG_HINT}"),
         other => other.to_string(),
     })

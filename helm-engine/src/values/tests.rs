@@ -105,3 +105,33 @@ fn set_builds_maps_and_lists_inside_new_list_items() {
         "unable to parse key: interface conversion: interface {} is int64, not []interface {}"
     );
 }
+
+#[test]
+fn coalescing_warns_as_helm_logs_and_keeps_nulls_the_chart_lacks() {
+    let mut sub = Chart::default();
+    sub.metadata.name = "sub".into();
+    sub.values = m("s: {q: 2}\n");
+    let mut parent = Chart {
+        values: m("c: 2\nd: {e: 1}\nsub: {s: {q: 1}}\n"),
+        dependencies: vec![sub],
+        ..Default::default()
+    };
+    parent.metadata.name = "top".into();
+    let mut warnings = Vec::new();
+    let out = coalesce_values_warn(
+        &parent,
+        &m("c: {x: 1}\nd: {e: {f: 1}, zz: null}\nsub: {s: 3}\n"),
+        false,
+        &mut warnings,
+    )
+    .unwrap();
+    assert_eq!(
+        warnings,
+        [
+            "coalesce.go:237: warning: skipped value for top.c: Not a table.",
+            "coalesce.go:301: warning: destination for top.d.e is a table. Ignoring non-table value (1)",
+            "coalesce.go:298: warning: cannot overwrite table with non table for top.sub.s (map[q:1])",
+        ]
+    );
+    assert_eq!(out.get("d"), Some(&Value::Map(m("e: {f: 1}\nzz: null\n"))));
+}

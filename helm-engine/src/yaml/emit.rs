@@ -557,9 +557,12 @@ impl Emitter {
         let chars: Vec<char> = value.chars().collect();
         let n = chars.len();
         let mut spaces = false;
+        // go-yaml's is_bom looks at the start of the value, not at the character in hand: a
+        // string that starts with a byte-order mark has every character escaped.
+        let starts_with_bom = chars.first() == Some(&'\u{FEFF}');
         for i in 0..n {
             let c = chars[i];
-            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
+            if !is_printable(c) || starts_with_bom || is_break(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 match c {
                     '\0' => self.put('0'),

@@ -235,3 +235,102 @@ fn tags_directives_and_self_aliases_as_go_yaml_v2_reads_them() {
     let e = from_yaml("a: &x [1, *x]\n").unwrap_err().to_string();
     assert!(e.ends_with("yaml: anchor 'x' value contains itself"), "{e}");
 }
+
+#[test]
+fn byte_order_marks_are_content_after_the_start_of_the_stream() {
+    assert_eq!(y("\u{feff}a: 1\n"), map(&[("a", Value::Float(1.0))]));
+    // The second is skipped too: go-yaml's decoded buffer starts with it.
+    assert_eq!(
+        y("\u{feff}\u{feff}a: 1\n"),
+        map(&[("a", Value::Float(1.0))])
+    );
+    assert_eq!(
+        y("a: 1\n\u{feff}b: x\u{feff}y\n"),
+        map(&[
+            ("a", Value::Float(1.0)),
+            ("\u{feff}b", Value::String("x\u{feff}y".into()))
+        ])
+    );
+    assert_eq!(
+        y("a: \"\u{feff}q\"\n"),
+        map(&[("a", Value::String("\u{feff}q".into()))])
+    );
+}
+
+#[test]
+fn a_string_starting_with_a_byte_order_mark_has_every_character_escaped() {
+    // go-yaml's is_bom looks at the start of the value.
+    let v = map(&[("a", Value::String("\u{feff}x y".into()))]);
+    assert_eq!(to_yaml(&v).unwrap(), "a: \"\\uFEFF\\x78\\x20\\x79\"");
+    let v = map(&[("a", Value::String("x\u{feff}y".into()))]);
+    assert_eq!(to_yaml(&v).unwrap(), "a: \"x\\uFEFFy\"");
+}
+
+#[test]
+fn nel_ls_and_ps_break_lines_as_go_yaml_reads_them() {
+    for brk in ['\u{85}', '\u{2028}', '\u{2029}'] {
+        assert_eq!(
+            y(&format!("a: 1{brk}b: 2\n")),
+            map(&[("a", Value::Float(1.0)), ("b", Value::Float(2.0))]),
+            "{brk:?}"
+        );
+    }
+    // A NEL folds like `\n`; LS and PS stay in the content where `\n` would fold.
+    assert_eq!(
+        y("a: x\u{85}  y\n"),
+        map(&[("a", Value::String("x y".into()))])
+    );
+    assert_eq!(
+        y("a: 'x\u{2028}y'\n"),
+        map(&[("a", Value::String("x\u{2028}y".into()))])
+    );
+    assert_eq!(
+        y("a: \"x  \u{2028}\u{2028}  y\"\n"),
+        map(&[("a", Value::String("x\u{2028}\u{2028}y".into()))])
+    );
+    assert_eq!(
+        y("a: |\n  x\u{2028}  y\n"),
+        map(&[("a", Value::String("x\u{2028}y\n".into()))])
+    );
+    assert_eq!(
+        y("a: |\n  x\u{85}  y\n"),
+        map(&[("a", Value::String("x\ny\n".into()))])
+    );
+    // A comment ends at a NEL; CR then NEL are two breaks.
+    assert_eq!(
+        y("a: 1 # c\u{85}b: 2\n"),
+        map(&[("a", Value::Float(1.0)), ("b", Value::Float(2.0))])
+    );
+    assert_eq!(
+        y("a: \"x\r\u{85}y\"\n"),
+        map(&[("a", Value::String("x\ny".into()))])
+    );
+}
+
+#[test]
+fn merge_keys_tags_and_stray_document_ends_as_go_yaml_v2() {
+    assert_eq!(
+        y("a:\n  !!merge <<: {x: 1}\n"),
+        map(&[("a", map(&[("x", Value::Float(1.0))]))])
+    );
+    assert_eq!(
+        from_yaml("a: &a 1\nb:\n  <<: *a\n")
+            .unwrap_err()
+            .to_string(),
+        "error converting YAML to JSON: yaml: map merge requires map or sequence of maps as the value"
+    );
+    assert_eq!(
+        from_yaml("...\n").unwrap_err().to_string(),
+        "error converting YAML to JSON: yaml: did not find expected node content"
+    );
+    assert_eq!(
+        from_yaml("# c\n...\n").unwrap_err().to_string(),
+        "error converting YAML to JSON: yaml: line 1: did not find expected node content"
+    );
+    assert_eq!(
+        from_yaml("9223372036854775808: a\n")
+            .unwrap_err()
+            .to_string(),
+        "error converting YAML to JSON: unsupported map key of type: uint64, key: 0x8000000000000000, value: \"a\""
+    );
+}

@@ -1,0 +1,298 @@
+//! What go-yaml v2's reader hands its scanner, rewritten into a text saphyr-parser reads the
+//! same way. Every rewrite replaces one character with one character, so char indices (and
+//! saphyr's spans) still point into the original text.
+//!
+//! - NEL (U+0085) is a line break to libyaml, and reads as `\n` wherever it stands.
+//! - LS and PS (U+2028, U+2029) are line breaks too, but libyaml keeps them in scalar content
+//!   where it would put a `\n`; they read as `\n` here, and the scalars whose span holds one are
+//!   re-read from the original text ([`refold_flow`], [`relink_literal`]).
+//! - A byte-order mark after the start of the stream is an ordinary character to go-yaml (its
+//!   scanner skips one only where the decoded buffer starts with one); saphyr refuses it, so it
+//!   stands in as a character absent from the text, put back in scalars by [`Prepared::restore`].
+
+use std::borrow::Cow;
+
+/// The text saphyr parses, and what was changed to get it.
+pub(crate) struct Prepared<'a> {
+    /// The rewritten text.
+    pub text: Cow<'a, str>,
+    /// The character standing in for U+FEFF, if any was replaced.
+    pub bom: Option<char>,
+    /// When an LS or PS was read as `\n`: what each `\n` of the text stands for, in order.
+    pub newlines: Vec<char>,
+}
+
+const BOM: char = '\u{FEFF}';
+
+impl Prepared<'_> {
+    /// The chars of `text` (the prepared text, or one whose blanks were rewritten since, with
+    /// as many line breaks) with each LS and PS back in place of its `\n`; empty when no LS or
+    /// PS was replaced.
+    pub fn with_breaks(&self, text: &str) -> Vec<char> {
+        if self.newlines.is_empty() {
+            return Vec::new();
+        }
+        let mut kinds = self.newlines.iter();
+        text.chars()
+            .map(|c| {
+                if c == '\n' {
+                    *kinds.next().unwrap_or(&'\n')
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+
+    /// A scalar's text with the byte-order marks put back.
+    pub fn restore(&self, s: String) -> String {
+        match self.bom {
+            Some(p) if s.contains(p) => s.replace(p, "\u{FEFF}"),
+            _ => s,
+        }
+    }
+}
+
+/// Rewrites `s` as described in the module doc.
+pub(crate) fn prepare(s: &str) -> Prepared<'_> {
+    let body = s.strip_prefix(BOM).unwrap_or(s);
+    let needs = body
+        .chars()
+        .any(|c| matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | BOM));
+    if !needs {
+        return Prepared {
+            text: Cow::Borrowed(s),
+            bom: None,
+            newlines: Vec::new(),
+        };
+    }
+    let bom = body.contains(BOM).then(|| stand_in(s));
+    let mut out = String::with_capacity(s.len());
+    let mut newlines = Vec::new();
+    let mut chars = s.chars().enumerate().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            BOM if i == 0 => out.push(c),
+            // The decoded buffer starts with it once the first is taken for the encoding's:
+            // go-yaml's scanner skips it at column 0.
+            BOM if i == 1 && s.starts_with(BOM) => {}
+            BOM => out.push(bom.unwrap_or(c)),
+            // libyaml joins only CR LF; CR then NEL are two breaks, each a `\n` in content.
+            '\r' if chars.peek().is_some_and(|&(_, n)| n == '\u{85}') => {
+                newlines.push('\n');
+                out.push('\n');
+            }
+            '\n' | '\u{85}' => {
+                newlines.push('\n');
+                out.push('\n');
+            }
+            '\u{2028}' | '\u{2029}' => {
+                newlines.push(c);
+                out.push('\n');
+            }
+            _ => out.push(c),
+        }
+    }
+    Prepared {
+        text: Cow::Owned(out),
+        bom,
+        newlines: if newlines.iter().any(|&c| c != '\n') {
+            newlines
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// A private-use character that `s` does not hold.
+fn stand_in(s: &str) -> char {
+    (0xF0000u32..=0xFFFFD)
+        .filter_map(char::from_u32)
+        .find(|c| !s.contains(*c))
+        .unwrap_or('\u{F0000}')
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// What libyaml's `read_line` appends for the break at `chars[i]`, and its length.
+fn read_break(chars: &[char], i: usize) -> (char, usize) {
+    match chars[i] {
+        '\r' if chars.get(i + 1) == Some(&'\n') => ('\n', 2),
+        '\u{2028}' | '\u{2029}' => (chars[i], 1),
+        _ => ('\n', 1),
+    }
+}
+
+/// The scalar style of a flow scalar re-read by [`refold_flow`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Plain,
+    Single,
+    Double,
+}
+
+/// A flow scalar (plain or quoted) whose source `chars[start..end]` holds an LS or PS, read as
+/// libyaml reads it: blanks around breaks dropped, a run of breaks joined to one space when it
+/// is a single `\n`, otherwise its first break dropped when that is a `\n` and the others kept
+/// as they are (LS and PS as themselves). `None` when the source is not what was expected
+/// (the caller then keeps saphyr's reading).
+pub(crate) fn refold_flow(chars: &[char], start: usize, end: usize, style: Flow) -> Option<String> {
+    let end = end.min(chars.len());
+    let (mut i, stop) = match style {
+        Flow::Plain => (start, end),
+        Flow::Single => (start + 1, end.checked_sub(1)?),
+        Flow::Double => (start + 1, end.checked_sub(1)?),
+    };
+    if style != Flow::Plain && (chars.get(start) != chars.get(end - 1)) {
+        return None;
+    }
+    let mut out = String::new();
+    let mut blanks = String::new();
+    let mut breaks: Vec<char> = Vec::new();
+    while i < stop {
+        let c = chars[i];
+        if is_break(c) {
+            let (b, w) = read_break(chars, i);
+            breaks.push(b);
+            blanks.clear();
+            i += w;
+            continue;
+        }
+        if c == ' ' || c == '\t' {
+            if breaks.is_empty() {
+                blanks.push(c);
+            }
+            i += 1;
+            continue;
+        }
+        // Content: settle the blanks or breaks before it.
+        flush(&mut out, &mut blanks, &mut breaks);
+        match style {
+            Flow::Single if c == '\'' && chars.get(i + 1) == Some(&'\'') => {
+                out.push('\'');
+                i += 2;
+            }
+            Flow::Double if c == '\\' => {
+                let e = *chars.get(i + 1)?;
+                if is_break(e) {
+                    // An escaped break: the break and the next line's indentation vanish.
+                    let (_, w) = read_break(chars, i + 1);
+                    i += 1 + w;
+                    breaks.push(ESCAPED_BREAK);
+                    while i < stop && (chars[i] == ' ' || chars[i] == '\t') {
+                        i += 1;
+                    }
+                    continue;
+                }
+                let (value, used) = unescape(&chars[i + 1..stop])?;
+                out.push(value);
+                i += 1 + used;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    if style != Flow::Plain {
+        flush(&mut out, &mut blanks, &mut breaks);
+    }
+    Some(out)
+}
+
+/// Stands first in a run of breaks after an escaped line break, which adds nothing itself and
+/// keeps the breaks after it as they are.
+const ESCAPED_BREAK: char = '\0';
+
+fn flush(out: &mut String, blanks: &mut String, breaks: &mut Vec<char>) {
+    if breaks.is_empty() {
+        out.push_str(blanks);
+    } else if breaks[0] == ESCAPED_BREAK {
+        out.extend(&breaks[1..]);
+    } else if breaks[0] == '\n' {
+        if breaks.len() == 1 {
+            out.push(' ');
+        } else {
+            out.extend(&breaks[1..]);
+        }
+    } else {
+        out.extend(breaks.iter());
+    }
+    blanks.clear();
+    breaks.clear();
+}
+
+/// A double-quoted escape (after the backslash): its character and how many chars it used.
+fn unescape(rest: &[char]) -> Option<(char, usize)> {
+    let simple = match rest.first()? {
+        '0' => '\0',
+        'a' => '\u{7}',
+        'b' => '\u{8}',
+        't' | '\t' => '\t',
+        'n' => '\n',
+        'v' => '\u{b}',
+        'f' => '\u{c}',
+        'r' => '\r',
+        'e' => '\u{1b}',
+        ' ' => ' ',
+        '"' => '"',
+        '\'' => '\'',
+        '\\' => '\\',
+        'N' => '\u{85}',
+        '_' => '\u{a0}',
+        'L' => '\u{2028}',
+        'P' => '\u{2029}',
+        c @ ('x' | 'u' | 'U') => {
+            let w = match c {
+                'x' => 2,
+                'u' => 4,
+                _ => 8,
+            };
+            let hex: String = rest.get(1..1 + w)?.iter().collect();
+            let v = u32::from_str_radix(&hex, 16).ok()?;
+            return Some((char::from_u32(v)?, 1 + w));
+        }
+        _ => return None,
+    };
+    Some((simple, 1))
+}
+
+/// A literal block scalar whose source holds an LS or PS: saphyr read every break as `\n`;
+/// libyaml keeps each LS or PS in place of its `\n`. The content's `\n`s stand, in order, for
+/// the source's breaks after the header line (chomping only drops trailing ones).
+pub(crate) fn relink_literal(chars: &[char], start: usize, end: usize, value: &str) -> String {
+    let end = end.min(chars.len());
+    let mut i = start;
+    let mut source_breaks = Vec::new();
+    // saphyr's span starts at the content; skip the header line if it starts at the `|`.
+    if chars.get(start) == Some(&'|') {
+        while i < end && !is_break(chars[i]) {
+            i += 1;
+        }
+        if i < end {
+            i += read_break(chars, i).1;
+        }
+    }
+    while i < end {
+        if is_break(chars[i]) {
+            let (b, w) = read_break(chars, i);
+            source_breaks.push(b);
+            i += w;
+        } else {
+            i += 1;
+        }
+    }
+    let mut breaks = source_breaks.into_iter();
+    value
+        .chars()
+        .map(|c| {
+            if c == '\n' {
+                breaks.next().unwrap_or('\n')
+            } else {
+                c
+            }
+        })
+        .collect()
+}
