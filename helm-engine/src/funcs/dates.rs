@@ -1,32 +1,50 @@
-//! Sprig's date functions over a `time.Time` object, with Go's reference-time layouts.
-//! Times are UTC (the zone `helm template` uses on machines without a local zone).
+//! Sprig's date functions over Go's `time.Time`, with Go's reference-time layouts, in the
+//! zones Go would use: the process's local zone (`$TZ`, `/etc/localtime`) and the zones
+//! `dateInZone` names, from the tz database as Go 1.23 finds it (see [`tz`]).
 
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::{Registry, arg_str};
 use crate::value::{Object, Value};
 pub(crate) use crate::values::gotime::days_from_civil;
-use crate::values::gotime::{self, DAYS, MONTHS};
+use crate::values::gotime::{self, DAYS, MONTHS, ParsedZone};
 
-/// Go's `time.Time`, held as nanoseconds since the Unix epoch, with the location it is shown
-/// in: UTC unless built otherwise (`fromToml` gives fixed zones).
+#[path = "tz.rs"]
+pub(crate) mod tz;
+
+#[cfg(test)]
+#[path = "dates_tests.rs"]
+mod dates_tests;
+
+use tz::Location;
+
+const NANOS: i128 = 1_000_000_000;
+
+/// A `time.Time` in a fixed zone, as other functions build them (`fromToml`): UTC when named
+/// `UTC` at offset zero, otherwise `time.FixedZone(zone, offset)` (an empty name prints as
+/// `-0700`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GoTime {
     pub nanos: i128,
     /// Seconds east of UTC.
     pub offset: i32,
-    /// The zone's name (`UTC`; empty for an unnamed fixed offset, printed as `-0700`).
+    /// The zone's name.
     pub zone: &'static str,
 }
 
 impl GoTime {
-    /// A time in UTC.
-    pub(crate) fn utc(nanos: i128) -> GoTime {
-        GoTime {
-            nanos,
-            offset: 0,
-            zone: "UTC",
+    /// The same instant as a [`Time`] in its location.
+    fn time(&self) -> Time {
+        let loc = if self.zone == "UTC" && self.offset == 0 {
+            Location::utc()
+        } else {
+            Arc::new(Location::fixed(self.zone, self.offset))
+        };
+        Time {
+            nanos: self.nanos,
+            loc,
+            mono: None,
         }
     }
 }
@@ -36,7 +54,73 @@ impl Object for GoTime {
         "time.Time"
     }
     fn field(&self, name: &str) -> Option<Value> {
-        let c = civil(self.nanos + i128::from(self.offset) * 1_000_000_000);
+        self.time().field(name)
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        self.time().call(name, args)
+    }
+    fn format(&self) -> String {
+        self.time().format()
+    }
+}
+
+/// Go's `time.Time`: an instant (nanoseconds since the Unix epoch), the location it is shown
+/// in, and the monotonic clock reading `time.Now` adds (nanoseconds since the process began).
+#[derive(Debug, Clone)]
+pub(crate) struct Time {
+    nanos: i128,
+    loc: Arc<Location>,
+    mono: Option<i128>,
+}
+
+impl Time {
+    fn new(nanos: i128, loc: Arc<Location>) -> Time {
+        Time {
+            nanos,
+            loc,
+            mono: None,
+        }
+    }
+
+    /// Go's `time.Now()`, in the local zone, with a monotonic reading.
+    fn now() -> Time {
+        // Go's monotonic clock counts from its runtime's start; ours from the first use.
+        static START: OnceLock<Instant> = OnceLock::new();
+        let start = *START.get_or_init(Instant::now);
+        Time {
+            nanos: now_nanos(),
+            loc: tz::zones().local(),
+            mono: Some(start.elapsed().as_nanos() as i128 + 1),
+        }
+    }
+
+    fn unix(&self) -> i64 {
+        self.nanos.div_euclid(NANOS) as i64
+    }
+
+    /// The zone in effect: its abbreviation and offset.
+    fn zone(&self) -> tz::ZoneAt {
+        self.loc.lookup(self.unix())
+    }
+
+    /// Go's `t.In(loc)` (which drops the monotonic reading).
+    fn in_loc(&self, loc: Arc<Location>) -> Time {
+        Time::new(self.nanos, loc)
+    }
+
+    /// Go's `t.Format(layout)`.
+    fn layout(&self, layout: &str) -> String {
+        let z = self.zone();
+        format_time_in(self.nanos, z.offset, &z.name, layout)
+    }
+}
+
+impl Object for Time {
+    fn type_name(&self) -> &str {
+        "time.Time"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        let c = civil(self.nanos + i128::from(self.zone().offset) * NANOS);
         Some(match name {
             "Year" => Value::Int(c.year),
             "Month" => Value::Int(c.month),
@@ -45,79 +129,98 @@ impl Object for GoTime {
             "Minute" => Value::Int(c.min),
             "Second" => Value::Int(c.sec),
             "Nanosecond" => Value::Int(c.nano),
-            "Unix" => Value::Int64(self.nanos.div_euclid(1_000_000_000) as i64),
+            "Unix" => Value::Int64(self.unix()),
             "UnixNano" => Value::Int64(self.nanos as i64),
             "YearDay" => Value::Int(c.yday),
-            "UTC" | "Local" => Value::Object(Arc::new(GoTime::utc(self.nanos))),
+            "UTC" => Value::Object(Arc::new(self.in_loc(Location::utc()))),
+            "Local" => Value::Object(Arc::new(self.in_loc(tz::zones().local()))),
+            "Location" => Value::String(self.loc.name().to_string()),
             "String" => Value::String(self.format()),
             _ => return None,
         })
     }
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         match (name, args) {
-            ("Format", [Value::String(layout)]) => Some(Ok(Value::String(format_time_in(
-                self.nanos,
-                self.offset,
-                self.zone,
-                layout,
-            )))),
+            ("Format", [Value::String(layout)]) => Some(Ok(Value::String(self.layout(layout)))),
             ("Add", [Value::Int(d) | Value::Int64(d)]) => {
-                Some(Ok(Value::Object(Arc::new(GoTime {
-                    nanos: self.nanos + i128::from(*d),
-                    ..*self
-                }))))
+                Some(Ok(Value::Object(Arc::new(self.add(*d)))))
             }
             _ => None,
         }
     }
+    /// Go's `Time.String`: the time, its zone, and `m=±s.nnnnnnnnn` for a monotonic reading.
     fn format(&self) -> String {
-        format_time_in(
-            self.nanos,
-            self.offset,
-            self.zone,
-            "2006-01-02 15:04:05.999999999 -0700 MST",
-        )
+        let mut s = self.layout("2006-01-02 15:04:05.999999999 -0700 MST");
+        if let Some(m) = self.mono {
+            let sign = if m < 0 { '-' } else { '+' };
+            let m = m.unsigned_abs();
+            s.push_str(&format!(
+                " m={sign}{}.{:09}",
+                m / 1_000_000_000,
+                m % 1_000_000_000
+            ));
+        }
+        s
+    }
+}
+
+impl Time {
+    /// Go's `t.Add(d)`: the location stays; a monotonic reading moves with it unless it
+    /// would overflow.
+    fn add(&self, d: i64) -> Time {
+        let mono = self.mono.and_then(|m| {
+            let te = (m as i64).checked_add(d)?;
+            Some(i128::from(te))
+        });
+        Time {
+            nanos: self.nanos + i128::from(d),
+            loc: self.loc.clone(),
+            mono,
+        }
     }
 }
 
 pub(super) fn register(r: &mut Registry) {
-    r.plain("now", "", |_| Ok(time_value(now_nanos())));
+    r.plain("now", "", |_| Ok(Value::Object(Arc::new(Time::now()))));
     r.plain("date", "sa", |a| {
-        Ok(Value::String(format_time(time_of(a[1]), arg_str(a, 0))))
+        Ok(date_in_zone(arg_str(a, 0), a[1], "Local"))
     });
     r.plain("dateInZone", "sas", |a| {
-        Ok(Value::String(format_time(time_of(a[1]), arg_str(a, 0))))
+        Ok(date_in_zone(arg_str(a, 0), a[1], arg_str(a, 2)))
     });
     r.plain("date_in_zone", "sas", |a| {
-        Ok(Value::String(format_time(time_of(a[1]), arg_str(a, 0))))
+        Ok(date_in_zone(arg_str(a, 0), a[1], arg_str(a, 2)))
     });
     r.plain("htmlDate", "a", |a| {
-        Ok(Value::String(format_time(time_of(a[0]), "2006-01-02")))
+        Ok(date_in_zone("2006-01-02", a[0], "Local"))
     });
     r.plain("htmlDateInZone", "as", |a| {
-        Ok(Value::String(format_time(time_of(a[0]), "2006-01-02")))
+        Ok(date_in_zone("2006-01-02", a[0], arg_str(a, 1)))
     });
     r.plain("unixEpoch", "a", |a| {
-        Ok(Value::String(
-            (time_of(a[0]).div_euclid(1_000_000_000)).to_string(),
-        ))
+        Ok(Value::String(time_of(a[0]).div_euclid(NANOS).to_string()))
     });
     r.plain("ago", "a", |a| {
-        Ok(Value::String(go_duration(
-            ((now_nanos() - time_of(a[0])) / 1_000_000_000) * 1_000_000_000,
-        )))
+        Ok(Value::String(go_duration(round_to_second(
+            now_nanos() - time_of(a[0]),
+        ))))
     });
     // Sprig reads only strings and int64s; a Go `int` (what literals are) counts as zero.
     r.plain("duration", "a", |a| {
         let secs = match a[0] {
             Value::String(s) => s.parse::<i64>().unwrap_or(0),
+            Value::Int64(n) => *n,
             _ => 0,
         };
-        Ok(Value::String(go_duration(i128::from(secs) * 1_000_000_000)))
+        // time.Duration(n) * time.Second wraps around as Go's int64 does.
+        Ok(Value::String(go_duration(i128::from(
+            secs.wrapping_mul(1_000_000_000),
+        ))))
     });
     r.plain("durationRound", "a", |a| {
         let d: i128 = match a[0] {
             Value::String(s) => parse_duration(s).unwrap_or(0),
+            Value::Int64(n) => i128::from(*n),
             Value::Object(o) if o.type_name() == "time.Time" => now_nanos() - time_of(a[0]),
             _ => 0,
         };
@@ -126,7 +229,7 @@ pub(super) fn register(r: &mut Registry) {
     r.plain("toDate", "ss", |a| {
         Ok(parse_date(arg_str(a, 0), arg_str(a, 1))
             .map(|t| Value::Object(Arc::new(t)))
-            .unwrap_or_else(|_| time_value(ZERO_TIME)))
+            .unwrap_or_else(|_| Value::Object(Arc::new(Time::new(ZERO_TIME, Location::utc())))))
     });
     r.plain("mustToDate", "ss", |a| {
         parse_date(arg_str(a, 0), arg_str(a, 1)).map(|t| Value::Object(Arc::new(t)))
@@ -149,8 +252,34 @@ pub(super) fn register(r: &mut Registry) {
     });
 }
 
+/// Sprig's `dateInZone`: a time, or Unix seconds from a Go int or int64 (anything else is
+/// now), shown in `zone` as `time.LoadLocation` finds it, or in UTC when it cannot.
+fn date_in_zone(layout: &str, date: &Value, zone: &str) -> Value {
+    let nanos = match date {
+        Value::Object(o) if o.type_name() == "time.Time" => time_of(date),
+        Value::Int(i) | Value::Int64(i) => i128::from(*i) * NANOS,
+        _ => now_nanos(),
+    };
+    let loc = tz::zones().load(zone).unwrap_or_else(|_| Location::utc());
+    Value::String(Time::new(nanos, loc).layout(layout))
+}
+
+/// Go's `Duration.Round(time.Second)`: halves round away from zero.
+fn round_to_second(d: i128) -> i128 {
+    let r = d % NANOS;
+    let half = |x: i128| x + x < NANOS;
+    if d < 0 {
+        let r = -r;
+        if half(r) { d + r } else { d - NANOS + r }
+    } else if half(r) {
+        d - r
+    } else {
+        d + NANOS - r
+    }
+}
+
 /// Go's zero `time.Time` (January 1, year 1), in Unix nanoseconds.
-const ZERO_TIME: i128 = -62_135_596_800 * 1_000_000_000;
+const ZERO_TIME: i128 = -62_135_596_800 * NANOS;
 
 fn now_nanos() -> i128 {
     SystemTime::now()
@@ -166,21 +295,22 @@ fn add_duration(t: &Value, d: i128) -> Value {
             return v;
         }
     }
-    time_value(time_of(t) + d)
+    Value::Object(Arc::new(Time::new(time_of(t) + d, Location::utc())))
 }
 
-fn time_value(nanos: i128) -> Value {
-    Value::Object(Arc::new(GoTime::utc(nanos)))
-}
-
-/// Sprig's `toTime`-like coercion for `date`: a time, or Unix seconds; anything else is now.
+/// The instant of a time value (through `Unix` and `Nanosecond`, which cover every year), or
+/// of Unix seconds; anything else is now.
 fn time_of(v: &Value) -> i128 {
     match v {
-        Value::Object(o) if o.type_name() == "time.Time" => match o.field("UnixNano") {
-            Some(Value::Int64(n)) => i128::from(n),
-            _ => now_nanos(),
-        },
-        Value::Int(i) | Value::Int64(i) => i128::from(*i) * 1_000_000_000,
+        Value::Object(o) if o.type_name() == "time.Time" => {
+            match (o.field("Unix"), o.field("Nanosecond")) {
+                (Some(Value::Int64(s)), Some(Value::Int(n))) => {
+                    i128::from(s) * NANOS + i128::from(n)
+                }
+                _ => now_nanos(),
+            }
+        }
+        Value::Int(i) | Value::Int64(i) => i128::from(*i) * NANOS,
         _ => now_nanos(),
     }
 }
@@ -494,30 +624,43 @@ pub(crate) fn parse_duration(s: &str) -> Result<i128, String> {
     Ok(if neg { -(total as i128) } else { total as i128 })
 }
 
-/// Interned zone names, so [`GoTime`] stays `Copy`; parsed abbreviations are few.
-fn intern_zone(name: &str) -> &'static str {
-    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(n) = names.iter().find(|n| **n == name) {
-        return n;
-    }
-    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-    names.push(leaked);
-    leaked
+/// Sprig's `toDate`: Go's `time.ParseInLocation(layout, value, time.Local)`.
+fn parse_date(layout: &str, value: &str) -> Result<Time, String> {
+    let p = gotime::parse(layout, value)?;
+    Ok(place(p, tz::zones().local()))
 }
 
-/// Sprig's `toDate`: Go's `time.Parse` of `value` as `layout`, as a [`GoTime`].
-fn parse_date(layout: &str, value: &str) -> Result<GoTime, String> {
-    let p = gotime::parse(layout, value)?;
-    Ok(GoTime {
-        nanos: p.nanos,
-        offset: p.offset,
-        zone: if p.zone == "UTC" {
-            "UTC"
-        } else {
-            intern_zone(&p.zone)
+/// The end of Go's `parse`: a wall clock placed in `local` or in the zone the text gave. An
+/// offset the local zone has at that instant (under the same name, if one was read) is the
+/// local zone; an abbreviation the local zone knows takes its offset; an unknown abbreviation
+/// keeps the wall clock as UTC, shown under that name (with GMT's hours).
+fn place(p: gotime::ParsedTime, local: Arc<Location>) -> Time {
+    let wall_secs = p.wall.div_euclid(NANOS) as i64;
+    let frac = p.wall.rem_euclid(NANOS);
+    let at = |unix: i64, loc: Arc<Location>| Time::new(i128::from(unix) * NANOS + frac, loc);
+    match p.zone {
+        ParsedZone::Utc => Time::new(p.wall, Location::utc()),
+        ParsedZone::Offset(off, name) => {
+            let unix = wall_secs - i64::from(off);
+            let z = local.lookup(unix);
+            if z.offset == off && (name.is_empty() || z.name == name) {
+                at(unix, local)
+            } else {
+                at(unix, Arc::new(Location::fixed(&name, off)))
+            }
+        }
+        ParsedZone::Abbrev(name) => match local.lookup_name(&name, wall_secs) {
+            Some(off) => at(wall_secs - i64::from(off), local),
+            None => {
+                let off = match name.strip_prefix("GMT") {
+                    Some(h) if !h.is_empty() => h.parse::<i32>().unwrap_or(0) * 3600,
+                    _ => 0,
+                };
+                Time::new(p.wall, Arc::new(Location::fixed(&name, off)))
+            }
         },
-    })
+        ParsedZone::Unspecified => at(local.wall_to_unix(wall_secs), local),
+    }
 }
 
 #[cfg(test)]
@@ -526,7 +669,11 @@ mod tests {
 
     #[test]
     fn layouts() {
-        let t = parse_date("2006-01-02", "2024-02-29").unwrap().nanos;
+        let t = place(
+            gotime::parse("2006-01-02", "2024-02-29").unwrap(),
+            Location::utc(),
+        )
+        .nanos;
         assert_eq!(
             format_time(t, "2006-01-02 Mon Jan _2 15:04:05"),
             "2024-02-29 Thu Feb 29 00:00:00"

@@ -1,6 +1,6 @@
-//! Go's `time.Parse` (as `time.ParseInLocation` with a UTC local zone, which is what
-//! `helm template` runs with on a machine without a local zone): the layout elements of
-//! `nextStdChunk`, Go's range checks and error texts. Shared by the schema's date and time
+//! Go's `time.Parse` up to the zone: the layout elements of `nextStdChunk`, Go's range checks
+//! and error texts, giving the wall clock and what the text said about its zone (placing it in
+//! a location is the caller's, as it needs the zone database). Shared by the schema's date and time
 //! formats and Sprig's `toDate`, which both call into it in Go.
 
 /// English month names, as Go's layouts spell them.
@@ -29,25 +29,27 @@ pub(crate) const DAYS: [&str; 7] = [
     "Saturday",
 ];
 
-/// A parsed instant and the zone Go would show it in.
+/// A parsed wall clock and what the text said about its zone; the caller places it in a
+/// location as Go's `ParseInLocation` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParsedTime {
-    /// Nanoseconds since the Unix epoch.
-    pub nanos: i128,
-    /// Seconds east of UTC.
-    pub offset: i32,
-    /// The zone's name: `UTC`, an abbreviation, or empty for an unnamed fixed offset.
-    pub zone: String,
+    /// The wall clock as nanoseconds since the Unix epoch, read as if it were UTC.
+    pub wall: i128,
+    /// The zone the text gave.
+    pub zone: ParsedZone,
 }
 
-impl ParsedTime {
-    fn utc(nanos: i128) -> ParsedTime {
-        ParsedTime {
-            nanos,
-            offset: 0,
-            zone: "UTC".into(),
-        }
-    }
+/// The zone part of a parsed time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParsedZone {
+    /// None: the time is in the location parsed in.
+    Unspecified,
+    /// `Z` or `UTC`.
+    Utc,
+    /// A numeric offset (seconds east of UTC), with the abbreviation also read, if any.
+    Offset(i32, String),
+    /// An abbreviation alone (`EST`, `GMT+3`).
+    Abbrev(String),
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date.
@@ -269,8 +271,8 @@ fn signed_offset_len(v: &str) -> Option<usize> {
     (hours <= 23).then_some(1 + n)
 }
 
-/// Go's `time.ParseInLocation(layout, value, time.Local)` with the local zone UTC: the time in
-/// UTC, in a fixed zone for an offset or an abbreviation other than UTC, and Go's error text.
+/// Go's `time.Parse(layout, value)` up to placing the result in a location: the wall clock
+/// and the zone the text names, or Go's error text.
 pub(crate) fn parse(layout: &str, value: &str) -> Result<ParsedTime, String> {
     let q = crate::template::format::go_quote;
     let elem_error = |elem: &str, rest: &str| {
@@ -541,39 +543,20 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<ParsedTime, String> {
     if day < 1 || day > days_in(month, year) {
         return Err(format!("parsing time {}: day out of range", q(value)));
     }
-    let local =
+    let wall =
         i128::from(days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec)
             * 1_000_000_000
             + i128::from(nsec);
-    let at = |offset: i64, zone: &str| ParsedTime {
-        nanos: local - i128::from(offset) * 1_000_000_000,
-        offset: offset as i32,
-        zone: zone.to_string(),
-    };
-    Ok(if utc {
-        ParsedTime::utc(local)
+    let zone = if utc {
+        ParsedZone::Utc
     } else if let Some(off) = zone_offset {
-        // The local zone (UTC) is used when it has that offset and name.
-        if off == 0 && (zone_name.is_empty() || zone_name == "UTC") {
-            ParsedTime::utc(local)
-        } else {
-            at(off, &zone_name)
-        }
+        ParsedZone::Offset(off as i32, zone_name)
     } else if !zone_name.is_empty() {
-        // An unknown abbreviation keeps the wall clock as UTC and shows it in a zone of that
-        // name: offset zero, or GMT's hours.
-        let offset = zone_name
-            .strip_prefix("GMT")
-            .and_then(|h| h.parse::<i64>().ok())
-            .map_or(0, |h| h * 3600);
-        ParsedTime {
-            nanos: local,
-            offset: offset as i32,
-            zone: zone_name,
-        }
+        ParsedZone::Abbrev(zone_name)
     } else {
-        ParsedTime::utc(local)
-    })
+        ParsedZone::Unspecified
+    };
+    Ok(ParsedTime { wall, zone })
 }
 
 /// Go's `parseNanoseconds` on the digits after the separator: at most nine count.
