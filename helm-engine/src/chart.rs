@@ -150,6 +150,7 @@ pub fn load(path: &Path) -> Result<Chart> {
         load_dir(path)?
     } else {
         let data = std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        ensure_archive(&absolute(path)?.to_string_lossy(), &data)?;
         load_archive(&data)?
     };
     chart.fix_paths();
@@ -165,17 +166,24 @@ pub fn load_dir(dir: &Path) -> Result<Chart> {
     .with_defaults();
     // Helm walks the absolute path (Go's `filepath.Abs`: joined to the working directory and
     // cleaned, links not resolved), and its messages name files by it.
-    let abs = if dir.is_absolute() {
-        dir.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| Error::io(dir.display().to_string(), e))?
-            .join(dir)
-    };
-    let abs = std::path::PathBuf::from(clean_path(&abs.to_string_lossy()));
+    let abs = absolute(dir)?;
     let mut files = Vec::new();
     walk(&abs, "", &rules, &mut files)?;
     load_files(files)
+}
+
+/// Go's `filepath.Abs`: joined to the working directory and cleaned, links not resolved.
+fn absolute(p: &Path) -> Result<std::path::PathBuf> {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io(p.display().to_string(), e))?
+            .join(p)
+    };
+    Ok(std::path::PathBuf::from(clean_path(
+        &joined.to_string_lossy(),
+    )))
 }
 
 fn walk(dir: &Path, rel: &str, rules: &ignore::Rules, out: &mut Vec<ChartFile>) -> Result<()> {
@@ -263,9 +271,9 @@ fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>> {
     let mut remaining = MAX_DECOMPRESSED_CHART_SIZE;
     let entries = archive
         .entries()
-        .map_err(|e| Error::Chart(format!("gzip: invalid header: {e}")))?;
+        .map_err(|e| Error::Chart(go_stream_error(&e)))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| Error::Chart(format!("archive/tar: {e}")))?;
+        let mut entry = entry.map_err(|e| Error::Chart(go_stream_error(&e)))?;
         let kind = entry.header().entry_type();
         if kind.is_dir() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
             continue;
@@ -306,7 +314,7 @@ fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>> {
         let written = (&mut entry)
             .take(remaining)
             .read_to_end(&mut buf)
-            .map_err(|e| Error::Chart(format!("archive/tar: {e}")))? as u64;
+            .map_err(|e| Error::Chart(go_stream_error(&e)))? as u64;
         remaining -= written;
         if written < size || remaining == 0 {
             return Err(too_large_chart());
@@ -320,6 +328,111 @@ fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>> {
         return Err(Error::Chart("no files in chart archive".into()));
     }
     Ok(files)
+}
+
+/// What Go's `compress/gzip` and `archive/tar` readers say for a broken archive stream.
+fn go_stream_error(e: &std::io::Error) -> String {
+    let m = e.to_string();
+    if e.kind() == std::io::ErrorKind::UnexpectedEof
+        || m.contains("failed to read entire block")
+        || m.contains("incomplete deflate stream")
+        || m.contains("unexpected end of file")
+    {
+        "unexpected EOF".into()
+    } else if m.contains("invalid gzip header") {
+        "gzip: invalid header".into()
+    } else if m.contains("checksum") && m.contains("gzip") {
+        "gzip: invalid checksum".into()
+    } else {
+        format!("archive/tar: {m}")
+    }
+}
+
+/// Helm's `ensureArchive` for a chart given as a file: it must start as gzip does, else the
+/// message names the file (by its absolute path) and what `http.DetectContentType` sees.
+fn ensure_archive(abs: &str, data: &[u8]) -> Result<()> {
+    if data.starts_with(&[0x1f, 0x8b, 0x08]) {
+        return Ok(());
+    }
+    if abs.ends_with(".yml") || abs.ends_with(".yaml") {
+        return Err(Error::Chart(format!(
+            "file '{abs}' seems to be a YAML file, but expected a gzipped archive"
+        )));
+    }
+    Err(Error::Chart(format!(
+        "file '{abs}' does not appear to be a gzipped archive; got '{}'",
+        sniff_content_type(data)
+    )))
+}
+
+/// The common answers of Go's `http.DetectContentType` over the first 512 bytes (Helm pads a
+/// shorter file with zero bytes, which makes it binary).
+fn sniff_content_type(data: &[u8]) -> &'static str {
+    let mut buf = [0u8; 512];
+    let n = data.len().min(512);
+    buf[..n].copy_from_slice(&data[..n]);
+    let ws = buf
+        .iter()
+        .position(|b| !matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' '))
+        .unwrap_or(buf.len());
+    let rest = &buf[ws..];
+    let starts_ci = |p: &[u8]| rest.len() > p.len() && rest[..p.len()].eq_ignore_ascii_case(p);
+    const HTML: &[&[u8]] = &[
+        b"<!DOCTYPE HTML",
+        b"<HTML",
+        b"<HEAD",
+        b"<SCRIPT",
+        b"<IFRAME",
+        b"<H1",
+        b"<DIV",
+        b"<FONT",
+        b"<TABLE",
+        b"<A",
+        b"<STYLE",
+        b"<TITLE",
+        b"<B",
+        b"<BODY",
+        b"<BR",
+        b"<P",
+        b"<!--",
+    ];
+    for p in HTML {
+        if starts_ci(p) && matches!(rest[p.len()], b' ' | b'>') {
+            return "text/html; charset=utf-8";
+        }
+    }
+    if rest.starts_with(b"<?xml") {
+        return "text/xml; charset=utf-8";
+    }
+    let sigs: &[(&[u8], &'static str)] = &[
+        (b"%PDF-", "application/pdf"),
+        (b"%!PS-Adobe-", "application/postscript"),
+        (b"\xFE\xFF", "text/plain; charset=utf-16be"),
+        (b"\xFF\xFE", "text/plain; charset=utf-16le"),
+        (b"\xEF\xBB\xBF", "text/plain; charset=utf-8"),
+        (b"GIF87a", "image/gif"),
+        (b"GIF89a", "image/gif"),
+        (b"\x89PNG\x0D\x0A\x1A\x0A", "image/png"),
+        (b"\xFF\xD8\xFF", "image/jpeg"),
+        (b"BM", "image/bmp"),
+        (b"PK\x03\x04", "application/zip"),
+        (b"Rar!\x1A\x07\x00", "application/x-rar-compressed"),
+        (b"Rar!\x1A\x07\x01\x00", "application/x-rar-compressed"),
+        (b"\x00\x61\x73\x6D", "application/wasm"),
+    ];
+    for (sig, ty) in sigs {
+        if buf.starts_with(sig) {
+            return ty;
+        }
+    }
+    let binary = buf.iter().any(|&b| {
+        b <= 0x08 || b == 0x0b || (0x0e..=0x1a).contains(&b) || (0x1c..=0x1f).contains(&b)
+    });
+    if binary {
+        "application/octet-stream"
+    } else {
+        "text/plain; charset=utf-8"
+    }
 }
 
 fn too_large_chart() -> Error {
