@@ -21,9 +21,12 @@ use tz::Location;
 
 const NANOS: i128 = 1_000_000_000;
 
-/// A `time.Time` in a fixed zone, as other functions build them (`fromToml`): UTC when named
-/// `UTC` at offset zero, otherwise `time.FixedZone(zone, offset)` (an empty name prints as
-/// `-0700`).
+/// A `time.Time` as BurntSushi/toml decodes one (`fromToml`), given by its wall clock's
+/// offset and a zone name: `UTC` at offset zero is UTC; an empty name is an explicit offset,
+/// which BurntSushi parses in `time.Local` (so the local zone when it has that offset then, an
+/// unnamed fixed zone otherwise); `datetime-local`, `date-local` and `time-local` are
+/// BurntSushi's zones for times without an offset, whose offset is the local zone's now (the
+/// wall clock stays); any other name is `time.FixedZone(zone, offset)`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GoTime {
     pub nanos: i128,
@@ -36,15 +39,25 @@ pub(crate) struct GoTime {
 impl GoTime {
     /// The same instant as a [`Time`] in its location.
     fn time(&self) -> Time {
-        let loc = if self.zone == "UTC" && self.offset == 0 {
-            Location::utc()
-        } else {
-            Arc::new(Location::fixed(self.zone, self.offset))
-        };
-        Time {
-            nanos: self.nanos,
-            loc,
-            mono: None,
+        let fixed = |name: &str, offset: i32| Arc::new(Location::fixed(name, offset));
+        match self.zone {
+            "UTC" if self.offset == 0 => Time::new(self.nanos, Location::utc()),
+            "" => {
+                let local = tz::zones().local();
+                let unix = self.nanos.div_euclid(NANOS) as i64;
+                if local.lookup(unix).offset == self.offset {
+                    Time::new(self.nanos, local)
+                } else {
+                    Time::new(self.nanos, fixed("", self.offset))
+                }
+            }
+            "datetime-local" | "date-local" | "time-local" => {
+                let now = (now_nanos().div_euclid(NANOS)) as i64;
+                let off = tz::zones().local().lookup(now).offset;
+                let nanos = self.nanos + i128::from(self.offset - off) * NANOS;
+                Time::new(nanos, fixed(self.zone, off))
+            }
+            zone => Time::new(self.nanos, fixed(zone, self.offset)),
         }
     }
 }

@@ -452,6 +452,36 @@ proptest::proptest! {
     }
 }
 
+/// BurntSushi/toml's times (as helm 3.17.3 prints them under `TZ=Europe/London` and
+/// `TZ=Asia/Kolkata`): an explicit offset is the local zone when it has that offset then;
+/// local date-times keep their wall clock at the local zone's offset.
+#[test]
+fn toml_times_take_the_local_zone_as_burntsushi() {
+    use crate::value::Object as _;
+    let may_1979 = 296_638_320i128 * 1_000_000_000; // 1979-05-27 07:32:00 UTC
+    let at = |offset: i32, zone: &'static str| super::GoTime {
+        nanos: may_1979 - i128::from(offset) * 1_000_000_000,
+        offset,
+        zone,
+    };
+    {
+        let _z = tz::use_zones(Zones::new(env_with_tz(Some("Europe/London"))));
+        assert_eq!(at(3600, "").format(), "1979-05-27 07:32:00 +0100 BST");
+        assert_eq!(at(0, "").format(), "1979-05-27 07:32:00 +0000 +0000");
+        assert_eq!(at(0, "UTC").format(), "1979-05-27 07:32:00 +0000 UTC");
+        assert_eq!(at(-25200, "").format(), "1979-05-27 07:32:00 -0700 -0700");
+    }
+    let _z = tz::use_zones(Zones::new(env_with_tz(Some("Asia/Kolkata"))));
+    assert_eq!(
+        at(0, "datetime-local").format(),
+        "1979-05-27 07:32:00 +0530 datetime-local"
+    );
+    assert_eq!(
+        at(0, "date-local").field("Unix"),
+        Some(crate::value::Value::Int64(296_638_320 - 19_800))
+    );
+}
+
 #[test]
 fn the_override_is_per_thread_and_restored() {
     let outside = tz::zones();
