@@ -38,7 +38,9 @@ impl ValueOptions {
     pub fn merge(&self) -> Result<Map> {
         let mut base = Map::new();
         for (name, data) in &self.value_files {
-            let current = parse_values_file(data)
+            // go-yaml's reader sees the bytes: encoding errors and UTF-16 are its to report.
+            let current = crate::yaml::decode_yaml_bytes(data)
+                .and_then(|text| parse_values_file(text.as_bytes()))
                 .map_err(|e| Error::Values(format!("failed to parse {name}: {e}")))?;
             base = merge_maps(base, current);
         }

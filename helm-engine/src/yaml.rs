@@ -12,6 +12,7 @@
 use crate::error::{Error, Result};
 use crate::value::{Map, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 mod emit;
@@ -50,6 +51,14 @@ pub fn from_yaml(s: &str) -> Result<Value, Error> {
         Some(node) => node_to_value(node),
         None => Ok(Value::Nil),
     }
+}
+
+/// go-yaml v2's reader over raw bytes: UTF-16 text (after its byte-order mark) decoded, and
+/// the first encoding error or control character refused with libyaml's wording, as
+/// `sigs.k8s.io/yaml` reports it. The text to parse when the bytes pass.
+pub fn decode_yaml_bytes(data: &[u8]) -> Result<Cow<'_, str>, Error> {
+    reader::decode(data)
+        .map_err(|problem| Error::Yaml(format!("error converting YAML to JSON: yaml: {problem}")))
 }
 
 /// Parses every document of a multi-document YAML stream (as `fromYamlArray`-style callers and
@@ -283,8 +292,10 @@ fn libyaml_problem(info: &str) -> (&str, Stage) {
     {
         return ("found character that cannot start any token", Scanner);
     }
-    // saphyr rejects `"a" "b"` while scanning; libyaml's parser then finds no key.
-    if info == "invalid trailing content after double-quoted scalar" {
+    // saphyr rejects `"a" "b"` while scanning, and a `]` or `}` outside a flow collection;
+    // libyaml's parser then finds no key.
+    if info == "invalid trailing content after double-quoted scalar" || info == "misplaced bracket"
+    {
         return ("did not find expected key", Parser);
     }
     if info == "simple key expect ':'" || info == "simple key expected" {

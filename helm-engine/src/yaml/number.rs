@@ -226,7 +226,8 @@ pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     if t.ends_with('.') {
         t.push('0');
     }
-    t.parse::<f64>().ok()
+    // Go's ParseFloat refuses an overflow (ErrRange), so go-yaml keeps the text a string.
+    t.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// go-yaml v2's base-60 float check (`1:20` and the like are quoted when emitted).

@@ -296,3 +296,107 @@ pub(crate) fn relink_literal(chars: &[char], start: usize, end: usize, value: &s
         })
         .collect()
 }
+
+/// libyaml's reader over raw bytes: the text, or the problem it reports first (an encoding
+/// error or a character outside [`super::is_yaml_char`]), in input order.
+pub(crate) fn decode(data: &[u8]) -> Result<Cow<'_, str>, &'static str> {
+    let text: Cow<'_, str> = match data {
+        [0xFE, 0xFF, rest @ ..] => Cow::Owned(decode_utf16(rest, u16::from_be_bytes)?),
+        [0xFF, 0xFE, rest @ ..] => Cow::Owned(decode_utf16(rest, u16::from_le_bytes)?),
+        _ => match std::str::from_utf8(data) {
+            Ok(s) => {
+                check_chars(s)?;
+                Cow::Borrowed(s)
+            }
+            Err(_) => return Err(utf8_problem(data)),
+        },
+    };
+    Ok(text)
+}
+
+fn check_chars(s: &str) -> Result<(), &'static str> {
+    if s.chars().any(|c| !super::is_yaml_char(c)) {
+        return Err(super::CONTROL_CHARACTERS);
+    }
+    Ok(())
+}
+
+/// The first problem libyaml's UTF-8 decoder finds in bytes that are not valid UTF-8: each
+/// character is checked (leading octet, length, trailing octets, shortest form, range) and
+/// then refused if it is a control character, so whichever comes first wins.
+fn utf8_problem(data: &[u8]) -> &'static str {
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        let (w, init) = match b {
+            0x00..=0x7F => (1, u32::from(b)),
+            _ if b & 0xE0 == 0xC0 => (2, u32::from(b & 0x1F)),
+            _ if b & 0xF0 == 0xE0 => (3, u32::from(b & 0x0F)),
+            _ if b & 0xF8 == 0xF0 => (4, u32::from(b & 0x07)),
+            _ => return "invalid leading UTF-8 octet",
+        };
+        if i + w > data.len() {
+            return "incomplete UTF-8 octet sequence";
+        }
+        let mut v = init;
+        for k in 1..w {
+            let t = data[i + k];
+            if t & 0xC0 != 0x80 {
+                return "invalid trailing UTF-8 octet";
+            }
+            v = (v << 6) | u32::from(t & 0x3F);
+        }
+        let shortest = match w {
+            1 => true,
+            2 => v >= 0x80,
+            3 => v >= 0x800,
+            _ => v >= 0x10000,
+        };
+        if !shortest {
+            return "invalid length of a UTF-8 sequence";
+        }
+        if (0xD800..=0xDFFF).contains(&v) || v > 0x10FFFF {
+            return "invalid Unicode character";
+        }
+        if !char::from_u32(v).is_some_and(super::is_yaml_char) {
+            return super::CONTROL_CHARACTERS;
+        }
+        i += w;
+    }
+    // Unreachable for bytes `from_utf8` refused; keep a libyaml wording all the same.
+    "invalid leading UTF-8 octet"
+}
+
+/// libyaml's UTF-16 decoding (after the byte-order mark), with its problems.
+fn decode_utf16(data: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, &'static str> {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < data.len() {
+        if i + 2 > data.len() {
+            return Err("incomplete UTF-16 character");
+        }
+        let u = unit([data[i], data[i + 1]]);
+        i += 2;
+        let c = match u {
+            0xDC00..=0xDFFF => return Err("unexpected low surrogate area"),
+            0xD800..=0xDBFF => {
+                if i + 2 > data.len() {
+                    return Err("incomplete UTF-16 surrogate pair");
+                }
+                let low = unit([data[i], data[i + 1]]);
+                if !(0xDC00..=0xDFFF).contains(&low) {
+                    return Err("expected low surrogate area");
+                }
+                i += 2;
+                0x10000 + ((u32::from(u) & 0x3FF) << 10) + (u32::from(low) & 0x3FF)
+            }
+            _ => u32::from(u),
+        };
+        let c = char::from_u32(c).ok_or("invalid Unicode character")?;
+        if !super::is_yaml_char(c) {
+            return Err(super::CONTROL_CHARACTERS);
+        }
+        out.push(c);
+    }
+    Ok(out)
+}

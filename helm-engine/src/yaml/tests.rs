@@ -334,3 +334,54 @@ fn merge_keys_tags_and_stray_document_ends_as_go_yaml_v2() {
         "error converting YAML to JSON: unsupported map key of type: uint64, key: 0x8000000000000000, value: \"a\""
     );
 }
+
+#[test]
+fn the_reader_refuses_bad_encodings_first_come_first_served() {
+    let e = |b: &[u8]| decode_yaml_bytes(b).unwrap_err().to_string();
+    let head = "error converting YAML to JSON: yaml: ";
+    assert_eq!(
+        e(b"a: \xff\n"),
+        format!("{head}invalid leading UTF-8 octet")
+    );
+    assert_eq!(
+        e(b"a: \xc3\x28\n\x01"),
+        format!("{head}invalid trailing UTF-8 octet")
+    );
+    assert_eq!(
+        e(b"a: \x01\xff\n"),
+        format!("{head}control characters are not allowed")
+    );
+    assert_eq!(
+        e(b"a: \xc3"),
+        format!("{head}incomplete UTF-8 octet sequence")
+    );
+    assert_eq!(
+        e(b"a: \xc0\xaf\n"),
+        format!("{head}invalid length of a UTF-8 sequence")
+    );
+    assert_eq!(
+        e(b"a: \xed\xa0\x80\n"),
+        format!("{head}invalid Unicode character")
+    );
+    assert_eq!(
+        e(b"\xfe\xffa: 1\n"),
+        format!("{head}incomplete UTF-16 character")
+    );
+    assert_eq!(
+        decode_yaml_bytes(b"\xff\xfea\x00:\x00 \x001\x00").unwrap(),
+        "a: 1"
+    );
+}
+
+#[test]
+fn an_overflowing_float_stays_a_string_as_go_parse_float_refuses_it() {
+    assert_eq!(
+        y("a: 1e400\n"),
+        map(&[("a", Value::String("1e400".into()))])
+    );
+    assert_eq!(y("a: 1e-400\n"), map(&[("a", Value::Float(0.0))]));
+    assert_eq!(
+        from_yaml("a: !!float 1e400\n").unwrap_err().to_string(),
+        "error converting YAML to JSON: yaml: cannot decode !!str `1e400` as a !!float"
+    );
+}
