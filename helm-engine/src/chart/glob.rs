@@ -204,6 +204,10 @@ fn go_match(pattern: &[u8], name: &[u8]) -> Result<bool, BadPattern> {
 /// `gobwas/glob` with separator `/`: like [`path_match`], plus `**` matching across `/` and
 /// `{a,b}` alternatives.
 pub fn files_glob_match(pattern: &str, name: &str) -> bool {
+    // Helm's `Files.Glob` falls back to `**` when the pattern does not compile.
+    if gobwas_rejects(pattern) {
+        return true;
+    }
     for alt in expand_braces(pattern) {
         let p: Vec<char> = alt.chars().collect();
         let n: Vec<char> = name.chars().collect();
@@ -212,6 +216,23 @@ pub fn files_glob_match(pattern: &str, name: &str) -> bool {
         }
     }
     false
+}
+
+/// Whether `gobwas/glob` fails to compile `pattern`: a class or a brace group left open, or a
+/// trailing escape.
+fn gobwas_rejects(pattern: &str) -> bool {
+    let mut chars = pattern.chars();
+    let mut braces = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.next().is_none() => return true,
+            '[' if !chars.by_ref().any(|c| c == ']') => return true,
+            '{' => braces += 1,
+            '}' if braces > 0 => braces -= 1,
+            _ => {}
+        }
+    }
+    braces > 0
 }
 
 fn expand_braces(p: &str) -> Vec<String> {
@@ -371,5 +392,9 @@ mod tests {
         ));
         assert!(files_glob_match("**.json", "dashboards/x/a.json"));
         assert!(files_glob_match("files/{a,b}.txt", "files/b.txt"));
+        // A pattern gobwas cannot compile becomes `**`.
+        assert!(files_glob_match("[a-", "dir/any.txt"));
+        assert!(files_glob_match("{a,b", "x"));
+        assert!(!files_glob_match("[a-c]", "x"));
     }
 }
