@@ -503,6 +503,20 @@ pub fn materialize(v: &Value) -> Result<Value, String> {
     materialize_in(v, &mut Vec::new())
 }
 
+/// One level of [`materialize`]: a [`SharedMap`] (or named map) as a [`Value::Map`] of its
+/// current entries and a [`TypedList`] as a [`Value::List`], the children left as they are.
+/// Other values are returned unchanged.
+pub fn materialize_shallow(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => match (o.as_shared_map(), o.typed_list()) {
+            (Some(sm), _) => Value::Map(sm.entries_shared().into_iter().collect()),
+            (None, Some(t)) => Value::List(t.items()),
+            (None, None) => v.clone(),
+        },
+        _ => v.clone(),
+    }
+}
+
 fn materialize_in(v: &Value, stack: &mut Vec<*const SharedMap>) -> Result<Value, String> {
     match v {
         Value::Object(o) => match (o.as_shared_map(), o.typed_list()) {

@@ -96,7 +96,11 @@ fn length(a: &[&Value]) -> Result<Value, String> {
         Value::Object(o) if o.entries().is_some() => {
             Ok(Value::Int(o.entries().map_or(0, |e| e.len()) as i64))
         }
-        other => Err(format!("len of type {}", type_name(other))),
+        // Go takes the length of what a pointer points to.
+        other => Err(format!(
+            "len of type {}",
+            type_name(other).trim_start_matches('*')
+        )),
     }
 }
 
@@ -133,6 +137,28 @@ fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
         if let Some(t) = o.typed_list() {
             let p = pos(t.len())?;
             return Ok(V::own(t.get(p).unwrap_or(Value::Nil)));
+        }
+        // Host objects that are Go slices or maps underneath (`chartutil.VersionSet`,
+        // `engine.files`).
+        if o.as_shared_map().is_none() {
+            if let Some(entries) = o.entries() {
+                match o.kind() {
+                    "slice" => {
+                        let p = pos(entries.len())?;
+                        return Ok(V::own(entries[p].1.clone()));
+                    }
+                    "map" => {
+                        let Value::String(k) = i else {
+                            return Err(format!(
+                                "value has type {}; should be string",
+                                type_name(i)
+                            ));
+                        };
+                        return Ok(V::own(o.field(k).unwrap_or(Value::Nil)));
+                    }
+                    _ => {}
+                }
+            }
         }
     }
     match cur.get() {

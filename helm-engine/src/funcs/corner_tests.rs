@@ -88,9 +88,11 @@ fn dump_chart_cases_for_helm_comparison() {
         let name = c["name"].as_str().unwrap();
         let src = c["src"].as_str().unwrap();
         let mut r = serde_json::Map::new();
-        match render_case(values, src) {
-            Ok(s) => r.insert("ok".into(), s.into()),
-            Err(e) => r.insert("helm".into(), e.into()),
+        let got = std::panic::catch_unwind(|| render_case(values, src));
+        match got {
+            Ok(Ok(s)) => r.insert("ok".into(), s.into()),
+            Ok(Err(e)) => r.insert("helm".into(), e.into()),
+            Err(_) => r.insert("helm".into(), "PANIC".into()),
         };
         out.insert(name.into(), r.into());
     }
@@ -119,4 +121,71 @@ fn regular_expressions_follow_re2_as_go_does() {
 #[test]
 fn regular_expression_errors_read_as_go() {
     check_chart_golden(include_str!("../template/testdata/regex_errors.json"));
+}
+
+/// Writes every registered function's parameter count and whether it is variadic to
+/// `$TMPL_FUNC_SIGS`, for generating comparison cases.
+#[test]
+#[ignore = "developer tool: lists the function registry for the helm comparison script"]
+fn dump_function_signatures() {
+    let Ok(path) = std::env::var("TMPL_FUNC_SIGS") else {
+        return;
+    };
+    let mut out = serde_json::Map::new();
+    for name in super::names() {
+        if let Some(def) = super::lookup(name) {
+            out.insert(
+                name.into(),
+                serde_json::json!([def.params.len(), def.variadic.is_some()]),
+            );
+        }
+    }
+    std::fs::write(path, serde_json::to_string(&out).unwrap()).unwrap();
+}
+
+#[test]
+fn object_fields_methods_and_arguments_match_helm() {
+    check_chart_golden(include_str!("../template/testdata/object_methods.json"));
+}
+
+/// Every function (except those whose results vary per run, the date functions, `include`,
+/// `tpl` and `lookup`) called with nil, `""`, an empty list and map, a negative number, a
+/// float, a `[]string`, a `map[string]string`, Unicode, the largest int64, a bool and an
+/// `int64` in every argument, with no arguments and with one too many.
+#[test]
+fn every_function_with_odd_arguments_matches_helm_part_1() {
+    check_chart_golden(include_str!("../template/testdata/funcs_odd_args_1.json"));
+}
+
+#[test]
+fn every_function_with_odd_arguments_matches_helm_part_2() {
+    check_chart_golden(include_str!("../template/testdata/funcs_odd_args_2.json"));
+}
+
+#[test]
+fn every_function_with_odd_arguments_matches_helm_part_3() {
+    check_chart_golden(include_str!("../template/testdata/funcs_odd_args_3.json"));
+}
+
+#[test]
+fn every_function_with_odd_arguments_matches_helm_part_4() {
+    check_chart_golden(include_str!("../template/testdata/funcs_odd_args_4.json"));
+}
+
+#[test]
+fn functions_over_built_in_objects_match_helm() {
+    check_chart_golden(include_str!("../template/testdata/object_values.json"));
+}
+
+/// The same snippets need nothing but `.Values`, so they also hold when executed over the
+/// template tests' data alone (without the chart around them).
+#[test]
+fn snippet_goldens_hold_without_the_chart() {
+    use crate::template::tests::check_golden;
+    check_golden(include_str!("../template/testdata/regex_corners.json"));
+    check_golden(include_str!("../template/testdata/regex_errors.json"));
+    check_golden(include_str!("../template/testdata/funcs_odd_args_1.json"));
+    check_golden(include_str!("../template/testdata/funcs_odd_args_2.json"));
+    check_golden(include_str!("../template/testdata/funcs_odd_args_3.json"));
+    check_golden(include_str!("../template/testdata/funcs_odd_args_4.json"));
 }

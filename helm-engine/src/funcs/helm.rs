@@ -10,10 +10,10 @@ pub(super) fn register(r: &mut Registry) {
     r.ctx("include", "sa", include);
     r.ctx("tpl", "sa", tpl);
     r.ctx("required", "sa", required);
-    r.plain("toYaml", "a", |a| {
+    r.shared("toYaml", "a", |a| {
         s(crate::yaml::to_yaml(&json_view(a[0])?).unwrap_or_default())
     });
-    r.plain("toYamlPretty", "a", |a| {
+    r.shared("toYamlPretty", "a", |a| {
         s(crate::yaml::to_yaml_pretty(&json_view(a[0])?))
     });
     r.plain("fromToml", "s", |a| {
@@ -42,23 +42,23 @@ pub(super) fn register(r: &mut Registry) {
             Err(e) => vec![Value::String(e)],
         }))
     });
-    r.plain("toJson", "a", |a| {
-        s(to_json(a[0], true, None).unwrap_or_default())
+    r.shared("toJson", "a", |a| {
+        s(to_json(&json_view_keep_structs(a[0])?, true, None).unwrap_or_default())
     });
-    r.plain("mustToJson", "a", |a| {
-        to_json(a[0], true, None).map(Value::String)
+    r.shared("mustToJson", "a", |a| {
+        to_json(&json_view_keep_structs(a[0])?, true, None).map(Value::String)
     });
-    r.plain("toPrettyJson", "a", |a| {
-        s(to_json(a[0], true, Some("  ")).unwrap_or_default())
+    r.shared("toPrettyJson", "a", |a| {
+        s(to_json(&json_view_keep_structs(a[0])?, true, Some("  ")).unwrap_or_default())
     });
-    r.plain("mustToPrettyJson", "a", |a| {
-        to_json(a[0], true, Some("  ")).map(Value::String)
+    r.shared("mustToPrettyJson", "a", |a| {
+        to_json(&json_view_keep_structs(a[0])?, true, Some("  ")).map(Value::String)
     });
-    r.plain("toRawJson", "a", |a| {
-        s(to_json(a[0], false, None).unwrap_or_default())
+    r.shared("toRawJson", "a", |a| {
+        s(to_json(&json_view_keep_structs(a[0])?, false, None).unwrap_or_default())
     });
-    r.plain("mustToRawJson", "a", |a| {
-        to_json(a[0], false, None).map(Value::String)
+    r.shared("mustToRawJson", "a", |a| {
+        to_json(&json_view_keep_structs(a[0])?, false, None).map(Value::String)
     });
     r.plain("fromJson", "s", |a| {
         Ok(match from_json(arg_str(a, 0)) {
@@ -82,6 +82,10 @@ pub(super) fn register(r: &mut Registry) {
         })
     });
     r.plain("toToml", "a", |a| {
+        if matches!(a[0], Value::Nil) {
+            // The encoder asks reflect for the type of nil, which panics.
+            return Err("reflect: call of reflect.Value.Type on zero Value".into());
+        }
         s(match to_toml(a[0]) {
             Ok(t) => t,
             Err(e) => e,
@@ -96,9 +100,28 @@ pub(super) fn register(r: &mut Registry) {
 }
 
 /// The value as `encoding/json` sees it (Helm's YAML goes through JSON): Go structs (such as
-/// `.Chart`) become maps of their JSON fields, and slice or map types their plain values.
+/// `.Chart`) become maps of their JSON fields, slice and map types their plain values, and a
+/// nil slice `null`. Fails when a map contains itself.
 pub(crate) fn json_view(v: &Value) -> Result<Value, String> {
+    crate::value::materialize(v)?;
+    json_view_in(v, true)
+}
+
+/// [`json_view`] for `encoding/json` itself, which keeps Go structs (their fields are written
+/// in declaration order by [`to_json`]).
+fn json_view_keep_structs(v: &Value) -> Result<Value, String> {
+    crate::value::materialize(v)?;
+    json_view_in(v, false)
+}
+
+fn json_view_in(v: &Value, structs: bool) -> Result<Value, String> {
+    let json_view = |x: &Value| json_view_in(x, structs);
     Ok(match v {
+        Value::Object(o) if !structs && o.json_fields().is_some() => v.clone(),
+        Value::Object(o) if o.typed_list().is_some_and(|t| t.nil) => Value::Nil,
+        Value::Object(o) if o.typed_list().is_some() || o.as_shared_map().is_some() => {
+            json_view(&crate::value::materialize_shallow(v))?
+        }
         Value::List(l) => Value::List(l.iter().map(json_view).collect::<Result<_, _>>()?),
         Value::Map(m) => Value::Map(
             m.iter()
@@ -384,8 +407,18 @@ fn json_string(out: &mut String, s: &str, html: bool) {
 
 /// BurntSushi/toml's encoding of a map: plain keys first, then tables, sub-tables indented.
 fn to_toml(v: &Value) -> Result<String, String> {
-    let Value::Map(m) = v else {
-        return Err("toml: top-level values must be Go maps or structs".into());
+    let m = match v {
+        Value::Map(m) => m,
+        // BurntSushi's encoder writes a top-level scalar as a TOML value.
+        Value::String(_)
+        | Value::Int(_)
+        | Value::Int64(_)
+        | Value::Float(_)
+        | Value::Bool(_)
+        | Value::List(_) => {
+            return toml_value(v);
+        }
+        _ => return Err("toml: top-level values must be Go maps or structs".into()),
     };
     let mut out = String::new();
     toml_table(&mut out, m, &[], 0)?;

@@ -105,6 +105,19 @@ pub(super) fn register(r: &mut Registry) {
         r.shared(name, "a", |a| match a[0] {
             Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),
             // copystructure keeps the named type of a map.
+            Value::Object(o) if o.as_shared_map().is_some_and(|m| m.is_string_map()) => {
+                match materialize(a[0])? {
+                    Value::Map(m) => Ok(Value::Object(crate::value::SharedMap::string_map(m))),
+                    other => Ok(other),
+                }
+            }
+            Value::Object(o) if o.typed_list().is_some() => {
+                let t = o.typed_list().map_or("[]interface {}", |t| t.type_name);
+                match materialize(a[0])? {
+                    Value::List(l) => Ok(TypedList::of(t, l)),
+                    other => Ok(other),
+                }
+            }
             Value::Object(o) if o.named_map().is_some() => {
                 materialize(a[0]).map(crate::value::NamedMap::values)
             }
@@ -170,6 +183,10 @@ pub(super) fn register(r: &mut Registry) {
                 other => return Err(format!("Cannot concat type {} as list", kind_name(other))),
             }
         }
+        // Go's append to a nil slice of nothing leaves it nil.
+        if out.is_empty() {
+            return Ok(TypedList::nil("[]interface {}"));
+        }
         Ok(Value::List(out))
     });
     r.shared("slice", "aa*", |a| sprig_slice(a[0], &a[1..]));
@@ -181,14 +198,14 @@ pub(super) fn register(r: &mut Registry) {
             0,
             arg_int(a, 0),
             if arg_int(a, 0) < 0 { -1 } else { 1 },
-        )))
+        )?))
     });
     r.plain("untilStep", "iii", |a| {
         Ok(int_slice(until_step(
             arg_int(a, 0),
             arg_int(a, 1),
             arg_int(a, 2),
-        )))
+        )?))
     });
     r.plain("seq", "i*", seq);
 }
@@ -236,10 +253,7 @@ fn get<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
 
 fn dig<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     if a.len() < 3 {
-        return Err(format!(
-            "dig needs at least three arguments (got {})",
-            a.len()
-        ));
+        return Err("dig needs at least three arguments".into());
     }
     let dict = a.pop().unwrap_or_else(|| V::own(Value::Nil));
     let default = a.pop().unwrap_or_else(|| V::own(Value::Nil));
@@ -333,10 +347,15 @@ fn slice_op(
     f: impl Fn(&[Value]) -> Option<Vec<Value>>,
 ) -> Result<Value, String> {
     if let Some(l) = v.as_list() {
+        // Sprig's `rest` and `initial` return a nil slice for an empty one.
+        if l.is_empty() && matches!(what, "rest" | "initial") {
+            return Ok(TypedList::nil("[]interface {}"));
+        }
         return Ok(f(&l).map(Value::List).unwrap_or(Value::Nil));
     }
     match v {
         Value::Nil => Err(NIL_DEREF.into()),
+        other if what == "compact" => Err(format!("Cannot compact on type {}", kind_name(other))),
         other => Err(format!("Cannot find {what} on type {}", kind_name(other))),
     }
 }
@@ -471,28 +490,31 @@ fn chunk(size: i64, l: &Value) -> Result<Value, String> {
     }
 }
 
-fn until_step(start: i64, stop: i64, step: i64) -> Value {
-    let mut v = Vec::new();
-    if stop < start {
-        if step >= 0 {
-            return Value::List(v);
-        }
-        let mut i = start;
-        while i > stop {
-            v.push(Value::Int(i));
-            i += step;
-        }
-        return Value::List(v);
+/// The most elements `until`, `untilStep` and `seq` build. Go would try to allocate any
+/// number (and run out of memory, or loop forever when the counter wraps); this refuses.
+const MAX_RANGE: i128 = 10_000_000;
+
+/// Sprig's `untilStep`.
+fn until_step(start: i64, stop: i64, step: i64) -> Result<Value, String> {
+    let count = if (stop < start && step < 0) || (stop > start && step > 0) {
+        let span = i128::from(stop) - i128::from(start);
+        let step = i128::from(step);
+        (span + step - step.signum()) / step
+    } else {
+        0
+    };
+    if count > MAX_RANGE {
+        return Err(format!(
+            "a range of {count} numbers is too large (more than {MAX_RANGE})"
+        ));
     }
-    if step <= 0 {
-        return Value::List(v);
-    }
+    let mut v = Vec::with_capacity(count as usize);
     let mut i = start;
-    while i < stop {
+    for _ in 0..count {
         v.push(Value::Int(i));
-        i += step;
+        i = i.wrapping_add(step);
     }
-    Value::List(v)
+    Ok(Value::List(v))
 }
 
 /// Sprig's `seq`, modelled on GNU seq: `seq END`, `seq START END`, `seq START STEP END`.
@@ -512,18 +534,18 @@ fn seq(a: &[&Value]) -> Result<Value, String> {
         [end] => {
             let (start, end) = (1, *end);
             let step = if end < start { -1 } else { 1 };
-            join(until_step(start, end + step, step))
+            join(until_step(start, end.wrapping_add(step), step)?)
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            join(until_step(*start, end + step, step))
+            join(until_step(*start, end.wrapping_add(step), step)?)
         }
         [start, step, end, ..] => {
             if *end < *start && *step >= 0 || *end > *start && *step <= 0 {
                 return Ok(Value::String(String::new()));
             }
             let dir = if *step < 0 { -1 } else { 1 };
-            join(until_step(*start, end + dir, *step))
+            join(until_step(*start, end.wrapping_add(dir), *step)?)
         }
     })
 }

@@ -79,7 +79,7 @@ pub(super) fn register(r: &mut Registry) {
     });
     r.plain("ceil", "a", |a| Ok(Value::Float(to_f64(a[0]).ceil())));
     r.plain("floor", "a", |a| Ok(Value::Float(to_f64(a[0]).floor())));
-    r.plain("round", "ai*", |a| {
+    r.plain("round", "aif*", |a| {
         let x = to_f64(a[0]);
         let p = arg_int(a, 1);
         let half = a.get(2).map(|v| to_f64(v)).unwrap_or(0.5);

@@ -35,7 +35,14 @@ pub(super) fn register(r: &mut Registry) {
     r.shared("kindIs", "sa", |a| {
         Ok(Value::Bool(arg_str(a, 0) == super::kind_name(a[1])))
     });
-    r.plain("deepEqual", "aa", |a| Ok(Value::Bool(a[0] == a[1])));
+    // reflect.DeepEqual: equal contents of different Go types (a `chartutil.Values` and a
+    // `map[string]interface {}`, a `[]string` and a `[]interface {}`) are not equal.
+    r.shared("deepEqual", "aa", |a| {
+        let same_types = go_type_tree(a[0]) == go_type_tree(a[1]);
+        let x = crate::value::materialize(a[0])?;
+        let y = crate::value::materialize(a[1])?;
+        Ok(Value::Bool(same_types && x == y))
+    });
 
     r.plain("base", "s", |a| s(path_base(arg_str(a, 0))));
     r.plain("dir", "s", |a| s(path_dir(arg_str(a, 0))));
@@ -220,6 +227,27 @@ fn ternary<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     } else {
         a.swap_remove(1)
     })
+}
+
+/// The Go types of a value and of the maps and slices in it, in order, for comparing values
+/// as `reflect.DeepEqual` does.
+fn go_type_tree(v: &Value) -> Vec<String> {
+    let mut out = vec![crate::template::format::type_name(v)];
+    match v {
+        Value::List(l) => l.iter().for_each(|x| out.extend(go_type_tree(x))),
+        Value::Map(m) => m.values().for_each(|x| out.extend(go_type_tree(x))),
+        Value::Object(o) => {
+            if let Some(t) = o.typed_list() {
+                t.items().iter().for_each(|x| out.extend(go_type_tree(x)));
+            } else if let Some(m) = o.as_shared_map() {
+                for (_, x) in m.entries_shared() {
+                    out.extend(go_type_tree(&x));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Compiles a pattern as Go's `regexp.MustCompile` does: a bad one is its panic message.

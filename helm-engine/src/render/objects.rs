@@ -74,6 +74,9 @@ impl Object for VersionSet {
     fn field(&self, _name: &str) -> Option<Value> {
         None
     }
+    fn method_sig(&self, name: &str) -> Option<&'static str> {
+        (name == "Has").then_some("s")
+    }
     fn call(&self, name: &str, args: &[Value]) -> Option<std::result::Result<Value, String>> {
         match name {
             "Has" => {
@@ -316,21 +319,33 @@ impl Object for FilesObject {
                 .collect(),
         )
     }
+    fn method_sig(&self, name: &str) -> Option<&'static str> {
+        match name {
+            "Get" | "GetBytes" | "Glob" | "Lines" => Some("s"),
+            "AsConfig" | "AsSecrets" => Some(""),
+            _ => None,
+        }
+    }
+    /// Any other name is a key of Go's `map[string][]byte`: the file's bytes, or the zero
+    /// value (an empty `[]byte`) when there is no such file.
     fn field(&self, name: &str) -> Option<Value> {
         match name {
-            "AsConfig" => Some(Value::String(
-                self.as_map(|d| String::from_utf8_lossy(d).into_owned()),
+            "AsConfig" | "AsSecrets" => self.call(name, &[]).and_then(|r| r.ok()),
+            _ => Some(bytes_value(
+                self.files.get(name).map(Vec::as_slice).unwrap_or_default(),
             )),
-            "AsSecrets" => {
-                Some(Value::String(self.as_map(|d| {
-                    base64::engine::general_purpose::STANDARD.encode(d)
-                })))
-            }
-            _ => None,
         }
     }
     fn call(&self, name: &str, args: &[Value]) -> Option<std::result::Result<Value, String>> {
         Some(match name {
+            "AsConfig" => Ok(Value::String(
+                self.as_map(|d| String::from_utf8_lossy(d).into_owned()),
+            )),
+            "AsSecrets" => {
+                Ok(Value::String(self.as_map(|d| {
+                    base64::engine::general_purpose::STANDARD.encode(d)
+                })))
+            }
             "Get" => str_arg(args).map(|n| Value::String(self.get(&n))),
             "GetBytes" => str_arg(args)
                 .map(|n| bytes_value(self.files.get(&n).map(Vec::as_slice).unwrap_or_default())),
@@ -363,6 +378,20 @@ impl Object for FilesObject {
     }
     fn kind(&self) -> &'static str {
         "map"
+    }
+    fn go_syntax(&self) -> String {
+        let parts: Vec<String> = self
+            .files
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}:{}",
+                    crate::template::format::go_quote(k),
+                    GoBytes(v.clone()).go_syntax()
+                )
+            })
+            .collect();
+        format!("engine.files{{{}}}", parts.join(", "))
     }
     fn json_plain(&self) -> Option<Value> {
         Some(Value::Map(

@@ -755,10 +755,13 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             }
             Value::Object(o) => {
                 let o = o.clone();
-                if !has_args {
-                    if let Some(v) = o.field(name) {
+                if let Some(v) = o.field(name) {
+                    if !has_args {
                         return Ok(V::own(v));
                     }
+                    return Err(self.errorf(format!(
+                        "{name} has arguments but cannot be invoked as function"
+                    )));
                 }
                 let mut vals = Vec::new();
                 for a in args.iter().skip(1) {
@@ -829,7 +832,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 Some(t) if p == P::Any && !matches!(f.get(), Value::Nil) => {
                     return Err(self.errorf(format!(
                         "wrong type for value; expected {t}; got {}",
-                        f.go_type()
+                        type_name(f.get())
                     )));
                 }
                 _ => self.validate(f, p)?,
@@ -865,7 +868,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 }
                 Err(self.errorf(format!(
                     "wrong type for value; expected {t}; got {}",
-                    v.go_type()
+                    type_name(v.get())
                 )))
             }
         }
