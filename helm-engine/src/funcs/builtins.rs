@@ -30,18 +30,22 @@ pub(super) fn register(r: &mut Registry) {
     r.plain("html", "a*", |a| s(html_escape(&eval_args(a))));
     r.plain("js", "a*", |a| s(js_escape(&eval_args(a))));
     r.plain("urlquery", "a*", |a| s(query_escape(&eval_args(a))));
-    r.plain("eq", "aa*", |a| {
+    r.shared("eq", "aa*", |a| {
         if a.len() < 2 {
             return Err("missing argument for comparison".into());
         }
+        let x = materialize(a[0])?;
         for b in &a[1..] {
-            if eq(a[0], b)? {
+            if eq(&x, &materialize(b)?).map_err(|e| go_typed(e, b))? {
                 return Ok(Value::Bool(true));
             }
         }
         Ok(Value::Bool(false))
     });
-    r.plain("ne", "aa", |a| Ok(Value::Bool(!eq(a[0], a[1])?)));
+    r.shared("ne", "aa", |a| {
+        let (x, y) = (materialize(a[0])?, materialize(a[1])?);
+        Ok(Value::Bool(!eq(&x, &y).map_err(|e| go_typed(e, a[1]))?))
+    });
     r.plain("lt", "aa", |a| Ok(Value::Bool(lt(a[0], a[1])?)));
     r.plain("le", "aa", |a| {
         Ok(Value::Bool(lt(a[0], a[1])? || eq(a[0], a[1])?))
@@ -55,6 +59,21 @@ pub(super) fn register(r: &mut Registry) {
         other => Err(format!("non-function of type {}", type_name(other))),
     });
     let _ = arg_int;
+}
+
+/// Go names the operand's own type (`[]string`, `chartutil.Values`) where the comparison,
+/// made on plain copies, saw `[]interface {}` or `map[string]interface {}`.
+fn go_typed(e: String, operand: &Value) -> String {
+    match e.rsplit_once(": ") {
+        Some((head, _)) if e.starts_with("non-comparable type ") => {
+            format!("{head}: {}", type_name(operand))
+        }
+        _ => e,
+    }
+}
+
+fn materialize(v: &Value) -> Result<Value, String> {
+    crate::value::materialize(v)
 }
 
 impl Registry {

@@ -189,3 +189,13 @@ fn snippet_goldens_hold_without_the_chart() {
     check_golden(include_str!("../template/testdata/funcs_odd_args_3.json"));
     check_golden(include_str!("../template/testdata/funcs_odd_args_4.json"));
 }
+
+#[test]
+fn comparisons_name_go_types_as_helm_does() {
+    check_chart_golden(include_str!("../template/testdata/comparisons.json"));
+}
+
+#[test]
+fn wrap_and_decimal_arithmetic_match_helm() {
+    check_chart_golden(include_str!("../template/testdata/wrap_and_decimals.json"));
+}

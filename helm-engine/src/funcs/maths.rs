@@ -75,7 +75,8 @@ pub(super) fn register(r: &mut Registry) {
             }
             acc = round_sig(acc / d);
         }
-        Ok(Value::Float(acc))
+        // Sprig computes with decimals, which have no negative zero.
+        Ok(Value::Float(if acc == 0.0 { 0.0 } else { acc }))
     });
     r.plain("ceil", "a", |a| Ok(Value::Float(to_f64(a[0]).ceil())));
     r.plain("floor", "a", |a| Ok(Value::Float(to_f64(a[0]).floor())));
@@ -199,7 +200,9 @@ fn dec_op(v: &[f64], op: DecOp) -> f64 {
 }
 
 fn dec_fold(init: f64, a: &[&Value], op: DecOp) -> f64 {
-    a.iter().fold(init, |acc, v| dec_apply(acc, to_f64(v), op))
+    let r = a.iter().fold(init, |acc, v| dec_apply(acc, to_f64(v), op));
+    // Decimals have no negative zero.
+    if r == 0.0 { 0.0 } else { r }
 }
 
 #[cfg(test)]

@@ -56,10 +56,15 @@ pub(super) fn register(r: &mut Registry) {
     });
     r.plain("initials", "s", |a| s(initials(arg_str(a, 0))));
     r.plain("wrap", "is", |a| {
-        s(wrap(arg_str(a, 1), arg_int(a, 0), "\n"))
+        s(wrap_custom(arg_str(a, 1), arg_int(a, 0), "", false))
     });
     r.plain("wrapWith", "iss", |a| {
-        s(wrap(arg_str(a, 2), arg_int(a, 0), arg_str(a, 1)))
+        s(wrap_custom(
+            arg_str(a, 2),
+            arg_int(a, 0),
+            arg_str(a, 1),
+            true,
+        ))
     });
     r.plain("contains", "ss", |a| {
         Ok(Value::Bool(arg_str(a, 1).contains(arg_str(a, 0))))
@@ -382,30 +387,56 @@ fn initials(s: &str) -> String {
 }
 
 /// goutils `WrapCustom` with long words left unbroken.
-fn wrap(s: &str, width: i64, newline: &str) -> String {
+/// goutils' `WrapCustom` (Sprig's `wrap` is it with `"\n"` and long words left whole,
+/// `wrapWith` with long words cut): it counts bytes and breaks at the last space that fits.
+fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let newline = if newline.is_empty() { "\n" } else { newline }.as_bytes();
     let width = width.max(1) as usize;
-    let mut out = String::new();
-    for (li, line) in s.split('\n').enumerate() {
-        if li > 0 {
-            out.push_str(newline);
+    let b = s.as_bytes();
+    let len = b.len();
+    let mut offset = 0;
+    let mut out: Vec<u8> = Vec::with_capacity(len + 8);
+    while len - offset > width {
+        if b[offset] == b' ' {
+            offset += 1;
+            continue;
         }
-        let mut cur = 0usize;
-        for (wi, word) in line.split(' ').filter(|w| !w.is_empty()).enumerate() {
-            let wl = word.chars().count();
-            if wi > 0 {
-                if cur + 1 + wl > width {
-                    out.push_str(newline);
-                    cur = 0;
-                } else {
-                    out.push(' ');
-                    cur += 1;
+        let end = (width + offset + 1).min(len);
+        match b[offset..end].iter().rposition(|&c| c == b' ') {
+            Some(sp) => {
+                let at = offset + sp;
+                out.extend_from_slice(&b[offset..at]);
+                out.extend_from_slice(newline);
+                offset = at + 1;
+            }
+            None if wrap_long => {
+                out.extend_from_slice(&b[offset..offset + width]);
+                out.extend_from_slice(newline);
+                offset += width;
+            }
+            None => {
+                let end = width + offset;
+                match b[end..].iter().position(|&c| c == b' ') {
+                    None => {
+                        out.extend_from_slice(&b[offset..]);
+                        offset = len;
+                    }
+                    Some(i) => {
+                        let at = end + i;
+                        out.extend_from_slice(&b[offset..at]);
+                        out.extend_from_slice(newline);
+                        offset = at + 1;
+                    }
                 }
             }
-            out.push_str(word);
-            cur += wl;
         }
     }
-    out
+    out.extend_from_slice(&b[offset..]);
+    // Cutting inside a multi-byte character gives Go invalid UTF-8; here it becomes U+FFFD.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// xstrings' `ToSnakeCase`/`ToKebabCase`: words split at case changes, spaces, `_` and `-`,
@@ -483,7 +514,7 @@ mod tests {
         assert_eq!(abbrev(5, "hello world"), "he...");
         assert_eq!(go_split("a,b,,c", ",", -1), vec!["a", "b", "", "c"]);
         assert_eq!(go_split("a,b,c", ",", 2), vec!["a", "b,c"]);
-        assert_eq!(wrap("aaa bbb ccc", 7, "\n"), "aaa bbb\nccc");
+        assert_eq!(wrap_custom("aaa bbb ccc", 7, "", false), "aaa bbb\nccc");
         assert_eq!(initials("First Try"), "FT");
     }
 
