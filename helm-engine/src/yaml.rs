@@ -658,6 +658,7 @@ fn parse_node_stream(
 ) -> Result<Vec<Node>> {
     let ctx = &ReadCtx {
         original: prepared.with_breaks(s),
+        chars: s.chars().collect(),
         prepared,
     };
     if s.contains("\\/") {
@@ -677,6 +678,11 @@ fn parse_node_stream(
                 let node = build_node(&mut parser, &mut anchors, None, ctx)?;
                 docs.push(node.unwrap_or(Node::Null));
                 if limit.is_some_and(|l| docs.len() >= l) {
+                    // go-yaml expects the document's end, so what follows its node is read
+                    // up to that event, and an error there is reported.
+                    if let Some(Err(e)) = parser.next_event() {
+                        return Err(scan_error(e));
+                    }
                     break;
                 }
             }
@@ -694,10 +700,109 @@ struct ReadCtx<'a> {
     /// The parsed text's chars with LS and PS back in place of their `\n`, when there was
     /// one (else empty).
     original: Vec<char>,
+    /// The parsed text's chars.
+    chars: Vec<char>,
     prepared: &'a reader::Prepared<'a>,
 }
 
 impl ReadCtx<'_> {
+    /// libyaml's limit on simple keys: a block mapping key whose `:` lies more than 1024
+    /// characters after its start is no simple key. The first key of a mapping then meets a
+    /// `:` where none may stand; a later one (a key libyaml requires) goes stale first, at the
+    /// end of the key or at the `:`, whichever passes the limit. saphyr has no such limit.
+    fn long_simple_key(&self, key: &Span, first: bool) -> Option<Error> {
+        const LIMIT: usize = 1024;
+        let chars = &self.chars;
+        let (start, end) = (key.start.index(), key.end.index().min(chars.len()));
+        let mut colon = end;
+        while colon < chars.len() && matches!(chars[colon], ' ' | '\t') {
+            colon += 1;
+        }
+        if chars.get(colon) != Some(&':') || colon <= start + LIMIT {
+            return None;
+        }
+        let line_at = |i: usize| chars[..i].iter().filter(|&&c| c == '\n').count() + 1;
+        Some(if first {
+            yaml_error_at(
+                line_at(colon),
+                "mapping values are not allowed in this context",
+            )
+        } else {
+            let at = if end > start + LIMIT { end } else { colon };
+            yaml_error_at(line_at(at), "could not find expected ':'")
+        })
+    }
+
+    /// The one-based line where libyaml refuses a tab in a block scalar's indentation: while
+    /// it detects the indentation (the lines up to the first with content) and on lines less
+    /// indented than that, a tab after the leading spaces is "found a tab character where an
+    /// indentation space is expected"; saphyr takes it as content or ends the block. Blocks
+    /// with an explicit indentation are not checked.
+    fn block_scalar_tab_line(&self, span: &Span) -> Option<usize> {
+        let chars = &self.chars;
+        let start = span.start.index().min(chars.len());
+        // Back to the start of the content's line, then up to the header line.
+        let mut line_start = start;
+        while line_start > 0 && chars[line_start - 1] != '\n' {
+            line_start -= 1;
+        }
+        let mut header_end = line_start;
+        loop {
+            if header_end == 0 {
+                return None;
+            }
+            let end = header_end - 1;
+            let mut begin = end;
+            while begin > 0 && chars[begin - 1] != '\n' {
+                begin -= 1;
+            }
+            if chars[begin..end]
+                .iter()
+                .any(|c| !matches!(c, ' ' | '\t' | '\r'))
+            {
+                let header: String = chars[begin..end].iter().collect();
+                let header = match header.find(" #") {
+                    Some(i) => &header[..i],
+                    None => &header,
+                };
+                let indicators = header.trim_end().rsplit(['|', '>']).next().unwrap_or("");
+                if indicators.chars().any(|c| c.is_ascii_digit()) {
+                    return None;
+                }
+                break;
+            }
+            header_end = begin;
+        }
+        // Lines from the header's next one through the first with content, then the lines
+        // less indented than that one until the block ends: a tab after their spaces is
+        // refused too.
+        let mut indent: Option<usize> = None;
+        let mut i = header_end;
+        while i < chars.len() {
+            let mut j = i;
+            while j < chars.len() && chars[j] == ' ' {
+                j += 1;
+            }
+            let spaces = j - i;
+            let short = indent.is_none_or(|n| spaces < n);
+            if short && chars.get(j) == Some(&'\t') {
+                return Some(chars[..j].iter().filter(|&&c| c == '\n').count() + 1);
+            }
+            if j < chars.len() && !matches!(chars[j], '\n' | '\r') {
+                match indent {
+                    None => indent = Some(spaces),
+                    Some(n) if spaces < n => return None,
+                    Some(_) => {}
+                }
+            }
+            while j < chars.len() && chars[j] != '\n' {
+                j += 1;
+            }
+            i = j + 1;
+        }
+        None
+    }
+
     /// A scalar's content as go-yaml reads it: byte-order marks put back, and LS or PS kept
     /// where saphyr saw a `\n`.
     fn scalar_text(&self, text: String, style: ScalarStyle, span: &Span) -> String {
@@ -755,6 +860,30 @@ fn build_node(
             ))),
         },
         Event::Scalar(text, style, anchor, tag) => {
+            if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                if let Some(line) = ctx.block_scalar_tab_line(&span) {
+                    return Err(yaml_error_at(
+                        line,
+                        "found a tab character where an indentation space is expected",
+                    ));
+                }
+            }
+            // saphyr reads a line whose key passes libyaml's simple key limit as one plain
+            // scalar; libyaml meets its `:` where no value may start.
+            if style == ScalarStyle::Plain && text.chars().count() > 1024 {
+                if let Some(at) = text.find(": ") {
+                    let colon = span.start.index() + text[..at].chars().count();
+                    let line = ctx.chars[..colon.min(ctx.chars.len())]
+                        .iter()
+                        .filter(|&&c| c == '\n')
+                        .count()
+                        + 1;
+                    return Err(yaml_error_at(
+                        line,
+                        "mapping values are not allowed in this context",
+                    ));
+                }
+            }
             let text = ctx.scalar_text(text.into_owned(), style, &span);
             let node = resolve_scalar(&text, style, tag.as_deref(), &span)?;
             if anchor > 0 {
@@ -774,13 +903,21 @@ fn build_node(
             Ok(Some(node))
         }
         Event::MappingStart(anchor, _) => {
+            let block = ctx.chars.get(span.start.index()) != Some(&'{');
             let mut pairs: Vec<(String, Node)> = Vec::new();
+            let mut first = true;
             while let Some(next) = parser.next_event() {
                 let next = next.map_err(scan_error)?;
                 if matches!(next.0, Event::MappingEnd) {
                     break;
                 }
                 let key_span = next.1;
+                if block && matches!(next.0, Event::Scalar(..)) {
+                    if let Some(e) = ctx.long_simple_key(&key_span, first) {
+                        return Err(e);
+                    }
+                }
+                first = false;
                 // go-yaml v2: a `<<` that is plain and untagged, or tagged `!!merge`.
                 let is_merge = matches!(&next.0, Event::Scalar(t, style, _, tag) if t == "<<"
                 && match tag {

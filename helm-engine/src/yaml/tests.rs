@@ -385,3 +385,40 @@ fn an_overflowing_float_stays_a_string_as_go_parse_float_refuses_it() {
         "error converting YAML to JSON: yaml: cannot decode !!str `1e400` as a !!float"
     );
 }
+
+#[test]
+fn a_tab_in_a_block_scalars_detected_indentation_is_refused() {
+    let tab = "found a tab character where an indentation space is expected";
+    assert_eq!(
+        from_yaml("a: |\n  \tx\n").unwrap_err().to_string(),
+        format!("error converting YAML to JSON: yaml: line 2: {tab}")
+    );
+    assert_eq!(
+        from_yaml("a: >- # c\n\n  \t\n  x\n")
+            .unwrap_err()
+            .to_string(),
+        format!("error converting YAML to JSON: yaml: line 3: {tab}")
+    );
+    // Once the indentation is known, a tab after it is content.
+    assert_eq!(
+        y("b: |\n  x\n  \ty\n"),
+        map(&[("b", Value::String("x\n\ty\n".into()))])
+    );
+}
+
+#[test]
+fn a_key_longer_than_libyamls_simple_key_limit_is_refused() {
+    let long = "k".repeat(1100);
+    assert_eq!(
+        from_yaml(&format!("{long}: 1\n")).unwrap_err().to_string(),
+        "error converting YAML to JSON: yaml: mapping values are not allowed in this context"
+    );
+    assert_eq!(
+        from_yaml(&format!("a: 1\n{long}: 1\n"))
+            .unwrap_err()
+            .to_string(),
+        "error converting YAML to JSON: yaml: line 2: could not find expected ':'"
+    );
+    let ok = "k".repeat(1000);
+    assert!(from_yaml(&format!("{ok}: 1\n")).is_ok());
+}
