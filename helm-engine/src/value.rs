@@ -4,6 +4,11 @@
 //! through a JSON layer, so every number from a values file is a float64), `Bool` and `Nil`.
 //! Template functions also produce `Int` (Go `int`/`int64`), and the engine exposes its built-in
 //! objects (`.Release`, `.Chart`, `.Files`, `.Capabilities`) as `Map`s or `Object`s.
+//!
+//! While templates execute, Go's reference types keep their Go semantics: maps are
+//! [`SharedMap`]s (possibly Go's nil map), named map types such as `chartutil.Values` are
+//! [`NamedMap`]s over them, and slices of other element types are [`TypedList`]s, which share
+//! their backing array with the slices taken of them (`slice`, `toStrings`) and may be nil.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -170,6 +175,9 @@ pub struct SharedMap {
     map: std::sync::Mutex<Map>,
     /// Go's `map[string]string` (Sprig's `split`) rather than `map[string]interface {}`.
     strings: bool,
+    /// Go's nil map (what `nil` becomes as a map parameter): empty, encoded as `null`, and
+    /// `set` on it fails. Cleared when something is stored (as `merge` replaces a nil map).
+    nil: std::sync::atomic::AtomicBool,
 }
 
 impl SharedMap {
@@ -178,7 +186,22 @@ impl SharedMap {
         Arc::new(SharedMap {
             map: std::sync::Mutex::new(m),
             strings: false,
+            nil: Default::default(),
         })
+    }
+
+    /// Go's nil `map[string]interface {}`.
+    pub fn nil_map() -> Arc<SharedMap> {
+        Arc::new(SharedMap {
+            map: Default::default(),
+            strings: false,
+            nil: std::sync::atomic::AtomicBool::new(true),
+        })
+    }
+
+    /// Whether this is Go's nil map.
+    pub fn is_nil(&self) -> bool {
+        self.nil.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A Go `map[string]string` (what Sprig's `split` and `splitn` return): `typeOf` names it
@@ -187,6 +210,7 @@ impl SharedMap {
         Arc::new(SharedMap {
             map: std::sync::Mutex::new(m),
             strings: true,
+            nil: Default::default(),
         })
     }
 
@@ -211,6 +235,7 @@ impl SharedMap {
 
     /// Sets `key` (Sprig's `set`).
     pub fn insert(&self, key: String, v: Value) {
+        self.nil.store(false, std::sync::atomic::Ordering::Relaxed);
         self.lock().insert(key, v);
     }
 

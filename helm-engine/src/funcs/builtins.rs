@@ -189,6 +189,18 @@ fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
             let p = pos(s.len())?;
             Ok(V::own(Value::Int(i64::from(s.as_bytes()[p]))))
         }
+        // A missing key of a `map[string]string` gives the zero string.
+        v if v.as_shared_map().is_some_and(|m| m.is_string_map()) => match i {
+            Value::String(k) => Ok(match v.as_shared_map().and_then(|m| m.get(k)) {
+                Some(x) => V::own(x),
+                None => V::own(Value::String(String::new())),
+            }),
+            Value::Nil => Ok(V::own(Value::String(String::new()))),
+            other => Err(format!(
+                "value has type {}; should be string",
+                type_name(other)
+            )),
+        },
         v if v.is_map() => match i {
             Value::String(k) => Ok(cur.map_elem(k)),
             Value::Nil => Ok(cur.map_elem("")),

@@ -199,3 +199,31 @@ fn comparisons_name_go_types_as_helm_does() {
 fn wrap_and_decimal_arithmetic_match_helm() {
     check_chart_golden(include_str!("../template/testdata/wrap_and_decimals.json"));
 }
+
+#[test]
+fn nil_maps_behave_as_go_nil_maps() {
+    check_chart_golden(include_str!("../template/testdata/nil_maps.json"));
+}
+
+#[test]
+fn base64_decoding_errors_name_the_byte_go_names() {
+    check_chart_golden(include_str!("../template/testdata/base64_decoding.json"));
+}
+
+/// Every function with two or more parameters, with `"abc"` in every argument but one, which
+/// is nil, an empty list or map, a negative number, a float, a `[]string`, a
+/// `map[string]string`, Unicode or an `int64`, given directly and through a pipeline.
+#[test]
+fn every_function_with_one_odd_argument_matches_helm_part_1() {
+    check_chart_golden(include_str!("../template/testdata/funcs_mixed_args_1.json"));
+}
+
+#[test]
+fn every_function_with_one_odd_argument_matches_helm_part_2() {
+    check_chart_golden(include_str!("../template/testdata/funcs_mixed_args_2.json"));
+}
+
+#[test]
+fn every_function_with_one_odd_argument_matches_helm_part_3() {
+    check_chart_golden(include_str!("../template/testdata/funcs_mixed_args_3.json"));
+}

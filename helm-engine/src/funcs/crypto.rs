@@ -184,18 +184,19 @@ fn encrypt_aes(password: &str, plaintext: &str) -> Result<String, String> {
 /// badly padded input, as text/template reports them).
 fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
     use aes::cipher::{BlockDecryptMut as _, KeyIvInit as _, block_padding::NoPadding};
-    use base64::Engine as _;
     if crypt64.is_empty() {
         return Ok(String::new());
     }
-    let crypt = base64::engine::general_purpose::STANDARD
-        .decode(crypt64)
-        .map_err(|e| go_base64_error(crypt64, &e))?;
+    let mut crypt = super::misc::go_b64_decode(crypt64)?;
     if crypt.len() < 16 {
-        return Err(format!(
-            "runtime error: slice bounds out of range [:16] with capacity {}",
-            crypt.len()
-        ));
+        // Go slices the decoding buffer, whose capacity is `DecodedLen` of the input.
+        let capacity = crypt64.len() / 4 * 3;
+        if capacity < 16 {
+            return Err(format!(
+                "runtime error: slice bounds out of range [:16] with capacity {capacity}"
+            ));
+        }
+        crypt.resize(16, 0);
     }
     let (iv, body) = crypt.split_at(16);
     if body.len() % 16 != 0 {
@@ -217,15 +218,6 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
         return Err(format!("runtime error: slice bounds out of range [:{end}]"));
     }
     Ok(String::from_utf8_lossy(&plain[..end as usize]).into_owned())
-}
-
-/// Go's `base64.CorruptInputError` text for the first bad byte.
-fn go_base64_error(text: &str, e: &base64::DecodeError) -> String {
-    let at = match e {
-        base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => *i,
-        _ => text.trim_end_matches('=').len().min(text.len()),
-    };
-    format!("illegal base64 data at input byte {at}")
 }
 
 fn hex(b: &[u8]) -> String {

@@ -119,6 +119,7 @@ fn json_view_in(v: &Value, structs: bool) -> Result<Value, String> {
     Ok(match v {
         Value::Object(o) if !structs && o.json_fields().is_some() => v.clone(),
         Value::Object(o) if o.typed_list().is_some_and(|t| t.nil) => Value::Nil,
+        Value::Object(o) if o.as_shared_map().is_some_and(|m| m.is_nil()) => Value::Nil,
         Value::Object(o) if o.typed_list().is_some() || o.as_shared_map().is_some() => {
             json_view(&crate::value::materialize_shallow(v))?
         }

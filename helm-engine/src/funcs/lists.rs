@@ -29,6 +29,9 @@ pub(super) fn register(r: &mut Registry) {
     // and return it.
     r.shared("set", "msa", |a| {
         let h = shared_of(a[0]);
+        if h.as_shared_map().is_some_and(|m| m.is_nil()) {
+            return Err("assignment to entry in nil map".into());
+        }
         if let Some(m) = h.as_shared_map() {
             m.insert(arg_str(a, 1).to_string(), a[2].clone());
         }

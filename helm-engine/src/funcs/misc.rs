@@ -356,30 +356,79 @@ fn rand_from(n: i64, set: &str) -> String {
         .collect()
 }
 
-/// Go's `encoding/base64` StdEncoding decoding, with its error text.
-fn go_b64_decode(s: &str) -> Result<Vec<u8>, String> {
-    let clean: Vec<u8> = s.bytes().filter(|&b| b != b'\r' && b != b'\n').collect();
-    if clean.len() % 4 != 0 && !clean.contains(&b'=') {
-        // Go reports an unpadded tail at the start of its incomplete quantum.
-        let bad = clean
-            .iter()
-            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/'));
-        return Err(format!(
-            "illegal base64 data at input byte {}",
-            bad.unwrap_or(clean.len() - clean.len() % 4)
-        ));
+/// Go's `encoding/base64` StdEncoding decoding (`decodeQuantum`), with its error text and
+/// the input byte it names.
+pub(super) fn go_b64_decode(s: &str) -> Result<Vec<u8>, String> {
+    let src = s.as_bytes();
+    let corrupt = |at: usize| format!("illegal base64 data at input byte {at}");
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let skip_newlines = |mut si: usize| {
+        while si < src.len() && matches!(src[si], b'\n' | b'\r') {
+            si += 1;
+        }
+        si
+    };
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let mut si = 0;
+    while si < src.len() {
+        let mut buf = [0u32; 4];
+        let mut j = 0;
+        let mut dlen = 4;
+        while j < 4 {
+            if si == src.len() {
+                if j == 0 {
+                    return Ok(out);
+                }
+                return Err(corrupt(si - j));
+            }
+            let c = src[si];
+            si += 1;
+            if let Some(v) = value(c) {
+                buf[j] = v;
+                j += 1;
+                continue;
+            }
+            if matches!(c, b'\n' | b'\r') {
+                continue;
+            }
+            if c != b'=' || j < 2 {
+                return Err(corrupt(si - 1));
+            }
+            if j == 2 {
+                // "==" is expected; the first "=" is consumed.
+                si = skip_newlines(si);
+                if si == src.len() {
+                    return Err(corrupt(src.len()));
+                }
+                if src[si] != b'=' {
+                    return Err(corrupt(si - 1));
+                }
+                si += 1;
+            }
+            si = skip_newlines(si);
+            if si < src.len() {
+                return Err(corrupt(si));
+            }
+            dlen = j;
+            break;
+        }
+        let v = (buf[0] << 18) | (buf[1] << 12) | (buf[2] << 6) | buf[3];
+        let bytes = [(v >> 16) as u8, (v >> 8) as u8, v as u8];
+        out.extend_from_slice(&bytes[..dlen - 1]);
+        if dlen < 4 {
+            break;
+        }
     }
-    base64::engine::general_purpose::STANDARD
-        .decode(&clean)
-        .map_err(|e| {
-            let pos = match e {
-                base64::DecodeError::InvalidByte(p, _) => p,
-                base64::DecodeError::InvalidLength(l) => l - l % 4,
-                base64::DecodeError::InvalidLastSymbol(p, _) => p,
-                base64::DecodeError::InvalidPadding => clean.len().saturating_sub(1),
-            };
-            format!("illegal base64 data at input byte {pos}")
-        })
+    Ok(out)
 }
 
 const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

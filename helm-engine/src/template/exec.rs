@@ -1016,7 +1016,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             } else if matches!(p, P::Map | P::List) {
                 // An untyped nil becomes the zero value of a nillable type.
                 return Ok(V::own(if p == P::Map {
-                    Value::Object(SharedMap::new(Default::default()))
+                    Value::Object(SharedMap::nil_map())
                 } else {
                     Value::List(vec![])
                 }));
@@ -1040,7 +1040,10 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
         match n {
             Arg::Dot { .. } => return self.validate(dot.clone(), p),
             Arg::Nil { .. } => {
-                if matches!(p, P::Any | P::Map | P::List) {
+                if p == P::Map {
+                    return Ok(V::own(Value::Object(SharedMap::nil_map())));
+                }
+                if matches!(p, P::Any | P::List) {
                     return Ok(V::invalid());
                 }
                 return Err(self.errorf(format!("cannot assign nil to {}", p.go_name())));

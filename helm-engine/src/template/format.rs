@@ -802,6 +802,9 @@ fn go_syntax_in(v: &Value, top: bool) -> String {
                 }
                 format!("{}{{{}}}", t.type_name, items(&t.items()))
             } else if let Some(sm) = o.as_shared_map() {
+                if sm.is_nil() {
+                    return format!("{}(nil)", o.type_name());
+                }
                 format!(
                     "{}{{{}}}",
                     o.type_name(),
