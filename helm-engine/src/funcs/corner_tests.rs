@@ -22,12 +22,28 @@ fn case_chart(values: &str, src: &str) -> Chart {
     c
 }
 
+/// The case chart with its own `Chart.yaml`, loaded from a temporary directory as Helm loads
+/// charts.
+fn case_chart_with(chart_yaml: &str, values: &str, src: &str) -> Chart {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mychart");
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::write(root.join("Chart.yaml"), chart_yaml).unwrap();
+    std::fs::write(root.join("values.yaml"), values).unwrap();
+    std::fs::write(root.join("templates/t.yaml"), src).unwrap();
+    crate::chart::load(&root).unwrap()
+}
+
 fn render_case(values: &str, src: &str) -> Result<String, String> {
+    render_chart(case_chart(values, src))
+}
+
+fn render_chart(chart: Chart) -> Result<String, String> {
     let opts = RenderOptions {
         release_name: "rel".into(),
         ..RenderOptions::default()
     };
-    template(case_chart(values, src), &Map::new(), &opts).map_err(|e| e.to_string())
+    template(chart, &Map::new(), &opts).map_err(|e| e.to_string())
 }
 
 /// The snippet's own output from a rendering of the wrapped case (`x: "<base64>"`).
@@ -56,7 +72,11 @@ fn check_chart_golden(json: &str) {
         let wrapped = format!(
             "{{{{- define \"{name}\" }}}}{src}{{{{ end -}}}}\nx: {{{{ include \"{name}\" . | b64enc | quote }}}}\n"
         );
-        let got = match render_case(values, &wrapped) {
+        let rendered = match golden.get("chart_yaml").and_then(|c| c.as_str()) {
+            Some(chart_yaml) => render_chart(case_chart_with(chart_yaml, values, &wrapped)),
+            None => render_case(values, &wrapped),
+        };
+        let got = match rendered {
             Ok(out) => Ok(unwrap_case(&out)),
             Err(e) => Err(e),
         };
@@ -88,7 +108,11 @@ fn dump_chart_cases_for_helm_comparison() {
         let name = c["name"].as_str().unwrap();
         let src = c["src"].as_str().unwrap();
         let mut r = serde_json::Map::new();
-        let got = std::panic::catch_unwind(|| render_case(values, src));
+        let chart_yaml = cases["chart_yaml"].as_str();
+        let got = std::panic::catch_unwind(|| match chart_yaml {
+            Some(c) => render_chart(case_chart_with(c, values, src)),
+            None => render_case(values, src),
+        });
         match got {
             Ok(Ok(s)) => r.insert("ok".into(), s.into()),
             Ok(Err(e)) => r.insert("helm".into(), e.into()),
@@ -226,4 +250,9 @@ fn every_function_with_one_odd_argument_matches_helm_part_2() {
 #[test]
 fn every_function_with_one_odd_argument_matches_helm_part_3() {
     check_chart_golden(include_str!("../template/testdata/funcs_mixed_args_3.json"));
+}
+
+#[test]
+fn chart_metadata_fields_and_encodings_match_helm() {
+    check_chart_golden(include_str!("../template/testdata/chart_metadata.json"));
 }
