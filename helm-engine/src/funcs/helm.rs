@@ -5,6 +5,7 @@ use super::{Registry, arg_str, s};
 use crate::template::exec::{Shared, V};
 use crate::template::{HELM_ERR_END, HELM_ERR_START, format};
 use crate::value::{Map, Value};
+use std::borrow::Cow;
 
 pub(super) fn register(r: &mut Registry) {
     r.ctx("include", "sa", include);
@@ -281,6 +282,45 @@ pub(crate) fn to_json(v: &Value, html: bool, indent: Option<&str>) -> Result<Str
     Ok(out)
 }
 
+/// A JSON object of `fields` (in the order given), written as [`write_json`] writes maps and
+/// structs.
+fn write_json_object<'a>(
+    out: &mut String,
+    fields: impl Iterator<Item = Result<(&'a str, Cow<'a, Value>), String>>,
+    html: bool,
+    indent: Option<&str>,
+    depth: usize,
+) -> Result<(), String> {
+    let nl = |out: &mut String, d: usize| {
+        if let Some(ind) = indent {
+            out.push('\n');
+            for _ in 0..d {
+                out.push_str(ind);
+            }
+        }
+    };
+    let mut empty = true;
+    for field in fields {
+        let (k, x) = field?;
+        out.push(if empty { '{' } else { ',' });
+        empty = false;
+        nl(out, depth + 1);
+        json_string(out, k, html);
+        out.push(':');
+        if indent.is_some() {
+            out.push(' ');
+        }
+        write_json(out, &x, html, indent, depth + 1)?;
+    }
+    if empty {
+        out.push_str("{}");
+    } else {
+        nl(out, depth);
+        out.push('}');
+    }
+    Ok(())
+}
+
 fn write_json(
     out: &mut String,
     v: &Value,
@@ -327,47 +367,15 @@ fn write_json(
             out.push(']');
         }
         Value::Map(m) => {
-            if m.is_empty() {
-                out.push_str("{}");
-                return Ok(());
-            }
-            out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                nl(out, depth + 1);
-                json_string(out, k, html);
-                out.push(':');
-                if indent.is_some() {
-                    out.push(' ');
-                }
-                write_json(out, x, html, indent, depth + 1)?;
-            }
-            nl(out, depth);
-            out.push('}');
+            let fields = m.iter().map(|(k, x)| Ok((k.as_str(), Cow::Borrowed(x))));
+            write_json_object(out, fields, html, indent, depth)?;
         }
         Value::Object(o) if o.json_fields().is_some() => {
             let fields = o.json_fields().unwrap_or_default();
-            if fields.is_empty() {
-                out.push_str("{}");
-                return Ok(());
-            }
-            out.push('{');
-            for (i, (k, x)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                nl(out, depth + 1);
-                json_string(out, k, html);
-                out.push(':');
-                if indent.is_some() {
-                    out.push(' ');
-                }
-                write_json(out, &crate::value::materialize(x)?, html, indent, depth + 1)?;
-            }
-            nl(out, depth);
-            out.push('}');
+            let fields = fields
+                .iter()
+                .map(|(k, x)| Ok((k.as_str(), Cow::Owned(crate::value::materialize(x)?))));
+            write_json_object(out, fields, html, indent, depth)?;
         }
         Value::Object(o) if o.json_plain().is_some() => {
             let plain = o.json_plain().unwrap_or_default();
