@@ -13,7 +13,7 @@ use std::path::Path;
 
 pub mod glob;
 mod ignore;
-mod metadata;
+pub(crate) mod metadata;
 mod symlink;
 
 /// Helm's `MaxDecompressedChartSize`: 100 MiB.

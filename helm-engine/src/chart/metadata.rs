@@ -16,7 +16,7 @@ struct Decoder {
 }
 
 /// A JSON value's kind as `encoding/json` names it in an `UnmarshalTypeError`.
-fn json_kind(n: &Node) -> &'static str {
+pub(crate) fn json_kind(n: &Node) -> &'static str {
     match n {
         Node::Null => "null",
         Node::Bool(_) => "bool",
@@ -149,7 +149,7 @@ fn sorted(pairs: &[(String, Node)]) -> Vec<(&String, &Node)> {
 }
 
 /// `encoding/json`'s field lookup: the exact name, else a case-insensitive match.
-fn field<'a>(fields: &[&'a str], key: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(fields: &[&'a str], key: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|f| **f == key)

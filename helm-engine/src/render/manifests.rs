@@ -4,6 +4,7 @@
 
 use super::{RenderOptions, show_only_match};
 use crate::chart::Chart;
+use crate::chart::metadata::{field, json_kind};
 use crate::error::{Error, Result};
 use crate::yaml::{self, Node};
 
@@ -127,18 +128,6 @@ struct Head {
     annotations: Option<Vec<(String, String)>>,
 }
 
-/// A JSON value's kind as `encoding/json` names it in an `UnmarshalTypeError`.
-fn json_kind(n: &Node) -> &'static str {
-    match n {
-        Node::Null => "null",
-        Node::Bool(_) => "bool",
-        Node::Int(_) | Node::Uint(_) | Node::Float(_) => "number",
-        Node::Str(_) => "string",
-        Node::Seq(_) => "array",
-        Node::Map(_) => "object",
-    }
-}
-
 /// A mapping's entries as `json.Marshal` writes them: one per key (the last), sorted.
 fn sorted_entries(pairs: Vec<(String, Node)>) -> Vec<(String, Node)> {
     let mut out: Vec<(String, Node)> = Vec::new();
@@ -150,15 +139,6 @@ fn sorted_entries(pairs: Vec<(String, Node)>) -> Vec<(String, Node)> {
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
-}
-
-/// `encoding/json`'s field lookup: the exact name, else a case-insensitive match.
-fn head_field<'a>(fields: &[&'a str], key: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|f| **f == key)
-        .or_else(|| fields.iter().find(|f| f.eq_ignore_ascii_case(key)))
-        .copied()
 }
 
 /// sigs.k8s.io/yaml's conversion for a Go `string` target: numbers and booleans become text.
@@ -181,12 +161,12 @@ fn convert_head(node: Node) -> Node {
     let pairs = pairs
         .into_iter()
         .map(|(k, v)| {
-            let v = match head_field(&["apiVersion", "kind", "metadata"], &k) {
+            let v = match field(&["apiVersion", "kind", "metadata"], &k) {
                 Some("metadata") => match v {
                     Node::Map(md) => Node::Map(
                         md.into_iter()
                             .map(|(mk, mv)| {
-                                let mv = match head_field(&["name", "annotations"], &mk) {
+                                let mv = match field(&["name", "annotations"], &mk) {
                                     Some("name") => to_string_target(mv),
                                     Some(_) => match mv {
                                         Node::Map(a) => Node::Map(
@@ -268,7 +248,7 @@ fn parse_head(doc: &str, path: &str) -> Result<Head> {
     let mut kind = String::new();
     let mut annotations: Option<Vec<(String, String)>> = None;
     for (k, v) in sorted_entries(pairs) {
-        match head_field(&["apiVersion", "kind", "metadata"], &k) {
+        match field(&["apiVersion", "kind", "metadata"], &k) {
             Some("apiVersion") => {
                 d.string(v, "SimpleHead", "apiVersion");
             }
@@ -281,7 +261,7 @@ fn parse_head(doc: &str, path: &str) -> Result<Head> {
                 Node::Null => annotations = None,
                 Node::Map(md) => {
                     for (mk, mv) in sorted_entries(md) {
-                        match head_field(&["name", "annotations"], &mk) {
+                        match field(&["name", "annotations"], &mk) {
                             Some("name") => {
                                 d.string(mv, "", "metadata.name");
                             }
