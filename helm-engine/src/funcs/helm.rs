@@ -282,6 +282,17 @@ pub(crate) fn to_json(v: &Value, html: bool, indent: Option<&str>) -> Result<Str
     Ok(out)
 }
 
+/// `json.MarshalIndent`'s line break and indentation before something at `depth`; nothing
+/// when not indenting.
+fn json_newline(out: &mut String, indent: Option<&str>, depth: usize) {
+    if let Some(ind) = indent {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str(ind);
+        }
+    }
+}
+
 /// A JSON object of `fields` (in the order given), written as [`write_json`] writes maps and
 /// structs.
 fn write_json_object<'a>(
@@ -291,14 +302,7 @@ fn write_json_object<'a>(
     indent: Option<&str>,
     depth: usize,
 ) -> Result<(), String> {
-    let nl = |out: &mut String, d: usize| {
-        if let Some(ind) = indent {
-            out.push('\n');
-            for _ in 0..d {
-                out.push_str(ind);
-            }
-        }
-    };
+    let nl = |out: &mut String, d: usize| json_newline(out, indent, d);
     let mut empty = true;
     for field in fields {
         let (k, x) = field?;
@@ -328,14 +332,7 @@ fn write_json(
     indent: Option<&str>,
     depth: usize,
 ) -> Result<(), String> {
-    let nl = |out: &mut String, d: usize| {
-        if let Some(ind) = indent {
-            out.push('\n');
-            for _ in 0..d {
-                out.push_str(ind);
-            }
-        }
-    };
+    let nl = |out: &mut String, d: usize| json_newline(out, indent, d);
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
