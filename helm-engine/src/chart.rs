@@ -570,9 +570,11 @@ fn load_files(files: Vec<ChartFile>) -> Result<Chart> {
 }
 
 /// Parses a values file: a map (or empty), with Helm's wording for other shapes.
+///
+/// The bytes go through go-yaml's reader as Helm hands them over: UTF-16 after its byte-order
+/// mark is decoded, and invalid UTF-8 or a control character is an error in libyaml's words.
 pub fn parse_values_file(data: &[u8]) -> Result<Map> {
-    let text = String::from_utf8_lossy(data);
-    match yaml::from_yaml(&text).map_err(|e| Error::Values(e.to_string()))? {
+    match yaml::from_yaml_bytes(data).map_err(|e| Error::Values(e.to_string()))? {
         Value::Map(m) => Ok(m),
         Value::Nil => Ok(Map::new()),
         other => Err(Error::Values(format!(

@@ -61,6 +61,67 @@ pub fn decode_yaml_bytes(data: &[u8]) -> Result<Cow<'_, str>, Error> {
         .map_err(|problem| Error::Yaml(format!("error converting YAML to JSON: yaml: {problem}")))
 }
 
+/// The first of the 256 characters that stand for raw bytes in a [`go_string`]: byte `b` is
+/// `RAW_BYTE_BASE + b`, in the last private-use plane.
+const RAW_BYTE_BASE: u32 = 0x10_FF00;
+
+/// A Go `string(bytes)` as our `String`: Go strings hold any bytes, ours only UTF-8, so each
+/// byte that is not part of valid UTF-8 becomes one character of U+10FF00..=U+10FFFF. The YAML
+/// readers here ([`from_yaml`], manifest parsing) turn those back into the bytes and decode
+/// them as go-yaml does, so `.Files.Get` of a UTF-16 or broken file reads (or fails) as in
+/// Helm. Valid UTF-8 comes through unchanged.
+pub fn go_string(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len());
+    for chunk in data.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            out.push(raw_byte_char(b));
+        }
+    }
+    out
+}
+
+fn raw_byte_char(b: u8) -> char {
+    char::from_u32(RAW_BYTE_BASE + u32::from(b)).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+fn raw_byte(c: char) -> Option<u8> {
+    u32::from(c)
+        .checked_sub(RAW_BYTE_BASE)
+        .and_then(|b| u8::try_from(b).ok())
+}
+
+/// The bytes a [`go_string`] stands for: its UTF-8 with every raw-byte character put back.
+pub fn go_bytes(s: &str) -> Cow<'_, [u8]> {
+    if !s.chars().any(|c| raw_byte(c).is_some()) {
+        return Cow::Borrowed(s.as_bytes());
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        match raw_byte(c) {
+            Some(b) => out.push(b),
+            None => out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes()),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The text go-yaml's reader makes of a string that may hold raw bytes ([`go_string`]):
+/// unchanged when it holds none, else the bytes decoded (UTF-16, encoding errors).
+fn reader_text(s: &str) -> Result<Cow<'_, str>> {
+    match go_bytes(s) {
+        Cow::Borrowed(_) => Ok(Cow::Borrowed(s)),
+        Cow::Owned(bytes) => Ok(Cow::Owned(decode_yaml_bytes(&bytes)?.into_owned())),
+    }
+}
+
+/// Parses the first YAML document of raw bytes as `sigs.k8s.io/yaml.Unmarshal` does, go-yaml's
+/// reader included (see [`decode_yaml_bytes`]).
+pub fn from_yaml_bytes(data: &[u8]) -> Result<Value, Error> {
+    from_yaml(&decode_yaml_bytes(data)?)
+}
+
 /// Parses every document of a multi-document YAML stream (as `fromYamlArray`-style callers and
 /// `helm template`'s manifest checks need), each through the same rules as [`from_yaml`].
 pub fn from_yaml_documents(s: &str) -> Result<Vec<Value>, Error> {
@@ -400,6 +461,8 @@ fn word_scan_error(e: Error, src: &str) -> Error {
 
 /// Builds documents from the event stream, resolving anchors, aliases and merge keys.
 fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
+    let decoded = reader_text(s)?;
+    let s: &str = &decoded;
     // libyaml's reader checks every character before the scanner sees any.
     if s.chars().any(|c| !is_yaml_char(c)) {
         return Err(Error::Yaml(format!(

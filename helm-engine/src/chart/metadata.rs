@@ -199,8 +199,8 @@ fn set<T>(slot: &mut T, v: Option<T>) {
 /// Decodes `file` (`Chart.yaml` or `requirements.yaml`) over `md`, as `yaml.Unmarshal(data,
 /// c.Metadata)` does: fields the file names are replaced, the others kept.
 pub(crate) fn decode(data: &[u8], file: &str, md: &mut Metadata) -> Result<()> {
-    let text = String::from_utf8_lossy(data);
     let wrap = |m: String| Error::Chart(format!("cannot load {file}: {m}"));
+    let text = yaml::decode_yaml_bytes(data).map_err(|e| wrap(e.to_string()))?;
     let node = yaml::parse_first_node(&text).map_err(|e| wrap(e.to_string()))?;
     let pairs = match node {
         None | Some(Node::Null) => return Ok(()),
@@ -260,8 +260,8 @@ pub(crate) fn decode(data: &[u8], file: &str, md: &mut Metadata) -> Result<()> {
 /// `Chart.lock` and `requirements.lock`: Helm decodes them into `chart.Lock` and fails on YAML
 /// it cannot read or a document that is not a map. (Their fields are not used for rendering.)
 pub(crate) fn check_lock(data: &[u8], file: &str) -> Result<()> {
-    let text = String::from_utf8_lossy(data);
     let wrap = |m: String| Error::Chart(format!("cannot load {file}: {m}"));
+    let text = yaml::decode_yaml_bytes(data).map_err(|e| wrap(e.to_string()))?;
     match yaml::parse_first_node(&text).map_err(|e| wrap(e.to_string()))? {
         None | Some(Node::Null) | Some(Node::Map(_)) => Ok(()),
         Some(other) => Err(wrap(format!(

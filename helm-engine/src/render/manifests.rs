@@ -334,6 +334,7 @@ pub(crate) fn assemble(
         }
         for doc in split_manifests(content) {
             let head = parse_head(&doc, path).map_err(Error::rendering)?;
+            let doc = printed_bytes(doc);
             let hook = head
                 .annotations
                 .as_ref()
@@ -413,6 +414,18 @@ pub(crate) fn assemble(
         }
     }
     Ok(selected)
+}
+
+/// A manifest that holds raw bytes (see [`yaml::go_string`]) as Helm prints it: go-yaml read
+/// it, so the bytes are UTF-8 (pieces of one character rendered apart join again), or UTF-16
+/// after a byte-order mark, which our text output cannot hold and shows with replacement
+/// characters.
+fn printed_bytes(doc: String) -> String {
+    match yaml::go_bytes(&doc) {
+        std::borrow::Cow::Borrowed(_) => doc,
+        std::borrow::Cow::Owned(bytes) => String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
 }
 
 fn write_crds(chart: &Chart, out: &mut String) {

@@ -422,3 +422,26 @@ fn a_key_longer_than_libyamls_simple_key_limit_is_refused() {
     let ok = "k".repeat(1000);
     assert!(from_yaml(&format!("{ok}: 1\n")).is_ok());
 }
+
+#[test]
+fn go_strings_keep_raw_bytes_for_the_reader() {
+    // UTF-16 after its byte-order mark, as `.Files.Get` hands it to `fromYaml` in Helm.
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("a: 1\n".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let s = go_string(&utf16);
+    assert_eq!(go_bytes(&s).as_ref(), utf16.as_slice());
+    assert_eq!(y(&s), map(&[("a", Value::Float(1.0))]));
+    // Broken UTF-8 fails with libyaml's reader error, not as a replacement character.
+    let broken = go_string(b"a: \xc3(\n");
+    assert_eq!(
+        from_yaml(&broken).unwrap_err().to_string(),
+        "error converting YAML to JSON: yaml: invalid trailing UTF-8 octet"
+    );
+    // Pieces of one character put back together read as that character.
+    let joined = go_string(b"a: \xc3") + &go_string(b"\xa9\n");
+    assert_eq!(y(&joined), map(&[("a", Value::String("\u{e9}".into()))]));
+    // Valid UTF-8 is unchanged.
+    assert_eq!(go_string("x\u{e9}\u{0}".as_bytes()), "x\u{e9}\u{0}");
+}
