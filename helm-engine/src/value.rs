@@ -127,6 +127,25 @@ pub trait Object: Send + Sync {
     fn named_map(&self) -> Option<&NamedMap> {
         None
     }
+    /// Whether Go's `==` is defined on the object's type (`eq` refuses other types): true for
+    /// pointers, and for structs whose fields are all comparable.
+    fn go_comparable(&self) -> bool {
+        self.kind() == "ptr"
+    }
+    /// Go's `==` against another object of the same type name, for comparable types other
+    /// than pointers (pointers are equal only when they are the same object).
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        let _ = other;
+        false
+    }
+    /// Go's formatting with `verb` (other than `v` and `T`) when it differs from
+    /// [`format`](Self::format): a struct applies the verb to each field (`%s` of a `bool`
+    /// field reads `%!s(bool=true)`). `None` (the default) formats as `%v` for `s` and
+    /// complains for other verbs.
+    fn format_verb(&self, verb: char) -> Option<String> {
+        let _ = verb;
+        None
+    }
 }
 
 impl fmt::Debug for Value {
@@ -211,6 +230,15 @@ impl SharedMap {
             map: std::sync::Mutex::new(m),
             strings: true,
             nil: Default::default(),
+        })
+    }
+
+    /// Go's nil `map[string]string`.
+    pub fn nil_string_map() -> Arc<SharedMap> {
+        Arc::new(SharedMap {
+            map: Default::default(),
+            strings: true,
+            nil: std::sync::atomic::AtomicBool::new(true),
         })
     }
 

@@ -34,18 +34,14 @@ pub(super) fn register(r: &mut Registry) {
         if a.len() < 2 {
             return Err("missing argument for comparison".into());
         }
-        let x = materialize(a[0])?;
         for b in &a[1..] {
-            if eq(&x, &materialize(b)?).map_err(|e| go_typed(e, b))? {
+            if eq(a[0], b)? {
                 return Ok(Value::Bool(true));
             }
         }
         Ok(Value::Bool(false))
     });
-    r.shared("ne", "aa", |a| {
-        let (x, y) = (materialize(a[0])?, materialize(a[1])?);
-        Ok(Value::Bool(!eq(&x, &y).map_err(|e| go_typed(e, a[1]))?))
-    });
+    r.shared("ne", "aa", |a| Ok(Value::Bool(!eq(a[0], a[1])?)));
     r.plain("lt", "aa", |a| Ok(Value::Bool(lt(a[0], a[1])?)));
     r.plain("le", "aa", |a| {
         Ok(Value::Bool(lt(a[0], a[1])? || eq(a[0], a[1])?))
@@ -59,21 +55,6 @@ pub(super) fn register(r: &mut Registry) {
         other => Err(format!("non-function of type {}", type_name(other))),
     });
     let _ = arg_int;
-}
-
-/// Go names the operand's own type (`[]string`, `chartutil.Values`) where the comparison,
-/// made on plain copies, saw `[]interface {}` or `map[string]interface {}`.
-fn go_typed(e: String, operand: &Value) -> String {
-    match e.rsplit_once(": ") {
-        Some((head, _)) if e.starts_with("non-comparable type ") => {
-            format!("{head}: {}", type_name(operand))
-        }
-        _ => e,
-    }
-}
-
-fn materialize(v: &Value) -> Result<Value, String> {
-    crate::value::materialize(v)
 }
 
 impl Registry {
@@ -234,7 +215,9 @@ fn kind(v: &Value) -> Kind {
     }
 }
 
-/// Go's `eq` for two operands.
+/// Go's `eq` for two operands (`a == b` after Go's rules: numbers of one class compare by
+/// value, nil equals only nil, maps and slices equal only nil, pointers by identity, structs
+/// field by field when their type is comparable).
 pub(crate) fn eq(a: &Value, b: &Value) -> Result<bool, String> {
     let (k1, k2) = (kind(a), kind(b));
     if k1 != k2 {
@@ -248,18 +231,66 @@ pub(crate) fn eq(a: &Value, b: &Value) -> Result<bool, String> {
         (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
-        (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) && matches!(b, Value::Nil),
-        (Value::List(_), _) | (Value::Map(_), _) => {
-            // Go formats the operand with `%s`: numbers inside read `%!s(float64=1)`.
-            return Err(format!(
-                "non-comparable type {}: {}",
-                format::sprintf("%s", &[b]),
-                type_name(b)
-            ));
+        _ => return eq_composite(a, b),
+    })
+}
+
+/// Go's `eq` for operands that are not booleans, numbers or strings: both must be of one
+/// reflect kind (or one nil); a nil map, slice or pointer equals only nil; otherwise the second
+/// operand's type must be comparable, and the two are equal when of one type and `==`.
+fn eq_composite(a: &Value, b: &Value) -> Result<bool, String> {
+    let (ka, kb) = (reflect_kind(a), reflect_kind(b));
+    if ka != kb && ka != "invalid" && kb != "invalid" {
+        return Err(format!(
+            "non-comparable types {}: {}, {}: {}",
+            format::sprintf("%s", &[a]),
+            type_name(a),
+            type_name(b),
+            format::sprintf("%v", &[b])
+        ));
+    }
+    if is_nil(a) || is_nil(b) {
+        return Ok(is_nil(a) == is_nil(b));
+    }
+    let comparable = match b {
+        Value::Object(o) => o.go_comparable(),
+        _ => false,
+    };
+    if !comparable {
+        return Err(format!(
+            "non-comparable type {}: {}",
+            format::sprintf("%s", &[b]),
+            type_name(b)
+        ));
+    }
+    Ok(match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.type_name() == y.type_name() && (std::sync::Arc::ptr_eq(x, y) || x.go_eq(&**y))
         }
-        (Value::Object(x), Value::Object(y)) => std::sync::Arc::ptr_eq(x, y),
         _ => false,
     })
+}
+
+/// Go's `reflect.Kind` name of a value.
+fn reflect_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "invalid",
+        Value::List(_) => "slice",
+        Value::Map(_) => "map",
+        Value::Object(o) => o.kind(),
+        other => super::kind_name(other),
+    }
+}
+
+/// Go's `isNil` of text/template: the untyped nil, and nil maps and slices.
+fn is_nil(v: &Value) -> bool {
+    match v {
+        Value::Nil => true,
+        Value::Object(o) => {
+            o.as_shared_map().is_some_and(|m| m.is_nil()) || o.typed_list().is_some_and(|t| t.nil)
+        }
+        _ => false,
+    }
 }
 
 fn lt(a: &Value, b: &Value) -> Result<bool, String> {

@@ -35,6 +35,17 @@ impl Object for Certificate {
     fn format(&self) -> String {
         format!("{{{} {}}}", self.cert, self.key)
     }
+    fn kind(&self) -> &'static str {
+        "struct"
+    }
+    fn go_comparable(&self) -> bool {
+        true
+    }
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        ["Cert", "Key"]
+            .iter()
+            .all(|f| self.field(f) == other.field(f))
+    }
 }
 
 pub(super) fn register(r: &mut Registry) {

@@ -256,3 +256,21 @@ fn every_function_with_one_odd_argument_matches_helm_part_3() {
 fn chart_metadata_fields_and_encodings_match_helm() {
     check_chart_golden(include_str!("../template/testdata/chart_metadata.json"));
 }
+
+/// `eq` and `ne` on Go structs, pointers, maps and slices (`.Chart`, `.Capabilities`,
+/// `.Files`, `.Values`, nil `[]string` fields of `.Chart`): Go's non-comparable errors, nil
+/// rules and pointer identity; `%s` and `%d` of structs applied to each field.
+#[test]
+fn eq_on_structs_pointers_maps_and_slices_matches_helm() {
+    check_chart_golden(include_str!("../template/testdata/eq_objects.json"));
+}
+
+/// Go's group names (starting with a digit, repeated, `(?<n>…)`) and `Regexp.Expand`'s
+/// references (`$1a`, `${01}`, `$1é`, `${a-b}`, first matched group of a name) in the regex
+/// functions, and Go's errors for malformed names. Recorded from helm 3.17.3.
+#[test]
+fn regex_group_names_and_expansion_match_helm() {
+    crate::template::tests::check_golden(include_str!(
+        "../template/testdata/regex_group_names.json"
+    ));
+}

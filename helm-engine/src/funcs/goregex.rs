@@ -4,7 +4,8 @@
 //!
 //! The two dialects mostly agree; where they do not, this follows Go: `\d`, `\w`, `\s` and
 //! `\b` are ASCII, `\Q...\E` quotes, `\12` is octal, a `{` that starts no valid repeat is a
-//! literal, `[` inside a class is a literal, named groups may start with a digit, a repeat
+//! literal, `[` inside a class is a literal, named groups may start with a digit (and
+//! replacements reach them by name), a repeat
 //! of a repeat (`a**`) and counts over 1000 (also nested: `(a{100}){100}`) are refused, as
 //! are flags other than `imsU` and Unicode classes Go does not know.
 
@@ -73,7 +74,7 @@ const INVALID_PERL: &str = "invalid or unsupported Perl syntax";
 fn translate_go(p: &str) -> Result<String, String> {
     let mut out = String::with_capacity(p.len() + 8);
     let mut stack = vec![Frame::default()];
-    let mut names: Vec<&str> = Vec::new();
+    let mut group_names = 0usize;
     let mut t = p;
     // Where the previous repeat operator started in `p` (Go's `lastRepeat`).
     let mut last_repeat: Option<usize> = None;
@@ -100,16 +101,11 @@ fn translate_go(p: &str) -> Result<String, String> {
                         {
                             return Err(err(INVALID_NAMED, whole));
                         }
-                        // Go allows a name twice; the regex crate does not, and only the
-                        // first of them is reachable by name in Go's replacements anyway.
-                        // The regex crate wants names to start with a letter or `_`.
-                        let rust_name = name.bytes().next().is_some_and(|b| !b.is_ascii_digit());
-                        if rust_name && !names.contains(&name) {
-                            names.push(name);
-                            out.push_str(&format!("(?P<{name}>"));
-                        } else {
-                            out.push('(');
-                        }
+                        // Go allows a name twice and names that start with a digit; the
+                        // regex crate allows neither, so every Go name is encoded (see
+                        // `go_group_names`), numbered to keep them distinct.
+                        group_names += 1;
+                        out.push_str(&format!("(?P<{}>", encode_name(name, group_names)));
                         stack.push(Frame {
                             open_at: before,
                             ..Frame::default()
@@ -252,6 +248,118 @@ fn translate_go(p: &str) -> Result<String, String> {
     } else {
         Err(err(MISSING_PAREN, p))
     }
+}
+
+/// The regex crate's name for the `n`th named group of a Go pattern, called `name` in Go:
+/// `_g`, the number, `_`, then the name's bytes in hex.
+fn encode_name(name: &str, n: usize) -> String {
+    let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{GROUP_PREFIX}{n}_{hex}")
+}
+
+const GROUP_PREFIX: &str = "_g";
+
+/// The Go names of a compiled pattern's groups, by group number (`None` for unnamed ones),
+/// as Go's `Regexp.SubexpNames` gives them.
+pub(crate) fn go_group_names(re: &Regex) -> Vec<Option<String>> {
+    re.capture_names()
+        .map(|n| {
+            let (_, hex) = n?.strip_prefix(GROUP_PREFIX)?.split_once('_')?;
+            let bytes: Option<Vec<u8>> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect();
+            String::from_utf8(bytes?).ok()
+        })
+        .collect()
+}
+
+/// Go's `Regexp.Expand` of `template` for one match: `$name` and `${name}` become the text of
+/// group `name` (a number without leading zeros under 10^8 is a group number; otherwise the
+/// first group of that name that took part in the match), `$$` is `$`, and a `$` that starts
+/// no valid reference is kept as it is. A name is a run of Unicode letters, decimal digits
+/// and `_`.
+pub(crate) fn go_expand(
+    out: &mut String,
+    template: &str,
+    caps: &regex::Captures<'_>,
+    names: &[Option<String>],
+) {
+    let mut t = template;
+    while let Some(i) = t.find('$') {
+        out.push_str(&t[..i]);
+        t = &t[i..];
+        if t[1..].starts_with('$') {
+            out.push('$');
+            t = &t[2..];
+            continue;
+        }
+        let Some((name, rest)) = expand_name(t) else {
+            out.push('$');
+            t = &t[1..];
+            continue;
+        };
+        t = rest;
+        let group = match group_number(name) {
+            Some(n) => caps.get(n),
+            None => names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.as_deref() == Some(name))
+                .find_map(|(i, _)| caps.get(i)),
+        };
+        if let Some(m) = group {
+            out.push_str(m.as_str());
+        }
+    }
+    out.push_str(t);
+}
+
+/// The name of the reference `t` (which starts with `$`) makes, and the text after it.
+fn expand_name(t: &str) -> Option<(&str, &str)> {
+    let (braced, body) = match t[1..].strip_prefix('{') {
+        Some(b) => (true, b),
+        None => (false, &t[1..]),
+    };
+    let end = body
+        .char_indices()
+        .find(|&(_, c)| !(c == '_' || is_go_letter_or_digit(c)))
+        .map_or(body.len(), |(i, _)| i);
+    if end == 0 {
+        return None;
+    }
+    let name = &body[..end];
+    if braced {
+        let rest = body[end..].strip_prefix('}')?;
+        return Some((name, rest));
+    }
+    Some((name, &body[end..]))
+}
+
+/// A group number as Go's `extract` reads one: decimal digits, no leading zero, under 10^8.
+fn group_number(name: &str) -> Option<usize> {
+    if !name.bytes().all(|b| b.is_ascii_digit()) || (name.len() > 1 && name.starts_with('0')) {
+        return None;
+    }
+    let mut n: usize = 0;
+    for b in name.bytes() {
+        if n >= 100_000_000 {
+            return None;
+        }
+        n = n * 10 + usize::from(b - b'0');
+    }
+    Some(n)
+}
+
+/// Go's `unicode.IsLetter(c) || unicode.IsDigit(c)`: general categories L and Nd.
+fn is_go_letter_or_digit(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^[\p{L}\p{Nd}]$").ok())
+        .as_ref()
+        .is_some_and(|re| re.is_match(c.encode_utf8(&mut [0; 4])))
 }
 
 /// Records an atom that starts at `start` in the output.

@@ -284,7 +284,17 @@ fn replace_all(r: regex::Regex, s: &str, with: &str, literal: bool) -> Result<Va
     Ok(Value::String(if literal {
         r.replace_all(s, regex::NoExpand(with)).into_owned()
     } else {
-        r.replace_all(s, with).into_owned()
+        let names = super::goregex::go_group_names(&r);
+        let mut out = String::with_capacity(s.len());
+        let mut last = 0;
+        for caps in r.captures_iter(s) {
+            let Some(m) = caps.get(0) else { continue };
+            out.push_str(&s[last..m.start()]);
+            super::goregex::go_expand(&mut out, with, &caps, &names);
+            last = m.end();
+        }
+        out.push_str(&s[last..]);
+        out
     }))
 }
 

@@ -54,6 +54,25 @@ impl Object for KubeVersion {
     fn kind(&self) -> &'static str {
         "struct"
     }
+    fn go_comparable(&self) -> bool {
+        true
+    }
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        ["Version", "Major", "Minor"]
+            .iter()
+            .all(|f| self.field(f) == other.field(f))
+    }
+    fn format_verb(&self, verb: char) -> Option<String> {
+        let f = |s: &str| {
+            crate::template::format::sprintf(&format!("%{verb}"), &[&Value::String(s.into())])
+        };
+        Some(format!(
+            "{{{} {} {}}}",
+            f(&self.version),
+            f(&self.major),
+            f(&self.minor)
+        ))
+    }
     fn json_fields(&self) -> Option<Vec<(String, Value)>> {
         Some(vec![
             ("Version".into(), Value::String(self.version.clone())),
@@ -495,6 +514,16 @@ impl GoStruct {
     }
 }
 
+/// Whether a struct field's Go type is comparable: not a map or slice, nor a struct holding
+/// one.
+fn comparable_value(v: &Value) -> bool {
+    match v {
+        Value::List(_) | Value::Map(_) => false,
+        Value::Object(o) => o.go_comparable(),
+        _ => true,
+    }
+}
+
 /// `%v` (or `%+v`) of a struct field.
 fn field_text(v: &Value, plus: bool) -> String {
     match v {
@@ -511,6 +540,36 @@ impl Object for GoStruct {
     }
     fn kind(&self) -> &'static str {
         if self.is_pointer() { "ptr" } else { "struct" }
+    }
+    fn go_comparable(&self) -> bool {
+        self.is_pointer() || self.fields.iter().all(|f| comparable_value(&f.value))
+    }
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        !self.is_pointer()
+            && self
+                .fields
+                .iter()
+                .all(|f| match (&f.value, other.field(f.name)) {
+                    (Value::Object(x), Some(Value::Object(y))) => {
+                        x.type_name() == y.type_name() && (Arc::ptr_eq(x, &y) || x.go_eq(&*y))
+                    }
+                    (x, Some(y)) => *x == y,
+                    (_, None) => false,
+                })
+    }
+    fn format_verb(&self, verb: char) -> Option<String> {
+        let spec = format!("%{verb}");
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| crate::template::format::sprintf(&spec, &[&f.value]))
+            .collect();
+        let s = format!("{{{}}}", parts.join(" "));
+        Some(if self.is_pointer() {
+            format!("&{s}")
+        } else {
+            s
+        })
     }
     fn field(&self, name: &str) -> Option<Value> {
         for f in &self.fields {
@@ -585,7 +644,26 @@ impl Object for GoStruct {
 }
 
 fn strings_field(name: &'static str, json: &'static str, xs: &[String]) -> Field {
-    Field::new(name, json, true, TypedList::strings(xs.iter().cloned())).nillable("[]string(nil)")
+    Field::new(
+        name,
+        json,
+        true,
+        typed_slice(
+            "[]string",
+            xs.iter().map(|x| Value::String(x.clone())).collect(),
+        ),
+    )
+    .nillable("[]string(nil)")
+}
+
+/// A slice field of Go type `type_name`: nil when it has no elements (as Helm's decoder leaves
+/// a field that Chart.yaml does not set).
+fn typed_slice(type_name: &'static str, items: Vec<Value>) -> Value {
+    if items.is_empty() {
+        TypedList::nil(type_name)
+    } else {
+        TypedList::of(type_name, items)
+    }
 }
 
 /// `chart.Metadata`, the struct embedded in `.Chart`.
@@ -626,7 +704,7 @@ fn metadata_value(md: &Metadata) -> Value {
                         "ImportValues",
                         "import-values",
                         true,
-                        Value::List(d.import_values.clone()),
+                        typed_slice("[]interface {}", d.import_values.clone()),
                     )
                     .nillable("[]interface {}(nil)"),
                     Field::new("Alias", "alias", true, s(&d.alias)),
@@ -652,7 +730,7 @@ fn metadata_value(md: &Metadata) -> Value {
                 "Maintainers",
                 "maintainers",
                 true,
-                TypedList::of("[]*chart.Maintainer", maintainers),
+                typed_slice("[]*chart.Maintainer", maintainers),
             )
             .nillable("[]*chart.Maintainer(nil)"),
             Field::new("Icon", "icon", true, s(&md.icon)),
@@ -665,7 +743,11 @@ fn metadata_value(md: &Metadata) -> Value {
                 "Annotations",
                 "annotations",
                 true,
-                Value::Object(crate::value::SharedMap::string_map(annotations)),
+                Value::Object(if annotations.is_empty() {
+                    crate::value::SharedMap::nil_string_map()
+                } else {
+                    crate::value::SharedMap::string_map(annotations)
+                }),
             )
             .nillable("map[string]string(nil)"),
             Field::new("KubeVersion", "kubeVersion", true, s(&md.kube_version)),
@@ -673,7 +755,7 @@ fn metadata_value(md: &Metadata) -> Value {
                 "Dependencies",
                 "dependencies",
                 true,
-                TypedList::of("[]*chart.Dependency", dependencies),
+                typed_slice("[]*chart.Dependency", dependencies),
             )
             .nillable("[]*chart.Dependency(nil)"),
             Field::new("Type", "type", true, s(&md.chart_type)),

@@ -750,7 +750,11 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
             }
         }
         Value::Object(o) => match verb {
-            'v' | 's' => pad(out, &o.format(), sp, false),
+            'v' => pad(out, &o.format(), sp, false),
+            _ if o.format_verb(verb).is_some() => {
+                pad(out, &o.format_verb(verb).unwrap_or_default(), sp, false)
+            }
+            's' => pad(out, &o.format(), sp, false),
             _ => bad_verb(out, v, verb, sp),
         },
     }
