@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 mod emit;
+mod keys;
 mod number;
 mod reader;
 
@@ -61,12 +62,13 @@ pub fn decode_yaml_bytes(data: &[u8]) -> Result<Cow<'_, str>, Error> {
         .map_err(|problem| Error::Yaml(format!("error converting YAML to JSON: yaml: {problem}")))
 }
 
-/// The first of the 256 characters that stand for raw bytes in a [`go_string`]: byte `b` is
-/// `RAW_BYTE_BASE + b`, in the last private-use plane.
-const RAW_BYTE_BASE: u32 = 0x10_FF00;
+/// Where the characters that stand for raw bytes in a [`go_string`] start: byte `b` (never
+/// below 0x80, as ASCII is valid UTF-8) is `RAW_BYTE_BASE + b`, U+10FC80..=U+10FCFF in the
+/// last private-use plane, clear of its end (U+10FFFF is a favourite of tests).
+const RAW_BYTE_BASE: u32 = 0x10_FC00;
 
 /// A Go `string(bytes)` as our `String`: Go strings hold any bytes, ours only UTF-8, so each
-/// byte that is not part of valid UTF-8 becomes one character of U+10FF00..=U+10FFFF. The YAML
+/// byte that is not part of valid UTF-8 becomes one private-use character (see `RAW_BYTE_BASE`). The YAML
 /// readers here ([`from_yaml`], manifest parsing) turn those back into the bytes and decode
 /// them as go-yaml does, so `.Files.Get` of a UTF-16 or broken file reads (or fails) as in
 /// Helm. Valid UTF-8 comes through unchanged.
@@ -89,6 +91,7 @@ fn raw_byte(c: char) -> Option<u8> {
     u32::from(c)
         .checked_sub(RAW_BYTE_BASE)
         .and_then(|b| u8::try_from(b).ok())
+        .filter(|&b| b >= 0x80)
 }
 
 /// The bytes a [`go_string`] stands for: its UTF-8 with every raw-byte character put back.
@@ -421,6 +424,15 @@ fn word_scan_error(e: Error, src: &str) -> Error {
             format!("{head}anchor '{name}' value contains itself")
         } else {
             format!("{head}unknown anchor '{name}' referenced")
+        });
+    }
+    let chars: Vec<char> = src.chars().collect();
+    if let Some((problem, line0)) = keys::multiline_key_error(&chars, index, info) {
+        // go-yaml adds one to a scanner error's zero-based line, and leaves out the first.
+        return Error::Yaml(if line0 == 0 {
+            format!("{head}{problem}")
+        } else {
+            format!("{head}line {}: {problem}", line0 + 1)
         });
     }
     let (problem, stage, mut line0) = match libyaml_problem(info) {
@@ -870,7 +882,11 @@ impl ReadCtx<'_> {
     /// where saphyr saw a `\n`.
     fn scalar_text(&self, text: String, style: ScalarStyle, span: &Span) -> String {
         let text = self.prepared.restore(text);
-        let (start, end) = (span.start.index(), span.end.index());
+        let (mut start, end) = (span.start.index(), span.end.index());
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+            // The span starts at the content; the lines before it count too.
+            start = reader::block_header(&self.original, start).unwrap_or(start);
+        }
         if self.original.is_empty()
             || !self
                 .original
@@ -886,7 +902,12 @@ impl ReadCtx<'_> {
             ScalarStyle::Literal => {
                 return reader::relink_literal(&self.original, start, end, &text);
             }
-            ScalarStyle::Folded => return text,
+            ScalarStyle::Folded => {
+                return match reader::refold_block(&self.original, start) {
+                    Some(t) => self.prepared.restore(t),
+                    None => text,
+                };
+            }
         };
         match reader::refold_flow(&self.original, start, end, flow) {
             Some(t) => self.prepared.restore(t),

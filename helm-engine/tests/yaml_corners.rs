@@ -61,6 +61,14 @@ const CASES: &[&str] = &[
     "a: \"x\u{2028}y\"\n",
     "a: x\u{2028}\u{2028}y\n",
     "a: 1\r\u{85}b: 2\n",
+    // LS and PS in block scalars stay themselves, and never fold.
+    "a: >\n  x\u{2029}  y\n",
+    "a: >\n  x\u{2028}\u{2028}  y\n",
+    "a: >-\n  x\u{2029}  y\n  z\n",
+    "a: >\n\u{2028}  x\n",
+    "a: >\n  x\n\n\u{2029}\n  y\n",
+    "- a: >\n    x\u{2028}    y\n  b: 1\n",
+    "a: |\n\u{2028}  x\n",
     // Merge keys, anchors, document markers.
     "base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n",
     "a: &a {x: 1}\nb: &b {y: 2, x: 0}\nc:\n  <<: [*a, *b]\n  z: 3\n",

@@ -400,3 +400,167 @@ fn decode_utf16(data: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, &'stati
     }
     Ok(out)
 }
+
+/// A folded block scalar whose source holds an LS or PS, read as libyaml reads it from the
+/// header before the content at `chars[start]` (saphyr's span of the scalar event): only a `\n` between two lines that start with no blank folds
+/// (into a space, or into nothing before more breaks); an LS or PS is kept as itself. `None`
+/// when the source is not a block scalar header (the caller keeps saphyr's reading).
+pub(crate) fn refold_block(chars: &[char], start: usize) -> Option<String> {
+    let start = block_header(chars, start)?;
+    let literal = match chars.get(start)? {
+        '|' => true,
+        '>' => false,
+        _ => return None,
+    };
+    let mut i = start + 1;
+    let mut chomp = 0i8;
+    let mut increment = 0usize;
+    for _ in 0..2 {
+        match chars.get(i) {
+            Some('+') if chomp == 0 => chomp = 1,
+            Some('-') if chomp == 0 => chomp = -1,
+            Some(c @ '1'..='9') if increment == 0 => increment = *c as usize - '0' as usize,
+            _ => break,
+        }
+        i += 1;
+    }
+    while matches!(chars.get(i), Some(' ' | '\t')) {
+        i += 1;
+    }
+    if chars.get(i) == Some(&'#') {
+        while i < chars.len() && !is_break(chars[i]) {
+            i += 1;
+        }
+    }
+    if i < chars.len() {
+        i += read_break(chars, i).1;
+    }
+    // The enclosing block's indentation: the column of the node the header belongs to (a
+    // key, or the last `-` of entries opened on its line); -1 at the top level.
+    let line_start = chars[..start]
+        .iter()
+        .rposition(|&c| is_break(c))
+        .map_or(0, |p| p + 1);
+    let mut parent: isize = -1;
+    let mut j = line_start;
+    while j < start {
+        while j < start && chars[j] == ' ' {
+            j += 1;
+        }
+        if j >= start {
+            break;
+        }
+        parent = (j - line_start) as isize;
+        if chars[j] == '-' && matches!(chars.get(j + 1), Some(' ')) {
+            j += 1;
+            continue;
+        }
+        break;
+    }
+    let mut indent = if increment > 0 {
+        (parent.max(-1) + increment as isize).max(increment as isize) as usize
+    } else {
+        0
+    };
+    let mut column = 0usize;
+    let mut out = String::new();
+    let mut leading_break = String::new();
+    let mut trailing_breaks = String::new();
+    let mut leading_blank = false;
+    // libyaml's block scalar breaks: indentation and empty lines, fixing the indentation at
+    // the first line with content when the header gave none.
+    let breaks = |i: &mut usize, column: &mut usize, indent: &mut usize, trailing: &mut String| {
+        let mut max_indent = 0;
+        loop {
+            while (*indent == 0 || *column < *indent) && chars.get(*i) == Some(&' ') {
+                *i += 1;
+                *column += 1;
+            }
+            max_indent = max_indent.max(*column);
+            match chars.get(*i) {
+                Some(&c) if is_break(c) => {
+                    let (b, w) = read_break(chars, *i);
+                    trailing.push(b);
+                    *i += w;
+                    *column = 0;
+                }
+                _ => break,
+            }
+        }
+        if *indent == 0 {
+            *indent = max_indent.max((parent + 1).max(1) as usize);
+        }
+    };
+    breaks(&mut i, &mut column, &mut indent, &mut trailing_breaks);
+    while column == indent && i < chars.len() {
+        let trailing_blank = matches!(chars[i], ' ' | '\t');
+        if !literal && leading_break.starts_with('\n') && !leading_blank && !trailing_blank {
+            if trailing_breaks.is_empty() {
+                out.push(' ');
+            }
+        } else {
+            out.push_str(&leading_break);
+        }
+        leading_break.clear();
+        out.push_str(&trailing_breaks);
+        trailing_breaks.clear();
+        leading_blank = trailing_blank;
+        while i < chars.len() && !is_break(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        let (b, w) = read_break(chars, i);
+        leading_break.push(b);
+        i += w;
+        column = 0;
+        breaks(&mut i, &mut column, &mut indent, &mut trailing_breaks);
+    }
+    if chomp != -1 {
+        out.push_str(&leading_break);
+    }
+    if chomp == 1 {
+        out.push_str(&trailing_breaks);
+    }
+    Some(out)
+}
+
+/// The indicator of the block scalar whose content starts at `chars[content]` (or at the
+/// indicator itself): on the last line before the content that holds more than blanks, the
+/// first `|` or `>` followed by nothing but indicators, blanks and a comment.
+pub(crate) fn block_header(chars: &[char], content: usize) -> Option<usize> {
+    if matches!(chars.get(content), Some('|' | '>')) {
+        return Some(content);
+    }
+    let mut end = chars[..content.min(chars.len())]
+        .iter()
+        .rposition(|&c| is_break(c))?;
+    loop {
+        let begin = chars[..end]
+            .iter()
+            .rposition(|&c| is_break(c))
+            .map_or(0, |p| p + 1);
+        let line = &chars[begin..end];
+        if line.iter().all(|&c| c == ' ' || c == '\t' || c == '\r') {
+            end = begin.checked_sub(1)?;
+            continue;
+        }
+        return (0..line.len())
+            .find(|&p| matches!(line[p], '|' | '>') && is_header_rest(&line[p + 1..]))
+            .map(|p| begin + p);
+    }
+}
+
+fn is_header_rest(rest: &[char]) -> bool {
+    let mut i = 0;
+    while i < rest.len() && i < 2 && matches!(rest[i], '+' | '-' | '1'..='9') {
+        i += 1;
+    }
+    let indicators = i;
+    while i < rest.len() && matches!(rest[i], ' ' | '\t') {
+        i += 1;
+    }
+    i == rest.len() || (rest[i] == '#' && i > indicators)
+}

@@ -1,0 +1,242 @@
+//! libyaml's verdict on a quoted scalar that spans lines where a simple key may start, for the
+//! errors saphyr-parser words and places otherwise. libyaml saves a possible simple key at
+//! the opening quote and drops it as soon as the scanner stands on a later line (it checks
+//! right after each token): a key it must have (a block mapping's key column) is then "could
+//! not find expected ':'" at the closing quote's line, and a `:` after one it may drop is
+//! "mapping values are not allowed in this context".
+
+/// Where quoted scalars stand in `chars`, found by a light reading of the text (comments,
+/// block scalars and plain scalars skipped): each as `(opening quote, one past the closing
+/// quote, inside a flow collection)`.
+fn quoted_scalars(chars: &[char]) -> Vec<(usize, usize, bool)> {
+    let n = chars.len();
+    let is_break = |c: char| c == '\n' || c == '\r';
+    let blank_or_end = |i: usize| i >= n || matches!(chars[i], ' ' | '\t' | '\n' | '\r');
+    let mut out = Vec::new();
+    let mut flow = 0usize;
+    let mut plain = false;
+    let mut i = 0;
+    while i < n {
+        let c = chars[i];
+        if is_break(c) {
+            if flow == 0 {
+                plain = false;
+            }
+            i += 1;
+            continue;
+        }
+        if c == ' ' || c == '\t' {
+            i += 1;
+            continue;
+        }
+        let after_blank = i == 0 || matches!(chars[i - 1], ' ' | '\t' | '\n' | '\r');
+        if c == '#' && after_blank {
+            while i < n && !is_break(chars[i]) {
+                i += 1;
+            }
+            continue;
+        }
+        if plain {
+            if c == ':' && (blank_or_end(i + 1) || (flow > 0 && ",[]{}".contains(chars[i + 1]))) {
+                plain = false;
+                i += 1;
+                continue;
+            }
+            if !(flow > 0 && ",[]{}".contains(c)) {
+                i += 1;
+                continue;
+            }
+            plain = false;
+        }
+        match c {
+            '"' | '\'' => {
+                let mut j = i + 1;
+                while j < n {
+                    match chars[j] {
+                        '\\' if c == '"' => j += 2,
+                        '\'' if c == '\'' && chars.get(j + 1) == Some(&'\'') => j += 2,
+                        q if q == c => break,
+                        _ => j += 1,
+                    }
+                }
+                if j >= n {
+                    return out;
+                }
+                out.push((i, j + 1, flow > 0));
+                i = j + 1;
+            }
+            '[' | '{' => {
+                flow += 1;
+                i += 1;
+            }
+            ']' | '}' => {
+                flow = flow.saturating_sub(1);
+                i += 1;
+            }
+            ',' if flow > 0 => i += 1,
+            '-' | '?' | ':' if blank_or_end(i + 1) => i += 1,
+            '&' | '*' | '!' => {
+                while !blank_or_end(i) {
+                    i += 1;
+                }
+            }
+            '|' | '>' if flow == 0 => {
+                // A block scalar: its lines are the more indented ones after the header's.
+                let indent = line_indent(chars, i);
+                while i < n && !is_break(chars[i]) {
+                    i += 1;
+                }
+                loop {
+                    let start = i + 1;
+                    if start >= n {
+                        i = n;
+                        break;
+                    }
+                    let mut k = start;
+                    while k < n && chars[k] == ' ' {
+                        k += 1;
+                    }
+                    if k < n && !is_break(chars[k]) && k - start <= indent {
+                        i = start;
+                        break;
+                    }
+                    i = k;
+                    while i < n && !is_break(chars[i]) {
+                        i += 1;
+                    }
+                }
+            }
+            '%' if i == 0 || is_break(chars[i - 1]) => {
+                while i < n && !is_break(chars[i]) {
+                    i += 1;
+                }
+            }
+            _ => {
+                plain = true;
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn line_start(chars: &[char], i: usize) -> usize {
+    chars[..i]
+        .iter()
+        .rposition(|&c| c == '\n' || c == '\r')
+        .map_or(0, |p| p + 1)
+}
+
+/// The spaces that open the line holding `chars[i]`.
+fn line_indent(chars: &[char], i: usize) -> usize {
+    let s = line_start(chars, i);
+    chars[s..].iter().take_while(|&&c| c == ' ').count()
+}
+
+fn line_of(chars: &[char], i: usize) -> usize {
+    let mut line = 0;
+    let mut k = 0;
+    while k < i.min(chars.len()) {
+        match chars[k] {
+            '\r' if chars.get(k + 1) == Some(&'\n') => {
+                line += 1;
+                k += 2;
+                continue;
+            }
+            '\n' | '\r' => line += 1,
+            _ => {}
+        }
+        k += 1;
+    }
+    line
+}
+
+/// Whether a key at `chars[at]` stands at the column of the block collection around it
+/// (libyaml then requires the key): the first thing on its line, and an earlier line at
+/// that indentation, or less indented with a node after its `- ` entries at that column.
+fn at_block_indent(chars: &[char], at: usize) -> bool {
+    let start = line_start(chars, at);
+    if chars[start..at].iter().any(|&c| c != ' ') {
+        return false;
+    }
+    let col = at - start;
+    let mut end = start;
+    while end > 0 {
+        let prev = line_start(chars, end - 1);
+        let line = &chars[prev..end - 1];
+        end = prev;
+        let spaces = line.iter().take_while(|&&c| c == ' ').count();
+        if spaces == line.len() || line[spaces] == '#' {
+            continue;
+        }
+        if spaces == col {
+            return true;
+        }
+        if spaces < col {
+            let mut k = spaces;
+            while line.get(k) == Some(&'-') && matches!(line.get(k + 1), Some(' ')) {
+                k += 1;
+                while line.get(k) == Some(&' ') {
+                    k += 1;
+                }
+                if k == col {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+    false
+}
+
+/// libyaml's error for saphyr's `info` at `index` (a char index into `chars`, the text as
+/// saphyr read it), when it comes of a quoted scalar spanning lines where a simple key may
+/// start: the problem and its zero-based line (both are scanner errors).
+pub(crate) fn multiline_key_error(
+    chars: &[char],
+    index: usize,
+    info: &str,
+) -> Option<(&'static str, usize)> {
+    let scalars = quoted_scalars(chars);
+    if !matches!(
+        info,
+        "invalid trailing content after double-quoted scalar" | "simple key expect ':'"
+    ) {
+        return None;
+    }
+    // The scalar saphyr stopped after: nothing but blanks and comments between.
+    let (open, close, in_flow) = scalars
+        .into_iter()
+        .rev()
+        .find(|&(_, e, _)| e <= index && only_blanks(&chars[e..index.min(chars.len())]))?;
+    let end_line = line_of(chars, close - 1);
+    if in_flow || line_of(chars, open) == end_line {
+        return None;
+    }
+    if at_block_indent(chars, open) {
+        return Some(("could not find expected ':'", end_line));
+    }
+    let mut k = close;
+    while matches!(chars.get(k), Some(' ' | '\t')) {
+        k += 1;
+    }
+    let colon = chars.get(k) == Some(&':')
+        && chars
+            .get(k + 1)
+            .is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    colon.then_some(("mapping values are not allowed in this context", end_line))
+}
+
+/// Whether `chars` holds only blanks, line breaks and comments.
+fn only_blanks(chars: &[char]) -> bool {
+    let mut comment = false;
+    for &c in chars {
+        match c {
+            '\n' | '\r' => comment = false,
+            '#' => comment = true,
+            _ if comment || c == ' ' || c == '\t' => {}
+            _ => return false,
+        }
+    }
+    true
+}
