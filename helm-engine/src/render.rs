@@ -146,8 +146,8 @@ pub fn render_collecting(
     check_dependencies(&chart)?;
     validate_release_name(&opts.release_name)?;
     let caps = Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)?;
+    // Processing sets each subchart's path as Helm's parent pointers give it.
     values::process_dependencies_warn(&mut chart, user_values, warnings)?;
-    chart.fix_paths();
     if !chart.metadata.kube_version.is_empty()
         && !values::is_compatible_kube(&chart.metadata.kube_version, &caps.kube_version.version)
     {
@@ -174,7 +174,20 @@ pub fn render_collecting(
         &caps_value,
         &mut renderables,
     );
-    let rendered = execute(renderables).map_err(Error::rendering)?;
+    // Helm keeps templates in a map by path: a subchart that two aliased copies of a chart
+    // share is collected twice under one path, and the later one stays.
+    let mut by_name = std::collections::HashMap::new();
+    let mut unique: Vec<Renderable> = Vec::new();
+    for r in renderables {
+        match by_name.get(&r.name) {
+            Some(&i) => unique[i] = r,
+            None => {
+                by_name.insert(r.name.clone(), unique.len());
+                unique.push(r);
+            }
+        }
+    }
+    let rendered = execute(unique).map_err(Error::rendering)?;
     let notes = collect_notes(chart.name(), &rendered, opts.render_subchart_notes);
     let manifest = manifests::assemble(&chart, rendered, opts)?;
     Ok(Rendered {
@@ -208,8 +221,10 @@ fn collect_notes(chart_name: &str, rendered: &[(String, String)], subchart_notes
 pub(crate) const NOTES_SUFFIX: &str = "NOTES.txt";
 
 fn validate_release_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 53
+    if name.is_empty() {
+        return Err(Error::Render("release name \"\": no name provided".into()));
+    }
+    let ok = name.len() <= 53
         && name.split('.').all(|part| {
             let b = part.as_bytes();
             !b.is_empty()
@@ -351,11 +366,59 @@ pub(crate) fn show_only_match(pattern: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests;
 
-/// Renders `--name-template` (a template over no data) into a release name.
+/// The functions Helm adds to Sprig's for chart templates. `--name-template` is rendered with
+/// Sprig's alone, so these are "not defined" there.
+const HELM_ONLY_FUNCTIONS: &[&str] = &[
+    "fromJsonArray",
+    "fromToml",
+    "fromYaml",
+    "fromYamlArray",
+    "include",
+    "lookup",
+    "mustToYaml",
+    "required",
+    "toToml",
+    "toYaml",
+    "toYamlPretty",
+    "tpl",
+];
+
+/// Renders `--name-template` into a release name as Helm's `TemplateName` does: a plain Go
+/// template with Sprig's functions only, executed over nil data (so `{{ .Foo }}` prints
+/// `<no value>`, which stays), its errors Go's own text without Helm's clean-up. An empty
+/// template gives an empty name (callers treat the flag as unset then, as Helm does).
+///
+/// Sprig's `env` and `expandenv` are not available (the engine leaves them out, as Helm does
+/// for charts), and Sprig's `fromJson` of invalid JSON gives Helm's error map, not nil.
 pub fn render_name_template(t: &str) -> Result<String> {
+    const NAME: &str = "name-template";
+    if t.is_empty() {
+        return Ok(String::new());
+    }
+    let has_func = |n: &str| !HELM_ONLY_FUNCTIONS.contains(&n) && crate::funcs::lookup(n).is_some();
+    crate::template::parse::parse(NAME, t, &has_func).map_err(|e| Error::Template(e.0))?;
     let mut set = TemplateSet::new();
-    set.parse("name-template", t)
+    set.set_missing_key(crate::template::MissingKey::Invalid);
+    set.parse(NAME, t)
         .map_err(|e| Error::Template(e.to_string()))?;
-    set.render("name-template", &Value::Nil)
-        .map_err(|e| Error::Template(e.to_string()))
+    set.execute(NAME, &Value::Nil)
+        .map_err(|e| Error::Template(plain_fail_message(&e.to_string())))
+}
+
+/// Helm's chart-template `fail` marks its message for Helm's error clean-up; Sprig's own
+/// `fail`, which `--name-template` gets, returns the message as it is.
+fn plain_fail_message(message: &str) -> String {
+    const MARK: &str = "error calling fail: ";
+    let Some(at) = message.find(MARK) else {
+        return message.to_string();
+    };
+    let (head, tail) = message.split_at(at + MARK.len());
+    let start = crate::template::HELM_ERR_START;
+    let end = crate::template::HELM_ERR_END;
+    match (tail.strip_prefix(start), tail.rfind(end)) {
+        (Some(_), Some(e)) if e >= start.len() => {
+            format!("{head}{}{}", &tail[start.len()..e], &tail[e + end.len()..])
+        }
+        _ => message.to_string(),
+    }
 }

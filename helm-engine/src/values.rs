@@ -70,6 +70,97 @@ impl ValueOptions {
     }
 }
 
+/// Helm's `readFile` for `-f` and `--set-file`: `-` (blanks around it allowed) is standard
+/// input, read to its end (a second `-` then reads nothing); anything else is a local file.
+/// The error is Go's text (`open PATH: no such file or directory`, `read PATH: is a
+/// directory`, or `url.Parse`'s complaint about the path). URLs with a scheme Helm fetches
+/// (`http`, `https`, `oci`) are refused: nothing is fetched here.
+pub fn read_value_source(path: &str) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    if path.trim() == "-" {
+        let mut data = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut data)
+            .map_err(|e| format!("read /dev/stdin: {}", go_errno_text(&e)))?;
+        return Ok(data);
+    }
+    check_url(path)?;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("open {path}: {}", go_errno_text(&e)))?;
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)
+        .map_err(|e| format!("read {path}: {}", go_errno_text(&e)))?;
+    Ok(data)
+}
+
+/// The part of Go's `url.Parse` that can refuse a path given to `-f` or `--set-file`, and the
+/// schemes Helm would download from.
+fn check_url(path: &str) -> std::result::Result<(), String> {
+    let quoted = crate::template::format::go_quote(path);
+    if path.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(format!(
+            "parse {quoted}: net/url: invalid control character in URL"
+        ));
+    }
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let ok = bytes.len() >= i + 3
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit();
+            if !ok {
+                let end = (i + 3).min(bytes.len());
+                let bad = String::from_utf8_lossy(&bytes[i..end]).into_owned();
+                return Err(format!(
+                    "parse {quoted}: invalid URL escape {}",
+                    crate::template::format::go_quote(&bad)
+                ));
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    // Go's getScheme: letters first, then letters, digits, `+`, `-`, `.` up to a colon.
+    let mut scheme = None;
+    for (i, c) in path.char_indices() {
+        match c {
+            'a'..='z' | 'A'..='Z' => {}
+            '0'..='9' | '+' | '-' | '.' if i > 0 => {}
+            ':' if i == 0 => {
+                return Err(format!("parse {quoted}: missing protocol scheme"));
+            }
+            ':' => {
+                scheme = Some(path[..i].to_ascii_lowercase());
+                break;
+            }
+            _ => break,
+        }
+    }
+    match scheme.as_deref() {
+        Some(s @ ("http" | "https" | "oci")) => Err(format!(
+            "{s} values from {path} are not fetched: download the file and pass its path"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Go's text for an OS error (`syscall.Errno.Error()`): the C library's message with its first
+/// letter in lower case, without Rust's ` (os error N)`.
+pub(crate) fn go_errno_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
 /// Helm's `mergeMaps` for values files: maps merge recursively, anything else replaces.
 pub fn merge_maps(a: Map, b: Map) -> Map {
     let mut out = a;
@@ -152,9 +243,10 @@ fn coalesce_deps(
                 dest.insert(name.clone(), Value::Map(Map::new()));
             }
             Some(v) if !is_table(v) => {
+                // Helm formats the value with `%t`.
                 return Err(Error::Values(format!(
-                    "type mismatch on {name}: %!t({})",
-                    crate::yaml::to_yaml(v).unwrap_or_default()
+                    "type mismatch on {name}: {}",
+                    crate::template::format::sprintf("%t", &[v])
                 )));
             }
             _ => {}
@@ -346,96 +438,383 @@ pub fn process_dependencies(chart: &mut Chart, vals: &Map) -> Result<()> {
     process_dependencies_warn(chart, vals, &mut Vec::new())
 }
 
-/// [`process_dependencies`], pushing Helm's coalescing warnings onto `warnings` (see
-/// [`coalesce_values_warn`]).
+/// [`process_dependencies`], pushing Helm's warnings onto `warnings` (see
+/// [`coalesce_values_warn`]; also `dependencies.go`'s about non-boolean conditions and tags
+/// and missing import tables).
+///
+/// Helm copies an aliased chart shallowly: every copy shares the chart's dependency entries
+/// and subcharts. So when one chart sits under two aliases, what processing the first copy
+/// does to those shared entries is what the second copy sees: an aliased entry already carries
+/// its alias as its name (so its chart is not found and the subchart stays under its own name,
+/// as if undeclared), and `import-values` already rewritten by the first copy are dropped by
+/// the second (Go sees a `map[string]string` it does not handle). A subchart shared by the
+/// copies renders once, under the copy processed last. This is reproduced with reference
+/// counted nodes that share what Go's pointers share.
 pub fn process_dependencies_warn(
     chart: &mut Chart,
     vals: &Map,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    process_enabled(chart, vals, "", warnings)?;
-    process_import_values(chart, warnings)
+    let root = dep_tree::Node::from_chart(std::mem::take(chart));
+    dep_tree::process_enabled(&root, vals, "", warnings)?;
+    dep_tree::process_import_values(&root, warnings)?;
+    *chart = dep_tree::Node::to_chart(&root, "");
+    Ok(())
 }
 
-fn process_enabled(c: &mut Chart, v: &Map, path: &str, warnings: &mut Vec<String>) -> Result<()> {
-    if c.metadata.dependencies.is_empty() {
-        return Ok(());
+/// Helm's chart tree during dependency processing, with Go's pointer sharing.
+mod dep_tree {
+    use super::*;
+    use crate::chart::Dependency;
+    use std::cell::RefCell;
+    use std::rc::{Rc, Weak};
+
+    /// A `*chart.Dependency`: shared by every copy of the chart that declares it.
+    pub(super) struct Req {
+        dep: Dependency,
+        /// Go rewrote its `import-values` into `map[string]string`s, which a second pass skips.
+        imports_rewritten: bool,
     }
-    let mut kept: Vec<Chart> = Vec::new();
-    for existing in &c.dependencies {
-        let declared = c.metadata.dependencies.iter().any(|req| {
-            existing.name() == req.name
-                && semver_range::is_compatible(&req.version, &existing.metadata.version)
-        });
-        if !declared {
-            kept.push(existing.clone());
+
+    /// A `*chart.Chart`.
+    pub(super) struct Node {
+        /// The chart without its subcharts and dependency entries (held below).
+        chart: Chart,
+        /// `Metadata.Dependencies`.
+        reqs: Vec<Rc<RefCell<Req>>>,
+        /// `Dependencies()`.
+        children: Vec<Rc<RefCell<Node>>>,
+        /// The parent pointer `SetDependencies` sets last, which names template paths.
+        parent: Option<Weak<RefCell<Node>>>,
+    }
+
+    type NodeRef = Rc<RefCell<Node>>;
+
+    impl Node {
+        pub(super) fn from_chart(mut chart: Chart) -> NodeRef {
+            let reqs = std::mem::take(&mut chart.metadata.dependencies)
+                .into_iter()
+                .map(|dep| {
+                    Rc::new(RefCell::new(Req {
+                        dep,
+                        imports_rewritten: false,
+                    }))
+                })
+                .collect();
+            let children: Vec<Chart> = std::mem::take(&mut chart.dependencies);
+            let node = Rc::new(RefCell::new(Node {
+                chart,
+                reqs,
+                children: Vec::new(),
+                parent: None,
+            }));
+            let kids: Vec<NodeRef> = children.into_iter().map(Node::from_chart).collect();
+            set_dependencies(&node, kids);
+            node
         }
-    }
-    for req in &mut c.metadata.dependencies {
-        if let Some(dep) = c.dependencies.iter().find(|ch| {
-            ch.name() == req.name && semver_range::is_compatible(&req.version, &ch.metadata.version)
-        }) {
-            let mut dep = dep.clone();
-            if !req.alias.is_empty() {
-                dep.metadata.name = req.alias.clone();
+
+        /// The processed tree as a [`Chart`]; `parent_path` is the parent's full path as
+        /// Helm's parent pointers give it.
+        pub(super) fn to_chart(node: &NodeRef, parent_path: &str) -> Chart {
+            let n = node.borrow();
+            let mut chart = n.chart.clone();
+            chart.parent_path = parent_path.to_string();
+            chart.metadata.dependencies = n.reqs.iter().map(|r| r.borrow().dep.clone()).collect();
+            chart.dependencies = n
+                .children
+                .iter()
+                .map(|child| {
+                    let parent = child
+                        .borrow()
+                        .parent
+                        .as_ref()
+                        .and_then(Weak::upgrade)
+                        .map(|p| full_path(&p))
+                        .unwrap_or_default();
+                    Node::to_chart(child, &parent)
+                })
+                .collect();
+            chart
+        }
+
+        /// The chart as coalescing sees it: names, values and subcharts, no files.
+        fn values_view(node: &NodeRef) -> Chart {
+            let n = node.borrow();
+            Chart {
+                metadata: crate::chart::Metadata {
+                    name: n.chart.metadata.name.clone(),
+                    ..Default::default()
+                },
+                values: n.chart.values.clone(),
+                dependencies: n.children.iter().map(Node::values_view).collect(),
+                ..Default::default()
             }
-            kept.push(dep);
         }
+    }
+
+    fn name(node: &NodeRef) -> String {
+        node.borrow().chart.metadata.name.clone()
+    }
+
+    /// Helm's `ChartFullPath`, following parent pointers.
+    fn full_path(node: &NodeRef) -> String {
+        let n = node.borrow();
+        match n.parent.as_ref().and_then(Weak::upgrade) {
+            Some(p) => format!("{}/charts/{}", full_path(&p), n.chart.metadata.name),
+            None => n.chart.metadata.name.clone(),
+        }
+    }
+
+    /// `SetDependencies`: the new list, each child's parent pointer set to `node`.
+    fn set_dependencies(node: &NodeRef, children: Vec<NodeRef>) {
+        for c in &children {
+            c.borrow_mut().parent = Some(Rc::downgrade(node));
+        }
+        node.borrow_mut().children = children;
+    }
+
+    fn declares(req: &Dependency, chart: &NodeRef) -> bool {
+        let c = chart.borrow();
+        c.chart.metadata.name == req.name
+            && semver_range::is_compatible(&req.version, &c.chart.metadata.version)
+    }
+
+    /// Helm's `getAliasDependency`: a shallow copy of the first matching chart, renamed.
+    fn alias_dependency(children: &[NodeRef], req: &Dependency) -> Option<NodeRef> {
+        let found = children.iter().find(|c| declares(req, c))?;
+        let f = found.borrow();
+        let mut chart = f.chart.clone();
         if !req.alias.is_empty() {
-            req.name = req.alias.clone();
+            chart.metadata.name = req.alias.clone();
+        }
+        Some(Rc::new(RefCell::new(Node {
+            chart,
+            reqs: f.reqs.clone(),
+            children: f.children.clone(),
+            parent: f.parent.clone(),
+        })))
+    }
+
+    /// Helm's log line from `pkg/chartutil/dependencies.go`.
+    fn dep_warn(warnings: &mut Vec<String>, line: u32, message: String) {
+        warnings.push(format!("dependencies.go:{line}: {message}"));
+    }
+
+    pub(super) fn process_enabled(
+        node: &NodeRef,
+        v: &Map,
+        path: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        let reqs = node.borrow().reqs.clone();
+        if reqs.is_empty() {
+            return Ok(());
+        }
+        let children = node.borrow().children.clone();
+        let mut deps: Vec<NodeRef> = children
+            .iter()
+            .filter(|c| !reqs.iter().any(|r| declares(&r.borrow().dep, c)))
+            .cloned()
+            .collect();
+        for r in &reqs {
+            if let Some(c) = alias_dependency(&children, &r.borrow().dep) {
+                deps.push(c);
+            }
+            let mut r = r.borrow_mut();
+            if !r.dep.alias.is_empty() {
+                r.dep.name = r.dep.alias.clone();
+            }
+        }
+        set_dependencies(node, deps);
+        for r in &reqs {
+            r.borrow_mut().dep.enabled = true;
+        }
+        let cvals = coalesce_values_warn(&Node::values_view(node), v, false, warnings)?;
+        process_tags(&reqs, &cvals, warnings);
+        process_conditions(&reqs, &cvals, path, warnings);
+        let removed: Vec<String> = reqs
+            .iter()
+            .filter(|r| !r.borrow().dep.enabled)
+            .map(|r| r.borrow().dep.name.clone())
+            .collect();
+        let kept: Vec<NodeRef> = node
+            .borrow()
+            .children
+            .iter()
+            .filter(|c| !removed.contains(&name(c)))
+            .cloned()
+            .collect();
+        let kept_reqs: Vec<Rc<RefCell<Req>>> = reqs
+            .iter()
+            .filter(|r| !removed.contains(&r.borrow().dep.name))
+            .cloned()
+            .collect();
+        for t in &kept {
+            let subpath = format!("{path}{}.", name(t));
+            process_enabled(t, &cvals, &subpath, warnings)?;
+        }
+        node.borrow_mut().reqs = kept_reqs;
+        set_dependencies(node, kept);
+        Ok(())
+    }
+
+    /// Helm's `processDependencyTags`: the top-level `tags` table switches entries.
+    fn process_tags(reqs: &[Rc<RefCell<Req>>], cvals: &Map, warnings: &mut Vec<String>) {
+        let Some(tags) = table(cvals, "tags") else {
+            return;
+        };
+        for r in reqs {
+            let mut r = r.borrow_mut();
+            let (mut has_true, mut has_false) = (false, false);
+            for k in &r.dep.tags {
+                match tags.get(k) {
+                    Some(Value::Bool(true)) => has_true = true,
+                    Some(Value::Bool(false)) => has_false = true,
+                    Some(_) => dep_warn(
+                        warnings,
+                        94,
+                        format!(
+                            "Warning: Tag '{k}' for chart {} returned non-bool value",
+                            r.dep.name
+                        ),
+                    ),
+                    None => {}
+                }
+            }
+            if !has_true && has_false {
+                r.dep.enabled = false;
+            } else if has_true || !has_false {
+                r.dep.enabled = true;
+            }
         }
     }
-    c.dependencies = kept;
-    for req in &mut c.metadata.dependencies {
-        req.enabled = true;
+
+    /// Helm's `processDependencyConditions`: the first condition path holding a boolean wins.
+    fn process_conditions(
+        reqs: &[Rc<RefCell<Req>>],
+        cvals: &Map,
+        path: &str,
+        warnings: &mut Vec<String>,
+    ) {
+        for r in reqs {
+            let mut r = r.borrow_mut();
+            let condition = r.dep.condition.trim().to_string();
+            for cond in condition.split(',') {
+                if cond.is_empty() {
+                    continue;
+                }
+                match path_value(cvals, &format!("{path}{cond}")) {
+                    Some(Value::Bool(b)) => {
+                        r.dep.enabled = *b;
+                        break;
+                    }
+                    Some(_) => dep_warn(
+                        warnings,
+                        63,
+                        format!(
+                            "Warning: Condition path '{cond}' for chart {} returned non-bool value",
+                            r.dep.name
+                        ),
+                    ),
+                    None => {}
+                }
+            }
+        }
     }
-    let cvals = coalesce_values_warn(c, v, false, warnings)?;
-    // Tags.
-    if let Some(tags) = table(&cvals, "tags") {
-        for r in &mut c.metadata.dependencies {
-            let (mut has_true, mut has_false) = (false, false);
-            for k in &r.tags {
-                if let Some(Value::Bool(b)) = tags.get(k) {
-                    if *b {
-                        has_true = true;
-                    } else {
-                        has_false = true;
+
+    /// Helm's `Values.Table` with its error: the first path element that is not a table.
+    fn table_or_missing<'a>(m: &'a Map, path: &str) -> std::result::Result<&'a Map, String> {
+        let mut cur = m;
+        for part in path.split('.') {
+            match cur.get(part) {
+                Some(Value::Map(next)) => cur = next,
+                _ => {
+                    return Err(format!(
+                        "{} is not a table",
+                        crate::template::format::go_quote(part)
+                    ));
+                }
+            }
+        }
+        Ok(cur)
+    }
+
+    /// Helm's `processDependencyImportValues`: children first, then the chart itself.
+    pub(super) fn process_import_values(node: &NodeRef, warnings: &mut Vec<String>) -> Result<()> {
+        let children = node.borrow().children.clone();
+        for d in &children {
+            process_import_values(d, warnings)?;
+        }
+        let reqs = node.borrow().reqs.clone();
+        if reqs.is_empty() {
+            return Ok(());
+        }
+        let cvals = coalesce_values_warn(&Node::values_view(node), &Map::new(), true, warnings)?;
+        let mut b = Map::new();
+        for r in &reqs {
+            let mut r = r.borrow_mut();
+            let mut out = Vec::new();
+            if !r.imports_rewritten {
+                for riv in &r.dep.import_values {
+                    match riv {
+                        Value::Map(iv) => {
+                            let field = |k: &str| match iv.get(k) {
+                                Some(Value::String(s)) => s.clone(),
+                                _ => String::new(),
+                            };
+                            let (child, parent) = (field("child"), field("parent"));
+                            out.push(child_parent(&child, &parent));
+                            match table_or_missing(&cvals, &format!("{}.{}", r.dep.name, child)) {
+                                Ok(vv) => coalesce_tables_at(
+                                    &mut b,
+                                    path_to_map(&parent, vv.clone()),
+                                    true,
+                                    "",
+                                    warnings,
+                                ),
+                                Err(e) => dep_warn(
+                                    warnings,
+                                    269,
+                                    format!(
+                                        "Warning: ImportValues missing table from chart {}: {e}",
+                                        r.dep.name
+                                    ),
+                                ),
+                            }
+                        }
+                        Value::String(s) => {
+                            let child = format!("exports.{s}");
+                            out.push(child_parent(&child, "."));
+                            match table_or_missing(&cvals, &format!("{}.{}", r.dep.name, child)) {
+                                Ok(vm) => {
+                                    coalesce_tables_at(&mut b, vm.clone(), true, "", warnings)
+                                }
+                                Err(e) => dep_warn(
+                                    warnings,
+                                    286,
+                                    format!("Warning: ImportValues missing table: {e}"),
+                                ),
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
-            r.enabled = has_true || !has_false;
+            r.imports_rewritten = !out.is_empty();
+            r.dep.import_values = out;
         }
+        let mut merged = cvals;
+        coalesce_tables_at(&mut merged, b, true, "", warnings);
+        node.borrow_mut().chart.values = merged;
+        Ok(())
     }
-    // Conditions.
-    for r in &mut c.metadata.dependencies {
-        for cond in r.condition.trim().split(',') {
-            if cond.is_empty() {
-                continue;
-            }
-            if let Some(Value::Bool(b)) = path_value(&cvals, &format!("{path}{cond}")) {
-                r.enabled = *b;
-                break;
-            }
-        }
+
+    fn child_parent(child: &str, parent: &str) -> Value {
+        let mut m = Map::new();
+        m.insert("child".into(), Value::String(child.to_string()));
+        m.insert("parent".into(), Value::String(parent.to_string()));
+        Value::Map(m)
     }
-    let removed: Vec<String> = c
-        .metadata
-        .dependencies
-        .iter()
-        .filter(|r| !r.enabled)
-        .map(|r| r.name.clone())
-        .collect();
-    c.dependencies
-        .retain(|d| !removed.contains(&d.metadata.name));
-    c.metadata
-        .dependencies
-        .retain(|r| !removed.contains(&r.name));
-    for sub in &mut c.dependencies {
-        let subpath = format!("{path}{}.", sub.metadata.name);
-        process_enabled(sub, &cvals, &subpath, warnings)?;
-    }
-    c.fix_paths();
-    Ok(())
 }
 
 fn path_to_map(path: &str, data: Map) -> Map {
@@ -449,63 +828,6 @@ fn path_to_map(path: &str, data: Map) -> Map {
         cur = m;
     }
     cur
-}
-
-fn process_import_values(c: &mut Chart, warnings: &mut Vec<String>) -> Result<()> {
-    for d in &mut c.dependencies {
-        process_import_values(d, warnings)?;
-    }
-    if c.metadata.dependencies.is_empty() {
-        return Ok(());
-    }
-    let cvals = coalesce_values_warn(c, &Map::new(), true, warnings)?;
-    let mut b = Map::new();
-    for r in &mut c.metadata.dependencies {
-        let mut out = Vec::new();
-        for riv in &r.import_values {
-            match riv {
-                Value::Map(iv) => {
-                    let child = match iv.get("child") {
-                        Some(Value::String(s)) => s.clone(),
-                        _ => String::new(),
-                    };
-                    let parent = match iv.get("parent") {
-                        Some(Value::String(s)) => s.clone(),
-                        _ => String::new(),
-                    };
-                    let mut m = Map::new();
-                    m.insert("child".into(), Value::String(child.clone()));
-                    m.insert("parent".into(), Value::String(parent.clone()));
-                    out.push(Value::Map(m));
-                    if let Some(vv) = table(&cvals, &format!("{}.{}", r.name, child)) {
-                        coalesce_tables_at(
-                            &mut b,
-                            path_to_map(&parent, vv.clone()),
-                            true,
-                            "",
-                            warnings,
-                        );
-                    }
-                }
-                Value::String(s) => {
-                    let child = format!("exports.{s}");
-                    let mut m = Map::new();
-                    m.insert("child".into(), Value::String(child.clone()));
-                    m.insert("parent".into(), Value::String(".".into()));
-                    out.push(Value::Map(m));
-                    if let Some(vm) = table(&cvals, &format!("{}.{}", r.name, child)) {
-                        coalesce_tables_at(&mut b, vm.clone(), true, "", warnings);
-                    }
-                }
-                _ => {}
-            }
-        }
-        r.import_values = out;
-    }
-    let mut merged = cvals;
-    coalesce_tables_at(&mut merged, b, true, "", warnings);
-    c.values = merged;
-    Ok(())
 }
 
 #[cfg(test)]

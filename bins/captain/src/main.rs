@@ -48,6 +48,15 @@ fn display_name() -> &'static str {
 }
 
 fn main() -> ExitCode {
+    // `template` parses its flags as helm's pflag does (clap's rules and messages differ);
+    // clap still prints its help.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if argv.get(1).map(String::as_str) == Some("template") && !template::wants_help(&argv[2..]) {
+        let result = template::parse_args(&argv[2..]).and_then(template::run_template);
+        return finish(result);
+    }
     let parsed = Cli::command()
         .name(display_name())
         .bin_name(display_name())
@@ -82,6 +91,11 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
         }),
     };
+    finish(result)
+}
+
+/// Prints a command's output, or its error as helm does (`Error: ...` on stderr, status 1).
+fn finish(result: Result<String, String>) -> ExitCode {
     match result {
         Ok(out) => {
             print!("{out}");

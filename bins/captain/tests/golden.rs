@@ -56,6 +56,9 @@ struct Case {
     /// The line started with `= `: when helm fails, captain's stderr must be helm's, word for
     /// word (not only the same kind of error).
     exact: bool,
+    /// A `<FILE` word: both tools read that file (relative to `dir`) on standard input, for
+    /// `-f -` and `--set-file key=-`. Without one, standard input is empty.
+    stdin: Option<PathBuf>,
 }
 
 fn load_cases(file: &str) -> Vec<Case> {
@@ -73,14 +76,20 @@ fn load_cases_in(dir: &Path, file: &str) -> Vec<Case> {
                 Some(rest) => (true, rest),
                 None => (false, l),
             };
+            let mut words = split_args(args);
+            let stdin = words
+                .iter()
+                .position(|w| w.starts_with('<'))
+                .map(|i| dir.join(&words.remove(i)[1..]));
             Case {
                 dir: dir.to_path_buf(),
                 line: l.to_string(),
-                args: split_args(args)
+                args: words
                     .into_iter()
                     .map(|a| a.replace("$SHARED", &shared.display().to_string()))
                     .collect(),
                 exact,
+                stdin,
             }
         })
         .collect()
@@ -117,7 +126,14 @@ fn split_args(l: &str) -> Vec<String> {
 }
 
 fn run(bin: &Path, sub: &[&str], case: &Case) -> Output {
+    let stdin = match &case.stdin {
+        Some(p) => std::fs::File::open(p)
+            .unwrap_or_else(|e| panic!("{}: stdin {}: {e}", case.line, p.display()))
+            .into(),
+        None => std::process::Stdio::null(),
+    };
     Command::new(bin)
+        .stdin(stdin)
         .args(sub)
         .args(&case.args)
         .current_dir(&case.dir)

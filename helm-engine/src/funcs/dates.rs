@@ -3,7 +3,7 @@
 //! `dateInZone` names, from the tz database as Go 1.23 finds it (see [`tz`]).
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Registry, arg_str};
 use crate::value::{Object, Value};
@@ -21,60 +21,201 @@ use tz::Location;
 
 const NANOS: i128 = 1_000_000_000;
 
-/// A `time.Time` as BurntSushi/toml decodes one (`fromToml`), given by its wall clock's
-/// offset and a zone name: `UTC` at offset zero is UTC; an empty name is an explicit offset,
-/// which BurntSushi parses in `time.Local` (so the local zone when it has that offset then, an
-/// unnamed fixed zone otherwise); `datetime-local`, `date-local` and `time-local` are
-/// BurntSushi's zones for times without an offset, whose offset is the local zone's now (the
-/// wall clock stays); any other name is `time.FixedZone(zone, offset)`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct GoTime {
-    pub nanos: i128,
-    /// Seconds east of UTC.
-    pub offset: i32,
-    /// The zone's name.
-    pub zone: &'static str,
+/// Seconds from January 1 of year 1 (Go's zero time) to the Unix epoch.
+const UNIX_TO_INTERNAL: i64 = 62_135_596_800;
+
+/// The zone of a TOML date-time as BurntSushi/toml v1.4 decodes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TomlZone {
+    /// `Z`: UTC.
+    Utc,
+    /// An explicit offset (seconds east of UTC), parsed in `time.Local`.
+    Offset(i32),
+    /// A date-time without an offset (BurntSushi's `datetime-local` zone).
+    LocalDatetime,
+    /// A date alone (`date-local`).
+    LocalDate,
+    /// A time alone, on January 1 of year 0 (`time-local`).
+    LocalTime,
 }
 
-impl GoTime {
-    /// The same instant as a [`Time`] in its location.
-    fn time(&self) -> Time {
-        let fixed = |name: &str, offset: i32| Arc::new(Location::fixed(name, offset));
-        match self.zone {
-            "UTC" if self.offset == 0 => Time::new(self.nanos, Location::utc()),
-            "" => {
-                let local = tz::zones().local();
-                let unix = self.nanos.div_euclid(NANOS) as i64;
-                if local.lookup(unix).offset == self.offset {
-                    Time::new(self.nanos, local)
-                } else {
-                    Time::new(self.nanos, fixed("", self.offset))
-                }
+/// BurntSushi/toml's `time.Time` for a TOML date-time whose wall clock, read as UTC, is
+/// `wall` nanoseconds from the Unix epoch. An explicit offset parsed in `time.Local` is the
+/// local zone when it has that offset then and an unnamed fixed zone otherwise (so `+00:00`
+/// is not UTC unless the local zone is); the local forms sit in fixed zones named
+/// `datetime-local`, `date-local` and `time-local` at the offset the local zone had when the
+/// program started (BurntSushi reads `time.Now().Zone()` once), wall clock kept.
+pub(crate) fn toml_time(wall: i128, zone: TomlZone) -> Value {
+    let fixed = |name: &str, offset: i32| Arc::new(Location::fixed(name, offset));
+    let at = |name: &str| {
+        let off = start_offset();
+        Time::new(wall - i128::from(off) * NANOS, fixed(name, off))
+    };
+    let t = match zone {
+        TomlZone::Utc => Time::new(wall, Location::utc()),
+        TomlZone::Offset(off) => {
+            let nanos = wall - i128::from(off) * NANOS;
+            let local = tz::zones().local();
+            if local.lookup(nanos.div_euclid(NANOS) as i64).offset == off {
+                Time::new(nanos, local)
+            } else {
+                Time::new(nanos, fixed("", off))
             }
-            "datetime-local" | "date-local" | "time-local" => {
-                let now = (now_nanos().div_euclid(NANOS)) as i64;
-                let off = tz::zones().local().lookup(now).offset;
-                let nanos = self.nanos + i128::from(self.offset - off) * NANOS;
-                Time::new(nanos, fixed(self.zone, off))
-            }
-            zone => Time::new(self.nanos, fixed(zone, self.offset)),
+        }
+        TomlZone::LocalDatetime => at("datetime-local"),
+        TomlZone::LocalDate => at("date-local"),
+        TomlZone::LocalTime => at("time-local"),
+    };
+    Value::Object(Arc::new(t))
+}
+
+/// The local zone's offset when the program started (the first time it is asked for here),
+/// as packages that read `time.Now().Zone()` at initialisation see it. Per test thread under
+/// injected zones, so tests do not depend on each other.
+fn start_offset() -> i32 {
+    let now = now_nanos().div_euclid(NANOS) as i64;
+    tz::zones().local().lookup(now).offset
+}
+
+/// BurntSushi/toml's encoding of a `time.Time` (`toToml`): RFC 3339 with nanoseconds in its
+/// own zone, except that times in its decoder's local zones are converted to UTC first and
+/// printed in the local forms (`2006-01-02T15:04:05.999999999`, `2006-01-02`,
+/// `15:04:05.999999999`).
+pub(crate) fn toml_text(o: &dyn Object) -> Option<String> {
+    let t = Instant::of(o)?;
+    let layout = match t.loc_name.as_str() {
+        "datetime-local" => "2006-01-02T15:04:05.999999999",
+        "date-local" => "2006-01-02",
+        "time-local" => "15:04:05.999999999",
+        _ => {
+            let z = if t.fixed.is_some() || t.is_utc || t.is_local {
+                o.call("Format", &[Value::String(RFC3339_NANO.into())])
+            } else {
+                None
+            };
+            return match z {
+                Some(Ok(Value::String(s))) => Some(s),
+                _ => None,
+            };
+        }
+    };
+    Some(format_time(t.nanos, layout))
+}
+
+/// Go's `time.RFC3339Nano`.
+const RFC3339_NANO: &str = "2006-01-02T15:04:05.999999999Z07:00";
+
+/// Go's `Time.MarshalJSON` / `MarshalText` checks before RFC 3339: a year within 0..=9999
+/// and a zone offset under 24 hours.
+fn marshal_check(year: i64, offset: i32, what: &str) -> Result<(), String> {
+    if !(0..=9999).contains(&year) {
+        return Err(format!("Time.{what}: year outside of range [0,9999]"));
+    }
+    if offset.unsigned_abs() >= 24 * 3600 {
+        return Err(format!(
+            "Time.{what}: timezone hour outside of range [0,23]"
+        ));
+    }
+    Ok(())
+}
+
+/// What `encoding/json` writes for a `time.Time` (its `MarshalJSON`, without the quotes),
+/// or the error `json.Marshal` reports.
+pub(crate) fn json_text(o: &dyn Object) -> Option<Result<String, String>> {
+    if o.type_name() != "time.Time" {
+        return None;
+    }
+    Some(match o.call("MarshalText", &[]) {
+        Some(Ok(Value::Object(b))) => {
+            Ok(String::from_utf8_lossy(b.bytes().unwrap_or_default()).into_owned())
+        }
+        Some(Err(e)) => Err(format!(
+            "json: error calling MarshalJSON for type time.Time: {}",
+            e.replace("MarshalText", "MarshalJSON")
+        )),
+        _ => Err("json: unsupported type: time.Time".into()),
+    })
+}
+
+/// A time's instant, monotonic reading and location, read back from any time object through
+/// [`INSTANT`] (template values are trait objects).
+struct Instant {
+    nanos: i128,
+    mono: Option<i128>,
+    loc_name: String,
+    fixed: Option<i32>,
+    is_utc: bool,
+    is_local: bool,
+}
+
+/// A method name no template can spell (identifiers have no spaces), through which time and
+/// location objects hand their insides to each other.
+const INSTANT: &str = " instant";
+
+impl Instant {
+    fn of(o: &dyn Object) -> Option<Instant> {
+        let Some(Ok(Value::List(l))) = o.call(INSTANT, &[]) else {
+            return None;
+        };
+        match l.as_slice() {
+            [
+                Value::String(n),
+                Value::Int64(sec),
+                Value::Int(ns),
+                mono,
+                Value::String(loc_name),
+                fixed,
+                Value::Bool(is_utc),
+                Value::Bool(is_local),
+            ] => Some(Instant {
+                nanos: n
+                    .parse()
+                    .unwrap_or(i128::from(*sec) * NANOS + i128::from(*ns)),
+                mono: match mono {
+                    Value::String(m) => m.parse().ok(),
+                    _ => None,
+                },
+                loc_name: loc_name.clone(),
+                fixed: match fixed {
+                    Value::Int(f) => Some(*f as i32),
+                    _ => None,
+                },
+                is_utc: *is_utc,
+                is_local: *is_local,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The location back as one: UTC, the local zone, a fixed zone, or a zone loaded by name.
+    fn location(&self) -> Arc<Location> {
+        if self.is_utc {
+            Location::utc()
+        } else if self.is_local {
+            tz::zones().local()
+        } else if let Some(off) = self.fixed {
+            Arc::new(Location::fixed(&self.loc_name, off))
+        } else {
+            tz::zones()
+                .load(&self.loc_name)
+                .unwrap_or_else(|_| Location::utc())
         }
     }
 }
 
-impl Object for GoTime {
-    fn type_name(&self) -> &str {
-        "time.Time"
-    }
-    fn field(&self, name: &str) -> Option<Value> {
-        self.time().field(name)
-    }
-    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        self.time().call(name, args)
-    }
-    fn format(&self) -> String {
-        self.time().format()
-    }
+/// The fields [`Instant::of`] reads, for a location (and, for a time, its instant).
+fn instant_list(nanos: i128, mono: Option<i128>, loc: &Arc<Location>) -> Value {
+    Value::List(vec![
+        Value::String(nanos.to_string()),
+        Value::Int64(nanos.div_euclid(NANOS) as i64),
+        Value::Int(nanos.rem_euclid(NANOS) as i64),
+        mono.map_or(Value::Nil, |m| Value::String(m.to_string())),
+        Value::String(loc.name().to_string()),
+        loc.fixed_offset()
+            .map_or(Value::Nil, |o| Value::Int(i64::from(o))),
+        Value::Bool(Arc::ptr_eq(loc, &Location::utc())),
+        Value::Bool(Arc::ptr_eq(loc, &tz::zones().local())),
+    ])
 }
 
 /// Go's `time.Time`: an instant (nanoseconds since the Unix epoch), the location it is shown
@@ -98,13 +239,21 @@ impl Time {
     /// Go's `time.Now()`, in the local zone, with a monotonic reading.
     fn now() -> Time {
         // Go's monotonic clock counts from its runtime's start; ours from the first use.
-        static START: OnceLock<Instant> = OnceLock::new();
-        let start = *START.get_or_init(Instant::now);
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        let start = *START.get_or_init(std::time::Instant::now);
         Time {
             nanos: now_nanos(),
             loc: tz::zones().local(),
             mono: Some(start.elapsed().as_nanos() as i128 + 1),
         }
+    }
+
+    /// Go's `time.Unix(sec, 0)`, in the local zone: Go keeps seconds since year 1 in an
+    /// int64, so seconds past its end wrap around.
+    fn unix_time(sec: i64) -> Time {
+        let internal = sec.wrapping_add(UNIX_TO_INTERNAL);
+        let unix = i128::from(internal) - i128::from(UNIX_TO_INTERNAL);
+        Time::new(unix * NANOS, tz::zones().local())
     }
 
     fn unix(&self) -> i64 {
@@ -114,6 +263,11 @@ impl Time {
     /// The zone in effect: its abbreviation and offset.
     fn zone(&self) -> tz::ZoneAt {
         self.loc.lookup(self.unix())
+    }
+
+    /// The wall clock's calendar fields.
+    fn civil(&self) -> Civil {
+        civil(self.nanos + i128::from(self.zone().offset) * NANOS)
     }
 
     /// Go's `t.In(loc)` (which drops the monotonic reading).
@@ -126,40 +280,263 @@ impl Time {
         let z = self.zone();
         format_time_in(self.nanos, z.offset, &z.name, layout)
     }
+
+    /// Go's `t.Add(d)`: the location stays; a monotonic reading moves with it unless it
+    /// would overflow.
+    fn add(&self, d: i64) -> Time {
+        let mono = self.mono.and_then(|m| {
+            let te = (m as i64).checked_add(d)?;
+            Some(i128::from(te))
+        });
+        Time {
+            nanos: self.nanos + i128::from(d),
+            loc: self.loc.clone(),
+            mono,
+        }
+    }
+
+    /// Go's `t.Sub(u)`: by the monotonic readings when both have one, else by the instants,
+    /// saturating at the ends of `time.Duration`.
+    fn sub(&self, u_nanos: i128, u_mono: Option<i128>) -> i64 {
+        let d = match (self.mono, u_mono) {
+            (Some(a), Some(b)) => a - b,
+            _ => self.nanos - u_nanos,
+        };
+        d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    }
+
+    /// Go's `t.Compare(u)`: by the monotonic readings when both have one.
+    fn compare(&self, u_nanos: i128, u_mono: Option<i128>) -> std::cmp::Ordering {
+        match (self.mono, u_mono) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            _ => self.nanos.cmp(&u_nanos),
+        }
+    }
+
+    /// Go's `t.Truncate(d)` and `t.Round(d)`: the remainder counts from Go's zero time
+    /// (January 1, year 1), and the monotonic reading is dropped.
+    fn round(&self, d: i64, round: bool) -> Time {
+        let stripped = Time::new(self.nanos, self.loc.clone());
+        if d <= 0 {
+            return stripped;
+        }
+        let d = i128::from(d);
+        let since_zero = self.nanos + i128::from(UNIX_TO_INTERNAL) * NANOS;
+        let r = since_zero.rem_euclid(d);
+        let nanos = if round && r + r >= d {
+            self.nanos + d - r
+        } else {
+            self.nanos - r
+        };
+        Time::new(nanos, self.loc.clone())
+    }
+
+    /// Go's `t.AddDate(y, m, d)`: the calendar fields moved and normalised by `time.Date` in
+    /// the time's location.
+    fn add_date(&self, years: i64, months: i64, days: i64) -> Time {
+        let c = self.civil();
+        let m0 = c.month - 1 + months;
+        let year = c.year + years + m0.div_euclid(12);
+        let month = m0.rem_euclid(12) + 1;
+        let day = days_from_civil(year, month, 1) + c.day - 1 + days;
+        let wall = day * 86_400 + c.hour * 3600 + c.min * 60 + c.sec;
+        let unix = self.loc.wall_to_unix(wall);
+        Time::new(
+            i128::from(unix) * NANOS + i128::from(c.nano),
+            self.loc.clone(),
+        )
+    }
+
+    /// Go's `Time.GoString`.
+    fn go_string(&self) -> String {
+        let c = self.civil();
+        let loc = if Arc::ptr_eq(&self.loc, &Location::utc()) {
+            "time.UTC".to_string()
+        } else if Arc::ptr_eq(&self.loc, &tz::zones().local()) {
+            "time.Local".to_string()
+        } else {
+            format!(
+                "time.Location({})",
+                crate::template::format::go_quote(self.loc.name())
+            )
+        };
+        format!(
+            "time.Date({}, time.{}, {}, {}, {}, {}, {}, {loc})",
+            c.year,
+            MONTHS[(c.month - 1) as usize],
+            c.day,
+            c.hour,
+            c.min,
+            c.sec,
+            c.nano
+        )
+    }
+
+    /// Go's `MarshalText` (`MarshalJSON` adds the quotes).
+    fn marshal(&self, what: &str) -> Result<String, String> {
+        marshal_check(self.civil().year, self.zone().offset, what)?;
+        Ok(self.layout(RFC3339_NANO))
+    }
+
+    /// Go's `MarshalBinary` (and `GobEncode`): a version byte, seconds since year 1, the
+    /// nanoseconds, the zone offset in minutes (-1 for UTC) and, in version 2, its seconds.
+    fn marshal_binary(&self) -> Result<Vec<u8>, String> {
+        let mut version = 1u8;
+        let mut offset_sec = None;
+        let offset_min: i16 = if Arc::ptr_eq(&self.loc, &Location::utc()) {
+            -1
+        } else {
+            let offset = self.zone().offset;
+            if offset % 60 != 0 {
+                version = 2;
+                offset_sec = Some((offset % 60) as i8);
+            }
+            match i16::try_from(offset / 60) {
+                Ok(m) if m != -1 => m,
+                _ => return Err("Time.MarshalBinary: unexpected zone offset".into()),
+            }
+        };
+        let sec = (self.nanos.div_euclid(NANOS) as i64).wrapping_add(UNIX_TO_INTERNAL);
+        let nsec = self.nanos.rem_euclid(NANOS) as u32;
+        let mut out = vec![version];
+        out.extend(sec.to_be_bytes());
+        out.extend(nsec.to_be_bytes());
+        out.extend(offset_min.to_be_bytes());
+        if let Some(s) = offset_sec {
+            out.push(s as u8);
+        }
+        Ok(out)
+    }
+
+    /// The zero-argument methods, by name.
+    fn method0(&self, name: &str) -> Option<Result<Value, String>> {
+        let obj = |o: Arc<dyn Object>| Ok(Value::Object(o));
+        let c = || self.civil();
+        Some(match name {
+            "Year" => Ok(Value::Int(c().year)),
+            "Month" => obj(Arc::new(Named::Month(c().month))),
+            "Day" => Ok(Value::Int(c().day)),
+            "Hour" => Ok(Value::Int(c().hour)),
+            "Minute" => Ok(Value::Int(c().min)),
+            "Second" => Ok(Value::Int(c().sec)),
+            "Nanosecond" => Ok(Value::Int(c().nano)),
+            "YearDay" => Ok(Value::Int(c().yday)),
+            "Weekday" => obj(Arc::new(Named::Weekday(c().wday))),
+            "Unix" => Ok(Value::Int64(self.unix())),
+            "UnixMilli" => Ok(Value::Int64(self.nanos.div_euclid(1_000_000) as i64)),
+            "UnixMicro" => Ok(Value::Int64(self.nanos.div_euclid(1_000) as i64)),
+            // Go's int64 arithmetic wraps for instants past about 2262.
+            "UnixNano" => Ok(Value::Int64(self.nanos as i64)),
+            "IsZero" => Ok(Value::Bool(self.nanos == ZERO_TIME)),
+            "IsDST" => Ok(Value::Bool(self.zone().is_dst)),
+            "UTC" => obj(Arc::new(self.in_loc(Location::utc()))),
+            "Local" => obj(Arc::new(self.in_loc(tz::zones().local()))),
+            "Location" => obj(Arc::new(LocationObj(self.loc.clone()))),
+            "String" => Ok(Value::String(self.format())),
+            "GoString" => Ok(Value::String(self.go_string())),
+            "MarshalText" => self
+                .marshal("MarshalText")
+                .map(|s| Value::Object(Arc::new(Bytes(s.into_bytes())))),
+            "MarshalJSON" => self
+                .marshal("MarshalJSON")
+                .map(|s| Value::Object(Arc::new(Bytes(format!("\"{s}\"").into_bytes())))),
+            "MarshalBinary" | "GobEncode" => self
+                .marshal_binary()
+                .map(|b| Value::Object(Arc::new(Bytes(b)))),
+            INSTANT => Ok(instant_list(self.nanos, self.mono, &self.loc)),
+            _ => return None,
+        })
+    }
+}
+
+/// The parameters of `time.Time`'s methods that templates can call, in the registry's
+/// signature letters (`a` where Go wants a `time.Time` or `*time.Location`, checked here).
+fn time_method_sig(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "Year" | "Month" | "Day" | "Hour" | "Minute" | "Second" | "Nanosecond" | "YearDay"
+        | "Weekday" | "Unix" | "UnixMilli" | "UnixMicro" | "UnixNano" | "IsZero" | "IsDST"
+        | "UTC" | "Local" | "Location" | "String" | "GoString" | "MarshalText" | "MarshalJSON"
+        | "MarshalBinary" | "GobEncode" => "",
+        // time.Duration parameters take integer constants as Go's int does.
+        "Add" | "Truncate" | "Round" => "i",
+        "AddDate" => "iii",
+        "Format" => "s",
+        "Sub" | "Before" | "After" | "Equal" | "Compare" | "In" => "a",
+        _ => return None,
+    })
+}
+
+/// A `time.Time` argument, or Go's complaint about the value given instead.
+fn time_arg(v: &Value) -> Result<Instant, String> {
+    match v {
+        Value::Object(o) if o.type_name() == "time.Time" => {
+            Instant::of(o.as_ref()).ok_or_else(|| "invalid time.Time".to_string())
+        }
+        Value::Nil => Err("cannot assign nil to time.Time".into()),
+        other => Err(format!(
+            "wrong type for value; expected time.Time; got {}",
+            crate::template::format::type_name(other)
+        )),
+    }
 }
 
 impl Object for Time {
     fn type_name(&self) -> &str {
         "time.Time"
     }
+    fn kind(&self) -> &'static str {
+        "struct"
+    }
     fn field(&self, name: &str) -> Option<Value> {
-        let c = civil(self.nanos + i128::from(self.zone().offset) * NANOS);
-        Some(match name {
-            "Year" => Value::Int(c.year),
-            "Month" => Value::Int(c.month),
-            "Day" => Value::Int(c.day),
-            "Hour" => Value::Int(c.hour),
-            "Minute" => Value::Int(c.min),
-            "Second" => Value::Int(c.sec),
-            "Nanosecond" => Value::Int(c.nano),
-            "Unix" => Value::Int64(self.unix()),
-            "UnixNano" => Value::Int64(self.nanos as i64),
-            "YearDay" => Value::Int(c.yday),
-            "UTC" => Value::Object(Arc::new(self.in_loc(Location::utc()))),
-            "Local" => Value::Object(Arc::new(self.in_loc(tz::zones().local()))),
-            "Location" => Value::String(self.loc.name().to_string()),
-            "String" => Value::String(self.format()),
-            _ => return None,
-        })
+        self.method0(name)?.ok()
+    }
+    fn method_sig(&self, name: &str) -> Option<&'static str> {
+        time_method_sig(name)
     }
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        match (name, args) {
-            ("Format", [Value::String(layout)]) => Some(Ok(Value::String(self.layout(layout)))),
-            ("Add", [Value::Int(d) | Value::Int64(d)]) => {
-                Some(Ok(Value::Object(Arc::new(self.add(*d)))))
-            }
+        let time = |t: Time| Ok(Value::Object(Arc::new(t)));
+        let int = |v: &Value| match v {
+            Value::Int(n) | Value::Int64(n) => Some(*n),
+            Value::Object(o) if o.type_name() == "time.Duration" => match o.json_plain() {
+                Some(Value::Int64(n)) => Some(n),
+                _ => None,
+            },
             _ => None,
-        }
+        };
+        Some(match (name, args) {
+            (_, []) => return self.method0(name),
+            ("Format", [Value::String(layout)]) => Ok(Value::String(self.layout(layout))),
+            ("Add", [d]) => time(self.add(int(d)?)),
+            ("Truncate", [d]) => time(self.round(int(d)?, false)),
+            ("Round", [d]) => time(self.round(int(d)?, true)),
+            ("AddDate", [y, m, d]) => time(self.add_date(int(y)?, int(m)?, int(d)?)),
+            ("Sub" | "Before" | "After" | "Equal" | "Compare", [u]) => {
+                let u = match time_arg(u) {
+                    Ok(u) => u,
+                    Err(e) => return Some(Err(e)),
+                };
+                let ord = self.compare(u.nanos, u.mono);
+                Ok(match name {
+                    "Sub" => Value::Object(Arc::new(Named::Duration(self.sub(u.nanos, u.mono)))),
+                    "Before" => Value::Bool(ord.is_lt()),
+                    "After" => Value::Bool(ord.is_gt()),
+                    "Equal" => Value::Bool(ord.is_eq()),
+                    _ => Value::Int(ord as i64),
+                })
+            }
+            ("In", [Value::Nil]) => Err("time: missing Location in call to Time.In".into()),
+            ("In", [Value::Object(l)]) if l.type_name() == "*time.Location" => {
+                match Instant::of(l.as_ref()) {
+                    Some(i) => time(self.in_loc(i.location())),
+                    None => return None,
+                }
+            }
+            ("In", [other]) => Err(format!(
+                "wrong type for value; expected *time.Location; got {}",
+                crate::template::format::type_name(other)
+            )),
+            _ => return None,
+        })
     }
     /// Go's `Time.String`: the time, its zone, and `m=±s.nnnnnnnnn` for a monotonic reading.
     fn format(&self) -> String {
@@ -175,21 +552,208 @@ impl Object for Time {
         }
         s
     }
+    fn go_syntax(&self) -> String {
+        self.go_string()
+    }
 }
 
-impl Time {
-    /// Go's `t.Add(d)`: the location stays; a monotonic reading moves with it unless it
-    /// would overflow.
-    fn add(&self, d: i64) -> Time {
-        let mono = self.mono.and_then(|m| {
-            let te = (m as i64).checked_add(d)?;
-            Some(i128::from(te))
-        });
-        Time {
-            nanos: self.nanos + i128::from(d),
-            loc: self.loc.clone(),
-            mono,
+/// Go's named integer types that `time.Time`'s methods return: `time.Month`,
+/// `time.Weekday` (which print their English names) and `time.Duration` (which prints as
+/// `1h2m3s`). `encoding/json` and `%#v` see the number.
+#[derive(Debug, Clone, Copy)]
+enum Named {
+    Month(i64),
+    Weekday(i64),
+    Duration(i64),
+}
+
+impl Named {
+    fn number(self) -> i64 {
+        match self {
+            Named::Month(n) | Named::Weekday(n) | Named::Duration(n) => n,
         }
+    }
+
+    /// `time.Duration`'s methods.
+    fn duration_method(d: i64, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        let dur = |d: i64| Ok(Value::Object(Arc::new(Named::Duration(d))));
+        let split = |unit: i64| (d / unit, d % unit);
+        Some(match (name, args) {
+            ("Hours", []) => {
+                let (h, ns) = split(3_600_000_000_000);
+                Ok(Value::Float(h as f64 + ns as f64 / 3.6e12))
+            }
+            ("Minutes", []) => {
+                let (m, ns) = split(60_000_000_000);
+                Ok(Value::Float(m as f64 + ns as f64 / 6e10))
+            }
+            ("Seconds", []) => {
+                let (s, ns) = split(1_000_000_000);
+                Ok(Value::Float(s as f64 + ns as f64 / 1e9))
+            }
+            ("Milliseconds", []) => Ok(Value::Int64(d / 1_000_000)),
+            ("Microseconds", []) => Ok(Value::Int64(d / 1_000)),
+            ("Nanoseconds", []) => Ok(Value::Int64(d)),
+            ("String", []) => Ok(Value::String(go_duration(i128::from(d)))),
+            ("Abs", []) => dur(if d >= 0 {
+                d
+            } else if d == i64::MIN {
+                i64::MAX
+            } else {
+                -d
+            }),
+            ("Truncate", [Value::Int(m) | Value::Int64(m)]) => {
+                dur(if *m <= 0 { d } else { d - d % m })
+            }
+            ("Round", [Value::Int(m) | Value::Int64(m)]) => dur(duration_round_to(d, *m)),
+            _ => return None,
+        })
+    }
+}
+
+/// Go's `Duration.Round(m)`: halves away from zero, saturating at the ends.
+fn duration_round_to(d: i64, m: i64) -> i64 {
+    if m <= 0 {
+        return d;
+    }
+    let r = d % m;
+    let less_than_half = |x: i64| (x as u64).wrapping_add(x as u64) < m as u64;
+    if d < 0 {
+        let r = -r;
+        if less_than_half(r) {
+            return d + r;
+        }
+        match (d - m).checked_add(r) {
+            Some(d1) if d1 < d => d1,
+            _ => i64::MIN,
+        }
+    } else {
+        if less_than_half(r) {
+            return d - r;
+        }
+        match d.checked_add(m - r) {
+            Some(d1) if d1 > d => d1,
+            _ => i64::MAX,
+        }
+    }
+}
+
+impl Object for Named {
+    fn type_name(&self) -> &str {
+        match self {
+            Named::Month(_) => "time.Month",
+            Named::Weekday(_) => "time.Weekday",
+            Named::Duration(_) => "time.Duration",
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            Named::Duration(_) => "int64",
+            _ => "int",
+        }
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.call(name, &[])?.ok()
+    }
+    fn method_sig(&self, name: &str) -> Option<&'static str> {
+        match (self, name) {
+            (_, "String") => Some(""),
+            (
+                Named::Duration(_),
+                "Hours" | "Minutes" | "Seconds" | "Milliseconds" | "Microseconds" | "Nanoseconds"
+                | "Abs",
+            ) => Some(""),
+            (Named::Duration(_), "Truncate" | "Round") => Some("i"),
+            _ => None,
+        }
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        match self {
+            Named::Duration(d) => Named::duration_method(*d, name, args),
+            _ if name == "String" && args.is_empty() => Some(Ok(Value::String(self.format()))),
+            _ => None,
+        }
+    }
+    fn format(&self) -> String {
+        match *self {
+            Named::Month(m) if (1..=12).contains(&m) => MONTHS[(m - 1) as usize].to_string(),
+            Named::Month(m) => format!("%!Month({m})"),
+            Named::Weekday(d) if (0..7).contains(&d) => DAYS[d as usize].to_string(),
+            Named::Weekday(d) => format!("%!Weekday({d})"),
+            Named::Duration(d) => go_duration(i128::from(d)),
+        }
+    }
+    fn go_syntax(&self) -> String {
+        self.number().to_string()
+    }
+    fn json_plain(&self) -> Option<Value> {
+        Some(match self {
+            Named::Duration(d) => Value::Int64(*d),
+            other => Value::Int(other.number()),
+        })
+    }
+}
+
+/// Go's `*time.Location`: prints its name; `encoding/json` sees a struct without exported
+/// fields.
+#[derive(Debug, Clone)]
+struct LocationObj(Arc<Location>);
+
+impl Object for LocationObj {
+    fn type_name(&self) -> &str {
+        "*time.Location"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        (name == "String").then(|| Value::String(self.format()))
+    }
+    fn method_sig(&self, name: &str) -> Option<&'static str> {
+        (name == "String").then_some("")
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        match (name, args) {
+            ("String", []) => Some(Ok(Value::String(self.format()))),
+            (INSTANT, []) => Some(Ok(instant_list(0, None, &self.0))),
+            _ => None,
+        }
+    }
+    fn format(&self) -> String {
+        self.0.name().to_string()
+    }
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(Vec::new())
+    }
+}
+
+/// Go's `[]byte`, as `Time.MarshalJSON` and `MarshalText` return it.
+#[derive(Debug, Clone)]
+struct Bytes(Vec<u8>);
+
+impl Object for Bytes {
+    fn type_name(&self) -> &str {
+        "[]uint8"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        Some(
+            self.0
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (Value::Int(i as i64), Value::Int(i64::from(*b))))
+                .collect(),
+        )
+    }
+    fn bytes(&self) -> Option<&[u8]> {
+        Some(&self.0)
+    }
+    fn go_syntax(&self) -> String {
+        let parts: Vec<String> = self.0.iter().map(|b| format!("{b:#x}")).collect();
+        format!("[]byte{{{}}}", parts.join(", "))
+    }
+    fn format(&self) -> String {
+        let parts: Vec<String> = self.0.iter().map(|b| b.to_string()).collect();
+        format!("[{}]", parts.join(" "))
     }
 }
 
@@ -211,12 +775,16 @@ pub(super) fn register(r: &mut Registry) {
         Ok(date_in_zone("2006-01-02", a[0], arg_str(a, 1)))
     });
     r.plain("unixEpoch", "a", |a| {
-        Ok(Value::String(time_of(a[0]).div_euclid(NANOS).to_string()))
+        Ok(Value::String(time_of(a[0]).unix().to_string()))
     });
+    // time.Since(t).Round(time.Second); Sprig reads times, ints and int64s, else now.
     r.plain("ago", "a", |a| {
-        Ok(Value::String(go_duration(round_to_second(
-            now_nanos() - time_of(a[0]),
-        ))))
+        let t = time_of(a[0]);
+        let d = Time::now().sub(t.nanos, t.mono);
+        Ok(Value::String(go_duration(i128::from(duration_round_to(
+            d,
+            1_000_000_000,
+        )))))
     });
     // Sprig reads only strings and int64s; a Go `int` (what literals are) counts as zero.
     r.plain("duration", "a", |a| {
@@ -234,7 +802,10 @@ pub(super) fn register(r: &mut Registry) {
         let d: i128 = match a[0] {
             Value::String(s) => parse_duration(s).unwrap_or(0),
             Value::Int64(n) => i128::from(*n),
-            Value::Object(o) if o.type_name() == "time.Time" => now_nanos() - time_of(a[0]),
+            Value::Object(o) if o.type_name() == "time.Time" => {
+                let t = time_of(a[0]);
+                i128::from(Time::now().sub(t.nanos, t.mono))
+            }
             _ => 0,
         };
         Ok(Value::String(duration_round(d.unsigned_abs())))
@@ -247,48 +818,26 @@ pub(super) fn register(r: &mut Registry) {
     r.plain("mustToDate", "ss", |a| {
         parse_date(arg_str(a, 0), arg_str(a, 1)).map(|t| Value::Object(Arc::new(t)))
     });
-    r.plain("dateModify", "sa", |a| {
-        Ok(parse_duration(arg_str(a, 0))
-            .map(|d| add_duration(a[1], d))
-            .unwrap_or_else(|_| a[1].clone()))
-    });
-    r.plain("date_modify", "sa", |a| {
-        Ok(parse_duration(arg_str(a, 0))
-            .map(|d| add_duration(a[1], d))
-            .unwrap_or_else(|_| a[1].clone()))
-    });
-    r.plain("mustDateModify", "sa", |a| {
-        parse_duration(arg_str(a, 0)).map(|d| add_duration(a[1], d))
-    });
-    r.plain("must_date_modify", "sa", |a| {
-        parse_duration(arg_str(a, 0)).map(|d| add_duration(a[1], d))
-    });
+    for name in ["dateModify", "date_modify"] {
+        r.plain(name, "sa", |a| {
+            Ok(parse_duration(arg_str(a, 0))
+                .map(|d| add_duration(a[1], d))
+                .unwrap_or_else(|_| a[1].clone()))
+        });
+    }
+    for name in ["mustDateModify", "must_date_modify"] {
+        r.plain(name, "sa", |a| {
+            parse_duration(arg_str(a, 0)).map(|d| add_duration(a[1], d))
+        });
+    }
 }
 
 /// Sprig's `dateInZone`: a time, or Unix seconds from a Go int or int64 (anything else is
 /// now), shown in `zone` as `time.LoadLocation` finds it, or in UTC when it cannot.
 fn date_in_zone(layout: &str, date: &Value, zone: &str) -> Value {
-    let nanos = match date {
-        Value::Object(o) if o.type_name() == "time.Time" => time_of(date),
-        Value::Int(i) | Value::Int64(i) => i128::from(*i) * NANOS,
-        _ => now_nanos(),
-    };
+    let t = time_of(date);
     let loc = tz::zones().load(zone).unwrap_or_else(|_| Location::utc());
-    Value::String(Time::new(nanos, loc).layout(layout))
-}
-
-/// Go's `Duration.Round(time.Second)`: halves round away from zero.
-fn round_to_second(d: i128) -> i128 {
-    let r = d % NANOS;
-    let half = |x: i128| x + x < NANOS;
-    if d < 0 {
-        let r = -r;
-        if half(r) { d + r } else { d - NANOS + r }
-    } else if half(r) {
-        d - r
-    } else {
-        d + NANOS - r
-    }
+    Value::String(t.in_loc(loc).layout(layout))
 }
 
 /// Go's zero `time.Time` (January 1, year 1), in Unix nanoseconds.
@@ -301,30 +850,27 @@ fn now_nanos() -> i128 {
         .unwrap_or(0)
 }
 
-/// `t.Add(d)`: a time keeps its zone; Unix seconds and anything else count from UTC.
+/// Sprig's `dateModify` on what it was given: `t.Add(d)` for a time (whose zone and
+/// monotonic reading stay).
 fn add_duration(t: &Value, d: i128) -> Value {
-    if let Value::Object(o) = t {
-        if let Some(Ok(v)) = o.call("Add", &[Value::Int64(d as i64)]) {
-            return v;
-        }
-    }
-    Value::Object(Arc::new(Time::new(time_of(t) + d, Location::utc())))
+    let d = d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    Value::Object(Arc::new(time_of(t).add(d)))
 }
 
-/// The instant of a time value (through `Unix` and `Nanosecond`, which cover every year), or
-/// of Unix seconds; anything else is now.
-fn time_of(v: &Value) -> i128 {
+/// Sprig's reading of a date argument: a time as it is, Unix seconds from a Go int or int64
+/// (`time.Unix`, in the local zone), anything else now.
+fn time_of(v: &Value) -> Time {
     match v {
-        Value::Object(o) if o.type_name() == "time.Time" => {
-            match (o.field("Unix"), o.field("Nanosecond")) {
-                (Some(Value::Int64(s)), Some(Value::Int(n))) => {
-                    i128::from(s) * NANOS + i128::from(n)
-                }
-                _ => now_nanos(),
-            }
-        }
-        Value::Int(i) | Value::Int64(i) => i128::from(*i) * NANOS,
-        _ => now_nanos(),
+        Value::Object(o) if o.type_name() == "time.Time" => match Instant::of(o.as_ref()) {
+            Some(i) => Time {
+                nanos: i.nanos,
+                loc: i.location(),
+                mono: i.mono,
+            },
+            None => Time::now(),
+        },
+        Value::Int(i) | Value::Int64(i) => Time::unix_time(*i),
+        _ => Time::now(),
     }
 }
 
@@ -418,7 +964,7 @@ pub(crate) fn format_time_in(nanos: i128, offset: i32, zone: &str, layout: &str)
         let tok: &[Token<'_>] = &[
             ("January", &|o| o.push_str(MONTHS[(c.month - 1) as usize])),
             ("Monday", &|o| o.push_str(DAYS[c.wday as usize])),
-            ("2006", &|o| o.push_str(&format!("{:04}", c.year))),
+            ("2006", &|o| o.push_str(&go_int(c.year, 4))),
             ("-07:00:00", &|o| o.push_str(&num_zone(true, true, false))),
             ("-0700", &|o| o.push_str(&num_zone(false, false, false))),
             ("-07:00", &|o| o.push_str(&num_zone(true, false, false))),
@@ -441,7 +987,7 @@ pub(crate) fn format_time_in(nanos: i128, offset: i32, zone: &str, layout: &str)
             ("01", &|o| o.push_str(&format!("{:02}", c.month))),
             ("02", &|o| o.push_str(&format!("{:02}", c.day))),
             ("_2", &|o| o.push_str(&format!("{:>2}", c.day))),
-            ("06", &|o| o.push_str(&format!("{:02}", c.year % 100))),
+            ("06", &|o| o.push_str(&go_int(c.year.abs() % 100, 2))),
             ("15", &|o| o.push_str(&format!("{:02}", c.hour))),
             ("03", &|o| {
                 o.push_str(&format!(
@@ -507,6 +1053,12 @@ pub(crate) fn format_time_in(nanos: i128, offset: i32, zone: &str, layout: &str)
         rest = &rest[ch.len_utf8()..];
     }
     out
+}
+
+/// Go's `appendInt`: a sign, then the digits zero-padded to `width`.
+fn go_int(x: i64, width: usize) -> String {
+    let digits = format!("{:0width$}", x.unsigned_abs());
+    if x < 0 { format!("-{digits}") } else { digits }
 }
 
 /// Sprig's `durationRound`: the largest whole unit (years of 365 days, months of 30).

@@ -14,12 +14,7 @@ fn testdata() -> String {
 }
 
 fn env_with_tz(tz: Option<&str>) -> ZoneEnv {
-    ZoneEnv {
-        tz: tz.map(String::from),
-        zoneinfo: String::new(),
-        sources: vec![format!("{}/zoneinfo/", testdata())],
-        etc: format!("{}/etc", testdata()),
-    }
+    tz::test_env(tz)
 }
 
 /// Checks a golden file whose `tz` field is the `$TZ` helm ran with (`null`: unset, where
@@ -69,6 +64,56 @@ fn dates_match_helm_with_empty_tz() {
 #[test]
 fn dates_match_helm_with_double_colon_tz() {
     check_with_tz(include_str!("testdata/dates-double-colon.json"));
+}
+
+/// TOML date-times (offset, local date-time, local date, local time; `fromToml` and
+/// `toToml`) and what templates do with them, recorded from helm 3.17.3 under four `$TZ`
+/// settings (with /work/targets/dates-work/h.py). In New York only the forms that do not
+/// depend on the season of the run.
+#[test]
+fn dates_and_toml_match_helm_utc() {
+    check_with_tz(include_str!("../template/testdata/dates_toml-UTC.json"));
+}
+
+#[test]
+fn dates_and_toml_match_helm_with_tz_unset() {
+    check_with_tz(include_str!("../template/testdata/dates_toml-unset.json"));
+}
+
+#[test]
+fn dates_and_toml_match_helm_in_kolkata() {
+    check_with_tz(include_str!(
+        "../template/testdata/dates_toml-Asia_Kolkata.json"
+    ));
+}
+
+#[test]
+fn dates_and_toml_match_helm_in_new_york() {
+    check_with_tz(include_str!(
+        "../template/testdata/dates_toml-America_New_York.json"
+    ));
+}
+
+/// The methods of `time.Time` (and of the `time.Month`, `time.Weekday`, `time.Duration` and
+/// `*time.Location` they return) that templates call, as helm 3.17.3 runs them.
+#[test]
+fn time_methods_match_helm_with_tz_unset() {
+    check_with_tz(include_str!(
+        "../template/testdata/dates_methods-unset.json"
+    ));
+}
+
+#[test]
+fn time_methods_match_helm_in_kolkata() {
+    check_with_tz(include_str!(
+        "../template/testdata/dates_methods-Asia_Kolkata.json"
+    ));
+}
+
+/// Sprig's date functions given every kind of argument, as helm 3.17.3 answers.
+#[test]
+fn date_functions_match_helm_with_odd_arguments() {
+    check_with_tz(include_str!("../template/testdata/dates_funcs-unset.json"));
 }
 
 fn zone_at(loc: &Location, unix: i64) -> (String, i32) {
@@ -457,28 +502,39 @@ proptest::proptest! {
 /// local date-times keep their wall clock at the local zone's offset.
 #[test]
 fn toml_times_take_the_local_zone_as_burntsushi() {
-    use crate::value::Object as _;
-    let may_1979 = 296_638_320i128 * 1_000_000_000; // 1979-05-27 07:32:00 UTC
-    let at = |offset: i32, zone: &'static str| super::GoTime {
-        nanos: may_1979 - i128::from(offset) * 1_000_000_000,
-        offset,
-        zone,
+    use super::TomlZone;
+    use crate::value::Value;
+    let may_1979 = 296_638_320i128 * 1_000_000_000; // 1979-05-27 07:32:00 as a wall clock
+    let at = |zone: TomlZone| match super::toml_time(may_1979, zone) {
+        Value::Object(o) => (o.format(), o.field("Unix")),
+        other => panic!("{other:?}"),
     };
     {
         let _z = tz::use_zones(Zones::new(env_with_tz(Some("Europe/London"))));
-        assert_eq!(at(3600, "").format(), "1979-05-27 07:32:00 +0100 BST");
-        assert_eq!(at(0, "").format(), "1979-05-27 07:32:00 +0000 +0000");
-        assert_eq!(at(0, "UTC").format(), "1979-05-27 07:32:00 +0000 UTC");
-        assert_eq!(at(-25200, "").format(), "1979-05-27 07:32:00 -0700 -0700");
+        assert_eq!(
+            at(TomlZone::Offset(3600)).0,
+            "1979-05-27 07:32:00 +0100 BST"
+        );
+        assert_eq!(at(TomlZone::Offset(0)).0, "1979-05-27 07:32:00 +0000 +0000");
+        assert_eq!(at(TomlZone::Utc).0, "1979-05-27 07:32:00 +0000 UTC");
+        assert_eq!(
+            at(TomlZone::Offset(-25200)).0,
+            "1979-05-27 07:32:00 -0700 -0700"
+        );
+    }
+    {
+        // With the local zone UTC, +00:00 is the local zone (named UTC, located Local).
+        let _z = tz::use_zones(Zones::new(env_with_tz(None)));
+        assert_eq!(at(TomlZone::Offset(0)).0, "1979-05-27 07:32:00 +0000 UTC");
     }
     let _z = tz::use_zones(Zones::new(env_with_tz(Some("Asia/Kolkata"))));
     assert_eq!(
-        at(0, "datetime-local").format(),
+        at(TomlZone::LocalDatetime).0,
         "1979-05-27 07:32:00 +0530 datetime-local"
     );
     assert_eq!(
-        at(0, "date-local").field("Unix"),
-        Some(crate::value::Value::Int64(296_638_320 - 19_800))
+        at(TomlZone::LocalDate).1,
+        Some(Value::Int64(296_638_320 - 19_800))
     );
 }
 
@@ -495,4 +551,52 @@ fn the_override_is_per_thread_and_restored() {
     }
     assert!(Arc::ptr_eq(&tz::zones(), &outside));
     assert!(Path::new(&testdata()).join("etc/localtime").exists());
+}
+
+/// Renders `src` with the zones of this thread.
+fn render(src: &str) -> String {
+    let data = crate::template::tests::root("a: 1");
+    let mut set = crate::template::TemplateSet::new();
+    set.parse("t", src).unwrap();
+    set.render("t", &data).unwrap()
+}
+
+/// Golden cases hold what helm printed with `$TZ` unset and an `/etc/localtime` of UTC; unit
+/// tests must give the same wherever they run. The date-dependent golden tests are run again
+/// in a child process whose `$TZ` is New York (as on a machine set to a zone other than UTC),
+/// and must still pass.
+#[test]
+fn golden_tests_do_not_depend_on_the_machines_zone() {
+    let new_york = format!(":{}/zoneinfo/America/New_York", testdata());
+    // The setting matters: in that zone, the epoch falls in 1969.
+    {
+        let mut env = env_with_tz(None);
+        env.tz = Some(new_york.clone());
+        let _z = tz::use_zones(Zones::new(env));
+        assert_eq!(render(r#"{{ date "2006" 0 }}"#), "1969");
+    }
+    assert_eq!(render(r#"{{ date "2006" 0 }}"#), "1970");
+    let tests = [
+        "template::tests::functions_match_helm",
+        "funcs::dates::dates_tests::dates_match_helm_with_tz_unset",
+        "funcs::dates::dates_tests::dates_and_toml_match_helm_utc",
+        "render::tests::toml_dates_are_go_times_in_burntsushis_zones",
+    ];
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(tests)
+        .args(["--exact", "--test-threads", "1"])
+        .env("TZ", &new_york)
+        .env_remove(tz::PROCESS_ZONES_VAR)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{} passed; 0 failed", tests.len())),
+        "not every test ran: {stdout}"
+    );
 }

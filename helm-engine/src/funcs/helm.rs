@@ -11,11 +11,14 @@ pub(super) fn register(r: &mut Registry) {
     r.ctx("include", "sa", include);
     r.ctx("tpl", "sa", tpl);
     r.ctx("required", "sa", required);
-    r.shared("toYaml", "a", |a| {
-        s(crate::yaml::to_yaml(&json_view(a[0])?).unwrap_or_default())
+    // Helm gives "" when the encoder fails (a time it cannot marshal).
+    r.shared("toYaml", "a", |a| match json_view(a[0]) {
+        Err(e) if e.starts_with(MARSHAL_ERROR) => s(String::new()),
+        v => s(crate::yaml::to_yaml(&v?).unwrap_or_default()),
     });
-    r.shared("toYamlPretty", "a", |a| {
-        s(crate::yaml::to_yaml_pretty(&json_view(a[0])?))
+    r.shared("toYamlPretty", "a", |a| match json_view(a[0]) {
+        Err(e) if e.starts_with(MARSHAL_ERROR) => s(String::new()),
+        v => s(crate::yaml::to_yaml_pretty(&v?)),
     });
     r.plain("fromToml", "s", |a| {
         Ok(Value::Map(match from_toml(arg_str(a, 0)) {
@@ -43,21 +46,17 @@ pub(super) fn register(r: &mut Registry) {
             Err(e) => vec![Value::String(e)],
         }))
     });
-    r.shared("toJson", "a", |a| {
-        s(to_json(&json_view_keep_structs(a[0])?, true, None).unwrap_or_default())
-    });
+    r.shared("toJson", "a", |a| s(lenient_json(a[0], true, None)?));
     r.shared("mustToJson", "a", |a| {
         to_json(&json_view_keep_structs(a[0])?, true, None).map(Value::String)
     });
     r.shared("toPrettyJson", "a", |a| {
-        s(to_json(&json_view_keep_structs(a[0])?, true, Some("  ")).unwrap_or_default())
+        s(lenient_json(a[0], true, Some("  "))?)
     });
     r.shared("mustToPrettyJson", "a", |a| {
         to_json(&json_view_keep_structs(a[0])?, true, Some("  ")).map(Value::String)
     });
-    r.shared("toRawJson", "a", |a| {
-        s(to_json(&json_view_keep_structs(a[0])?, false, None).unwrap_or_default())
-    });
+    r.shared("toRawJson", "a", |a| s(lenient_json(a[0], false, None)?));
     r.shared("mustToRawJson", "a", |a| {
         to_json(&json_view_keep_structs(a[0])?, false, None).map(Value::String)
     });
@@ -100,6 +99,9 @@ pub(super) fn register(r: &mut Registry) {
     });
 }
 
+/// How `encoding/json` reports a `MarshalJSON` method's failure.
+const MARSHAL_ERROR: &str = "json: error calling MarshalJSON";
+
 /// The value as `encoding/json` sees it (Helm's YAML goes through JSON): Go structs (such as
 /// `.Chart`) become maps of their JSON fields, slice and map types their plain values, and a
 /// nil slice `null`. Fails when a map contains itself.
@@ -130,6 +132,12 @@ fn json_view_in(v: &Value, structs: bool) -> Result<Value, String> {
                 .map(|(k, x)| Ok((k.clone(), json_view(x)?)))
                 .collect::<Result<_, String>>()?,
         ),
+        Value::Object(o) if o.type_name() == "time.Time" => {
+            match super::dates::json_text(o.as_ref()) {
+                Some(t) => Value::String(t?),
+                None => v.clone(),
+            }
+        }
         Value::Object(o) => {
             if let Some(fields) = o.json_fields() {
                 let mut m = Map::new();
@@ -145,6 +153,15 @@ fn json_view_in(v: &Value, structs: bool) -> Result<Value, String> {
         }
         other => other.clone(),
     })
+}
+
+/// Helm's `toJson` family: `json.Marshal`'s errors give "" (a map holding itself is still an
+/// error, as Go would never return).
+fn lenient_json(v: &Value, html: bool, indent: Option<&str>) -> Result<String, String> {
+    match json_view_keep_structs(v) {
+        Err(e) if e.starts_with(MARSHAL_ERROR) => Ok(String::new()),
+        v => Ok(to_json(&v?, html, indent).unwrap_or_default()),
+    }
 }
 
 fn error_map(e: String) -> Value {
@@ -378,17 +395,10 @@ fn write_json(
             let plain = o.json_plain().unwrap_or_default();
             write_json(out, &plain, html, indent, depth)?;
         }
-        Value::Object(o) => {
-            let layout = Value::String("2006-01-02T15:04:05.999999999Z07:00".into());
-            if let (true, Some(Ok(Value::String(t)))) = (
-                o.type_name() == "time.Time",
-                o.call("Format", std::slice::from_ref(&layout)),
-            ) {
-                json_string(out, &t, html);
-            } else {
-                json_string(out, &crate::yaml::object_text(o.as_ref()), html);
-            }
-        }
+        Value::Object(o) => match super::dates::json_text(o.as_ref()) {
+            Some(t) => json_string(out, &t?, html),
+            None => json_string(out, &crate::yaml::object_text(o.as_ref()), html),
+        },
     }
     Ok(())
 }
@@ -444,10 +454,10 @@ fn from_toml(text: &str) -> Result<Map, String> {
     Ok(toml_table_to_map(table))
 }
 
-/// BurntSushi/toml's `time.Time` for a TOML date-time: offset date-times in an unnamed fixed
-/// zone (UTC for `Z`), local ones in the zones it names `datetime-local`, `date-local` and
-/// `time-local` (a local time falls on January 1 of year 0).
+/// BurntSushi/toml's `time.Time` for a TOML date-time (see [`super::dates::toml_time`]);
+/// a local time falls on January 1 of year 0.
 fn toml_time(d: &toml::value::Datetime) -> Value {
+    use super::dates::TomlZone;
     let (y, mo, day) = d.date.map_or((0, 1, 1), |x| {
         (i64::from(x.year), i64::from(x.month), i64::from(x.day))
     });
@@ -459,22 +469,17 @@ fn toml_time(d: &toml::value::Datetime) -> Value {
             i128::from(t.nanosecond.unwrap_or(0)),
         )
     });
-    let (offset, zone) = match (d.offset, d.date.is_some(), d.time.is_some()) {
-        (Some(toml::value::Offset::Z), _, _) => (0, "UTC"),
-        // BurntSushi parses in time.Local: a zero offset is the local zone, UTC here.
-        (Some(toml::value::Offset::Custom { minutes: 0 }), _, _) => (0, "UTC"),
-        (Some(toml::value::Offset::Custom { minutes }), _, _) => (i32::from(minutes) * 60, ""),
-        (None, true, true) => (0, "datetime-local"),
-        (None, true, false) => (0, "date-local"),
-        (None, _, _) => (0, "time-local"),
+    let zone = match (d.offset, d.date.is_some(), d.time.is_some()) {
+        (Some(toml::value::Offset::Z), _, _) => TomlZone::Utc,
+        (Some(toml::value::Offset::Custom { minutes }), _, _) => {
+            TomlZone::Offset(i32::from(minutes) * 60)
+        }
+        (None, true, true) => TomlZone::LocalDatetime,
+        (None, true, false) => TomlZone::LocalDate,
+        (None, _, _) => TomlZone::LocalTime,
     };
-    let local = super::dates::days_from_civil(y, mo, day) * 86_400 + h * 3600 + mi * 60 + sec;
-    let nanos = i128::from(local - i64::from(offset)) * 1_000_000_000 + nano;
-    Value::Object(std::sync::Arc::new(super::dates::GoTime {
-        nanos,
-        offset,
-        zone,
-    }))
+    let wall = super::dates::days_from_civil(y, mo, day) * 86_400 + h * 3600 + mi * 60 + sec;
+    super::dates::toml_time(i128::from(wall) * 1_000_000_000 + nano, zone)
 }
 
 fn toml_table_to_map(t: toml::Table) -> Map {
@@ -528,25 +533,11 @@ fn toml_value(v: &Value) -> Result<String, String> {
             format!("{{{}}}", items?.join(", "))
         }
         Value::Nil => return Err("toml: cannot encode a nil value".into()),
-        Value::Object(o) if o.type_name() == "time.Time" => toml_time_text(o.as_ref()),
+        Value::Object(o) if o.type_name() == "time.Time" => {
+            super::dates::toml_text(o.as_ref()).unwrap_or_else(|| format::go_quote(&o.format()))
+        }
         Value::Object(o) => format::go_quote(&o.format()),
     })
-}
-
-/// BurntSushi/toml's bare date-time: RFC 3339 with nanoseconds in the time's own zone, or
-/// the local forms for the zones its decoder gives local date-times, dates and times.
-fn toml_time_text(o: &dyn crate::value::Object) -> String {
-    let format = |layout: &str| match o.call("Format", &[Value::String(layout.into())]) {
-        Some(Ok(Value::String(s))) => s,
-        _ => String::new(),
-    };
-    let layout = match format("MST").as_str() {
-        "datetime-local" => "2006-01-02T15:04:05.999999999",
-        "date-local" => "2006-01-02",
-        "time-local" => "15:04:05.999999999",
-        _ => "2006-01-02T15:04:05.999999999Z07:00",
-    };
-    format(layout)
 }
 
 fn toml_table(out: &mut String, m: &Map, path: &[String], depth: usize) -> Result<(), String> {

@@ -84,6 +84,8 @@ pub(crate) struct ZoneAt {
     pub name: String,
     /// Seconds east of UTC.
     pub offset: i32,
+    /// Whether the zone is daylight saving time (Go's `Time.IsDST`).
+    pub is_dst: bool,
     start: i64,
     end: i64,
 }
@@ -117,6 +119,15 @@ impl Location {
                 index: 0,
             }],
             extend: Vec::new(),
+        }
+    }
+
+    /// The offset of a location with one zone and no transitions (Go's `FixedZone`, or a
+    /// TZif file such as `Etc/GMT-3`).
+    pub(crate) fn fixed_offset(&self) -> Option<i32> {
+        match (self.zones.as_slice(), self.tx.as_slice()) {
+            ([z], [t]) if t.when == ALPHA && self.extend.is_empty() => Some(z.offset),
+            _ => None,
         }
     }
 
@@ -218,6 +229,7 @@ impl Location {
             return ZoneAt {
                 name: "UTC".into(),
                 offset: 0,
+                is_dst: false,
                 start: ALPHA,
                 end: OMEGA,
             };
@@ -227,6 +239,7 @@ impl Location {
             return ZoneAt {
                 name: z.name.clone(),
                 offset: z.offset,
+                is_dst: z.is_dst,
                 start: ALPHA,
                 end: self.tx.first().map_or(OMEGA, |t| t.when),
             };
@@ -252,6 +265,7 @@ impl Location {
         ZoneAt {
             name: z.name.clone(),
             offset: z.offset,
+            is_dst: z.is_dst,
             start: self.tx[lo].when,
             end,
         }
@@ -350,6 +364,7 @@ fn tzset(s: &[u8], init_end: i64, sec: i64) -> Option<ZoneAt> {
         return Some(ZoneAt {
             name: std_name,
             offset: std_off as i32,
+            is_dst: false,
             start: init_end,
             end: OMEGA,
         });
@@ -388,16 +403,20 @@ fn tzset(s: &[u8], init_end: i64, sec: i64) -> Option<ZoneAt> {
     let mut end = rule_time(year, end_rule, dst_off);
     let (mut std_name, mut dst_name, mut std_off, mut dst_off) =
         (std_name, dst_name, std_off, dst_off);
+    // In the southern hemisphere the labels swap, DST flags included.
+    let (mut std_is_dst, mut dst_is_dst) = (false, true);
     if end < start {
         std::mem::swap(&mut start, &mut end);
         std::mem::swap(&mut std_name, &mut dst_name);
         std::mem::swap(&mut std_off, &mut dst_off);
+        std::mem::swap(&mut std_is_dst, &mut dst_is_dst);
     }
     // Go's int64 arithmetic wraps at the ends of time.
     Some(if ysec < start {
         ZoneAt {
             name: std_name,
             offset: std_off as i32,
+            is_dst: std_is_dst,
             start: abs,
             end: start.wrapping_add(abs),
         }
@@ -405,6 +424,7 @@ fn tzset(s: &[u8], init_end: i64, sec: i64) -> Option<ZoneAt> {
         ZoneAt {
             name: std_name,
             offset: std_off as i32,
+            is_dst: std_is_dst,
             start: end.wrapping_add(abs),
             end: abs.wrapping_add(365 * DAY),
         }
@@ -412,6 +432,7 @@ fn tzset(s: &[u8], init_end: i64, sec: i64) -> Option<ZoneAt> {
         ZoneAt {
             name: dst_name,
             offset: dst_off as i32,
+            is_dst: dst_is_dst,
             start: start.wrapping_add(abs),
             end: end.wrapping_add(abs),
         }
@@ -614,7 +635,9 @@ impl Zones {
     /// sources (not `$ZONEINFO`); every failure is UTC.
     pub(crate) fn new(env: ZoneEnv) -> Zones {
         Zones {
-            local: local_location(&env).map_or_else(Location::utc, Arc::new),
+            // Go's fallback local zone is UTC under another pointer: times in it are
+            // `time.Local`, not `time.UTC`.
+            local: Arc::new(local_location(&env).unwrap_or_else(|| (*Location::utc()).clone())),
             zoneinfo: env.zoneinfo,
             sources: env.sources,
         }
@@ -822,8 +845,44 @@ pub(crate) fn zones() -> Arc<Zones> {
     }
     static PROCESS: OnceLock<Arc<Zones>> = OnceLock::new();
     PROCESS
-        .get_or_init(|| Arc::new(Zones::new(ZoneEnv::from_process())))
+        .get_or_init(|| Arc::new(Zones::new(default_env())))
         .clone()
+}
+
+/// The environment the process's zones come from.
+#[cfg(not(test))]
+fn default_env() -> ZoneEnv {
+    ZoneEnv::from_process()
+}
+
+/// Set (to anything) in the environment of a unit-test process to make templates use the
+/// process's own zones (`$TZ`, `/etc/localtime`), as the developer tools that compare our
+/// output with a helm run in the same environment need.
+#[cfg(test)]
+pub(crate) const PROCESS_ZONES_VAR: &str = "HELM_ENGINE_PROCESS_ZONES";
+
+/// In unit tests, the zones helm's golden cases were recorded in unless a test says
+/// otherwise: `$TZ` unset with an `/etc/localtime` of UTC, and zones from the test data,
+/// whatever the machine's `$TZ`, `/etc/localtime` or tz database.
+#[cfg(test)]
+fn default_env() -> ZoneEnv {
+    if std::env::var_os(PROCESS_ZONES_VAR).is_some() {
+        return ZoneEnv::from_process();
+    }
+    test_env(None)
+}
+
+/// A test environment over the TZif files in the test data (tzdata 2025b), with `$TZ` as
+/// given (`None`: unset, where the test data's `/etc/localtime` is UTC).
+#[cfg(test)]
+pub(crate) fn test_env(tz: Option<&str>) -> ZoneEnv {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/src/funcs/testdata");
+    ZoneEnv {
+        tz: tz.map(String::from),
+        zoneinfo: String::new(),
+        sources: vec![format!("{data}/zoneinfo/")],
+        etc: format!("{data}/etc"),
+    }
 }
 
 /// Restores the previous zones of this thread when dropped.

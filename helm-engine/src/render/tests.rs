@@ -227,3 +227,38 @@ fn toml_dates_are_go_times_in_burntsushis_zones() {
         "2024-02-29 23:30:00 -0115 -0115|29|\"2024-02-29T23:30:00-01:15\"|2024-02-29 00:00:00 +0000 date-local|0000-01-01 00:00:01 +0000 time-local|time.Time"
     );
 }
+
+#[test]
+fn name_template_has_sprig_only_and_keeps_no_value() {
+    assert_eq!(
+        render_name_template("{{ include \"x\" . }}")
+            .unwrap_err()
+            .to_string(),
+        "template: name-template:1: function \"include\" not defined"
+    );
+    assert_eq!(
+        render_name_template("a-{{ .Foo }}").unwrap(),
+        "a-<no value>"
+    );
+    assert_eq!(
+        render_name_template("{{ \"AB\" | lower }}-{{ add 1 2 }}").unwrap(),
+        "ab-3"
+    );
+    assert_eq!(
+        render_name_template("{{ fail \"boom\" }}")
+            .unwrap_err()
+            .to_string(),
+        "template: name-template:1:3: executing \"name-template\" at <fail \"boom\">: error calling fail: boom"
+    );
+}
+
+#[test]
+fn an_empty_release_name_is_not_provided() {
+    let c = chart(&[("templates/a.yaml", "kind: A\n")], "");
+    let opts = RenderOptions {
+        release_name: String::new(),
+        ..Default::default()
+    };
+    let e = template(c, &Map::new(), &opts).unwrap_err();
+    assert_eq!(e.to_string(), "release name \"\": no name provided");
+}

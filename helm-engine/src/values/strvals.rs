@@ -99,9 +99,9 @@ impl Parser<'_> {
             Mode::Typed => Ok(typed_val(rs)),
             // Not reached: JSON and literal values are read whole by `special_value`.
             Mode::Json | Mode::Literal => Ok(Value::String(rs.to_string())),
-            Mode::File => std::fs::read(rs)
+            Mode::File => super::read_value_source(rs)
                 .map(|b| Value::String(String::from_utf8_lossy(&b).into_owned()))
-                .map_err(|e| msg(format!("open {rs}: {}", io_text(&e)))),
+                .map_err(msg),
         }
     }
 
@@ -260,7 +260,10 @@ impl Parser<'_> {
         if !k.is_empty() {
             return (
                 list,
-                Err(msg(format!("unexpected data at end of array index: {k:?}"))),
+                Err(msg(format!(
+                    "unexpected data at end of array index: {}",
+                    go_quote_runes(&k)
+                ))),
             );
         }
         match last {
@@ -302,6 +305,12 @@ impl Parser<'_> {
                 };
                 let (l2, res) = self.list_item(crt, next, level);
                 if let Err(e) = res {
+                    // Go changed the item's backing array in place: what was set inside its
+                    // length stays, even though the error drops the rest.
+                    let mut list = list;
+                    if let Some(item @ Value::List(_)) = list.get_mut(i) {
+                        *item = Value::List(l2);
+                    }
                     return (list, Err(e));
                 }
                 set_index(list, i, Value::List(l2))
@@ -313,6 +322,13 @@ impl Parser<'_> {
                 };
                 let res = self.key(&mut inner, level);
                 if let Err(e) = res {
+                    // Go put the map into the existing item before recursing (replacing a
+                    // non-map), and filled it in place: that stays despite the error (the end
+                    // of input after `x=` is one).
+                    let mut list = list;
+                    if let Some(item) = list.get_mut(i) {
+                        *item = Value::Map(inner);
+                    }
                     return (list, Err(e));
                 }
                 set_index(list, i, Value::Map(inner))
@@ -356,11 +372,21 @@ fn wrap(prefix: &str, e: ParseErr) -> ParseErr {
     }
 }
 
-fn io_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        _ => e.to_string(),
-    }
+/// Go's `%q` of a `[]rune`: `['a' 'b']`.
+fn go_quote_runes(s: &str) -> String {
+    let runes: Vec<String> = s
+        .chars()
+        .map(|c| {
+            let q = crate::template::format::go_quote(&c.to_string());
+            let inner = &q[1..q.len() - 1];
+            match inner {
+                "\\\"" => "'\"'".to_string(),
+                "'" => "'\\''".to_string(),
+                _ => format!("'{inner}'"),
+            }
+        })
+        .collect();
+    format!("[{}]", runes.join(" "))
 }
 
 fn go_type(v: &Value) -> &'static str {

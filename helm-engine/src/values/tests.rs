@@ -135,3 +135,38 @@ fn coalescing_warns_as_helm_logs_and_keeps_nulls_the_chart_lacks() {
     );
     assert_eq!(out.get("d"), Some(&Value::Map(m("e: {f: 1}\nzz: null\n"))));
 }
+
+#[test]
+fn a_subchart_key_holding_a_non_table_is_a_type_mismatch_printed_with_percent_t() {
+    let mut sub = Chart::default();
+    sub.metadata.name = "sub".into();
+    let parent = Chart {
+        dependencies: vec![sub],
+        ..Default::default()
+    };
+    let cases = [
+        ("sub: true\n", "true"),
+        ("sub: x\n", "%!t(string=x)"),
+        (
+            "sub: [1, a, null]\n",
+            "[%!t(float64=1) %!t(string=a) <nil>]",
+        ),
+    ];
+    for (vals, shown) in cases {
+        let e = coalesce_values(&parent, &m(vals), false).unwrap_err();
+        assert_eq!(e.to_string(), format!("type mismatch on sub: {shown}"));
+    }
+}
+
+#[test]
+fn set_file_reads_with_gos_errors() {
+    let mut base = Map::new();
+    let e = strvals::parse_into("a=%zz", &mut base, strvals::Mode::File).unwrap_err();
+    assert_eq!(e, "parse \"%zz\": invalid URL escape \"%zz\"");
+    let dir = std::env::temp_dir();
+    let d = dir.display().to_string();
+    let e = strvals::parse_into(&format!("a={d}"), &mut base, strvals::Mode::File).unwrap_err();
+    assert_eq!(e, format!("read {d}: is a directory"));
+    let e = strvals::parse_into("a[0]bc=1", &mut base, strvals::Mode::Typed).unwrap_err();
+    assert_eq!(e, "unexpected data at end of array index: ['b' 'c']");
+}
