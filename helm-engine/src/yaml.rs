@@ -57,9 +57,26 @@ pub fn from_yaml(s: &str) -> Result<Value, Error> {
 /// go-yaml v2's reader over raw bytes: UTF-16 text (after its byte-order mark) decoded, and
 /// the first encoding error or control character refused with libyaml's wording, as
 /// `sigs.k8s.io/yaml` reports it. The text to parse when the bytes pass.
+///
+/// A problem past the first 512-byte chunk is met only if the scanner gets that far: the
+/// text handed back then still holds it (raw bytes as in [`go_string`]), and the parsers here
+/// decide which error comes first.
 pub fn decode_yaml_bytes(data: &[u8]) -> Result<Cow<'_, str>, Error> {
-    reader::decode(data)
-        .map_err(|problem| Error::Yaml(format!("error converting YAML to JSON: yaml: {problem}")))
+    if let Ok(s) = std::str::from_utf8(data) {
+        if s.chars().any(|c| raw_byte(c).is_some()) {
+            // Already a Go string of raw bytes: the parser reads them.
+            return Ok(Cow::Borrowed(s));
+        }
+    }
+    match reader::decode(data) {
+        Ok(text) => Ok(text),
+        Err(p) if p.before.is_empty() => Err(reader_error(p.problem)),
+        Err(_) => Ok(Cow::Owned(go_string(data))),
+    }
+}
+
+fn reader_error(problem: &str) -> Error {
+    Error::Yaml(format!("error converting YAML to JSON: yaml: {problem}"))
 }
 
 /// Where the characters that stand for raw bytes in a [`go_string`] start: byte `b` (never
@@ -108,15 +125,6 @@ pub fn go_bytes(s: &str) -> Cow<'_, [u8]> {
         }
     }
     Cow::Owned(out)
-}
-
-/// The text go-yaml's reader makes of a string that may hold raw bytes ([`go_string`]):
-/// unchanged when it holds none, else the bytes decoded (UTF-16, encoding errors).
-fn reader_text(s: &str) -> Result<Cow<'_, str>> {
-    match go_bytes(s) {
-        Cow::Borrowed(_) => Ok(Cow::Borrowed(s)),
-        Cow::Owned(bytes) => Ok(Cow::Owned(decode_yaml_bytes(&bytes)?.into_owned())),
-    }
 }
 
 /// Parses the first YAML document of raw bytes as `sigs.k8s.io/yaml.Unmarshal` does, go-yaml's
@@ -472,15 +480,43 @@ fn word_scan_error(e: Error, src: &str) -> Error {
 }
 
 /// Builds documents from the event stream, resolving anchors, aliases and merge keys.
+///
+/// The text goes through go-yaml's reader first (raw bytes of a [`go_string`] put back): a
+/// problem in its first 512-byte chunk fails at once; one further on only if the scanner asks
+/// for a character of that chunk. Which it does is told by parsing the text before that chunk
+/// with different endings: when they all read the same, the scanner stopped short of it.
 fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
-    let decoded = reader_text(s)?;
-    let s: &str = &decoded;
-    // libyaml's reader checks every character before the scanner sees any.
-    if s.chars().any(|c| !is_yaml_char(c)) {
-        return Err(Error::Yaml(format!(
-            "error converting YAML to JSON: yaml: {CONTROL_CHARACTERS}"
-        )));
+    let bytes = go_bytes(s);
+    let problem = match reader::decode(&bytes) {
+        Ok(text) => return parse_text(&text, limit),
+        Err(p) => p,
+    };
+    if problem.before.is_empty() {
+        return Err(reader_error(problem.problem));
     }
+    // Each token starts with a look at four characters (for `---` and `...`): a token that
+    // starts in the last three before the chunk reaches into it, so they are cut too.
+    let before = &problem.before;
+    let cut = before.char_indices().rev().nth(2).map_or(0, |(i, _)| i);
+    const ENDINGS: [&str; 4] = ["", "\n]\n'", " \"\n[\n- ? :", ": 1\n"];
+    let outcome = |text: &str| match parse_text(text, limit) {
+        Ok(nodes) => Ok(format!("{nodes:?}")),
+        Err(e) => Err(e.to_string()),
+    };
+    let first = Some(outcome(before));
+    let same = ENDINGS
+        .iter()
+        .all(|end| Some(outcome(&format!("{}{end}", &before[..cut]))) == first);
+    match first {
+        Some(Err(e)) if same => Err(Error::Yaml(e)),
+        // The parse stopped at a later document before the problem's chunk.
+        Some(Ok(_)) if same && limit.is_some() => parse_text(&problem.before, limit),
+        _ => Err(reader_error(problem.problem)),
+    }
+}
+
+/// [`parse_nodes`] over text go-yaml's reader passed.
+fn parse_text(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
     if let Some(line0) = incompatible_version_directive(s, limit == Some(1)) {
         // A parser error: go-yaml shows its zero-based line, none on the first.
         let at = if line0 == 0 {

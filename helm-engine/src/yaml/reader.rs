@@ -297,108 +297,151 @@ pub(crate) fn relink_literal(chars: &[char], start: usize, end: usize, value: &s
         .collect()
 }
 
-/// libyaml's reader over raw bytes: the text, or the problem it reports first (an encoding
-/// error or a character outside [`super::is_yaml_char`]), in input order.
-pub(crate) fn decode(data: &[u8]) -> Result<Cow<'_, str>, &'static str> {
-    let text: Cow<'_, str> = match data {
-        [0xFE, 0xFF, rest @ ..] => Cow::Owned(decode_utf16(rest, u16::from_be_bytes)?),
-        [0xFF, 0xFE, rest @ ..] => Cow::Owned(decode_utf16(rest, u16::from_le_bytes)?),
-        _ => match std::str::from_utf8(data) {
-            Ok(s) => {
-                check_chars(s)?;
-                Cow::Borrowed(s)
-            }
-            Err(_) => return Err(utf8_problem(data)),
-        },
+/// How a UTF-16 code unit is read from its two bytes (big or little endian).
+type Utf16Unit = fn([u8; 2]) -> u16;
+
+/// go-yaml's raw buffer: the reader takes the input 512 bytes at a time (less what an
+/// incomplete character left over) and decodes the whole chunk at once.
+const RAW_CHUNK: usize = 512;
+
+/// A reader problem, and the text decoded from the chunks before the one holding it: the
+/// scanner meets the problem only when it asks for a character past that text.
+#[derive(Debug)]
+pub(crate) struct ReaderProblem {
+    /// libyaml's wording.
+    pub problem: &'static str,
+    /// The characters of the chunks read before the problem's.
+    pub before: String,
+}
+
+/// libyaml's reader over raw bytes: the text, or the first problem (an encoding error or a
+/// character outside [`super::is_yaml_char`]) with what the chunks before it held.
+pub(crate) fn decode(data: &[u8]) -> Result<Cow<'_, str>, ReaderProblem> {
+    let (unit, bom): (Option<Utf16Unit>, usize) = match data {
+        [0xFE, 0xFF, ..] => (Some(u16::from_be_bytes), 2),
+        [0xFF, 0xFE, ..] => (Some(u16::from_le_bytes), 2),
+        [0xEF, 0xBB, 0xBF, ..] => (None, 0),
+        _ => (None, 0),
     };
-    Ok(text)
-}
-
-fn check_chars(s: &str) -> Result<(), &'static str> {
-    if s.chars().any(|c| !super::is_yaml_char(c)) {
-        return Err(super::CONTROL_CHARACTERS);
-    }
-    Ok(())
-}
-
-/// The first problem libyaml's UTF-8 decoder finds in bytes that are not valid UTF-8: each
-/// character is checked (leading octet, length, trailing octets, shortest form, range) and
-/// then refused if it is a control character, so whichever comes first wins.
-fn utf8_problem(data: &[u8]) -> &'static str {
-    let mut i = 0;
-    while i < data.len() {
-        let b = data[i];
-        let (w, init) = match b {
-            0x00..=0x7F => (1, u32::from(b)),
-            _ if b & 0xE0 == 0xC0 => (2, u32::from(b & 0x1F)),
-            _ if b & 0xF0 == 0xE0 => (3, u32::from(b & 0x0F)),
-            _ if b & 0xF8 == 0xF0 => (4, u32::from(b & 0x07)),
-            _ => return "invalid leading UTF-8 octet",
-        };
-        if i + w > data.len() {
-            return "incomplete UTF-8 octet sequence";
-        }
-        let mut v = init;
-        for k in 1..w {
-            let t = data[i + k];
-            if t & 0xC0 != 0x80 {
-                return "invalid trailing UTF-8 octet";
+    if unit.is_none() {
+        if let Ok(s) = std::str::from_utf8(data) {
+            if s.chars().all(super::is_yaml_char) {
+                return Ok(Cow::Borrowed(s));
             }
-            v = (v << 6) | u32::from(t & 0x3F);
         }
-        let shortest = match w {
-            1 => true,
-            2 => v >= 0x80,
-            3 => v >= 0x800,
-            _ => v >= 0x10000,
-        };
-        if !shortest {
-            return "invalid length of a UTF-8 sequence";
-        }
-        if (0xD800..=0xDFFF).contains(&v) || v > 0x10FFFF {
-            return "invalid Unicode character";
-        }
-        if !char::from_u32(v).is_some_and(super::is_yaml_char) {
-            return super::CONTROL_CHARACTERS;
-        }
-        i += w;
     }
-    // Unreachable for bytes `from_utf8` refused; keep a libyaml wording all the same.
-    "invalid leading UTF-8 octet"
+    let mut out = String::with_capacity(data.len());
+    let mut i = bom;
+    let mut chunk_start = 0;
+    while i < data.len() {
+        let raw_end = chunk_start + RAW_CHUNK;
+        let before = out.len();
+        while i < data.len() {
+            let avail = raw_end.min(data.len()) - i;
+            let at_eof = raw_end >= data.len();
+            let step = match unit {
+                Some(unit) => utf16_char(&data[i..], avail, at_eof, unit),
+                None => utf8_char(&data[i..], avail, at_eof),
+            };
+            match step {
+                Ok(Some((c, w))) => {
+                    out.push(c);
+                    i += w;
+                }
+                Ok(None) => break,
+                Err(problem) => {
+                    out.truncate(before);
+                    return Err(ReaderProblem {
+                        problem,
+                        before: out,
+                    });
+                }
+            }
+        }
+        chunk_start = i;
+    }
+    Ok(Cow::Owned(out))
 }
 
-/// libyaml's UTF-16 decoding (after the byte-order mark), with its problems.
-fn decode_utf16(data: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, &'static str> {
-    let mut out = String::new();
-    let mut i = 0;
-    while i < data.len() {
-        if i + 2 > data.len() {
-            return Err("incomplete UTF-16 character");
-        }
-        let u = unit([data[i], data[i + 1]]);
-        i += 2;
-        let c = match u {
-            0xDC00..=0xDFFF => return Err("unexpected low surrogate area"),
-            0xD800..=0xDBFF => {
-                if i + 2 > data.len() {
-                    return Err("incomplete UTF-16 surrogate pair");
-                }
-                let low = unit([data[i], data[i + 1]]);
-                if !(0xDC00..=0xDFFF).contains(&low) {
-                    return Err("expected low surrogate area");
-                }
-                i += 2;
-                0x10000 + ((u32::from(u) & 0x3FF) << 10) + (u32::from(low) & 0x3FF)
-            }
-            _ => u32::from(u),
+/// One UTF-8 character at the start of `b` as libyaml decodes it (leading octet, length,
+/// trailing octets, shortest form, range, then the YAML character set), `None` when it runs
+/// past the `avail` bytes read so far and more will come.
+fn utf8_char(b: &[u8], avail: usize, at_eof: bool) -> Result<Option<(char, usize)>, &'static str> {
+    let first = b[0];
+    let (w, init) = match first {
+        0x00..=0x7F => (1, u32::from(first)),
+        _ if first & 0xE0 == 0xC0 => (2, u32::from(first & 0x1F)),
+        _ if first & 0xF0 == 0xE0 => (3, u32::from(first & 0x0F)),
+        _ if first & 0xF8 == 0xF0 => (4, u32::from(first & 0x07)),
+        _ => return Err("invalid leading UTF-8 octet"),
+    };
+    if w > avail {
+        return if at_eof {
+            Err("incomplete UTF-8 octet sequence")
+        } else {
+            Ok(None)
         };
-        let c = char::from_u32(c).ok_or("invalid Unicode character")?;
-        if !super::is_yaml_char(c) {
-            return Err(super::CONTROL_CHARACTERS);
-        }
-        out.push(c);
     }
-    Ok(out)
+    let mut v = init;
+    for &t in &b[1..w] {
+        if t & 0xC0 != 0x80 {
+            return Err("invalid trailing UTF-8 octet");
+        }
+        v = (v << 6) | u32::from(t & 0x3F);
+    }
+    let shortest = match w {
+        1 => true,
+        2 => v >= 0x80,
+        3 => v >= 0x800,
+        _ => v >= 0x10000,
+    };
+    if !shortest {
+        return Err("invalid length of a UTF-8 sequence");
+    }
+    if (0xD800..=0xDFFF).contains(&v) || v > 0x10FFFF {
+        return Err("invalid Unicode character");
+    }
+    match char::from_u32(v) {
+        Some(c) if super::is_yaml_char(c) => Ok(Some((c, w))),
+        _ => Err(super::CONTROL_CHARACTERS),
+    }
+}
+
+/// One UTF-16 character (a unit or a surrogate pair) as libyaml decodes it; `None` as for
+/// [`utf8_char`].
+fn utf16_char(
+    b: &[u8],
+    avail: usize,
+    at_eof: bool,
+    unit: Utf16Unit,
+) -> Result<Option<(char, usize)>, &'static str> {
+    let wait = |problem| if at_eof { Err(problem) } else { Ok(None) };
+    if avail < 2 {
+        return wait("incomplete UTF-16 character");
+    }
+    let u = unit([b[0], b[1]]);
+    let (v, w) = match u {
+        0xDC00..=0xDFFF => return Err("unexpected low surrogate area"),
+        0xD800..=0xDBFF => {
+            if avail < 4 {
+                return wait("incomplete UTF-16 surrogate pair");
+            }
+            let low = unit([b[2], b[3]]);
+            if !(0xDC00..=0xDFFF).contains(&low) {
+                return Err("expected low surrogate area");
+            }
+            (
+                0x10000 + ((u32::from(u) & 0x3FF) << 10) + (u32::from(low) & 0x3FF),
+                4,
+            )
+        }
+        _ => (u32::from(u), 2),
+    };
+    match char::from_u32(v) {
+        Some(c) if super::is_yaml_char(c) => Ok(Some((c, w))),
+        Some(_) => Err(super::CONTROL_CHARACTERS),
+        None => Err("invalid Unicode character"),
+    }
 }
 
 /// A folded block scalar whose source holds an LS or PS, read as libyaml reads it from the
