@@ -918,139 +918,102 @@ fn civil(nanos: i128) -> Civil {
     }
 }
 
-/// A layout element and how it prints.
-type Token<'f> = (&'static str, &'f dyn Fn(&mut String));
-
 /// Go's `Time.Format` with a reference-time layout, in UTC.
 pub(crate) fn format_time(nanos: i128, layout: &str) -> String {
     format_time_in(nanos, 0, "UTC", layout)
 }
 
-/// Go's `Time.Format` in a zone `offset` seconds east of UTC named `zone`.
+/// Go's `Time.Format` in a zone `offset` seconds east of UTC named `zone`: the layout's
+/// elements as Go's `nextStdChunk` finds them, each printed as `appendFormat` does.
 pub(crate) fn format_time_in(nanos: i128, offset: i32, zone: &str, layout: &str) -> String {
-    let c = civil(nanos + i128::from(offset) * 1_000_000_000);
-    let sign = if offset < 0 { '-' } else { '+' };
-    let (oh, om, os) = (
-        offset.unsigned_abs() / 3600,
-        offset.unsigned_abs() % 3600 / 60,
-        offset.unsigned_abs() % 60,
-    );
-    let num_zone = |colons: bool, secs: bool, hours_only: bool| {
-        let mut z = format!("{sign}{oh:02}");
-        if !hours_only {
-            if colons {
-                z.push(':');
-            }
-            z.push_str(&format!("{om:02}"));
-            if secs {
-                if colons {
-                    z.push(':');
-                }
-                z.push_str(&format!("{os:02}"));
-            }
-        }
-        z
-    };
-    let iso = |o: &mut String, colons: bool, secs: bool, hours_only: bool| {
-        if offset == 0 {
-            o.push('Z');
-        } else {
-            o.push_str(&num_zone(colons, secs, hours_only));
-        }
-    };
+    use gotime::{Std, TzForm};
+    let c = civil(nanos + i128::from(offset) * NANOS);
+    let hour12 = if c.hour % 12 == 0 { 12 } else { c.hour % 12 };
     let mut out = String::new();
     let mut rest = layout;
-    while !rest.is_empty() {
-        let tok: &[Token<'_>] = &[
-            ("January", &|o| o.push_str(MONTHS[(c.month - 1) as usize])),
-            ("Monday", &|o| o.push_str(DAYS[c.wday as usize])),
-            ("2006", &|o| o.push_str(&go_int(c.year, 4))),
-            ("-07:00:00", &|o| o.push_str(&num_zone(true, true, false))),
-            ("-0700", &|o| o.push_str(&num_zone(false, false, false))),
-            ("-07:00", &|o| o.push_str(&num_zone(true, false, false))),
-            ("-07", &|o| o.push_str(&num_zone(false, false, true))),
-            ("Z07:00:00", &|o| iso(o, true, true, false)),
-            ("Z0700", &|o| iso(o, false, false, false)),
-            ("Z07:00", &|o| iso(o, true, false, false)),
-            ("Z07", &|o| iso(o, false, false, true)),
-            ("Jan", &|o| o.push_str(&MONTHS[(c.month - 1) as usize][..3])),
-            ("Mon", &|o| o.push_str(&DAYS[c.wday as usize][..3])),
-            ("MST", &|o| {
+    loop {
+        let (prefix, std) = gotime::next_std(rest);
+        out.push_str(prefix);
+        let Some((std, after)) = std else {
+            break;
+        };
+        rest = after;
+        match std {
+            Std::Year => out.push_str(&go_int(c.year.abs() % 100, 2)),
+            Std::LongYear => out.push_str(&go_int(c.year, 4)),
+            Std::Month => out.push_str(&MONTHS[(c.month - 1) as usize][..3]),
+            Std::LongMonth => out.push_str(MONTHS[(c.month - 1) as usize]),
+            Std::NumMonth => out.push_str(&go_int(c.month, 0)),
+            Std::ZeroMonth => out.push_str(&go_int(c.month, 2)),
+            Std::WeekDay => out.push_str(&DAYS[c.wday as usize][..3]),
+            Std::LongWeekDay => out.push_str(DAYS[c.wday as usize]),
+            Std::Day => out.push_str(&go_int(c.day, 0)),
+            Std::UnderDay => out.push_str(&format!("{:>2}", c.day)),
+            Std::ZeroDay => out.push_str(&go_int(c.day, 2)),
+            Std::UnderYearDay => out.push_str(&format!("{:>3}", c.yday)),
+            Std::ZeroYearDay => out.push_str(&go_int(c.yday, 3)),
+            Std::Hour => out.push_str(&go_int(c.hour, 2)),
+            Std::Hour12 => out.push_str(&go_int(hour12, 0)),
+            Std::ZeroHour12 => out.push_str(&go_int(hour12, 2)),
+            Std::Minute => out.push_str(&go_int(c.min, 0)),
+            Std::ZeroMinute => out.push_str(&go_int(c.min, 2)),
+            Std::Second => out.push_str(&go_int(c.sec, 0)),
+            Std::ZeroSecond => out.push_str(&go_int(c.sec, 2)),
+            Std::Pm => out.push_str(if c.hour >= 12 { "PM" } else { "AM" }),
+            Std::PmLower => out.push_str(if c.hour >= 12 { "pm" } else { "am" }),
+            Std::NumTz(iso, form) => {
+                if iso && offset == 0 {
+                    out.push('Z');
+                    continue;
+                }
+                // Go takes the sign from the offset in whole minutes.
+                let minutes = offset / 60;
+                out.push(if minutes < 0 { '-' } else { '+' });
+                let (minutes, secs) = (i64::from(minutes.abs()), i64::from(offset.abs() % 60));
+                out.push_str(&go_int(minutes / 60, 2));
+                let colon = matches!(form, TzForm::Colon | TzForm::ColonSeconds);
+                if colon {
+                    out.push(':');
+                }
+                if form != TzForm::Short {
+                    out.push_str(&go_int(minutes % 60, 2));
+                }
+                if matches!(form, TzForm::Seconds | TzForm::ColonSeconds) {
+                    if colon {
+                        out.push(':');
+                    }
+                    out.push_str(&go_int(secs, 2));
+                }
+            }
+            Std::Tz => {
                 if zone.is_empty() {
-                    o.push_str(&num_zone(false, false, false));
+                    let minutes = offset / 60;
+                    out.push(if minutes < 0 { '-' } else { '+' });
+                    let minutes = i64::from(minutes.abs());
+                    out.push_str(&go_int(minutes / 60, 2));
+                    out.push_str(&go_int(minutes % 60, 2));
                 } else {
-                    o.push_str(zone);
+                    out.push_str(zone);
                 }
-            }),
-            ("002", &|o| o.push_str(&format!("{:03}", c.yday))),
-            ("__2", &|o| o.push_str(&format!("{:>3}", c.yday))),
-            ("01", &|o| o.push_str(&format!("{:02}", c.month))),
-            ("02", &|o| o.push_str(&format!("{:02}", c.day))),
-            ("_2", &|o| o.push_str(&format!("{:>2}", c.day))),
-            ("06", &|o| o.push_str(&go_int(c.year.abs() % 100, 2))),
-            ("15", &|o| o.push_str(&format!("{:02}", c.hour))),
-            ("03", &|o| {
-                o.push_str(&format!(
-                    "{:02}",
-                    if c.hour % 12 == 0 { 12 } else { c.hour % 12 }
-                ))
-            }),
-            ("04", &|o| o.push_str(&format!("{:02}", c.min))),
-            ("05", &|o| o.push_str(&format!("{:02}", c.sec))),
-            ("PM", &|o| {
-                o.push_str(if c.hour >= 12 { "PM" } else { "AM" })
-            }),
-            ("pm", &|o| {
-                o.push_str(if c.hour >= 12 { "pm" } else { "am" })
-            }),
-            ("1", &|o| o.push_str(&c.month.to_string())),
-            ("2", &|o| o.push_str(&c.day.to_string())),
-            ("3", &|o| {
-                o.push_str(&(if c.hour % 12 == 0 { 12 } else { c.hour % 12 }).to_string())
-            }),
-            ("4", &|o| o.push_str(&c.min.to_string())),
-            ("5", &|o| o.push_str(&c.sec.to_string())),
-        ];
-        // Fractional seconds: `.000`/`,000` (fixed) or `.999` (trailing zeros dropped).
-        if let Some(sep @ ('.' | ',')) = rest.chars().next() {
-            let digits: String = rest[1..]
-                .chars()
-                .take_while(|&d| d == '0' || d == '9')
-                .collect();
-            let all_same =
-                !digits.is_empty() && digits.chars().all(|d| d == digits.as_bytes()[0] as char);
-            let next_is_digit = rest[1 + digits.len()..]
-                .chars()
-                .next()
-                .is_some_and(|d| d.is_ascii_digit());
-            if all_same && !next_is_digit {
-                let n = digits.len().min(9);
-                let frac = format!("{:09}", c.nano);
-                let mut f = frac[..n].to_string();
-                if digits.starts_with('9') {
-                    while f.ends_with('0') {
-                        f.pop();
-                    }
-                    if !f.is_empty() {
-                        out.push(sep);
-                        out.push_str(&f);
-                    }
-                } else {
-                    out.push(sep);
-                    out.push_str(&f);
+            }
+            Std::Frac(nines, n, sep) => {
+                if nines && (n == 0 || c.nano == 0) {
+                    continue;
                 }
-                rest = &rest[1 + digits.len()..];
-                continue;
+                let digits = format!("{:09}", c.nano);
+                let mut frac = digits[..n.min(9)].to_string();
+                if nines {
+                    while frac.ends_with('0') {
+                        frac.pop();
+                    }
+                    if frac.is_empty() {
+                        continue;
+                    }
+                }
+                out.push(sep);
+                out.push_str(&frac);
             }
         }
-        if let Some((t, f)) = tok.iter().find(|(t, _)| rest.starts_with(t)) {
-            f(&mut out);
-            rest = &rest[t.len()..];
-            continue;
-        }
-        let ch = rest.chars().next().unwrap_or(' ');
-        out.push(ch);
-        rest = &rest[ch.len_utf8()..];
     }
     out
 }

@@ -116,6 +116,29 @@ fn date_functions_match_helm_with_odd_arguments() {
     check_with_tz(include_str!("../template/testdata/dates_funcs-unset.json"));
 }
 
+/// Go's reference-time layouts (every element, words that only look like one, `_2006`,
+/// fractions, numeric zones with seconds) and `dateInZone`'s zones, as helm 3.17.3 formats.
+#[test]
+fn layouts_match_helm_with_tz_unset() {
+    check_with_tz(include_str!(
+        "../template/testdata/dates_layouts-unset.json"
+    ));
+}
+
+#[test]
+fn layouts_match_helm_in_kolkata() {
+    check_with_tz(include_str!(
+        "../template/testdata/dates_layouts-Asia_Kolkata.json"
+    ));
+}
+
+#[test]
+fn layouts_match_helm_in_new_york() {
+    check_with_tz(include_str!(
+        "../template/testdata/dates_layouts-America_New_York.json"
+    ));
+}
+
 fn zone_at(loc: &Location, unix: i64) -> (String, i32) {
     let z = loc.lookup(unix);
     (z.name, z.offset)

@@ -63,9 +63,10 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// A layout element Go's `time.Parse` reads (`nextStdChunk`'s codes).
+/// A layout element Go's `time.Parse` reads and `Time.Format` writes (`nextStdChunk`'s
+/// codes).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Std {
+pub(crate) enum Std {
     LongMonth,
     Month,
     NumMonth,
@@ -92,12 +93,14 @@ enum Std {
     /// A numeric zone: whether `Z` stands for UTC, and its form (`-07`, `-0700`, `-07:00`,
     /// `-070000`, `-07:00:00`).
     NumTz(bool, TzForm),
-    /// Fractional seconds: whether the digits are `9`s (optional), and how many.
-    Frac(bool, usize),
+    /// Fractional seconds: whether the digits are `9`s (optional), how many, and the
+    /// separator (`.` or `,`).
+    Frac(bool, usize, char),
 }
 
+/// The shape of a numeric zone element.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum TzForm {
+pub(crate) enum TzForm {
     Short,
     Plain,
     Colon,
@@ -106,15 +109,17 @@ enum TzForm {
 }
 
 /// Go's `nextStdChunk`: the literal prefix, the element, and the rest of the layout.
-fn next_std(layout: &str) -> (&str, Option<(Std, &str)>) {
+pub(crate) fn next_std(layout: &str) -> (&str, Option<(Std, &str)>) {
     let b = layout.as_bytes();
     let at = |i: usize, s: &str| layout[i..].starts_with(s);
+    let lower_at = |i: usize| b.get(i).is_some_and(u8::is_ascii_lowercase);
     for i in 0..b.len() {
         let found: Option<(Std, usize)> = match b[i] {
             b'J' if at(i, "January") => Some((Std::LongMonth, 7)),
-            b'J' if at(i, "Jan") => Some((Std::Month, 3)),
+            // `Jan` and `Mon` followed by a lower-case letter are words, not elements.
+            b'J' if at(i, "Jan") && !lower_at(i + 3) => Some((Std::Month, 3)),
             b'M' if at(i, "Monday") => Some((Std::LongWeekDay, 6)),
-            b'M' if at(i, "Mon") => Some((Std::WeekDay, 3)),
+            b'M' if at(i, "Mon") && !lower_at(i + 3) => Some((Std::WeekDay, 3)),
             b'M' if at(i, "MST") => Some((Std::Tz, 3)),
             b'0' if b.get(i + 1).is_some_and(|c| (b'1'..=b'6').contains(c)) => Some((
                 [
@@ -161,7 +166,7 @@ fn next_std(layout: &str) -> (&str, Option<(Std, &str)>) {
                 if b.get(i + 1 + n).is_some_and(u8::is_ascii_digit) {
                     None
                 } else {
-                    Some((Std::Frac(ch == b'9', n), n + 1))
+                    Some((Std::Frac(ch == b'9', n, char::from(b[i])), n + 1))
                 }
             }
             _ => None,
@@ -474,7 +479,7 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<ParsedTime, String> {
                 zone_name = v[..n].to_string();
                 v = &v[n..];
             }
-            Std::Frac(nines, n) => {
+            Std::Frac(nines, n, _) => {
                 let b = v.as_bytes();
                 if nines {
                     if b.len() < 2 || !matches!(b[0], b'.' | b',') || !b[1].is_ascii_digit() {
