@@ -44,6 +44,14 @@
 //! `.Values` and `.Template` Helm's type `chartutil.Values` (with its methods `AsMap`, `YAML`,
 //! `Table`, `PathValue`), which functions taking a `map[string]interface {}` see converted.
 //!
+//! Go strings are bytes; ours are UTF-8. A string that holds bytes that are not UTF-8 (a
+//! `"\xff"` escape, a character cut by `trunc` or `substr`, `b64dec` or `.Files.Get` output,
+//! template source given as [`crate::yaml::go_string`]) keeps each such byte as one
+//! private-use character: byte-wise functions (`len`, `b64enc`, hashes, `trunc`, `substr`,
+//! `wrap`, `contains`, `replace`, `%x`, `quote`'s `\xNN`) see the bytes, rune-wise ones see
+//! U+FFFD as Go does, and pieces that join into a character again become it. `toJson` and
+//! `toYaml` of such strings still differ (Go writes U+FFFD).
+//!
 //! Not implemented: complex-number literals. `fromToml` gives dates as strings (Go: `time.Time`)
 //! and words its errors differently from BurntSushi/toml.
 
@@ -211,7 +219,7 @@ impl TemplateSet {
         let mut shared = exec::Shared::new(self);
         let mut out = String::new();
         shared.run(&tree, exec::V::own(data.clone()), &mut out)?;
-        Ok(out)
+        Ok(crate::value::regroup(out))
     }
 
     /// Executes template `name` as Helm renders a chart file: [`execute`](Self::execute), then

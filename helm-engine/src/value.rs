@@ -14,6 +14,72 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+/// The bytes of a Go string held as our `String` (see [`crate::yaml::go_string`]: bytes that
+/// are not valid UTF-8 are private-use characters).
+pub fn go_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
+    if !has_raw_bytes(s) {
+        return std::borrow::Cow::Borrowed(s.as_bytes());
+    }
+    crate::yaml::go_bytes(s)
+}
+
+/// A Go string of arbitrary bytes as our `String` (see [`crate::yaml::go_string`]).
+pub fn go_string(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        Err(_) => crate::yaml::go_string(b),
+    }
+}
+
+/// The byte a raw-byte character of [`crate::yaml::go_string`] stands for, if `c` is one.
+pub fn raw_byte_of(c: char) -> Option<u8> {
+    static BASE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| {
+        // Byte 0x80 alone is never valid UTF-8, so it is always a raw-byte character.
+        let c = crate::yaml::go_string(&[0x80])
+            .chars()
+            .next()
+            .unwrap_or('\0');
+        u32::from(c).wrapping_sub(0x80)
+    });
+    let b = u32::from(c).checked_sub(base)?;
+    (0x80..=0xFF).contains(&b).then_some(b as u8)
+}
+
+/// Whether a string holds raw bytes (private-use characters of [`crate::yaml::go_string`]).
+pub fn has_raw_bytes(s: &str) -> bool {
+    // Raw-byte characters sit in plane 16, whose UTF-8 starts with F4.
+    s.as_bytes().contains(&0xF4) && s.chars().any(|c| raw_byte_of(c).is_some())
+}
+
+/// `s` with its raw bytes regrouped: bytes that together form valid UTF-8 (a character cut
+/// in two by `trunc` and joined again) become that character, as they are in Go.
+pub fn regroup(s: String) -> String {
+    if !has_raw_bytes(&s) {
+        return s;
+    }
+    crate::yaml::go_string(&crate::yaml::go_bytes(&s))
+}
+
+/// `s` as Go's rune-wise functions (`strings.Map`, `for range`) see it: each invalid byte is
+/// U+FFFD.
+pub fn runes_lossy(s: &str) -> std::borrow::Cow<'_, str> {
+    if !has_raw_bytes(s) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if raw_byte_of(c).is_some() {
+                    char::REPLACEMENT_CHARACTER
+                } else {
+                    c
+                }
+            })
+            .collect(),
+    )
+}
+
 /// A map with Go's iteration order for templates and YAML/JSON output: sorted by key.
 pub type Map = BTreeMap<String, Value>;
 

@@ -86,7 +86,7 @@ fn eval_args(a: &[&Value]) -> String {
 
 fn length(a: &[&Value]) -> Result<Value, String> {
     match a[0] {
-        Value::String(s) => Ok(Value::Int(s.len() as i64)),
+        Value::String(s) => Ok(Value::Int(crate::value::go_bytes(s).len() as i64)),
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
         Value::Map(m) => Ok(Value::Int(m.len() as i64)),
         Value::Nil => Err("len of nil pointer".into()),
@@ -115,6 +115,9 @@ fn index<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
     }
     Ok(cur)
 }
+
+/// Go's error for a nil map key (a nil can only be converted to a type that can be nil).
+const NIL_KEY: &str = "value is nil; should be of type string";
 
 fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
     let pos = |len: usize| -> Result<usize, String> {
@@ -167,8 +170,9 @@ fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
             Ok(cur.list_elem(p))
         }
         Value::String(s) => {
-            let p = pos(s.len())?;
-            Ok(V::own(Value::Int(i64::from(s.as_bytes()[p]))))
+            let b = crate::value::go_bytes(s);
+            let p = pos(b.len())?;
+            Ok(V::own(Value::Int(i64::from(b[p]))))
         }
         // A missing key of a `map[string]string` gives the zero string.
         v if v.as_shared_map().is_some_and(|m| m.is_string_map()) => match i {
@@ -176,7 +180,7 @@ fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
                 Some(x) => V::own(x),
                 None => V::own(Value::String(String::new())),
             }),
-            Value::Nil => Ok(V::own(Value::String(String::new()))),
+            Value::Nil => Err(NIL_KEY.into()),
             other => Err(format!(
                 "value has type {}; should be string",
                 type_name(other)
@@ -184,7 +188,7 @@ fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
         },
         v if v.is_map() => match i {
             Value::String(k) => Ok(cur.map_elem(k)),
-            Value::Nil => Ok(cur.map_elem("")),
+            Value::Nil => Err(NIL_KEY.into()),
             other => Err(format!(
                 "value has type {}; should be string",
                 type_name(other)
@@ -346,7 +350,7 @@ fn js_escape(s: &str) -> String {
 /// Go's `url.QueryEscape`.
 pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    for b in crate::value::go_bytes(s).iter().copied() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(b as char)

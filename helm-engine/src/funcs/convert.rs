@@ -9,7 +9,7 @@ pub(crate) fn to_string(v: &Value) -> String {
         Value::String(s) => s.clone(),
         // Sprig's strval converts a []byte to a string.
         Value::Object(o) if o.bytes().is_some() => {
-            String::from_utf8_lossy(o.bytes().unwrap_or_default()).into_owned()
+            crate::value::go_string(o.bytes().unwrap_or_default())
         }
         other => format::sprint_value(other),
     }

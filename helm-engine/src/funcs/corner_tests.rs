@@ -56,7 +56,7 @@ fn unwrap_case(out: &str) -> String {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .unwrap_or_default();
-    String::from_utf8_lossy(&bytes).into_owned()
+    crate::template::tests::golden_text(&bytes)
 }
 
 /// Checks a golden file of cases that need the whole engine (`.Chart`, `.Capabilities`,
@@ -69,8 +69,9 @@ fn check_chart_golden(json: &str) {
     for case in golden["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let src = case["src"].as_str().unwrap();
+        let pre = golden["pre"].as_str().unwrap_or("");
         let wrapped = format!(
-            "{{{{- define \"{name}\" }}}}{src}{{{{ end -}}}}\nx: {{{{ include \"{name}\" . | b64enc | quote }}}}\n"
+            "{pre}{{{{- define \"{name}\" }}}}{src}{{{{ end -}}}}\nx: {{{{ include \"{name}\" . | b64enc | quote }}}}\n"
         );
         let rendered = match golden.get("chart_yaml").and_then(|c| c.as_str()) {
             Some(chart_yaml) => render_chart(case_chart_with(chart_yaml, values, &wrapped)),
@@ -273,4 +274,31 @@ fn regex_group_names_and_expansion_match_helm() {
     crate::template::tests::check_golden(include_str!(
         "../template/testdata/regex_group_names.json"
     ));
+}
+
+/// Sprig's and Go's string functions on non-ASCII text: Go's simple case mappings and
+/// general categories (`upper "ß"` is `ß`, `title "ǆ"` is `ǅ`, Ⓐ is not upper-case),
+/// xstrings' camel and snake case, goutils' byte-wise `initials`, `nospace`, `abbrev` and
+/// `wrap`, byte-wise `trunc` and `substr`, `%+q`, and regex replacements. Recorded from helm
+/// 3.17.3.
+#[test]
+fn string_functions_on_unicode_match_helm() {
+    crate::template::tests::check_golden(include_str!("../template/testdata/strings_unicode.json"));
+}
+
+/// Go strings holding bytes that are not UTF-8 (`"\xff"` escapes, characters cut by `trunc`
+/// or `substr`, `b64dec` output): byte lengths, hashes and encodings of the bytes, `\x`
+/// quoting, U+FFFD from rune-wise functions, pieces joined again into characters. Recorded
+/// from helm 3.17.3.
+#[test]
+fn invalid_utf8_strings_match_helm() {
+    check_chart_golden(include_str!("../template/testdata/invalid_utf8.json"));
+}
+
+/// `range` over `[]int`, `[]string`, `map[string]string`, `chartutil.VersionSet` and
+/// `[]byte` gives elements of the concrete type (named in Go's errors), and `index` of a map
+/// with a nil key is Go's "value is nil" error. Recorded from helm 3.17.3.
+#[test]
+fn range_elements_and_nil_map_keys_match_helm() {
+    check_chart_golden(include_str!("../template/testdata/range_index_types.json"));
 }

@@ -7,16 +7,22 @@ use crate::value::Value;
 
 pub(super) fn register(r: &mut Registry) {
     r.plain("sha256sum", "s", |a| {
-        s(hex(&sha2::Sha256::digest(arg_str(a, 0).as_bytes())))
+        s(hex(&sha2::Sha256::digest(crate::value::go_bytes(arg_str(
+            a, 0,
+        )))))
     });
     r.plain("sha512sum", "s", |a| {
-        s(hex(&sha2::Sha512::digest(arg_str(a, 0).as_bytes())))
+        s(hex(&sha2::Sha512::digest(crate::value::go_bytes(arg_str(
+            a, 0,
+        )))))
     });
     r.plain("sha1sum", "s", |a| {
-        s(hex(&sha1::Sha1::digest(arg_str(a, 0).as_bytes())))
+        s(hex(&sha1::Sha1::digest(crate::value::go_bytes(arg_str(
+            a, 0,
+        )))))
     });
     r.plain("adler32sum", "s", |a| {
-        s(adler32(arg_str(a, 0).as_bytes()).to_string())
+        s(adler32(&crate::value::go_bytes(arg_str(a, 0))).to_string())
     });
     r.plain("bcrypt", "s", |a| s(bcrypt(arg_str(a, 0))));
     r.plain("htpasswd", "ss", |a| {
@@ -217,7 +223,7 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
     if end < 0 {
         return Err(format!("runtime error: slice bounds out of range [:{end}]"));
     }
-    Ok(String::from_utf8_lossy(&plain[..end as usize]).into_owned())
+    Ok(crate::value::go_string(&plain[..end as usize]))
 }
 
 fn hex(b: &[u8]) -> String {

@@ -60,20 +60,20 @@ pub(super) fn register(r: &mut Registry) {
     });
 
     r.plain("b64enc", "s", |a| {
-        s(base64::engine::general_purpose::STANDARD.encode(arg_str(a, 0)))
+        s(base64::engine::general_purpose::STANDARD.encode(crate::value::go_bytes(arg_str(a, 0))))
     });
     r.plain("b64dec", "s", |a| {
         s(match go_b64_decode(arg_str(a, 0)) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(b) => crate::value::go_string(&b),
             Err(e) => e,
         })
     });
     r.plain("b32enc", "s", |a| {
-        s(base32_encode(arg_str(a, 0).as_bytes()))
+        s(base32_encode(&crate::value::go_bytes(arg_str(a, 0))))
     });
     r.plain("b32dec", "s", |a| {
         s(match base32_decode(arg_str(a, 0)) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(b) => crate::value::go_string(&b),
             Err(e) => e,
         })
     });

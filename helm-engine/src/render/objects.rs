@@ -287,10 +287,12 @@ impl FilesObject {
         FilesObject { files }
     }
 
+    /// Helm's `Files.Get`: Go's `string(bytes)`, raw bytes kept (see
+    /// [`crate::yaml::go_string`]).
     fn get(&self, name: &str) -> String {
         self.files
             .get(name)
-            .map(|d| String::from_utf8_lossy(d).into_owned())
+            .map(|d| crate::value::go_string(d))
             .unwrap_or_default()
     }
 
@@ -386,7 +388,7 @@ impl Object for FilesObject {
                     // Helm indexes the last byte of the file without checking its length.
                     return Err("runtime error: index out of range [-1]".into());
                 }
-                let mut s = String::from_utf8_lossy(data).into_owned();
+                let mut s = crate::value::go_string(data);
                 if s.ends_with('\n') {
                     s.pop();
                 }

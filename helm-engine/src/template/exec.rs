@@ -261,7 +261,7 @@ impl<'s> Shared<'s> {
             Some(tree) => {
                 let mut out = String::new();
                 self.run(&tree, dot, &mut out)
-                    .map(|_| out)
+                    .map(|_| crate::value::regroup(out))
                     .map_err(|e| e.to_string())
             }
         };
@@ -507,15 +507,27 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             Value::Object(o) if o.as_shared_map().is_none() => o.entries(),
             _ => None,
         };
+        // Elements of a slice or map with a concrete element type (`[]string`, `[]int`,
+        // `map[string]string`, `chartutil.VersionSet`, `[]byte`) are of that type, not
+        // `interface {}`, as Go's errors name them.
+        let concrete = match val.get() {
+            Value::Object(o) => match (o.as_shared_map(), o.typed_list()) {
+                (Some(sm), _) => sm.is_string_map(),
+                (None, Some(t)) => t.type_name != "[]interface {}",
+                (None, None) => true,
+            },
+            _ => false,
+        };
+        let elem_of = |x: Value| if concrete { V::own(x) } else { own_elem(x) };
         if let Some(sm) = val.get().as_shared_map() {
             // Go sorts the keys first and reads each value when its turn comes.
             for k in sm.keys() {
                 let elem = sm.get(&k).unwrap_or(Value::Nil);
-                iteration!(V::own(Value::String(k)), own_elem(elem));
+                iteration!(V::own(Value::String(k)), elem_of(elem));
             }
         } else if let Some(entries) = object_entries {
             for (k, x) in entries {
-                iteration!(V::own(k), own_elem(x));
+                iteration!(V::own(k), elem_of(x));
             }
         } else {
             match val.get() {
@@ -967,6 +979,13 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
         };
         match result {
             Ok(v) => {
+                if let Value::String(s) = v.get() {
+                    if crate::value::has_raw_bytes(s) {
+                        // Raw bytes that now form UTF-8 (pieces of a character joined) are
+                        // that character, as in Go's byte strings.
+                        return Ok(V::own(Value::String(crate::value::regroup(s.clone()))));
+                    }
+                }
                 if matches!(v.get(), Value::Nil) {
                     // A nil result is an interface{} holding nil until a pipeline unwraps it.
                     return Ok(V::elem(&NIL));

@@ -28,6 +28,11 @@ fn quote_into(out: &mut String, s: &str, quote: char) {
                 out.push(c);
             }
             c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            // A raw byte (invalid UTF-8 in Go's string).
+            c if crate::value::raw_byte_of(c).is_some() => out.push_str(&format!(
+                "\\x{:02x}",
+                crate::value::raw_byte_of(c).unwrap_or(0)
+            )),
             c if !is_go_print(c) => {
                 if (c as u32) < 0x10000 {
                     out.push_str(&format!("\\u{:04x}", c as u32));
@@ -38,6 +43,23 @@ fn quote_into(out: &mut String, s: &str, quote: char) {
             c => out.push(c),
         }
     }
+}
+
+/// Go's `strconv.QuoteToASCII` (`%+q`): non-ASCII runes escaped as `\u` or `\U`.
+pub fn go_quote_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c.is_ascii() || crate::value::raw_byte_of(c).is_some() {
+            quote_into(&mut out, c.encode_utf8(&mut [0; 4]), '"');
+        } else if (c as u32) < 0x10000 {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push_str(&format!("\\U{:08x}", c as u32));
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// An approximation of Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols
@@ -706,6 +728,8 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
                 };
                 let q = if sp.sharp && !t.contains('`') {
                     format!("`{t}`")
+                } else if sp.plus {
+                    go_quote_ascii(&t)
                 } else {
                     go_quote(&t)
                 };
@@ -713,7 +737,7 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
             }
             'x' | 'X' => {
                 let mut h = String::new();
-                for (i, byte) in s.bytes().enumerate() {
+                for (i, byte) in crate::value::go_bytes(s).iter().copied().enumerate() {
                     if sp.space && i > 0 {
                         h.push(' ');
                     }
@@ -728,7 +752,7 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
             _ => bad_verb(out, v, verb, sp),
         },
         Value::Object(o) if o.bytes().is_some() => {
-            let text = String::from_utf8_lossy(o.bytes().unwrap_or_default()).into_owned();
+            let text = crate::value::go_string(o.bytes().unwrap_or_default());
             match verb {
                 's' => pad(out, &text, sp, false),
                 'q' => pad(out, &go_quote(&text), sp, false),

@@ -126,6 +126,9 @@ struct Lexer<'s> {
     tokens: Vec<Token>,
     /// The last (offset, line) computed, to count newlines incrementally.
     line_mark: (usize, usize),
+    /// Newlines inside comments so far: Go's lexer skips comments without counting their
+    /// lines, so every later token's line (and parse error) is that many lines early.
+    comment_lines: usize,
 }
 
 /// Tokenises `input`; the result always ends with an `Eof` or `Error` token.
@@ -137,6 +140,7 @@ pub(crate) fn lex(input: &str) -> Vec<Token> {
         paren_depth: 0,
         tokens: Vec::new(),
         line_mark: (0, 1),
+        comment_lines: 0,
     };
     l.run();
     l.tokens
@@ -163,7 +167,7 @@ impl<'s> Lexer<'s> {
     }
 
     fn emit_val(&mut self, typ: Tok, pos: usize, val: String) {
-        let line = self.line_at(pos);
+        let line = self.line_at(pos) - self.comment_lines;
         self.tokens.push(Token {
             typ,
             pos,
@@ -279,6 +283,7 @@ impl<'s> Lexer<'s> {
         let Some(x) = self.rest().find("*/") else {
             return self.error("unclosed comment".into());
         };
+        self.comment_lines += memchr::memchr_iter(b'\n', &self.rest().as_bytes()[..x]).count();
         self.pos += x + 2;
         let (delim, trim) = self.at_right_delim();
         if !delim {

@@ -900,23 +900,27 @@ pub(crate) fn unquote(s: &str) -> Result<String, String> {
         .strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
         .ok_or_else(|| "invalid syntax".to_string())?;
-    let mut out = String::with_capacity(inner.len());
+    let mut out = Vec::with_capacity(inner.len());
     let mut chars = inner.chars().peekable();
+    let mut buf = [0u8; 4];
     while let Some(c) = chars.next() {
         if c != '\\' {
-            out.push(c);
+            // Go's Unquote decodes the literal's bytes as runes: an invalid byte is U+FFFD.
+            let c = crate::value::runes_lossy(c.encode_utf8(&mut buf))
+                .chars()
+                .next()
+                .unwrap_or(c);
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
             continue;
         }
         let (ch, _) = unescape(&mut chars, '"')?;
         match ch {
-            Esc::Char(c) => out.push(c),
-            Esc::Byte(b) => {
-                // A raw byte escape; Go strings may hold invalid UTF-8, which we cannot.
-                out.push(char::from(b));
-            }
+            Esc::Char(c) => out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes()),
+            // `\xff` and `\377` are raw bytes, which may or may not form UTF-8 with others.
+            Esc::Byte(b) => out.push(b),
         }
     }
-    Ok(out)
+    Ok(crate::value::go_string(&out))
 }
 
 enum Esc {

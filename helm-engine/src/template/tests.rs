@@ -107,8 +107,9 @@ pub(crate) fn check_golden(json: &str) {
     for case in golden["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let src = case["src"].as_str().unwrap();
+        let pre = golden["pre"].as_str().unwrap_or("");
         let wrapped = format!(
-            "{{{{- define \"{name}\" }}}}{src}{{{{ end -}}}}\nx: {{{{ include \"{name}\" . | b64enc | quote }}}}\n"
+            "{pre}{{{{- define \"{name}\" }}}}{src}{{{{ end -}}}}\nx: {{{{ include \"{name}\" . | b64enc | quote }}}}\n"
         );
         let mut set = TemplateSet::new();
         let got = set
@@ -120,7 +121,7 @@ pub(crate) fn check_golden(json: &str) {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(b64)
                     .unwrap();
-                Ok(String::from_utf8(bytes).unwrap())
+                Ok(golden_text(&bytes))
             }
             Err(e) => Err(e.helm_message(file)),
         };
@@ -138,6 +139,19 @@ pub(crate) fn check_golden(json: &str) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Output bytes as the golden files hold them: UTF-8, with each invalid byte written `\xNN`
+/// (as Python's `backslashreplace` writes them when recording).
+pub(crate) fn golden_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 #[test]
@@ -431,4 +445,16 @@ fn corners_match_helm() {
 #[test]
 fn more_corners_match_helm() {
     check_golden(include_str!("testdata/corners2.json"));
+}
+
+/// Template source that is not UTF-8 (given as [`crate::yaml::go_string`] text): Go keeps
+/// the bytes of text and raw strings, while a double-quoted literal's invalid byte becomes
+/// U+FFFD (as `strconv.Unquote` decodes it). Expected bytes from helm 3.17.3.
+#[test]
+fn invalid_utf8_in_template_source_matches_go() {
+    let src = crate::value::go_string(b"{{ \"a\xffb\" | b64enc }}|{{ `a\xffb` | b64enc }}|t\xff");
+    let mut set = TemplateSet::new();
+    set.parse("t", &src).unwrap();
+    let out = set.render("t", &Value::Nil).unwrap();
+    assert_eq!(&*crate::value::go_bytes(&out), b"Ye+/vWI=|Yf9i|t\xff");
 }
