@@ -435,6 +435,21 @@ fn word_scan_error(e: Error, src: &str) -> Error {
         });
     }
     let chars: Vec<char> = src.chars().collect();
+    // A tab that starts a line where libyaml looks for a token fails there; saphyr skips it.
+    if let Some(tab0) = keys::tab_at_line_start(&chars) {
+        // saphyr's own "comment intercepting" stands on the line before the tab.
+        let reach = if info.contains("comment intercepting") {
+            line + 1
+        } else {
+            line
+        };
+        if tab0 < reach && tab0 > 0 {
+            return Error::Yaml(format!(
+                "{head}line {}: found character that cannot start any token",
+                tab0 + 1
+            ));
+        }
+    }
     if let Some((problem, line0)) = keys::multiline_key_error(&chars, index, info) {
         // go-yaml adds one to a scanner error's zero-based line, and leaves out the first.
         return Error::Yaml(if line0 == 0 {
@@ -517,6 +532,46 @@ fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
 
 /// [`parse_nodes`] over text go-yaml's reader passed.
 fn parse_text(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
+    let nodes = parse_events(s, limit)?;
+    // saphyr skips a tab that starts a line where libyaml looks for a token (and fails).
+    let prepared = reader::prepare(s);
+    let chars: Vec<char> = prepared.text.chars().collect();
+    if let Some(line0) = keys::tab_at_line_start(&chars) {
+        let read = match limit {
+            Some(1) => first_document_lines(&prepared.text),
+            _ => usize::MAX,
+        };
+        if line0 > 0 && line0 < read {
+            return Err(yaml_error_at(
+                line0 + 1,
+                "found character that cannot start any token",
+            ));
+        }
+    }
+    Ok(nodes)
+}
+
+/// How many lines the first document spans before a later `---` or `...` line.
+fn first_document_lines(s: &str) -> usize {
+    let mut content = false;
+    for (i, line) in s.split('\n').enumerate() {
+        let marker = ["---", "..."].iter().any(|m| {
+            line.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+        });
+        if marker && (content || line.starts_with("...")) {
+            return i;
+        }
+        let t = line.trim_start_matches([' ', '\t']);
+        if !marker && !t.is_empty() && !t.starts_with('#') && !t.starts_with('%') {
+            content = true;
+        }
+    }
+    usize::MAX
+}
+
+/// [`parse_text`] up to the events' reading.
+fn parse_events(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
     if let Some(line0) = incompatible_version_directive(s, limit == Some(1)) {
         // A parser error: go-yaml shows its zero-based line, none on the first.
         let at = if line0 == 0 {

@@ -54,6 +54,25 @@ const CASES: &[&str] = &[
     "x: 1\n\"a\u{2028}b\": 1\n",
     "x:\n  - \"a\n  b\": 1\n",
     "- a: 1\n  \"b\n  c\": 1\n",
+    // A tab that starts a line where libyaml looks for a token (after a comment, a quoted
+    // scalar, a flow collection, a block scalar, a tag) cannot start one; after a plain
+    // scalar the scalar's own scan meets it.
+    "a: 1\n#x\n\tb: 1\n#y\n",
+    "a: 1 # c\n\tb: 1\n",
+    "a: 'x'\n\tb: 1\n",
+    "a: \"x\"\n  \tb: 1\n",
+    "a: [1]\n\tb: 1\n",
+    "a: |\n  x\n\tb: 1\n",
+    "- a\n#c\n\t- b\n",
+    "a:\n  b: 1\n  #c\n  \tc: 2\n",
+    "a: 1\n#c\n\t\n",
+    "a: 1\n#c\n  \t\nb: 2\n",
+    "a: 1\n#c\n \t# d\nb: 2\n",
+    "a: !t\n\tb\n",
+    "a: &x\n\tb: 1\n",
+    "a: {x: 1,\n\ty: 2}\n",
+    "a: 'x\n\ty'\n",
+    "a: 1\n---\n#c\n\tb: 1\n",
     // Accepted by both.
     "a:\t1\n",
     "\u{e9}\u{e9}\u{e9}: \u{2713}\na:\t1\n",

@@ -9,7 +9,31 @@
 /// block scalars and plain scalars skipped): each as `(opening quote, one past the closing
 /// quote, inside a flow collection)`.
 fn quoted_scalars(chars: &[char]) -> Vec<(usize, usize, bool)> {
+    lex(chars).0
+}
+
+/// The zero-based line of the first line in block context that starts (after spaces) with a
+/// tab where libyaml looks for a token: at a line start it skips spaces only, as a simple
+/// key may start there, and a tab cannot start any token. (After a plain scalar the scalar's
+/// own scan takes the next line's blanks, with its own rule.)
+pub(crate) fn tab_at_line_start(chars: &[char]) -> Option<usize> {
+    lex(chars).1.map(|at| line_of(chars, at))
+}
+
+/// [`quoted_scalars`], and where the first tab [`tab_at_line_start`] looks for stands.
+fn lex(chars: &[char]) -> (Vec<(usize, usize, bool)>, Option<usize>) {
     let n = chars.len();
+    let mut tab = None;
+    let mut note_tab = |line_begin: usize, flow: usize, plain: bool| {
+        let k = line_begin
+            + chars[line_begin.min(n)..]
+                .iter()
+                .take_while(|&&c| c == ' ')
+                .count();
+        if tab.is_none() && flow == 0 && !plain && chars.get(k) == Some(&'\t') {
+            tab = Some(k);
+        }
+    };
     let is_break = |c: char| c == '\n' || c == '\r';
     let blank_or_end = |i: usize| i >= n || matches!(chars[i], ' ' | '\t' | '\n' | '\r');
     let mut out = Vec::new();
@@ -19,10 +43,14 @@ fn quoted_scalars(chars: &[char]) -> Vec<(usize, usize, bool)> {
     while i < n {
         let c = chars[i];
         if is_break(c) {
+            i += 1;
+            if c == '\r' && chars.get(i) == Some(&'\n') {
+                i += 1;
+            }
+            note_tab(i, flow, plain);
             if flow == 0 {
                 plain = false;
             }
-            i += 1;
             continue;
         }
         if c == ' ' || c == '\t' {
@@ -31,6 +59,7 @@ fn quoted_scalars(chars: &[char]) -> Vec<(usize, usize, bool)> {
         }
         let after_blank = i == 0 || matches!(chars[i - 1], ' ' | '\t' | '\n' | '\r');
         if c == '#' && after_blank {
+            plain = false;
             while i < n && !is_break(chars[i]) {
                 i += 1;
             }
@@ -60,7 +89,7 @@ fn quoted_scalars(chars: &[char]) -> Vec<(usize, usize, bool)> {
                     }
                 }
                 if j >= n {
-                    return out;
+                    return (out, tab);
                 }
                 out.push((i, j + 1, flow > 0));
                 i = j + 1;
@@ -97,6 +126,7 @@ fn quoted_scalars(chars: &[char]) -> Vec<(usize, usize, bool)> {
                         k += 1;
                     }
                     if k < n && !is_break(chars[k]) && k - start <= indent {
+                        note_tab(start, flow, false);
                         i = start;
                         break;
                     }
@@ -117,7 +147,7 @@ fn quoted_scalars(chars: &[char]) -> Vec<(usize, usize, bool)> {
             }
         }
     }
-    out
+    (out, tab)
 }
 
 fn line_start(chars: &[char], i: usize) -> usize {
