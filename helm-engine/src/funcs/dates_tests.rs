@@ -139,6 +139,13 @@ fn layouts_match_helm_in_new_york() {
     ));
 }
 
+/// `toToml` of every kind of value (NaN and infinities, control characters, odd keys,
+/// arrays of tables, nil, semver) and `fromToml` of valid documents, as helm 3.17.3 does.
+#[test]
+fn toml_values_match_helm() {
+    check_with_tz(include_str!("../template/testdata/toml_values-unset.json"));
+}
+
 fn zone_at(loc: &Location, unix: i64) -> (String, i32) {
     let z = loc.lookup(unix);
     (z.name, z.offset)

@@ -426,12 +426,13 @@ fn to_toml(v: &Value) -> Result<String, String> {
     let m = match v {
         Value::Map(m) => m,
         // BurntSushi's encoder writes a top-level scalar as a TOML value.
-        Value::String(_)
-        | Value::Int(_)
-        | Value::Int64(_)
-        | Value::Float(_)
-        | Value::Bool(_)
-        | Value::List(_) => {
+        Value::String(_) | Value::Int(_) | Value::Int64(_) | Value::Float(_) | Value::Bool(_) => {
+            return toml_value(v);
+        }
+        // An array of tables needs a key to hang from.
+        Value::List(l) if !is_table_array(l) => return toml_value(v),
+        // Text marshalers (semver, times) encode as their text.
+        Value::Object(o) if o.type_name() == "*semver.Version" || o.type_name() == "time.Time" => {
             return toml_value(v);
         }
         _ => return Err("toml: top-level values must be Go maps or structs".into()),
@@ -505,19 +506,52 @@ fn toml_key(k: &str) -> String {
     {
         k.to_string()
     } else {
-        format::go_quote(k)
+        toml_quote(k)
     }
+}
+
+/// BurntSushi/toml's basic string: `"` and `\` escaped, `\b \t \n \f \r` by name, other
+/// control characters and DEL as `\uXXXX`, everything else as it is.
+fn toml_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// BurntSushi's `isTableArray`: a non-empty array of tables only.
+fn is_table_array(l: &[Value]) -> bool {
+    !l.is_empty() && l.iter().all(|x| matches!(x, Value::Map(_)))
 }
 
 fn toml_value(v: &Value) -> Result<String, String> {
     Ok(match v {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
+        Value::Float(f) if f.is_nan() => {
+            if f.is_sign_negative() { "-nan" } else { "nan" }.to_string()
+        }
+        Value::Float(f) if f.is_infinite() => if *f < 0.0 { "-inf" } else { "inf" }.to_string(),
         Value::Float(f) => {
             let s = format::format_float(*f, 'f', None);
             if s.contains('.') { s } else { format!("{s}.0") }
         }
-        Value::String(s) => format::go_quote(s),
+        Value::String(s) => toml_quote(s),
         Value::List(l) => {
             if l.iter().any(|x| matches!(x, Value::Nil)) {
                 return Err("toml: cannot encode array with nil element".into());
@@ -536,7 +570,7 @@ fn toml_value(v: &Value) -> Result<String, String> {
         Value::Object(o) if o.type_name() == "time.Time" => {
             super::dates::toml_text(o.as_ref()).unwrap_or_else(|| format::go_quote(&o.format()))
         }
-        Value::Object(o) => format::go_quote(&o.format()),
+        Value::Object(o) => toml_quote(&o.format()),
     })
 }
 
