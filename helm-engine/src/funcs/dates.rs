@@ -1091,65 +1091,116 @@ fn trim_frac(v: u128, div: u128) -> String {
     format!("{int}.{f}")
 }
 
-/// Go's `time.ParseDuration`.
-pub(crate) fn parse_duration(s: &str) -> Result<i128, String> {
-    let orig = s;
-    let err = || {
-        format!(
-            "time: invalid duration {}",
-            crate::template::format::go_quote(orig)
-        )
+/// Go's `time.ParseDuration`: integer arithmetic with Go's overflow checks (a fraction goes
+/// through float64, as in Go), and Go's error texts.
+pub(crate) fn parse_duration(text: &str) -> Result<i128, String> {
+    let q = crate::template::format::go_quote;
+    let invalid = || format!("time: invalid duration {}", q(text));
+    const LIMIT: u64 = 1 << 63;
+    let (neg, mut s) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text.as_bytes()[1..]),
+        Some(b'+') => (false, &text.as_bytes()[1..]),
+        _ => (false, text.as_bytes()),
     };
-    let (neg, mut s) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if s == "0" {
+    if s == b"0" {
         return Ok(0);
     }
     if s.is_empty() {
-        return Err(err());
+        return Err(invalid());
     }
-    let mut total: f64 = 0.0;
+    let mut d: u64 = 0;
     while !s.is_empty() {
-        let n = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        if n == 0 {
-            return Err(err());
+        if !(s[0] == b'.' || s[0].is_ascii_digit()) {
+            return Err(invalid());
         }
-        let num: f64 = s[..n].parse().map_err(|_| err())?;
-        s = &s[n..];
-        let u = s
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(s.len());
-        let unit = &s[..u];
-        s = &s[u..];
-        let mult = match unit {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "" => {
-                return Err(format!(
-                    "time: missing unit in duration {}",
-                    crate::template::format::go_quote(orig)
-                ));
+        // Go's leadingInt.
+        let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+        let mut v: u64 = 0;
+        for &c in &s[..digits] {
+            if v > LIMIT / 10 {
+                return Err(invalid());
             }
+            v = v * 10 + u64::from(c - b'0');
+            if v > LIMIT {
+                return Err(invalid());
+            }
+        }
+        let pre = digits > 0;
+        s = &s[digits..];
+        // Go's leadingFraction: digits past what fits are ignored.
+        let (mut f, mut scale, mut post) = (0u64, 1f64, false);
+        if s.first() == Some(&b'.') {
+            s = &s[1..];
+            let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
+            let mut overflow = false;
+            for &c in &s[..n] {
+                if overflow {
+                    continue;
+                }
+                if f > (LIMIT - 1) / 10 {
+                    overflow = true;
+                    continue;
+                }
+                let y = f * 10 + u64::from(c - b'0');
+                if y > LIMIT {
+                    overflow = true;
+                    continue;
+                }
+                f = y;
+                scale *= 10.0;
+            }
+            post = n > 0;
+            s = &s[n..];
+        }
+        if !pre && !post {
+            return Err(invalid());
+        }
+        let u = s
+            .iter()
+            .position(|c| *c == b'.' || c.is_ascii_digit())
+            .unwrap_or(s.len());
+        if u == 0 {
+            return Err(format!("time: missing unit in duration {}", q(text)));
+        }
+        let unit_text = String::from_utf8_lossy(&s[..u]).into_owned();
+        s = &s[u..];
+        let unit: u64 = match unit_text.as_str() {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
             _ => {
                 return Err(format!(
                     "time: unknown unit {} in duration {}",
-                    crate::template::format::go_quote(unit),
-                    crate::template::format::go_quote(orig)
+                    q(&unit_text),
+                    q(text)
                 ));
             }
         };
-        total += num * mult;
+        if v > LIMIT / unit {
+            return Err(invalid());
+        }
+        v *= unit;
+        if f > 0 {
+            v += (f as f64 * (unit as f64 / scale)) as u64;
+            if v > LIMIT {
+                return Err(invalid());
+            }
+        }
+        d += v;
+        if d > LIMIT {
+            return Err(invalid());
+        }
     }
-    Ok(if neg { -(total as i128) } else { total as i128 })
+    if neg {
+        return Ok(-i128::from(d));
+    }
+    if d > LIMIT - 1 {
+        return Err(invalid());
+    }
+    Ok(i128::from(d))
 }
 
 /// Sprig's `toDate`: Go's `time.ParseInLocation(layout, value, time.Local)`.

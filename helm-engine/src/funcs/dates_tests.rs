@@ -146,6 +146,16 @@ fn toml_values_match_helm() {
     check_with_tz(include_str!("../template/testdata/toml_values-unset.json"));
 }
 
+/// Go's `time.ParseDuration` through `dateModify`, `mustDateModify` and `durationRound`
+/// (overflow at the ends of int64, fractions, µs/μs, missing and unknown units), and
+/// `duration`'s seconds, as helm 3.17.3 gives them.
+#[test]
+fn durations_match_helm() {
+    check_with_tz(include_str!(
+        "../template/testdata/dates_durations-unset.json"
+    ));
+}
+
 fn zone_at(loc: &Location, unix: i64) -> (String, i32) {
     let z = loc.lookup(unix);
     (z.name, z.offset)
