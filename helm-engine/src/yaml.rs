@@ -443,10 +443,15 @@ fn word_scan_error(e: Error, src: &str) -> Error {
         } else {
             line
         };
-        if tab0 < reach && tab0 > 0 {
+        if tab0 < reach {
+            return yaml_error_at(tab0 + 1, "found character that cannot start any token");
+        }
+    }
+    if info == "invalid indentation in flow construct" {
+        if let Some(line0) = keys::flow_key_error(&chars, index) {
             return Error::Yaml(format!(
-                "{head}line {}: found character that cannot start any token",
-                tab0 + 1
+                "{head}line {}: could not find expected ':'",
+                line0 + 1
             ));
         }
     }
@@ -541,7 +546,7 @@ fn parse_text(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
             Some(1) => first_document_lines(&prepared.text),
             _ => usize::MAX,
         };
-        if line0 > 0 && line0 < read {
+        if line0 < read {
             return Err(yaml_error_at(
                 line0 + 1,
                 "found character that cannot start any token",
@@ -635,6 +640,28 @@ fn parse_events(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
                     None => return Err(word_scan_error(Error::Yaml(m), s)),
                 }
             }
+            // saphyr wants a flow collection's lines indented past the block around it;
+            // libyaml does not (unless the collection is a key that goes stale), and blanks
+            // there are no content.
+            Err(Error::Yaml(m)) if m.starts_with(SCAN_ERROR) && m.ends_with(FLOW_INDENT) => {
+                let index = scan_error_index(&m);
+                let chars: Vec<char> = text.chars().collect();
+                let fixed = keys::flow_key_error(&chars, index)
+                    .is_none()
+                    .then(|| keys::flow_open_indent(&chars, index))
+                    .flatten()
+                    .and_then(|indent| {
+                        let at = byte_at(&text, index)?;
+                        let start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+                        let mut t = text.to_string();
+                        t.insert_str(start, &" ".repeat(indent + 1));
+                        Some(t)
+                    });
+                match fixed {
+                    Some(t) => text = std::borrow::Cow::Owned(t),
+                    None => return Err(word_scan_error(Error::Yaml(m), s)),
+                }
+            }
             other => return other.map_err(|e| word_scan_error(e, s)),
         }
     }
@@ -655,6 +682,7 @@ pub(crate) fn is_yaml_char(c: char) -> bool {
 const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";
 const TAB_IN_QUOTED: &str = "tab cannot be used as indentation";
 const QUOTED_INDENT: &str = "invalid indentation in quoted scalar";
+const FLOW_INDENT: &str = "invalid indentation in flow construct";
 
 /// The zero-based line of a `%YAML` directive for another version than 1.1, which go-yaml
 /// v2 (libyaml 0.1) refuses; saphyr takes any 1.x. Directives stand before a document's

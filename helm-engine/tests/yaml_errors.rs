@@ -73,6 +73,17 @@ const CASES: &[&str] = &[
     "a: {x: 1,\n\ty: 2}\n",
     "a: 'x\n\ty'\n",
     "a: 1\n---\n#c\n\tb: 1\n",
+    "a:\n  - x\n  -\ty\n",
+    "- \tx\n",
+    "-\t- x\n",
+    "? \tx\n: 1\n",
+    // Flow collections: a key over more than one line goes stale; lines less indented than
+    // the block around them are fine to libyaml.
+    "x: 1\n[a,\nb]: 1\n",
+    "x: 1\n{a: 1,\nb: 2}: 1\n",
+    "x: 1\n[a, # c\n# d\nb]: 1\n",
+    "a: [1,\n2]\n",
+    "- [a,\nb]\n",
     // Accepted by both.
     "a:\t1\n",
     "\u{e9}\u{e9}\u{e9}: \u{2713}\na:\t1\n",

@@ -12,6 +12,37 @@ fn quoted_scalars(chars: &[char]) -> Vec<(usize, usize, bool)> {
     lex(chars).0
 }
 
+/// The spaces that open the line of the outermost flow collection holding `index`.
+pub(crate) fn flow_open_indent(chars: &[char], index: usize) -> Option<usize> {
+    let open = lex(chars).2.into_iter().rev().find(|&o| o < index)?;
+    Some(line_indent(chars, open))
+}
+
+/// libyaml's error for saphyr's "invalid indentation in flow construct" (a rule libyaml does
+/// not have) when the flow collection holding `index` stands where a block mapping requires
+/// a key: the key goes stale at the first token on a later line. The zero-based line.
+pub(crate) fn flow_key_error(chars: &[char], index: usize) -> Option<usize> {
+    let open = lex(chars).2.into_iter().rev().find(|&o| o < index)?;
+    if !at_block_indent(chars, open) {
+        return None;
+    }
+    let line = line_of(chars, open);
+    let next_line = open + chars[open..].iter().position(|&c| c == '\n' || c == '\r')?;
+    let mut k = next_line;
+    let mut comment = false;
+    while k < chars.len() {
+        match chars[k] {
+            '\n' | '\r' => comment = false,
+            '#' if !comment => comment = true,
+            ' ' | '\t' => {}
+            _ if comment => {}
+            _ => break,
+        }
+        k += 1;
+    }
+    (k <= index).then(|| line_of(chars, k)).filter(|&l| l > line)
+}
+
 /// The zero-based line of the first line in block context that starts (after spaces) with a
 /// tab where libyaml looks for a token: at a line start it skips spaces only, as a simple
 /// key may start there, and a tab cannot start any token. (After a plain scalar the scalar's
@@ -20,10 +51,15 @@ pub(crate) fn tab_at_line_start(chars: &[char]) -> Option<usize> {
     lex(chars).1.map(|at| line_of(chars, at))
 }
 
-/// [`quoted_scalars`], and where the first tab [`tab_at_line_start`] looks for stands.
-fn lex(chars: &[char]) -> (Vec<(usize, usize, bool)>, Option<usize>) {
+/// What [`lex`] finds: the quoted scalars, where the first tab [`tab_at_line_start`] looks for
+/// stands, and where each outermost flow collection opens.
+type Lexed = (Vec<(usize, usize, bool)>, Option<usize>, Vec<usize>);
+
+/// [`quoted_scalars`], the first tab [`tab_at_line_start`] looks for, and the flow collections.
+fn lex(chars: &[char]) -> Lexed {
     let n = chars.len();
     let mut tab = None;
+    let mut flows = Vec::new();
     let mut note_tab = |line_begin: usize, flow: usize, plain: bool| {
         let k = line_begin
             + chars[line_begin.min(n)..]
@@ -89,12 +125,15 @@ fn lex(chars: &[char]) -> (Vec<(usize, usize, bool)>, Option<usize>) {
                     }
                 }
                 if j >= n {
-                    return (out, tab);
+                    return (out, tab, flows);
                 }
                 out.push((i, j + 1, flow > 0));
                 i = j + 1;
             }
             '[' | '{' => {
+                if flow == 0 {
+                    flows.push(i);
+                }
                 flow += 1;
                 i += 1;
             }
@@ -103,7 +142,13 @@ fn lex(chars: &[char]) -> (Vec<(usize, usize, bool)>, Option<usize>) {
                 i += 1;
             }
             ',' if flow > 0 => i += 1,
-            '-' | '?' | ':' if blank_or_end(i + 1) => i += 1,
+            '-' | '?' if blank_or_end(i + 1) => {
+                // After a block entry or a complex key libyaml allows a simple key, so it
+                // skips spaces only: a tab then starts no token.
+                note_tab(i + 1, flow, false);
+                i += 1;
+            }
+            ':' if blank_or_end(i + 1) => i += 1,
             '&' | '*' | '!' => {
                 while !blank_or_end(i) {
                     i += 1;
@@ -147,7 +192,7 @@ fn lex(chars: &[char]) -> (Vec<(usize, usize, bool)>, Option<usize>) {
             }
         }
     }
-    (out, tab)
+    (out, tab, flows)
 }
 
 fn line_start(chars: &[char], i: usize) -> usize {
