@@ -156,6 +156,21 @@ fn durations_match_helm() {
     ));
 }
 
+/// `toDate`/`mustToDate` (Go's `time.ParseInLocation` in the local zone) on tricky layouts
+/// and values: ranges, day of year, 12-hour clocks, fractions, zone names and offsets, DST
+/// gaps and overlaps, extra text; with `$TZ` unset and in New York.
+#[test]
+fn parsing_matches_helm_with_tz_unset() {
+    check_with_tz(include_str!("../template/testdata/dates_parse-unset.json"));
+}
+
+#[test]
+fn parsing_matches_helm_in_new_york() {
+    check_with_tz(include_str!(
+        "../template/testdata/dates_parse-America_New_York.json"
+    ));
+}
+
 fn zone_at(loc: &Location, unix: i64) -> (String, i32) {
     let z = loc.lookup(unix);
     (z.name, z.offset)
