@@ -259,7 +259,12 @@ pub fn run_template(args: TemplateArgs) -> Result<String, String> {
     let api_versions = string_slice(&args.api_versions, "-a, --api-versions")?;
     // Helm's `NameAndChart`, with `helm template`'s default name `release-name`.
     let (name, chart_path) = match args.args.as_slice() {
-        [] => return Err("\"captain template\" requires at least 1 argument".into()),
+        [] => {
+            return Err(
+                "\"captain template\" requires at least 1 argument\n\nUsage:  captain template [NAME] [CHART] [flags]"
+                    .into(),
+            );
+        }
         [chart] => (None, chart.clone()),
         [name, chart] => (Some(name.clone()), chart.clone()),
         [_, _, extra @ ..] => {
@@ -269,6 +274,12 @@ pub fn run_template(args: TemplateArgs) -> Result<String, String> {
             ));
         }
     };
+    // `helm template` parses --kube-version before it looks at the release or the chart.
+    if let Some(v) = args.kube_version.as_deref().filter(|v| !v.is_empty()) {
+        if let Err(e) = check_semver(v) {
+            return Err(format!("invalid kube version '{v}': {e}"));
+        }
+    }
     let release_name = match (name, &args.name_template) {
         (Some(_), _) if args.generate_name => {
             return Err("cannot set --generate-name and also specify a name".into());
@@ -283,13 +294,18 @@ pub fn run_template(args: TemplateArgs) -> Result<String, String> {
         }
         (None, _) => "release-name".into(),
     };
-    let path = Path::new(&chart_path);
+    // Helm's `LocateChart`: the trimmed name is a local path if it exists; else a name
+    // starting with `.` or `/` is a missing path, and anything else a `repo/chart` reference
+    // looked up in the repositories file (none is configured for captain).
+    let chart_path = chart_path.trim();
+    let path = Path::new(chart_path);
     if !path.exists() {
-        // Helm then treats the name as `repo/chart` in a chart repository.
         return Err(if path.is_absolute() || chart_path.starts_with('.') {
-            format!("path {chart_path:?} not found")
-        } else if chart_path.contains('/') {
-            "repo does not found".to_string()
+            format!("path {} not found", go_quote(chart_path))
+        } else if chart_path.contains("://") {
+            format!("charts are not downloaded: {chart_path} must be a local directory or archive")
+        } else if let Some((repo, _)) = chart_path.split_once('/') {
+            format!("repo {repo} not found")
         } else {
             format!(
                 "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_path}"
@@ -338,6 +354,54 @@ pub fn run_template(args: TemplateArgs) -> Result<String, String> {
         helm_engine::Error::Rendering(inner) => format!("{inner}{DEBUG_HINT}"),
         other => other.to_string(),
     })
+}
+
+/// Masterminds/semver's `NewVersion` checks (what `chartutil.ParseKubeVersion` refuses):
+/// `v?MAJOR[.MINOR[.PATCH]][-PRE][+META]`, dot-separated identifiers of `[0-9A-Za-z-]`,
+/// numbers that fit in a uint64, and no numeric pre-release identifier with a leading zero.
+fn check_semver(v: &str) -> Result<(), String> {
+    const INVALID: &str = "Invalid Semantic Version";
+    let body = v.strip_prefix('v').unwrap_or(v);
+    let (body, meta) = match body.split_once('+') {
+        Some((b, m)) => (b, Some(m)),
+        None => (body, None),
+    };
+    let (core, pre) = match body.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (body, None),
+    };
+    let idents_ok = |s: &str| {
+        s.split('.').all(|part| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() > 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        || pre.is_some_and(|p| !idents_ok(p))
+        || meta.is_some_and(|m| !idents_ok(m))
+    {
+        return Err(INVALID.into());
+    }
+    for p in parts {
+        if p.parse::<u64>().is_err() {
+            return Err(format!(
+                "Error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
+                go_quote(p)
+            ));
+        }
+    }
+    if let Some(pre) = pre {
+        let leading_zero = pre.split('.').any(|part| {
+            part.len() > 1 && part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit())
+        });
+        if leading_zero {
+            return Err("Version segment starts with 0".into());
+        }
+    }
+    Ok(())
 }
 
 /// pflag's `StringSlice` flag: every occurrence is read as one record of Go's `encoding/csv`
@@ -449,6 +513,30 @@ fn go_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::csv_record;
+
+    #[test]
+    fn kube_versions_are_checked_as_semver_does() {
+        use super::check_semver;
+        for ok in ["1", "v1.2", "1.2.3-rc.1+b.2", "1.2.3-0", "1.2.3-0a"] {
+            assert_eq!(check_semver(ok), Ok(()), "{ok}");
+        }
+        for bad in ["1.2.3-", "1.2.3+", "1.2.3.4", "x", "1.2.3-a..b", "V1"] {
+            assert_eq!(
+                check_semver(bad).unwrap_err(),
+                "Invalid Semantic Version",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            check_semver("1.2.3-01").unwrap_err(),
+            "Version segment starts with 0"
+        );
+        assert!(
+            check_semver("99999999999999999999")
+                .unwrap_err()
+                .ends_with("value out of range")
+        );
+    }
 
     #[test]
     fn csv_records_read_as_go_does() {
