@@ -120,6 +120,7 @@ fn index<'a>(_: &mut Shared<'_>, mut a: Vec<V<'a>>) -> Result<V<'a>, String> {
 const NIL_KEY: &str = "value is nil; should be of type string";
 
 fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
+    let is_string = matches!(cur.get(), Value::String(_));
     let pos = |len: usize| -> Result<usize, String> {
         let x = match i {
             Value::Int(n) | Value::Int64(n) => *n,
@@ -131,8 +132,15 @@ fn index_one<'a>(cur: V<'a>, i: &Value) -> Result<V<'a>, String> {
                 ));
             }
         };
-        if x < 0 || x as usize >= len {
+        if x < 0 || x as usize > len {
             return Err(format!("index out of range: {x}"));
+        }
+        if x as usize == len {
+            // Go's bounds check lets the length through; reflect's Index then panics.
+            return Err(format!(
+                "reflect: {} index out of range",
+                if is_string { "string" } else { "slice" }
+            ));
         }
         Ok(x as usize)
     };

@@ -302,3 +302,22 @@ fn invalid_utf8_strings_match_helm() {
 fn range_elements_and_nil_map_keys_match_helm() {
     check_chart_golden(include_str!("../template/testdata/range_index_types.json"));
 }
+
+/// Randomly generated templates (nested `if`/`with`/`range`/`block`/`template`,
+/// `break`/`continue`, variables and assignment, pipelines with parenthesised calls, fields
+/// of nil, maps and scalars, comparisons across types, `and`/`or`, trim markers, comments,
+/// and parse errors from corrupted sources), recorded from helm 3.17.3. Cases that print dot
+/// itself are left out: helm prints `.Capabilities`' pointer address there.
+#[test]
+fn random_templates_match_helm() {
+    check_chart_golden(include_str!("../template/testdata/language_random_1.json"));
+    check_chart_golden(include_str!("../template/testdata/language_random_2.json"));
+    check_chart_golden(include_str!("../template/testdata/language_random_3.json"));
+}
+
+/// Lexical errors inside actions that span lines name the line the action began on, and
+/// `index` one past the end is reflect's panic. Recorded from helm 3.17.3.
+#[test]
+fn action_errors_and_index_bounds_match_helm() {
+    check_chart_golden(include_str!("../template/testdata/language_misc.json"));
+}

@@ -283,12 +283,13 @@ impl<'s> Lexer<'s> {
         let Some(x) = self.rest().find("*/") else {
             return self.error("unclosed comment".into());
         };
-        self.comment_lines += memchr::memchr_iter(b'\n', &self.rest().as_bytes()[..x]).count();
+        let body_lines = memchr::memchr_iter(b'\n', &self.rest().as_bytes()[..x]).count();
         self.pos += x + 2;
         let (delim, trim) = self.at_right_delim();
         if !delim {
             return self.error("comment ends before closing delimiter".into());
         }
+        self.comment_lines += body_lines;
         if trim {
             self.pos += 2;
         }

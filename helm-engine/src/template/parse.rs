@@ -285,6 +285,7 @@ pub(crate) fn parse(
         trees: Vec::new(),
         range_depth: 0,
         depth: 0,
+        action_line: 0,
     };
     let root = p.parse_top()?;
     let top = Tree {
@@ -310,6 +311,9 @@ struct Parser<'f> {
     range_depth: usize,
     /// Current nesting of item lists and parentheses.
     depth: usize,
+    /// The line of the `{{` of the action being parsed (0 when none): a lexical error on
+    /// another line names it. Go clears it when any action ends, even inside an outer one.
+    action_line: usize,
 }
 
 /// How deeply actions and parentheses may nest (Go has no limit; real templates stay far
@@ -378,9 +382,24 @@ impl Parser<'_> {
 
     fn unexpected(&self, t: &Token, context: &str) -> ParseError {
         if t.typ == Tok::Error {
-            return self.errorf(&t.val);
+            return self.lex_error(t);
         }
         self.errorf(format_args!("unexpected {t} in {context}"))
+    }
+
+    /// A lexical error, naming where the action began when that was on another line.
+    fn lex_error(&self, t: &Token) -> ParseError {
+        if self.action_line != 0 && self.action_line != t.line {
+            let mut extra = format!(
+                " in action started at {}:{}",
+                self.parse_name, self.action_line
+            );
+            if t.val.ends_with(" action") {
+                extra = extra[" in action".len()..].to_string();
+            }
+            return self.errorf(format_args!("{}{extra}", t.val));
+        }
+        self.errorf(&t.val)
     }
 
     fn add(&mut self, tree: Tree) -> PResult<()> {
@@ -485,7 +504,12 @@ impl Parser<'_> {
         let t = self.next_non_space();
         match t.typ {
             Tok::Text => Ok(Item::Node(Node::Text(t.val))),
-            Tok::LeftDelim => self.action(),
+            Tok::LeftDelim => {
+                self.action_line = t.line;
+                let r = self.action();
+                self.action_line = 0;
+                r
+            }
             _ => Err(self.unexpected(&t, "input")),
         }
     }
@@ -755,7 +779,7 @@ impl Parser<'_> {
             let t = self.next();
             match t.typ {
                 Tok::Space => continue,
-                Tok::Error => return Err(self.errorf(&t.val)),
+                Tok::Error => return Err(self.lex_error(&t)),
                 Tok::RightDelim | Tok::RightParen => self.backup(),
                 Tok::Pipe => {}
                 _ => return Err(self.errorf(format_args!("unexpected {t} in operand"))),
@@ -817,7 +841,7 @@ impl Parser<'_> {
     fn term(&mut self) -> PResult<Option<Arg>> {
         let t = self.next_non_space();
         Ok(Some(match t.typ {
-            Tok::Error => return Err(self.errorf(&t.val)),
+            Tok::Error => return Err(self.lex_error(&t)),
             Tok::Identifier => {
                 if !(self.has_func)(&t.val) {
                     return Err(
