@@ -171,6 +171,13 @@ fn parsing_matches_helm_in_new_york() {
     ));
 }
 
+/// Arrays of tables: `[[...]]` headers decode as `[]map[string]interface {}` (inline ones
+/// as `[]interface {}`), and what templates then do with them, as in helm 3.17.3.
+#[test]
+fn toml_table_arrays_match_helm() {
+    check_with_tz(include_str!("../template/testdata/toml_tables-unset.json"));
+}
+
 fn zone_at(loc: &Location, unix: i64) -> (String, i32) {
     let z = loc.lookup(unix);
     (z.name, z.offset)

@@ -423,6 +423,7 @@ fn json_string(out: &mut String, s: &str, html: bool) {
 
 /// BurntSushi/toml's encoding of a map: plain keys first, then tables, sub-tables indented.
 fn to_toml(v: &Value) -> Result<String, String> {
+    let v = &plain_lists(v);
     let m = match v {
         Value::Map(m) => m,
         // BurntSushi's encoder writes a top-level scalar as a TOML value.
@@ -442,6 +443,20 @@ fn to_toml(v: &Value) -> Result<String, String> {
     Ok(out)
 }
 
+/// The value with Go slice types (`[]string`, `[]map[string]interface {}`) as plain lists,
+/// which BurntSushi's encoder treats alike.
+fn plain_lists(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => match o.typed_list() {
+            Some(t) if !t.nil => Value::List(t.items().iter().map(plain_lists).collect()),
+            _ => v.clone(),
+        },
+        Value::List(l) => Value::List(l.iter().map(plain_lists).collect()),
+        Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), plain_lists(x))).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Helm's `fromToml` (BurntSushi/toml into `map[string]interface{}`): integers are int64,
 /// floats float64, dates and times `time.Time` in BurntSushi's zones. Error texts are the
 /// `toml` crate's, not BurntSushi's.
@@ -452,7 +467,74 @@ fn from_toml(text: &str) -> Result<Map, String> {
         });
         format!("toml: line {line}: {}", e.message().trim_end())
     })?;
-    Ok(toml_table_to_map(table))
+    let headers = table_array_headers(text);
+    Ok(toml_table_to_map(table, &mut Vec::new(), &headers))
+}
+
+/// The key paths of the `[[...]]` headers in a TOML document: BurntSushi decodes those
+/// arrays of tables as `[]map[string]interface {}`, where an inline array of tables is
+/// `[]interface {}`.
+fn table_array_headers(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim_start().strip_prefix("[[") else {
+            continue;
+        };
+        if let Some(path) = header_keys(rest) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The dotted key of a `[[` header up to its `]]`: bare, "basic" or 'literal' parts.
+fn header_keys(mut s: &str) -> Option<Vec<String>> {
+    let mut keys = Vec::new();
+    loop {
+        s = s.trim_start_matches([' ', '\t']);
+        let key;
+        if let Some(r) = s.strip_prefix('"') {
+            let mut k = String::new();
+            let mut chars = r.char_indices();
+            let end = loop {
+                match chars.next()? {
+                    (i, '"') => break i,
+                    (_, '\\') => match chars.next()?.1 {
+                        'n' => k.push('\n'),
+                        't' => k.push('\t'),
+                        'r' => k.push('\r'),
+                        'b' => k.push('\u{8}'),
+                        'f' => k.push('\u{c}'),
+                        'u' | 'U' => return None,
+                        c => k.push(c),
+                    },
+                    (_, c) => k.push(c),
+                }
+            };
+            key = k;
+            s = &r[end + 1..];
+        } else if let Some(r) = s.strip_prefix('\'') {
+            let end = r.find('\'')?;
+            key = r[..end].to_string();
+            s = &r[end + 1..];
+        } else {
+            let n = s
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .unwrap_or(s.len());
+            if n == 0 {
+                return None;
+            }
+            key = s[..n].to_string();
+            s = &s[n..];
+        }
+        keys.push(key);
+        s = s.trim_start_matches([' ', '\t']);
+        if let Some(r) = s.strip_prefix('.') {
+            s = r;
+        } else {
+            return s.starts_with("]]").then_some(keys);
+        }
+    }
 }
 
 /// BurntSushi/toml's `time.Time` for a TOML date-time (see [`super::dates::toml_time`]);
@@ -483,19 +565,41 @@ fn toml_time(d: &toml::value::Datetime) -> Value {
     super::dates::toml_time(i128::from(wall) * 1_000_000_000 + nano, zone)
 }
 
-fn toml_table_to_map(t: toml::Table) -> Map {
-    t.into_iter().map(|(k, v)| (k, toml_to_value(v))).collect()
+/// A table's values; `path` is its key path (array indices left out), `headers` the paths
+/// of the document's `[[...]]` headers.
+fn toml_table_to_map(t: toml::Table, path: &mut Vec<String>, headers: &[Vec<String>]) -> Map {
+    t.into_iter()
+        .map(|(k, v)| {
+            path.push(k.clone());
+            let v = toml_to_value(v, path, headers);
+            path.pop();
+            (k, v)
+        })
+        .collect()
 }
 
-fn toml_to_value(v: toml::Value) -> Value {
+fn toml_to_value(v: toml::Value, path: &mut Vec<String>, headers: &[Vec<String>]) -> Value {
     match v {
         toml::Value::String(s) => Value::String(s),
         toml::Value::Integer(i) => Value::Int64(i),
         toml::Value::Float(f) => Value::Float(f),
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => toml_time(&d),
-        toml::Value::Array(a) => Value::List(a.into_iter().map(toml_to_value).collect()),
-        toml::Value::Table(t) => Value::Map(toml_table_to_map(t)),
+        toml::Value::Array(a) => {
+            let of_tables = !a.is_empty()
+                && a.iter().all(toml::Value::is_table)
+                && headers.iter().any(|h| h == path);
+            let items = a
+                .into_iter()
+                .map(|x| toml_to_value(x, path, headers))
+                .collect();
+            if of_tables {
+                crate::value::TypedList::of("[]map[string]interface {}", items)
+            } else {
+                Value::List(items)
+            }
+        }
+        toml::Value::Table(t) => Value::Map(toml_table_to_map(t, path, headers)),
     }
 }
 
