@@ -321,3 +321,19 @@ fn random_templates_match_helm() {
 fn action_errors_and_index_bounds_match_helm() {
     check_chart_golden(include_str!("../template/testdata/language_misc.json"));
 }
+
+/// Randomly generated expressions over every kind of operand (literals of each number form,
+/// nil, maps, lists, `.Chart`, `.Capabilities`, `.Files`, `chartutil.Values` methods,
+/// semvers, typed slices), nested comparisons, `and`/`or`, `default`, `coalesce`, `index`,
+/// `fail` in branches that may or may not run, variable scoping through `range` and `with`.
+/// Recorded from helm 3.17.3; cases printing dot itself or a semver's `uint64` fields are
+/// left out.
+#[test]
+fn random_expressions_match_helm() {
+    check_chart_golden(include_str!(
+        "../template/testdata/expressions_random_4.json"
+    ));
+    check_chart_golden(include_str!(
+        "../template/testdata/expressions_random_5.json"
+    ));
+}
