@@ -337,3 +337,12 @@ fn random_expressions_match_helm() {
         "../template/testdata/expressions_random_5.json"
     ));
 }
+
+/// Random soups of template syntax (delimiters with and without trim markers, comments in odd
+/// places, keywords, literals of every form and malformed ones, CR LF, Unicode): the same
+/// output, or the same parse or execution error with its line and column, as helm 3.17.3.
+#[test]
+fn random_syntax_matches_helm() {
+    check_chart_golden(include_str!("../template/testdata/syntax_random_6.json"));
+    check_chart_golden(include_str!("../template/testdata/syntax_random_7.json"));
+}
