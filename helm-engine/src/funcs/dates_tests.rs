@@ -178,6 +178,15 @@ fn toml_table_arrays_match_helm() {
     check_with_tz(include_str!("../template/testdata/toml_tables-unset.json"));
 }
 
+/// TOML date-times Go's `time.Parse` refuses (no seconds, a 60th second) are errors naming
+/// the line, the key path and the value, as in helm 3.17.3.
+#[test]
+fn toml_datetime_errors_match_helm() {
+    check_with_tz(include_str!(
+        "../template/testdata/toml_datetime_errors-unset.json"
+    ));
+}
+
 fn zone_at(loc: &Location, unix: i64) -> (String, i32) {
     let z = loc.lookup(unix);
     (z.name, z.offset)

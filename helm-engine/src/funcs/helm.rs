@@ -467,8 +467,12 @@ fn from_toml(text: &str) -> Result<Map, String> {
         });
         format!("toml: line {line}: {}", e.message().trim_end())
     })?;
-    let headers = table_array_headers(text);
-    Ok(toml_table_to_map(table, &mut Vec::new(), &headers))
+    let mut cx = TomlCtx {
+        text,
+        headers: table_array_headers(text),
+        path: Vec::new(),
+    };
+    toml_table_to_map(table, &mut cx)
 }
 
 /// The key paths of the `[[...]]` headers in a TOML document: BurntSushi decodes those
@@ -567,40 +571,82 @@ fn toml_time(d: &toml::value::Datetime) -> Value {
 
 /// A table's values; `path` is its key path (array indices left out), `headers` the paths
 /// of the document's `[[...]]` headers.
-fn toml_table_to_map(t: toml::Table, path: &mut Vec<String>, headers: &[Vec<String>]) -> Map {
+/// What the decoder carries along: the document, its `[[...]]` header paths, and the key
+/// path (array indices left out) of the value at hand.
+struct TomlCtx<'t> {
+    text: &'t str,
+    headers: Vec<Vec<String>>,
+    path: Vec<String>,
+}
+
+fn toml_table_to_map(t: toml::Table, cx: &mut TomlCtx<'_>) -> Result<Map, String> {
     t.into_iter()
         .map(|(k, v)| {
-            path.push(k.clone());
-            let v = toml_to_value(v, path, headers);
-            path.pop();
-            (k, v)
+            cx.path.push(k.clone());
+            let v = toml_to_value(v, cx);
+            cx.path.pop();
+            Ok((k, v?))
         })
         .collect()
 }
 
-fn toml_to_value(v: toml::Value, path: &mut Vec<String>, headers: &[Vec<String>]) -> Value {
-    match v {
+fn toml_to_value(v: toml::Value, cx: &mut TomlCtx<'_>) -> Result<Value, String> {
+    Ok(match v {
         toml::Value::String(s) => Value::String(s),
         toml::Value::Integer(i) => Value::Int64(i),
         toml::Value::Float(f) => Value::Float(f),
         toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => toml_time(&d),
+        toml::Value::Datetime(d) => {
+            check_toml_datetime(&d, cx)?;
+            toml_time(&d)
+        }
         toml::Value::Array(a) => {
             let of_tables = !a.is_empty()
                 && a.iter().all(toml::Value::is_table)
-                && headers.iter().any(|h| h == path);
+                && cx.headers.contains(&cx.path);
             let items = a
                 .into_iter()
-                .map(|x| toml_to_value(x, path, headers))
-                .collect();
+                .map(|x| toml_to_value(x, cx))
+                .collect::<Result<Vec<_>, _>>()?;
             if of_tables {
                 crate::value::TypedList::of("[]map[string]interface {}", items)
             } else {
                 Value::List(items)
             }
         }
-        toml::Value::Table(t) => Value::Map(toml_table_to_map(t, path, headers)),
+        toml::Value::Table(t) => Value::Map(toml_table_to_map(t, cx)?),
+    })
+}
+
+/// BurntSushi/toml v1.4 reads TOML 1.0 date-times through Go's `time.Parse`, which wants
+/// seconds and refuses a 60th second; the `toml` crate (TOML 1.1) takes both. Its error
+/// names the line, the key and the value (with `t`, `z` and a space as `T`, `Z`, `T`).
+fn check_toml_datetime(d: &toml::value::Datetime, cx: &TomlCtx<'_>) -> Result<(), String> {
+    let Some(t) = d.time else {
+        return Ok(());
+    };
+    if t.second.is_some_and(|s| s < 60) {
+        return Ok(());
     }
+    let shown = d.to_string();
+    let normalised: String = cx
+        .text
+        .chars()
+        .map(|c| match c {
+            't' => 'T',
+            'z' => 'Z',
+            ' ' => 'T',
+            c => c,
+        })
+        .collect();
+    let line = normalised.find(&shown).map_or(1, |at| {
+        cx.text[..at.min(cx.text.len())].matches('\n').count() + 1
+    });
+    Err(format!(
+        "toml: line {line} (last key {}): invalid datetime: {}",
+        format::go_quote(&cx.path.join(".")),
+        format::go_quote(&shown)
+    ))
 }
 
 fn toml_key(k: &str) -> String {
