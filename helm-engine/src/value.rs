@@ -204,12 +204,13 @@ pub trait Object: Send + Sync {
         let _ = other;
         false
     }
-    /// Go's formatting with `verb` (other than `v` and `T`) when it differs from
-    /// [`format`](Self::format): a struct applies the verb to each field (`%s` of a `bool`
-    /// field reads `%!s(bool=true)`). `None` (the default) formats as `%v` for `s` and
-    /// complains for other verbs.
-    fn format_verb(&self, verb: char) -> Option<String> {
-        let _ = verb;
+    /// Go's formatting with `spec` (a whole directive such as `%5.1s`, whose verb is not `v`
+    /// or `T`) when it differs from [`format`](Self::format): a struct applies the directive
+    /// to each field (`%s` of a `bool` field reads `%!s(bool=true)`), a `Stringer` to its
+    /// text for `%s`, `%q`, `%x`. `None` (the default) formats as `%v` for `s` and complains
+    /// for other verbs.
+    fn format_verb(&self, spec: &str) -> Option<String> {
+        let _ = spec;
         None
     }
 }

@@ -346,3 +346,11 @@ fn random_syntax_matches_helm() {
     check_chart_golden(include_str!("../template/testdata/syntax_random_6.json"));
     check_chart_golden(include_str!("../template/testdata/syntax_random_7.json"));
 }
+
+/// `printf` directives with flags, widths and precisions on structs (applied per field),
+/// pointers to structs, `fmt.Stringer`s (semver), `chartutil.VersionSet` (per element), maps,
+/// lists and typed slices; `%#x` of strings, `%+d` of a float. Recorded from helm 3.17.3.
+#[test]
+fn printf_of_objects_matches_helm() {
+    check_chart_golden(include_str!("../template/testdata/printf_objects.json"));
+}

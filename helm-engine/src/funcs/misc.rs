@@ -723,6 +723,35 @@ impl Object for SemVer {
     fn format(&self) -> String {
         self.canonical()
     }
+    /// A `fmt.Stringer` for `%s`, `%q`, `%x`, `%X`; other verbs print the pointed-to struct
+    /// (`uint64` version numbers, then the strings).
+    fn format_verb(&self, spec: &str) -> Option<String> {
+        use crate::template::format::sprintf;
+        let verb = spec.chars().last().unwrap_or('v');
+        if matches!(verb, 's' | 'q' | 'x' | 'X') {
+            return Some(sprintf(spec, &[&Value::String(self.canonical())]));
+        }
+        let num = |n: u64| -> String {
+            if matches!(verb, 'd' | 'x' | 'X' | 'o' | 'O' | 'b' | 'c' | 'q' | 'U') {
+                sprintf(spec, &[&Value::Int(n as i64)])
+            } else {
+                format!(
+                    "%!{verb}(uint64={})",
+                    sprintf(&spec.replace(verb, "v"), &[&Value::Int(n as i64)])
+                )
+            }
+        };
+        let s = |x: &str| sprintf(spec, &[&Value::String(x.to_string())]);
+        Some(format!(
+            "&{{{} {} {} {} {} {}}}",
+            num(self.major),
+            num(self.minor),
+            num(self.patch),
+            s(&self.pre),
+            s(&self.meta),
+            s(&self.original)
+        ))
+    }
     fn go_syntax(&self) -> String {
         let q = crate::template::format::go_quote;
         format!(

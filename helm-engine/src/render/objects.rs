@@ -62,10 +62,8 @@ impl Object for KubeVersion {
             .iter()
             .all(|f| self.field(f) == other.field(f))
     }
-    fn format_verb(&self, verb: char) -> Option<String> {
-        let f = |s: &str| {
-            crate::template::format::sprintf(&format!("%{verb}"), &[&Value::String(s.into())])
-        };
+    fn format_verb(&self, spec: &str) -> Option<String> {
+        let f = |s: &str| crate::template::format::sprintf(spec, &[&Value::String(s.into())]);
         Some(format!(
             "{{{} {} {}}}",
             f(&self.version),
@@ -109,6 +107,15 @@ impl Object for VersionSet {
     }
     fn format(&self) -> String {
         format!("[{}]", self.0.join(" "))
+    }
+    /// A `[]string`: the directive applies to each element.
+    fn format_verb(&self, spec: &str) -> Option<String> {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|v| crate::template::format::sprintf(spec, &[&Value::String(v.clone())]))
+            .collect();
+        Some(format!("[{}]", parts.join(" ")))
     }
     fn go_syntax(&self) -> String {
         let items: Vec<String> = self
@@ -559,12 +566,11 @@ impl Object for GoStruct {
                     (_, None) => false,
                 })
     }
-    fn format_verb(&self, verb: char) -> Option<String> {
-        let spec = format!("%{verb}");
+    fn format_verb(&self, spec: &str) -> Option<String> {
         let parts: Vec<String> = self
             .fields
             .iter()
-            .map(|f| crate::template::format::sprintf(&spec, &[&f.value]))
+            .map(|f| crate::template::format::sprintf(spec, &[&f.value]))
             .collect();
         let s = format!("{{{}}}", parts.join(" "));
         Some(if self.is_pointer() {

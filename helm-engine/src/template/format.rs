@@ -440,6 +440,31 @@ pub fn sprintf(format: &str, args: &[&Value]) -> String {
     out
 }
 
+/// The directive `sp` and `verb` were parsed from (`%-5.1s`).
+fn directive(sp: &Spec, verb: char) -> String {
+    let mut d = String::from("%");
+    for (on, c) in [
+        (sp.minus, '-'),
+        (sp.plus, '+'),
+        (sp.sharp, '#'),
+        (sp.space, ' '),
+        (sp.zero, '0'),
+    ] {
+        if on {
+            d.push(c);
+        }
+    }
+    if let Some(w) = sp.width {
+        d.push_str(&w.to_string());
+    }
+    if let Some(p) = sp.prec {
+        d.push('.');
+        d.push_str(&p.to_string());
+    }
+    d.push(verb);
+    d
+}
+
 fn pad(out: &mut String, s: &str, sp: &Spec, numeric: bool) {
     let n = s.chars().count();
     let w = sp.width.unwrap_or(0);
@@ -480,7 +505,13 @@ fn bad_verb(out: &mut String, v: &Value, verb: char, sp: &Spec) {
     } else {
         out.push_str(&type_name(v));
         out.push('=');
-        format_arg(out, v, 'v', sp);
+        // Go prints the operand with `v` but the directive's flags: `+` is a sign here.
+        let as_v = match v {
+            Value::Float(_) if sp.plus => 'g',
+            Value::Int(_) | Value::Int64(_) if sp.plus => 'd',
+            _ => 'v',
+        };
+        format_arg(out, v, as_v, sp);
     }
     out.push(')');
 }
@@ -737,9 +768,16 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
             }
             'x' | 'X' => {
                 let mut h = String::new();
+                let prefix = if verb == 'x' { "0x" } else { "0X" };
+                if sp.sharp && !s.is_empty() {
+                    h.push_str(prefix);
+                }
                 for (i, byte) in crate::value::go_bytes(s).iter().copied().enumerate() {
                     if sp.space && i > 0 {
                         h.push(' ');
+                        if sp.sharp {
+                            h.push_str(prefix);
+                        }
                     }
                     if verb == 'x' {
                         h.push_str(&format!("{byte:02x}"));
@@ -775,8 +813,9 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
         }
         Value::Object(o) => match verb {
             'v' => pad(out, &o.format(), sp, false),
-            _ if o.format_verb(verb).is_some() => {
-                pad(out, &o.format_verb(verb).unwrap_or_default(), sp, false)
+            _ if o.format_verb(&directive(sp, verb)).is_some() => {
+                // The object applies the width and flags itself (to each field of a struct).
+                out.push_str(&o.format_verb(&directive(sp, verb)).unwrap_or_default())
             }
             's' => pad(out, &o.format(), sp, false),
             _ => bad_verb(out, v, verb, sp),
