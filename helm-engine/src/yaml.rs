@@ -854,6 +854,7 @@ fn parse_node_stream(
         original: prepared.with_breaks(s),
         chars: s.chars().collect(),
         prepared,
+        deferred: std::cell::RefCell::new(None),
     };
     if s.contains("\\/") {
         if let Some(line0) = slash_escape_line(s) {
@@ -875,10 +876,18 @@ fn parse_node_stream(
                     // go-yaml expects the document's end, so what follows its node is read
                     // up to that event, and an error there is reported.
                     if let Some(Err(e)) = parser.next_event() {
-                        return Err(scan_error(e));
+                        // A token that starts no document is the next document's problem,
+                        // which go-yaml never parses; the implicit end stands.
+                        if !e.info().contains("expected <document start>")
+                            && !e.info().contains("expected <document-start>")
+                        {
+                            return Err(scan_error(e));
+                        }
                     }
+                    ctx.take_deferred()?;
                     break;
                 }
+                ctx.take_deferred()?;
             }
             Event::DocumentEnd | Event::StreamStart | Event::Nothing => {}
             _ => return Err(yaml_error(&span, "unexpected event")),
@@ -897,9 +906,38 @@ struct ReadCtx<'a> {
     /// The parsed text's chars.
     chars: Vec<char>,
     prepared: &'a reader::Prepared<'a>,
+    /// The first error of decoding (go-yaml's decoder, then sigs.k8s.io/yaml's JSON
+    /// conversion): go-yaml parses the whole document before either runs, so a syntax error
+    /// anywhere in it comes first. Ranked by stage, then document order.
+    deferred: std::cell::RefCell<Option<(DecodeStage, Error)>>,
+}
+
+/// When a decoding error happens after the parse.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum DecodeStage {
+    /// go-yaml's decoder: tags, merge keys, collection keys.
+    Decoder,
+    /// sigs.k8s.io/yaml's conversion to JSON: keys of types JSON cannot name.
+    Json,
 }
 
 impl ReadCtx<'_> {
+    /// Keeps `e` for after the document's parse (unless an earlier-stage one is kept).
+    fn defer(&self, stage: DecodeStage, e: Error) {
+        let mut slot = self.deferred.borrow_mut();
+        if slot.as_ref().is_none_or(|(s, _)| stage < *s) {
+            *slot = Some((stage, e));
+        }
+    }
+
+    /// The kept decoding error, once the document is parsed.
+    fn take_deferred(&self) -> Result<()> {
+        match self.deferred.borrow_mut().take() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// libyaml's limit on simple keys: a block mapping key whose `:` lies more than 1024
     /// characters after its start is no simple key. The first key of a mapping then meets a
     /// `:` where none may stand; a later one (a key libyaml requires) goes stale first, at the
@@ -1088,7 +1126,10 @@ fn build_node(
                 }
             }
             let text = ctx.scalar_text(text.into_owned(), style, &span);
-            let node = resolve_scalar(&text, style, tag.as_deref(), &span)?;
+            let node = resolve_scalar(&text, style, tag.as_deref()).unwrap_or_else(|e| {
+                ctx.defer(DecodeStage::Decoder, e);
+                Node::Null
+            });
             if anchor > 0 {
                 anchors.insert(anchor, node.clone());
             }
@@ -1115,6 +1156,23 @@ fn build_node(
                     break;
                 }
                 let key_span = next.1;
+                // saphyr reads a `:` with no key before it as an empty key; libyaml's scanner
+                // gives no KEY token there, and its parser finds no key (a parser error, on
+                // the zero-based line).
+                if block
+                    && matches!(&next.0, Event::Scalar(t, ScalarStyle::Plain, 0, None) if t.is_empty())
+                    && ctx.chars.get(key_span.start.index()) == Some(&':')
+                {
+                    let line0 = key_span.start.line().saturating_sub(1);
+                    let at = if line0 == 0 {
+                        String::new()
+                    } else {
+                        format!("line {line0}: ")
+                    };
+                    return Err(Error::Yaml(format!(
+                        "error converting YAML to JSON: yaml: {at}did not find expected key"
+                    )));
+                }
                 if block && matches!(next.0, Event::Scalar(..)) {
                     if let Some(e) = ctx.long_simple_key(&key_span, first) {
                         return Err(e);
@@ -1134,10 +1192,22 @@ fn build_node(
                     return Err(yaml_error(&key_span, "mapping key without value"));
                 };
                 if is_merge {
-                    merge_into(&mut pairs, value)?;
+                    if let Err(e) = merge_into(&mut pairs, value) {
+                        ctx.defer(DecodeStage::Decoder, e);
+                    }
                     continue;
                 }
-                let key = key_string(key, &value)?;
+                let stage = match key {
+                    Node::Seq(_) | Node::Map(_) => DecodeStage::Decoder,
+                    _ => DecodeStage::Json,
+                };
+                let key = match key_string(key, &value) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        ctx.defer(stage, e);
+                        continue;
+                    }
+                };
                 insert_pair(&mut pairs, key, value);
             }
             let node = Node::Map(pairs);
@@ -1275,7 +1345,6 @@ fn resolve_scalar(
     text: &str,
     style: ScalarStyle,
     tag: Option<&saphyr_parser::Tag>,
-    span: &Span,
 ) -> Result<Node> {
     if let Some(tag) = tag {
         if tag.is_yaml_core_schema() {
@@ -1297,8 +1366,9 @@ fn resolve_scalar(
                             (_, n) => n,
                         })
                     } else {
-                        Err(yaml_error(
-                            span,
+                        // go-yaml's decoder says it without a line.
+                        Err(yaml_error_at(
+                            0,
                             &format!("cannot decode !!str `{text}` as a !!{}", tag.suffix),
                         ))
                     }

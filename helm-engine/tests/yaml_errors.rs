@@ -84,6 +84,23 @@ const CASES: &[&str] = &[
     "x: 1\n[a, # c\n# d\nb]: 1\n",
     "a: [1,\n2]\n",
     "- [a,\nb]\n",
+    // go-yaml parses the whole first document before decoding it: a syntax error there
+    // comes before a tag, merge or key type error; what follows the first document's node
+    // and starts no document is never parsed; a `:` with no key finds none.
+    "'2001-12-14':1:20'\n",
+    "      - 1e\nk:\n  -\n",
+    "9223372036854775808: a\n18446744073709551616:b\n-92233720354775809: c\n",
+    ": \"x\"\n",
+    "a: !!int x\nb: [\n",
+    "a: {<<: 1}\nb: [\n",
+    "~: 1\nb: [\n",
+    "[a]: 1\n~: 2\n",
+    "~: 1\n[a]: 2\n",
+    "a: !!int x\n18446744073709551615: 1\n",
+    "18446744073709551615: 1\na: !!int x\n",
+    "[a]: 1\nb: c: d\n",
+    "a: !!binary '@'\nb: 'x\n",
+    "x: 1\n: 2\n",
     // Accepted by both.
     "a:\t1\n",
     "\u{e9}\u{e9}\u{e9}: \u{2713}\na:\t1\n",

@@ -40,7 +40,9 @@ pub(crate) fn flow_key_error(chars: &[char], index: usize) -> Option<usize> {
         }
         k += 1;
     }
-    (k <= index).then(|| line_of(chars, k)).filter(|&l| l > line)
+    (k <= index)
+        .then(|| line_of(chars, k))
+        .filter(|&l| l > line)
 }
 
 /// The zero-based line of the first line in block context that starts (after spaces) with a
