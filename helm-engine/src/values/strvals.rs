@@ -247,8 +247,18 @@ impl Parser<'_> {
         if matches!(last, Stop::Eof) {
             return Err(ParseErr::Eof);
         }
-        v.parse::<i64>()
-            .map_err(|_| msg(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
+        v.parse::<i64>().map_err(|_| {
+            let digits = v.strip_prefix(['+', '-']).unwrap_or(&v);
+            let why = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                "value out of range"
+            } else {
+                "invalid syntax"
+            };
+            msg(format!(
+                "strconv.Atoi: parsing {}: {why}",
+                crate::template::format::go_quote(&v)
+            ))
+        })
     }
 
     fn list_item(&mut self, list: Vec<Value>, i: i64, level: usize) -> (Vec<Value>, R<()>) {
