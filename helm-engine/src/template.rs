@@ -52,8 +52,12 @@
 //! U+FFFD as Go does, and pieces that join into a character again become it. `toJson` and
 //! `toYaml` of such strings still differ (Go writes U+FFFD).
 //!
-//! Not implemented: complex-number literals. `fromToml` gives dates as strings (Go: `time.Time`)
-//! and words its errors differently from BurntSushi/toml.
+//! Complex constants (`1i`, `1+2i`) are Go's `complex128` for printing, `typeOf`, `eq` and
+//! truth; `toJson` of one gives its text where Helm gives nothing (Go cannot encode it).
+//!
+//! Not implemented: `fromToml` gives dates as strings (Go: `time.Time`) and words its errors
+//! differently from BurntSushi/toml; a semver's `Major`, `Minor` and `Patch` are `int` here
+//! (Go: `uint64`, seen by `typeOf` and error messages).
 
 pub(crate) mod exec;
 pub mod format;

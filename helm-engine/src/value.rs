@@ -213,6 +213,11 @@ pub trait Object: Send + Sync {
         let _ = spec;
         None
     }
+    /// Go's truth of a scalar object (a `complex128` is false when zero); `None` (the
+    /// default) for objects whose truth is their emptiness or that are always true.
+    fn truth(&self) -> Option<bool> {
+        None
+    }
 }
 
 impl fmt::Debug for Value {
@@ -687,6 +692,47 @@ fn materialize_map(sm: &SharedMap, stack: &mut Vec<*const SharedMap>) -> Result<
     }
     stack.pop();
     res.map(|_| out)
+}
+
+/// Go's `complex128`, from a complex constant in a template (`1i`, `1+2i`).
+pub struct GoComplex {
+    re: f64,
+    im: f64,
+}
+
+impl GoComplex {
+    /// The complex number `re + im·i` as a template value.
+    pub fn value(re: f64, im: f64) -> Value {
+        Value::Object(Arc::new(GoComplex { re, im }))
+    }
+}
+
+impl Object for GoComplex {
+    fn type_name(&self) -> &str {
+        "complex128"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    /// Go's `%v`: `(1+2i)`.
+    fn format(&self) -> String {
+        let f = |x: f64| crate::template::format::format_float(x, 'g', None);
+        let im = f(self.im);
+        let sign = if im.starts_with(['-', '+']) { "" } else { "+" };
+        format!("({}{sign}{im}i)", f(self.re))
+    }
+    fn kind(&self) -> &'static str {
+        "complex128"
+    }
+    fn go_comparable(&self) -> bool {
+        true
+    }
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        other.format() == self.format()
+    }
+    fn truth(&self) -> Option<bool> {
+        Some(self.re != 0.0 || self.im != 0.0)
+    }
 }
 
 /// A Go named type whose underlying type is `map[string]interface {}`, such as Helm's

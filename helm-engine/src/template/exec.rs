@@ -166,7 +166,9 @@ pub(crate) fn is_true(v: &Value) -> bool {
         Value::Map(m) => !m.is_empty(),
         Value::Object(o) => match o.as_shared_map() {
             Some(sm) => !sm.is_empty(),
-            None => o.entries().is_none_or(|e| !e.is_empty()),
+            None => o
+                .truth()
+                .unwrap_or_else(|| o.entries().is_none_or(|e| !e.is_empty())),
         },
     }
 }
@@ -641,6 +643,9 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
     }
 
     fn ideal_constant(&self, num: &Number) -> R<V<'a>> {
+        if let Some((re, im)) = num.complex {
+            return Ok(V::own(crate::value::GoComplex::value(re, im)));
+        }
         let is_hex_int = num.text.len() > 2
             && num.text.starts_with('0')
             && matches!(num.text.as_bytes()[1], b'x' | b'X')

@@ -95,6 +95,9 @@ pub(crate) struct Number {
     /// Whether the value is a uint only (too large for int64).
     pub is_uint: bool,
     pub is_char: bool,
+    /// A complex constant (`1i`, `1+2i`): its real and imaginary parts. Go evaluates it as a
+    /// `complex128` even when `int`/`float` are set too (an imaginary part of zero).
+    pub complex: Option<(f64, f64)>,
 }
 
 /// An operand.
@@ -1015,6 +1018,7 @@ fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
         float: None,
         is_uint: false,
         is_char: false,
+        complex: None,
     };
     if typ == Tok::CharConstant {
         let inner = &text[1..];
@@ -1040,11 +1044,13 @@ fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
         n.is_char = true;
         return Ok(n);
     }
-    if typ == Tok::Complex || text.ends_with('i') {
-        return Err(format!(
-            "complex numbers are not supported: {}",
-            go_quote(text)
-        ));
+    if typ == Tok::Complex {
+        let parts =
+            split_complex(text).ok_or_else(|| format!("expected complex number: {text}"))?;
+        return Ok(simplify_complex(n, parts));
+    }
+    if let Some(im) = text.strip_suffix('i').and_then(parse_go_float) {
+        return Ok(simplify_complex(n, (0.0, im)));
     }
     let uint = parse_go_uint(text);
     let int = parse_go_int(text);
@@ -1070,6 +1076,29 @@ fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
         return Err(format!("illegal number syntax: {}", go_quote(text)));
     }
     Ok(n)
+}
+
+/// The real and imaginary parts of a complex constant such as `1+2i` or `-1.5e3-2i`.
+fn split_complex(text: &str) -> Option<(f64, f64)> {
+    let body = text.strip_suffix('i')?;
+    let b = body.as_bytes();
+    let k = (1..b.len())
+        .rev()
+        .find(|&i| matches!(b[i], b'+' | b'-') && !matches!(b[i - 1], b'e' | b'E' | b'p' | b'P'))?;
+    Some((parse_go_float(&body[..k])?, parse_go_float(&body[k..])?))
+}
+
+/// Go's `simplifyComplex`: a complex constant with no imaginary part is also a float, and an
+/// int when integral.
+fn simplify_complex(mut n: Number, (re, im): (f64, f64)) -> Number {
+    n.complex = Some((re, im));
+    if im == 0.0 {
+        n.float = Some(re);
+        if re.fract() == 0.0 && re.abs() < 9.2e18 {
+            n.int = Some(re as i64);
+        }
+    }
+    n
 }
 
 /// Go's `strconv.ParseUint(s, 0, 64)`: base prefixes, legacy octal and underscores.
