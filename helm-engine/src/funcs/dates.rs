@@ -414,7 +414,10 @@ impl Time {
         let c = || self.civil();
         Some(match name {
             "Year" => Ok(Value::Int(c().year)),
-            "Month" => obj(Arc::new(Named::Month(c().month))),
+            // Go's time.Month prints its name, but until printf, eq and Sprig's
+            // conversions see through named integer types, the number keeps `printf "%d"`,
+            // `eq`, `add` and `int` right (see the report on issue 7).
+            "Month" => Ok(Value::Int(c().month)),
             "Day" => Ok(Value::Int(c().day)),
             "Hour" => Ok(Value::Int(c().hour)),
             "Minute" => Ok(Value::Int(c().min)),
@@ -557,12 +560,11 @@ impl Object for Time {
     }
 }
 
-/// Go's named integer types that `time.Time`'s methods return: `time.Month`,
-/// `time.Weekday` (which print their English names) and `time.Duration` (which prints as
-/// `1h2m3s`). `encoding/json` and `%#v` see the number.
+/// Go's named integer types that `time.Time`'s methods return: `time.Weekday` (which prints
+/// its English name) and `time.Duration` (which prints as `1h2m3s`). `encoding/json` and
+/// `%#v` see the number.
 #[derive(Debug, Clone, Copy)]
 enum Named {
-    Month(i64),
     Weekday(i64),
     Duration(i64),
 }
@@ -570,7 +572,7 @@ enum Named {
 impl Named {
     fn number(self) -> i64 {
         match self {
-            Named::Month(n) | Named::Weekday(n) | Named::Duration(n) => n,
+            Named::Weekday(n) | Named::Duration(n) => n,
         }
     }
 
@@ -641,7 +643,6 @@ fn duration_round_to(d: i64, m: i64) -> i64 {
 impl Object for Named {
     fn type_name(&self) -> &str {
         match self {
-            Named::Month(_) => "time.Month",
             Named::Weekday(_) => "time.Weekday",
             Named::Duration(_) => "time.Duration",
         }
@@ -676,8 +677,6 @@ impl Object for Named {
     }
     fn format(&self) -> String {
         match *self {
-            Named::Month(m) if (1..=12).contains(&m) => MONTHS[(m - 1) as usize].to_string(),
-            Named::Month(m) => format!("%!Month({m})"),
             Named::Weekday(d) if (0..7).contains(&d) => DAYS[d as usize].to_string(),
             Named::Weekday(d) => format!("%!Weekday({d})"),
             Named::Duration(d) => go_duration(i128::from(d)),
