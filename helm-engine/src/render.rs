@@ -189,7 +189,7 @@ pub fn render_collecting(
     }
     let rendered = execute(unique).map_err(Error::rendering)?;
     let notes = collect_notes(chart.name(), &rendered, opts.render_subchart_notes);
-    let manifest = manifests::assemble(&chart, rendered, opts)?;
+    let manifest = manifests::assemble(&chart, rendered, opts, warnings)?;
     Ok(Rendered {
         manifest,
         notes,
@@ -316,7 +316,8 @@ fn collect_templates(
         }
         out.push(Renderable {
             name: format!("{full}/{}", t.name),
-            source: String::from_utf8_lossy(&t.data).into_owned(),
+            // Go templates are byte strings: invalid UTF-8 is kept as raw-byte characters.
+            source: crate::value::go_string(&t.data),
             data: next.clone(),
             base_path: format!("{full}/templates"),
         });

@@ -327,6 +327,10 @@ pub fn run_template(args: TemplateArgs) -> Result<String, String> {
     };
     let user = opts.merge().map_err(|e| e.to_string())?;
     let chart = helm_engine::chart::load(path).map_err(|e| e.to_string())?;
+    // Helm warns once the chart is known to be installable, before rendering.
+    if chart.metadata.deprecated && !chart.is_library() {
+        eprintln!("WARNING: This chart is deprecated");
+    }
     let render = RenderOptions {
         release_name,
         // Helm takes an empty namespace or kube version as not given.

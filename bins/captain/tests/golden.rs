@@ -227,6 +227,22 @@ fn same_output(case: &Case, h: &Output, c: &Output) -> Option<String> {
     if hs != cs {
         return Some(format!("{}: {}", case.line, first_difference(&hs, &cs)));
     }
+    // What helm logs while rendering (deprecation, coalesce warnings, skipped hooks) is part
+    // of the output. Compared as a set of lines: helm walks Go maps, so the order of its
+    // coalesce warnings changes from run to run.
+    let lines = |s: &str| {
+        let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
+        v.sort();
+        v
+    };
+    if lines(&herr) != lines(&cerr) {
+        return Some(format!(
+            "{}: stderr differs\n  helm: {}\n  captain: {}",
+            case.line,
+            herr.trim(),
+            cerr.trim()
+        ));
+    }
     None
 }
 
@@ -242,7 +258,7 @@ fn same_failure(case: &Case, h: &Output, c: &Output) -> Option<String> {
             herr.trim()
         ));
     }
-    if c.status.code() != Some(1) || !cerr.starts_with("Error: ") {
+    if c.status.code() != Some(1) || !error_part(&cerr).starts_with("Error: ") {
         return Some(format!(
             "{}: captain exit {:?}, stderr {}",
             case.line,
@@ -254,6 +270,23 @@ fn same_failure(case: &Case, h: &Output, c: &Output) -> Option<String> {
         let s = error_part(s).trim_start_matches("Error: ");
         s.split(": ").next().unwrap_or("").to_string()
     };
+    // The lines logged before the error (skipped hooks, coalesce warnings), as a set.
+    let logs = |s: &str| {
+        let mut v: Vec<String> = s[..s.len() - error_part(s).len()]
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    if logs(&herr) != logs(&cerr) {
+        return Some(format!(
+            "{}: lines logged before the error differ\n  helm:    {:?}\n  captain: {:?}",
+            case.line,
+            logs(&herr),
+            logs(&cerr)
+        ));
+    }
     let (hk, ck) = (kind(&herr), kind(&cerr));
     if hk != ck {
         return Some(format!(

@@ -322,6 +322,7 @@ pub(crate) fn assemble(
     chart: &Chart,
     mut rendered: Vec<(String, String)>,
     opts: &RenderOptions,
+    warnings: &mut Vec<String>,
 ) -> Result<String> {
     rendered.retain(|(name, _)| !name.ends_with(super::NOTES_SUFFIX));
     rendered.sort_by(|a, b| a.0.cmp(&b.0));
@@ -351,7 +352,12 @@ pub(crate) fn assemble(
                     let events: Vec<String> =
                         types.split(',').map(|t| t.trim().to_lowercase()).collect();
                     if events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
-                        // Helm logs and skips manifests with an unknown hook.
+                        // Helm logs (with the whole annotation) and skips manifests with an
+                        // unknown hook.
+                        warnings.push(format!(
+                            "manifest_sorter.go:190: info: skipping unknown hook: {}",
+                            crate::template::format::go_quote(&types)
+                        ));
                         continue;
                     }
                     let is_test = events.iter().any(|e| e == "test" || e == "test-success");
