@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Registry, arg_str};
+use crate::render::GoBytes;
 use crate::value::{Object, Value};
 pub(crate) use crate::values::gotime::days_from_civil;
 use crate::values::gotime::{self, DAYS, MONTHS, ParsedZone};
@@ -439,13 +440,13 @@ impl Time {
             "GoString" => Ok(Value::String(self.go_string())),
             "MarshalText" => self
                 .marshal("MarshalText")
-                .map(|s| Value::Object(Arc::new(Bytes(s.into_bytes())))),
+                .map(|s| Value::Object(Arc::new(GoBytes(s.into_bytes())))),
             "MarshalJSON" => self
                 .marshal("MarshalJSON")
-                .map(|s| Value::Object(Arc::new(Bytes(format!("\"{s}\"").into_bytes())))),
+                .map(|s| Value::Object(Arc::new(GoBytes(format!("\"{s}\"").into_bytes())))),
             "MarshalBinary" | "GobEncode" => self
                 .marshal_binary()
-                .map(|b| Value::Object(Arc::new(Bytes(b)))),
+                .map(|b| Value::Object(Arc::new(GoBytes(b)))),
             INSTANT => Ok(instant_list(self.nanos, self.mono, &self.loc)),
             _ => return None,
         })
@@ -720,39 +721,6 @@ impl Object for LocationObj {
     }
     fn json_fields(&self) -> Option<Vec<(String, Value)>> {
         Some(Vec::new())
-    }
-}
-
-/// Go's `[]byte`, as `Time.MarshalJSON` and `MarshalText` return it.
-#[derive(Debug, Clone)]
-struct Bytes(Vec<u8>);
-
-impl Object for Bytes {
-    fn type_name(&self) -> &str {
-        "[]uint8"
-    }
-    fn field(&self, _name: &str) -> Option<Value> {
-        None
-    }
-    fn entries(&self) -> Option<Vec<(Value, Value)>> {
-        Some(
-            self.0
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (Value::Int(i as i64), Value::Int(i64::from(*b))))
-                .collect(),
-        )
-    }
-    fn bytes(&self) -> Option<&[u8]> {
-        Some(&self.0)
-    }
-    fn go_syntax(&self) -> String {
-        let parts: Vec<String> = self.0.iter().map(|b| format!("{b:#x}")).collect();
-        format!("[]byte{{{}}}", parts.join(", "))
-    }
-    fn format(&self) -> String {
-        let parts: Vec<String> = self.0.iter().map(|b| b.to_string()).collect();
-        format!("[{}]", parts.join(" "))
     }
 }
 
