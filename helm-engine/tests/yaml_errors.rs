@@ -3,11 +3,7 @@
 //! message must match. The reference binary comes from `HELM_BIN`, or
 //! `<workspace>/.tools/helm` (`scripts/install-helm .tools` puts it there).
 
-use helm_engine::values::ValueOptions;
-use std::process::Command;
-
 mod support;
-use support::helm_bin;
 
 const CASES: &[&str] = &[
     "a: b: c\n",
@@ -116,37 +112,10 @@ const CASES: &[&str] = &[
 
 #[test]
 fn values_file_errors_are_worded_as_go_yaml_words_them() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let chart = dir.path().join("c");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    let mut failures = Vec::new();
-    for (i, text) in CASES.iter().enumerate() {
-        let name = format!("v{i}.yaml");
-        std::fs::write(dir.path().join(&name), text).unwrap();
-        let out = Command::new(helm_bin())
-            .args(["template", "c", "-f", &name])
-            .current_dir(dir.path())
-            .env("HOME", dir.path())
-            .output()
-            .expect("run helm");
-        let helm = String::from_utf8_lossy(&out.stderr).into_owned();
-        let ours = match (ValueOptions {
-            value_files: vec![(name.clone(), text.as_bytes().to_vec())],
-            ..Default::default()
-        })
-        .merge()
-        {
-            Ok(_) => String::new(),
-            Err(e) => format!("Error: {e}\n"),
-        };
-        if helm != ours {
-            failures.push(format!("{text:?}\n  helm: {helm:?}\n  ours: {ours:?}"));
-        }
-    }
+    let failures = support::values_file_mismatches(
+        CASES
+            .iter()
+            .map(|text| (format!("{text:?}"), text.as_bytes().to_vec())),
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

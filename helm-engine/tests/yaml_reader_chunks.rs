@@ -4,11 +4,7 @@
 //! scanner has asked for is never seen. Files go through `helm template -f` (the reference
 //! binary, v3.17.3) and our `ValueOptions::merge`; the whole message must match.
 
-use helm_engine::values::ValueOptions;
-use std::process::Command;
-
 mod support;
-use support::helm_bin;
 
 /// Comment lines of exactly `n` bytes.
 fn pad(mut n: usize) -> Vec<u8> {
@@ -109,37 +105,11 @@ fn cases() -> Vec<Vec<u8>> {
 
 #[test]
 fn reader_problems_come_when_the_scanner_reaches_their_chunk() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let chart = dir.path().join("c");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    let mut failures = Vec::new();
-    for (i, data) in cases().into_iter().enumerate() {
-        let name = format!("v{i}.yaml");
-        std::fs::write(dir.path().join(&name), &data).unwrap();
-        let out = Command::new(helm_bin())
-            .args(["template", "c", "-f", &name])
-            .current_dir(dir.path())
-            .env("HOME", dir.path())
-            .output()
-            .expect("run helm");
-        let helm = String::from_utf8_lossy(&out.stderr).into_owned();
-        let ours = match (ValueOptions {
-            value_files: vec![(name.clone(), data)],
-            ..Default::default()
-        })
-        .merge()
-        {
-            Ok(_) => String::new(),
-            Err(e) => format!("Error: {e}\n"),
-        };
-        if helm != ours {
-            failures.push(format!("case {i}\n  helm: {helm:?}\n  ours: {ours:?}"));
-        }
-    }
+    let failures = support::values_file_mismatches(
+        cases()
+            .into_iter()
+            .enumerate()
+            .map(|(i, data)| (format!("case {i}"), data)),
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
