@@ -14,7 +14,7 @@ use std::path::Path;
 pub mod glob;
 mod ignore;
 pub(crate) mod metadata;
-mod symlink;
+pub(crate) mod symlink;
 
 /// Helm's `MaxDecompressedChartSize`: 100 MiB.
 pub const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;

@@ -2,6 +2,7 @@
 //! coalesces it with chart defaults, subchart values, globals, dependency conditions and tags,
 //! and `import-values`.
 
+use crate::chart::symlink::errno_text;
 use crate::chart::{Chart, parse_values_file};
 use crate::error::{Error, Result};
 use crate::value::{Map, Value};
@@ -81,15 +82,15 @@ pub fn read_value_source(path: &str) -> std::result::Result<Vec<u8>, String> {
         let mut data = Vec::new();
         std::io::stdin()
             .read_to_end(&mut data)
-            .map_err(|e| format!("read /dev/stdin: {}", go_errno_text(&e)))?;
+            .map_err(|e| format!("read /dev/stdin: {}", errno_text(&e)))?;
         return Ok(data);
     }
     check_url(path)?;
     let mut file =
-        std::fs::File::open(path).map_err(|e| format!("open {path}: {}", go_errno_text(&e)))?;
+        std::fs::File::open(path).map_err(|e| format!("open {path}: {}", errno_text(&e)))?;
     let mut data = Vec::new();
     file.read_to_end(&mut data)
-        .map_err(|e| format!("read {path}: {}", go_errno_text(&e)))?;
+        .map_err(|e| format!("read {path}: {}", errno_text(&e)))?;
     Ok(data)
 }
 
@@ -143,21 +144,6 @@ fn check_url(path: &str) -> std::result::Result<(), String> {
             "{s} values from {path} are not fetched: download the file and pass its path"
         )),
         _ => Ok(()),
-    }
-}
-
-/// Go's text for an OS error (`syscall.Errno.Error()`): the C library's message with its first
-/// letter in lower case, without Rust's ` (os error N)`.
-pub(crate) fn go_errno_text(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => text,
     }
 }
 
