@@ -33,17 +33,7 @@ pub fn go_string(b: &[u8]) -> String {
 
 /// The byte a raw-byte character of [`crate::yaml::go_string`] stands for, if `c` is one.
 pub fn raw_byte_of(c: char) -> Option<u8> {
-    static BASE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(|| {
-        // Byte 0x80 alone is never valid UTF-8, so it is always a raw-byte character.
-        let c = crate::yaml::go_string(&[0x80])
-            .chars()
-            .next()
-            .unwrap_or('\0');
-        u32::from(c).wrapping_sub(0x80)
-    });
-    let b = u32::from(c).checked_sub(base)?;
-    (0x80..=0xFF).contains(&b).then_some(b as u8)
+    crate::yaml::raw_byte(c)
 }
 
 /// Whether a string holds raw bytes (private-use characters of [`crate::yaml::go_string`]).

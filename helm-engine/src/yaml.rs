@@ -104,7 +104,8 @@ fn raw_byte_char(b: u8) -> char {
     char::from_u32(RAW_BYTE_BASE + u32::from(b)).unwrap_or(char::REPLACEMENT_CHARACTER)
 }
 
-fn raw_byte(c: char) -> Option<u8> {
+/// The byte a raw-byte character of [`go_string`] stands for, if `c` is one.
+pub(crate) fn raw_byte(c: char) -> Option<u8> {
     u32::from(c)
         .checked_sub(RAW_BYTE_BASE)
         .and_then(|b| u8::try_from(b).ok())
