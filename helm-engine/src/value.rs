@@ -17,9 +17,6 @@ use std::sync::Arc;
 /// The bytes of a Go string held as our `String` (see [`crate::yaml::go_string`]: bytes that
 /// are not valid UTF-8 are private-use characters).
 pub fn go_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
-    if !has_raw_bytes(s) {
-        return std::borrow::Cow::Borrowed(s.as_bytes());
-    }
     crate::yaml::go_bytes(s)
 }
 

@@ -114,7 +114,7 @@ pub(crate) fn raw_byte(c: char) -> Option<u8> {
 
 /// The bytes a [`go_string`] stands for: its UTF-8 with every raw-byte character put back.
 pub fn go_bytes(s: &str) -> Cow<'_, [u8]> {
-    if !s.chars().any(|c| raw_byte(c).is_some()) {
+    if !crate::value::has_raw_bytes(s) {
         return Cow::Borrowed(s.as_bytes());
     }
     let mut out = Vec::with_capacity(s.len());
