@@ -2,6 +2,7 @@
 
 use clap::Args;
 use helm_engine::render::RenderOptions;
+use helm_engine::template::format::go_quote;
 use helm_engine::values::ValueOptions;
 use std::path::Path;
 
@@ -508,10 +509,6 @@ fn csv_record(text: &str) -> Result<Vec<String>, String> {
             _ => return Ok(fields),
         }
     }
-}
-
-fn go_quote(s: &str) -> String {
-    helm_engine::template::format::go_quote(s)
 }
 
 #[cfg(test)]

@@ -230,12 +230,7 @@ fn same_output(case: &Case, h: &Output, c: &Output) -> Option<String> {
     // What helm logs while rendering (deprecation, coalesce warnings, skipped hooks) is part
     // of the output. Compared as a set of lines: helm walks Go maps, so the order of its
     // coalesce warnings changes from run to run.
-    let lines = |s: &str| {
-        let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
-        v.sort();
-        v
-    };
-    if lines(&herr) != lines(&cerr) {
+    if sorted_lines(&herr) != sorted_lines(&cerr) {
         return Some(format!(
             "{}: stderr differs\n  helm: {}\n  captain: {}",
             case.line,
@@ -271,14 +266,9 @@ fn same_failure(case: &Case, h: &Output, c: &Output) -> Option<String> {
         s.split(": ").next().unwrap_or("").to_string()
     };
     // The lines logged before the error (skipped hooks, coalesce warnings), as a set.
-    let logs = |s: &str| {
-        let mut v: Vec<String> = s[..s.len() - error_part(s).len()]
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        v.sort_unstable();
-        v
-    };
+    fn logs(s: &str) -> Vec<&str> {
+        sorted_lines(&s[..s.len() - error_part(s).len()])
+    }
     if logs(&herr) != logs(&cerr) {
         return Some(format!(
             "{}: lines logged before the error differ\n  helm:    {:?}\n  captain: {:?}",
@@ -297,6 +287,13 @@ fn same_failure(case: &Case, h: &Output, c: &Output) -> Option<String> {
         ));
     }
     None
+}
+
+/// The lines of `s`, sorted: the order of helm's log lines follows Go map iteration.
+fn sorted_lines(s: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = s.lines().collect();
+    v.sort_unstable();
+    v
 }
 
 /// Helm's stderr from its `Error: ` line on, past the log lines (`walk.go:75: ...`,
