@@ -337,23 +337,24 @@ fn substr(start: i64, end: i64, s: &str) -> Result<Value, String> {
 // `is_uppercase` also takes Other_Uppercase, such as Ⓐ), and `unicode.ToUpper` is the simple
 // one-rune mapping (Rust's gives `SS` for ß). ----
 
-/// Go's `unicode.Is*` tests by general category.
+/// The general categories the `go_is_*` tests ask about.
+const CATEGORIES: [&str; 7] = ["L", "Lu", "Ll", "Lt", "N", "Nd", "P"];
+
+/// Go's `unicode.Is*` tests by general category (one of [`CATEGORIES`]). The patterns are
+/// compiled once, and reading them takes no lock: these run per character.
 fn category(c: char, class: &'static str) -> bool {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, regex::Regex>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if !map.contains_key(class) {
-        match regex::Regex::new(&format!(r"^\p{{{class}}}$")) {
-            Ok(re) => {
-                map.insert(class, re);
-            }
-            Err(_) => return false,
-        }
-    }
-    map.get(class)
-        .is_some_and(|re| re.is_match(c.encode_utf8(&mut [0; 4])))
+    use std::sync::OnceLock;
+    static PATTERNS: OnceLock<Vec<(&'static str, regex::Regex)>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| {
+        CATEGORIES
+            .iter()
+            .filter_map(|&k| Some((k, regex::Regex::new(&format!(r"^\p{{{k}}}$")).ok()?)))
+            .collect()
+    });
+    patterns
+        .iter()
+        .find(|(k, _)| *k == class)
+        .is_some_and(|(_, re)| re.is_match(c.encode_utf8(&mut [0; 4])))
 }
 
 fn go_is_upper(c: char) -> bool {
