@@ -6,10 +6,10 @@
 //! is inverse throughput. One operation is an allocate plus its release for the
 //! `alloc-release-*` scenarios, one allocation for `alloc-v6-64-1m`, one record for
 //! `restore-1m`. `rss_kib` is the growth of this process's resident set while our allocator
-//! was built and driven (owner index included); for `restore-1m` it is the peak growth of a
-//! fresh child process (`rss_kib_is` says so) restoring the same records generated one at a
-//! time, because in this process the restore frees its 1M input records as it goes and
-//! reuses their memory, which hid the allocator's own growth (it read 0).
+//! was built and driven (owner index included); for `alloc-v6-64-1m` and `restore-1m` it is the
+//! peak growth of a fresh child process (`rss_kib_is` says so) doing the same work with
+//! owners or records generated one at a time. In this process those figures depend on what
+//! ran before (see [`child_rss`]).
 //!
 //! `alloc-release-2subnets` also reports, per round, our two-thread throughput over our own
 //! one-thread throughput on the same two-subnet setup (wall clock), the same from on-CPU time
@@ -34,7 +34,7 @@ trait Allocator: Sync {
     fn add(&self, spec: SubnetSpec);
     fn alloc(&self, subnet: &str, owner: &str);
     fn free(&self, owner: &str);
-    fn restore(&self, records: Vec<RestoreRecord>) -> usize;
+    fn restore(&self, records: &mut dyn Iterator<Item = RestoreRecord>) -> usize;
 }
 
 impl Allocator for Ipam {
@@ -47,7 +47,7 @@ impl Allocator for Ipam {
     fn free(&self, owner: &str) {
         self.release(owner).expect("held");
     }
-    fn restore(&self, records: Vec<RestoreRecord>) -> usize {
+    fn restore(&self, records: &mut dyn Iterator<Item = RestoreRecord>) -> usize {
         let r = Ipam::restore(self, records);
         assert!(r.conflicts.is_empty());
         r.restored
@@ -64,7 +64,7 @@ impl Allocator for MutexIpam {
     fn free(&self, owner: &str) {
         self.release(owner).expect("held");
     }
-    fn restore(&self, records: Vec<RestoreRecord>) -> usize {
+    fn restore(&self, records: &mut dyn Iterator<Item = RestoreRecord>) -> usize {
         let r = MutexIpam::restore(self, records);
         assert!(r.conflicts.is_empty());
         r.restored
@@ -315,7 +315,7 @@ fn restore<A: Allocator>(make: fn() -> A, n: u32) -> Cost {
     let a = make();
     a.add(SubnetSpec::new("r", RESTORE_CIDRS).unwrap());
     let (start, c0) = (Instant::now(), thread_cpu_ns());
-    assert_eq!(a.restore(records), n as usize);
+    assert_eq!(a.restore(&mut records.into_iter()), n as usize);
     let cost = Cost {
         wall: start.elapsed().as_nanos() as f64 / f64::from(n),
         cpu: (thread_cpu_ns() - c0) as f64 / f64::from(n),
@@ -325,8 +325,8 @@ fn restore<A: Allocator>(make: fn() -> A, n: u32) -> Cost {
     cost
 }
 
-/// Argument that makes this binary the child of [`restore_rss`].
-const RSS_CHILD: &str = "--restore-rss-child";
+/// Argument that makes this binary the child of [`child_rss`].
+const RSS_CHILD: &str = "--rss-child";
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`).
 fn status_kib(field: &str) -> u64 {
@@ -340,13 +340,50 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Child side of [`restore_rss`]: restores `n` records generated one at a time into a new
-/// allocator (`ours` or `reference`) and prints the peak RSS growth and the RSS growth
-/// that remains, in KiB.
-fn restore_rss_child(which: &str, n: u32) {
+/// The workloads whose memory [`child_rss`] measures.
+#[derive(Clone, Copy)]
+enum Workload {
+    /// Restore `n` records into `10.0.0.0/8,fd00::/64`.
+    Restore,
+    /// Allocate `n` owners in a `/64`.
+    V6,
+}
+
+impl Workload {
+    fn arg(self) -> &'static str {
+        match self {
+            Workload::Restore => "restore",
+            Workload::V6 => "v6",
+        }
+    }
+
+    /// Runs `n` of this workload on `a`, generating each owner or record when it is used, so
+    /// the only memory that stays is the allocator's.
+    fn run<A: Allocator>(self, a: &A, n: u32) {
+        match self {
+            Workload::Restore => {
+                a.add(SubnetSpec::new("r", RESTORE_CIDRS).unwrap());
+                assert_eq!(a.restore(&mut (0..n).map(restore_record)), n as usize);
+            }
+            Workload::V6 => {
+                a.add(SubnetSpec::new("v6", "fd00:10:16::/64").unwrap());
+                for i in 0..n {
+                    a.alloc("v6", &format!("v6-{i:07}.bench/eth0"));
+                }
+            }
+        }
+    }
+}
+
+/// Child side of [`child_rss`]: runs `workload` on a new allocator (`ours` or `reference`)
+/// and prints the peak RSS growth and the RSS growth that remains, in KiB.
+fn child_rss_main(which: &str, workload: &str, n: u32) {
+    let workload = match workload {
+        "v6" => Workload::V6,
+        _ => Workload::Restore,
+    };
     let rss0 = status_kib("VmRSS:");
-    let run = |a: &dyn Fn(u32) -> usize| {
-        assert_eq!(a(n), n as usize);
+    let report = || {
         println!(
             "{} {}",
             status_kib("VmHWM:").saturating_sub(rss0),
@@ -355,30 +392,31 @@ fn restore_rss_child(which: &str, n: u32) {
     };
     if which == "ours" {
         let a = Ipam::new();
-        a.add_subnet(SubnetSpec::new("r", RESTORE_CIDRS).unwrap())
-            .unwrap();
-        run(&|n| a.restore((0..n).map(restore_record)).restored);
+        workload.run(&a, n);
+        report();
     } else {
         let a = MutexIpam::new();
-        a.add_subnet(SubnetSpec::new("r", RESTORE_CIDRS).unwrap())
-            .unwrap();
-        run(&|n| a.restore((0..n).map(restore_record)).restored);
+        workload.run(&a, n);
+        report();
     }
 }
 
-/// Memory of a restore of `n` records, measured in a fresh child process: (peak RSS growth,
-/// RSS growth at the end) in KiB. In this process the 1M input records are freed while the
-/// restore runs and the allocator reuses their memory, so its RSS barely moves; the child
-/// generates records one at a time, so its growth is the allocator's own.
-fn restore_rss(which: &str, n: u32) -> (u64, u64) {
+/// Memory of `n` operations of `workload`, measured in a fresh child process: (peak RSS
+/// growth, RSS growth at the end) in KiB. A fresh process gives the allocator's own
+/// footprint. In this process the figure depends on the scenarios run before: glibc raises
+/// its mmap threshold after freeing large blocks, so later tables come from the heap and
+/// the blocks they outgrow stay resident (1M IPv6 allocations read 82 MiB after the other
+/// scenarios, 50 MiB alone). For `restore-1m` it also matters that the restore frees its 1M
+/// input records as it goes and reuses their memory, which hid the allocator's own growth.
+fn child_rss(which: &str, workload: Workload, n: u32) -> (u64, u64) {
     let out = std::env::current_exe()
         .and_then(|exe| {
             std::process::Command::new(exe)
-                .args([RSS_CHILD, which, &n.to_string()])
+                .args([RSS_CHILD, which, workload.arg(), &n.to_string()])
                 .output()
         })
-        .expect("run the restore child");
-    assert!(out.status.success(), "restore child failed: {out:?}");
+        .expect("run the memory child");
+    assert!(out.status.success(), "memory child failed: {out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     let mut v = text
         .split_whitespace()
@@ -448,11 +486,12 @@ fn main() {
     let only: Vec<String> = std::env::args().skip(1).collect();
     if only.first().map(String::as_str) == Some(RSS_CHILD) {
         let which = only.get(1).map_or("ours", String::as_str);
+        let workload = only.get(2).map_or("restore", String::as_str);
         let n = only
-            .get(2)
+            .get(3)
             .and_then(|n| n.parse().ok())
             .unwrap_or(1_000_000);
-        restore_rss_child(which, n);
+        child_rss_main(which, workload, n);
         return;
     }
     let want = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
@@ -544,20 +583,24 @@ fn main() {
     if want("alloc-v6-64-1m") {
         let n = 1_000_000;
         let load = loadavg();
-        let (ours, rss, a) = alloc_v6(Ipam::new, n);
+        let (ours, in_process, a) = alloc_v6(Ipam::new, n);
         let bitmap_kib = a.bitmap_bytes("v6").unwrap_or(0) / 1024;
         drop(a);
-        let (base, base_rss, r) = alloc_v6(MutexIpam::new, n);
+        let (base, _, r) = alloc_v6(MutexIpam::new, n);
         drop(r);
+        let (peak, kept) = child_rss("ours", Workload::V6, n as u32);
+        let (base_peak, base_kept) = child_rss("reference", Workload::V6, n as u32);
         line(
             "alloc-v6-64-1m",
             1,
             n,
             ours,
             base,
-            rss,
+            peak,
             load,
-            &format!(",\"bitmap_kib\":{bitmap_kib},\"baseline_rss_kib\":{base_rss}"),
+            &format!(
+                ",\"bitmap_kib\":{bitmap_kib},\"rss_kib_is\":\"peak RSS growth of a fresh child allocating owners generated one at a time\",\"rss_end_kib\":{kept},\"rss_in_this_process_kib\":{in_process},\"baseline_rss_kib\":{base_peak},\"baseline_rss_end_kib\":{base_kept}"
+            ),
         );
     }
 
@@ -566,8 +609,8 @@ fn main() {
         let load = loadavg();
         let ours = restore(Ipam::new, n);
         let base = restore(MutexIpam::new, n);
-        let (peak, kept) = restore_rss("ours", n);
-        let (base_peak, base_kept) = restore_rss("reference", n);
+        let (peak, kept) = child_rss("ours", Workload::Restore, n);
+        let (base_peak, base_kept) = child_rss("reference", Workload::Restore, n);
         line(
             "restore-1m",
             1,
