@@ -337,14 +337,23 @@ impl LaneHold {
     /// threads could share a lane while another stood empty, and a worker could land on the
     /// lane of the thread that restored or filled the allocator, whose MAC sets hold nearly
     /// every MAC, and probe those big sets on every allocation while the other worker probes
-    /// small ones. A race between two starting threads can at worst pair them, as before.
+    /// small ones. The count is taken by compare-and-swap from the value the choice was made
+    /// on, so two threads starting at the same instant cannot both take the one free lane:
+    /// the loser chooses again.
     fn take() -> LaneHold {
         use std::sync::atomic::Ordering::Relaxed;
-        let l = (0..LANES)
-            .min_by_key(|&l| LANE_USERS[l].load(Relaxed))
-            .unwrap_or(0);
-        LANE_USERS[l].fetch_add(1, Relaxed);
-        LaneHold(l)
+        loop {
+            let (l, held) = (0..LANES)
+                .map(|l| (l, LANE_USERS[l].load(Relaxed)))
+                .min_by_key(|&(_, held)| held)
+                .unwrap_or((0, 0));
+            if LANE_USERS[l]
+                .compare_exchange(held, held + 1, Relaxed, Relaxed)
+                .is_ok()
+            {
+                return LaneHold(l);
+            }
+        }
     }
 }
 
