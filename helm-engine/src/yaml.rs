@@ -456,6 +456,19 @@ fn word_scan_error(e: Error, src: &str) -> Error {
             ));
         }
     }
+    // saphyr refuses a `:` after a flow sequence entry that spans lines; libyaml's key went
+    // stale, and its parser wants the collection's `,` there.
+    if info == "illegal placement of ':' indicator" {
+        if let Some(close) = keys::innermost_flow_close(&chars, index) {
+            let line0 = line.saturating_sub(1);
+            let at = if line0 == 0 {
+                String::new()
+            } else {
+                format!("line {line0}: ")
+            };
+            return Error::Yaml(format!("{head}{at}did not find expected ',' or '{close}'"));
+        }
+    }
     if let Some((problem, line0)) = keys::multiline_key_error(&chars, index, info) {
         // go-yaml adds one to a scanner error's zero-based line, and leaves out the first.
         return Error::Yaml(if line0 == 0 {
@@ -856,6 +869,7 @@ fn parse_node_stream(
         chars: s.chars().collect(),
         prepared,
         deferred: std::cell::RefCell::new(None),
+        collections: std::cell::RefCell::new(Vec::new()),
     };
     if s.contains("\\/") {
         if let Some(line0) = slash_escape_line(s) {
@@ -864,7 +878,7 @@ fn parse_node_stream(
     }
     let mut parser = Parser::new_from_str(s);
     let mut docs = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut anchors: Anchors = HashMap::new();
     while let Some(ev) = parser.next_event() {
         let (ev, span) = ev.map_err(scan_error)?;
         match ev {
@@ -872,7 +886,7 @@ fn parse_node_stream(
             Event::DocumentStart(_) => {
                 anchors.clear();
                 let node = build_node(&mut parser, &mut anchors, None, ctx)?;
-                docs.push(node.unwrap_or(Node::Null));
+                docs.push(node.map_or(Node::Null, |b| b.node));
                 if limit.is_some_and(|l| docs.len() >= l) {
                     // go-yaml expects the document's end, so what follows its node is read
                     // up to that event, and an error there is reported.
@@ -897,7 +911,90 @@ fn parse_node_stream(
     Ok(docs)
 }
 
-type Anchors = HashMap<usize, Node>;
+type Anchors = HashMap<usize, Built>;
+
+/// A node as [`build_node`] reads it, with Go's `%#v` of what go-yaml decoded when that is
+/// not what [`go_syntax_key`] shows of the node: a map inside held keys other than strings,
+/// which go-yaml keeps typed (`1`, `true`, `<nil>`) until the JSON conversion names them.
+#[derive(Clone)]
+struct Built {
+    node: Node,
+    go: Option<String>,
+}
+
+impl Built {
+    fn plain(node: Node) -> Built {
+        Built { node, go: None }
+    }
+
+    /// Go's `%#v` of the decoded value.
+    fn go_syntax(&self) -> String {
+        match &self.go {
+            Some(text) => text.clone(),
+            None => go_syntax_key(&self.node),
+        }
+    }
+}
+
+/// Where Go's `fmt` puts a map key of this dynamic type among keys of others: nil first,
+/// then by type (an order fixed by the helm binary's type descriptors, observed from helm
+/// 3.17.3: string, uint64, int, float64, bool), then by value.
+fn go_key_rank(n: &Node) -> u8 {
+    match n {
+        Node::Null => 0,
+        Node::Str(_) => 1,
+        Node::Uint(_) => 2,
+        Node::Int(_) => 3,
+        Node::Float(_) => 4,
+        Node::Bool(_) => 5,
+        Node::Seq(_) | Node::Map(_) => 6,
+    }
+}
+
+/// Go's `fmt` order of two map keys of `interface{}` type (NaN before every other float).
+fn go_key_order(a: &Node, b: &Node) -> std::cmp::Ordering {
+    use std::cmp::Ordering::Equal;
+    match (a, b) {
+        (Node::Str(x), Node::Str(y)) => go_bytes(x).cmp(&go_bytes(y)),
+        (Node::Uint(x), Node::Uint(y)) => x.cmp(y),
+        (Node::Int(x), Node::Int(y)) => x.cmp(y),
+        (Node::Float(x), Node::Float(y)) => match (x.is_nan(), y.is_nan()) {
+            (true, true) => Equal,
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            _ => x.partial_cmp(y).unwrap_or(Equal),
+        },
+        (Node::Bool(x), Node::Bool(y)) => x.cmp(y),
+        _ => go_key_rank(a).cmp(&go_key_rank(b)),
+    }
+}
+
+/// Whether two decoded keys are one key of a Go map (NaN is no key's equal, not even its own).
+fn go_key_eq(a: &Node, b: &Node) -> bool {
+    match (a, b) {
+        (Node::Float(x), Node::Float(y)) => x == y,
+        _ => go_key_rank(a) == go_key_rank(b) && a == b,
+    }
+}
+
+/// Go's `%#v` of a `map[interface{}]interface{}` go-yaml decoded: entries by typed key (a
+/// later duplicate replaces the value), printed in `fmt`'s sorted order.
+fn go_syntax_typed_map(entries: &[(Node, Built)]) -> String {
+    let mut kept: Vec<(&Node, &Built)> = Vec::new();
+    for (k, v) in entries {
+        // Go's map assignment stores the new key too (0 replaces -0).
+        match kept.iter_mut().find(|(kk, _)| go_key_eq(kk, k)) {
+            Some(slot) => *slot = (k, v),
+            None => kept.push((k, v)),
+        }
+    }
+    kept.sort_by(|a, b| go_key_order(a.0, b.0));
+    let parts: Vec<String> = kept
+        .iter()
+        .map(|(k, v)| format!("{}:{}", go_syntax_key(k), v.go_syntax()))
+        .collect();
+    format!("map[interface {{}}]interface {{}}{{{}}}", parts.join(", "))
+}
 
 /// What the reader changed in the text saphyr parses, to read scalars as go-yaml does.
 struct ReadCtx<'a> {
@@ -911,6 +1008,9 @@ struct ReadCtx<'a> {
     /// conversion): go-yaml parses the whole document before either runs, so a syntax error
     /// anywhere in it comes first. Ranked by stage, then document order.
     deferred: std::cell::RefCell<Option<(DecodeStage, Error)>>,
+    /// The collections being read, innermost last: the column of a block one, `None` for a
+    /// flow one (libyaml's indentation is the innermost block collection's).
+    collections: std::cell::RefCell<Vec<Option<usize>>>,
 }
 
 /// When a decoding error happens after the parse.
@@ -923,6 +1023,88 @@ enum DecodeStage {
 }
 
 impl ReadCtx<'_> {
+    /// Enters a collection starting at `span` (`open` is `[` or `{` for flow style).
+    fn enter(&self, span: &Span, open: char) {
+        let mut stack = self.collections.borrow_mut();
+        let flow = stack.contains(&None) || self.chars.get(span.start.index()) == Some(&open);
+        stack.push((!flow).then(|| span.start.col()));
+    }
+
+    fn leave(&self) {
+        self.collections.borrow_mut().pop();
+    }
+
+    /// libyaml's error for a flow mapping's key scalar at `key` whose `:` stands on a later
+    /// line than the key's start: the possible simple key went stale, so the scalar is a key
+    /// with no value and the `:` is where the parser wanted a `,` (a parser error, on the
+    /// `:`'s zero-based line). Keys after `?` are explicit and never go stale.
+    fn stale_flow_key(&self, key: &Span) -> Option<Error> {
+        let chars = &self.chars;
+        let (start, end) = (key.start.index(), key.end.index());
+        let before = chars[..start.min(chars.len())]
+            .iter()
+            .rev()
+            .find(|c| !matches!(c, ' ' | '\t' | '\n' | '\r'));
+        if before == Some(&'?') {
+            return None;
+        }
+        let mut i = end;
+        while let Some(&c) = chars.get(i) {
+            match c {
+                ' ' | '\t' | '\n' | '\r' => i += 1,
+                '#' => {
+                    while chars.get(i).is_some_and(|&c| c != '\n') {
+                        i += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        if chars.get(i) != Some(&':') {
+            return None;
+        }
+        let line_of = |at: usize| chars[..at].iter().filter(|&&c| c == '\n').count();
+        let colon_line0 = line_of(i);
+        if colon_line0 == line_of(start.min(chars.len())) {
+            return None;
+        }
+        let at = if colon_line0 == 0 {
+            String::new()
+        } else {
+            format!("line {colon_line0}: ")
+        };
+        Some(Error::Yaml(format!(
+            "error converting YAML to JSON: yaml: {at}did not find expected ',' or '}}'"
+        )))
+    }
+
+    /// The one-based line where libyaml, reading the blanks and breaks after a plain scalar
+    /// (ending at char `end`), meets a tab on a later line left of the block indentation plus
+    /// one: "found a tab character that violates indentation", whatever follows it. saphyr
+    /// lets a tab there pass when no content follows it on its line.
+    fn tab_after_plain(&self, end: usize) -> Option<usize> {
+        let indent = self.collections.borrow().iter().rev().find_map(|c| *c);
+        let limit = indent.map_or(0, |i| i + 1);
+        let chars = &self.chars;
+        let mut i = end;
+        let mut col: Option<usize> = None;
+        while let Some(&c) = chars.get(i) {
+            match c {
+                '\n' | '\r' => col = Some(0),
+                ' ' => col = col.map(|n| n + 1),
+                '\t' => {
+                    if col.is_some_and(|n| n < limit) {
+                        return Some(chars[..i].iter().filter(|&&c| c == '\n').count() + 1);
+                    }
+                    col = col.map(|n| n + 1);
+                }
+                _ => return None,
+            }
+            i += 1;
+        }
+        None
+    }
+
     /// Keeps `e` for after the document's parse (unless an earlier-stage one is kept).
     fn defer(&self, stage: DecodeStage, e: Error) {
         let mut slot = self.deferred.borrow_mut();
@@ -1080,7 +1262,7 @@ fn build_node(
     anchors: &mut Anchors,
     first: Option<(Event<'_>, Span)>,
     ctx: &ReadCtx<'_>,
-) -> Result<Option<Node>> {
+) -> Result<Option<Built>> {
     let (ev, span) = match first {
         Some(x) => x,
         None => match parser.next_event() {
@@ -1094,7 +1276,7 @@ fn build_node(
         // saphyr refuses unknown anchors itself: one it knows but this map lacks is still
         // being built, an alias inside its own anchor's value.
         Event::Alias(id) => match anchors.get(&id) {
-            Some(n) => Ok(Some(n.clone())),
+            Some(b) => Ok(Some(b.clone())),
             None => Err(Error::Yaml(format!(
                 "{SCAN_ERROR}{}:{}:{ANCHOR_IN_ITSELF}",
                 span.start.index(),
@@ -1102,6 +1284,14 @@ fn build_node(
             ))),
         },
         Event::Scalar(text, style, anchor, tag) => {
+            if style == ScalarStyle::Plain && !text.is_empty() {
+                if let Some(line) = ctx.tab_after_plain(span.end.index()) {
+                    return Err(yaml_error_at(
+                        line,
+                        "found a tab character that violates indentation",
+                    ));
+                }
+            }
             if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
                 if let Some(line) = ctx.block_scalar_tab_line(&span) {
                     return Err(yaml_error_at(
@@ -1131,25 +1321,40 @@ fn build_node(
                 ctx.defer(DecodeStage::Decoder, e);
                 Node::Null
             });
+            let built = Built::plain(node);
             if anchor > 0 {
-                anchors.insert(anchor, node.clone());
+                anchors.insert(anchor, built.clone());
             }
-            Ok(Some(node))
+            Ok(Some(built))
         }
         Event::SequenceStart(anchor, _) => {
             let mut items = Vec::new();
-            while let Some(n) = build_node(parser, anchors, None, ctx)? {
-                items.push(n);
+            let mut typed = false;
+            ctx.enter(&span, '[');
+            while let Some(b) = build_node(parser, anchors, None, ctx)? {
+                typed |= b.go.is_some();
+                items.push(b);
             }
-            let node = Node::Seq(items);
+            ctx.leave();
+            let go = typed.then(|| {
+                let parts: Vec<String> = items.iter().map(Built::go_syntax).collect();
+                format!("[]interface {{}}{{{}}}", parts.join(", "))
+            });
+            let built = Built {
+                node: Node::Seq(items.into_iter().map(|b| b.node).collect()),
+                go,
+            };
             if anchor > 0 {
-                anchors.insert(anchor, node.clone());
+                anchors.insert(anchor, built.clone());
             }
-            Ok(Some(node))
+            Ok(Some(built))
         }
         Event::MappingStart(anchor, _) => {
             let block = ctx.chars.get(span.start.index()) != Some(&'{');
-            let mut pairs: Vec<(String, Node)> = Vec::new();
+            ctx.enter(&span, '{');
+            // Every entry as go-yaml decoded it (key still typed), and the key's JSON name
+            // when it has one.
+            let mut entries: Vec<(Node, Built, Option<String>)> = Vec::new();
             let mut first = true;
             while let Some(next) = parser.next_event() {
                 let next = next.map_err(scan_error)?;
@@ -1174,6 +1379,11 @@ fn build_node(
                         "error converting YAML to JSON: yaml: {at}did not find expected key"
                     )));
                 }
+                if !block && matches!(next.0, Event::Scalar(..)) {
+                    if let Some(e) = ctx.stale_flow_key(&key_span) {
+                        return Err(e);
+                    }
+                }
                 if block && matches!(next.0, Event::Scalar(..)) {
                     if let Some(e) = ctx.long_simple_key(&key_span, first) {
                         return Err(e);
@@ -1193,29 +1403,55 @@ fn build_node(
                     return Err(yaml_error(&key_span, "mapping key without value"));
                 };
                 if is_merge {
-                    if let Err(e) = merge_into(&mut pairs, value) {
-                        ctx.defer(DecodeStage::Decoder, e);
+                    let mut merged = Vec::new();
+                    match merge_into(&mut merged, value.node) {
+                        Ok(()) => entries.extend(
+                            merged
+                                .into_iter()
+                                .map(|(k, v)| (Node::Str(k.clone()), Built::plain(v), Some(k))),
+                        ),
+                        Err(e) => ctx.defer(DecodeStage::Decoder, e),
                     }
                     continue;
                 }
-                let stage = match key {
+                let stage = match key.node {
                     Node::Seq(_) | Node::Map(_) => DecodeStage::Decoder,
                     _ => DecodeStage::Json,
                 };
-                let key = match key_string(key, &value) {
-                    Ok(k) => k,
+                let name = match key_string(&key, &value) {
+                    Ok(k) => Some(k),
                     Err(e) => {
                         ctx.defer(stage, e);
-                        continue;
+                        None
                     }
                 };
-                insert_pair(&mut pairs, key, value);
+                entries.push((key.node, value, name));
             }
-            let node = Node::Map(pairs);
+            ctx.leave();
+            let typed = entries
+                .iter()
+                .any(|(k, v, _)| !matches!(k, Node::Str(_)) || v.go.is_some());
+            let go = typed.then(|| {
+                let typed: Vec<(Node, Built)> = entries
+                    .iter()
+                    .map(|(k, v, _)| (k.clone(), v.clone()))
+                    .collect();
+                go_syntax_typed_map(&typed)
+            });
+            let mut pairs: Vec<(String, Node)> = Vec::with_capacity(entries.len());
+            for (_, value, name) in entries {
+                if let Some(name) = name {
+                    insert_pair(&mut pairs, name, value.node);
+                }
+            }
+            let built = Built {
+                node: Node::Map(pairs),
+                go,
+            };
             if anchor > 0 {
-                anchors.insert(anchor, node.clone());
+                anchors.insert(anchor, built.clone());
             }
-            Ok(Some(node))
+            Ok(Some(built))
         }
         _ => Err(yaml_error(&span, "unexpected event")),
     }
@@ -1264,9 +1500,9 @@ fn merge_into(pairs: &mut Vec<(String, Node)>, value: Node) -> Result<()> {
 }
 
 /// `sigs.k8s.io/yaml` turns non-string keys into strings on the way to JSON.
-fn key_string(key: Node, value: &Node) -> Result<String> {
-    Ok(match key {
-        Node::Str(s) => s,
+fn key_string(key: &Built, value: &Built) -> Result<String> {
+    Ok(match &key.node {
+        Node::Str(s) => s.clone(),
         Node::Int(i) => i.to_string(),
         Node::Uint(u) => {
             // sigs.k8s.io/yaml stringifies int64, float64 and bool keys, not uint64 ones.
@@ -1275,7 +1511,7 @@ fn key_string(key: Node, value: &Node) -> Result<String> {
                 go_syntax_value(value)
             )));
         }
-        Node::Float(f) => match format_float_g32(f).as_str() {
+        Node::Float(f) => match format_float_g32(*f).as_str() {
             "+Inf" => ".inf".to_string(),
             "-Inf" => "-.inf".to_string(),
             "NaN" => ".nan".to_string(),
@@ -1289,21 +1525,21 @@ fn key_string(key: Node, value: &Node) -> Result<String> {
                 go_syntax_value(value)
             )));
         }
-        key @ (Node::Seq(_) | Node::Map(_)) => {
+        Node::Seq(_) | Node::Map(_) => {
             // go-yaml v2 decodes the key, then refuses it with Go's `%#v` of it (no line).
             return Err(Error::Yaml(format!(
                 "error converting YAML to JSON: yaml: invalid map key: {}",
-                go_syntax_key(&key)
+                key.go_syntax()
             )));
         }
     })
 }
 
 /// Go's `%+#v` of a map value handed over as `interface{}`: a nil one is `<nil>`.
-fn go_syntax_value(n: &Node) -> String {
-    match n {
+fn go_syntax_value(v: &Built) -> String {
+    match v.node {
         Node::Null => "<nil>".to_string(),
-        v => go_syntax_key(v),
+        _ => v.go_syntax(),
     }
 }
 
@@ -1466,6 +1702,8 @@ pub(crate) fn needs_quotes(s: &str) -> bool {
     !matches!(resolve_plain(s), Node::Str(_)) || number::is_base60_float(s)
 }
 
+#[cfg(test)]
+mod golden_tests;
 #[cfg(test)]
 mod tests;
 

@@ -317,3 +317,39 @@ fn only_blanks(chars: &[char]) -> bool {
     }
     true
 }
+
+/// The closing bracket of the innermost flow collection still open at char `index`, reading
+/// past quoted scalars and comments.
+pub(super) fn innermost_flow_close(chars: &[char], index: usize) -> Option<char> {
+    let mut open: Vec<char> = Vec::new();
+    let mut i = 0;
+    let end = index.min(chars.len());
+    while i < end {
+        match chars[i] {
+            '[' => open.push(']'),
+            '{' => open.push('}'),
+            ']' | '}' => {
+                open.pop();
+            }
+            '#' if i == 0 || matches!(chars[i - 1], ' ' | '\t' | '\n' | '\r') => {
+                while i < end && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            q @ ('"' | '\'') if !open.is_empty() => {
+                i += 1;
+                while i < end && chars[i] != q {
+                    let escaped = (q == '"' && chars[i] == '\\')
+                        || (q == '\'' && chars[i] == '\'' && chars.get(i + 1) == Some(&'\''));
+                    if escaped {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.pop()
+}
