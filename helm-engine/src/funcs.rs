@@ -52,6 +52,13 @@ pub(crate) enum P {
     List,
     /// `uint32` (`derivePassword`'s counter).
     Uint32,
+    /// `time.Time` (Sprig's `unixEpoch`, `dateModify`; `Time.Sub`, `Time.Before`…).
+    Time,
+    /// `time.Duration` (`Time.Add`, `Duration.Round`…): integer constants convert to it, but
+    /// a computed value must already be one.
+    Duration,
+    /// `*time.Location` (`Time.In`): nil converts to it.
+    Location,
 }
 
 impl P {
@@ -65,6 +72,9 @@ impl P {
             'm' => P::Map,
             'l' => P::List,
             'u' => P::Uint32,
+            't' => P::Time,
+            'd' => P::Duration,
+            'L' => P::Location,
             _ => P::Any,
         }
     }
@@ -80,6 +90,9 @@ impl P {
             P::Map => "map[string]interface {}",
             P::List => "[]interface {}",
             P::Uint32 => "uint32",
+            P::Time => "time.Time",
+            P::Duration => "time.Duration",
+            P::Location => "*time.Location",
         }
     }
 }
@@ -107,6 +120,10 @@ pub(crate) struct FuncDef {
     pub shared: bool,
     /// The element type of a variadic last parameter.
     pub variadic: Option<P>,
+    /// From which argument on the function reads its operands by their reflect kind, as
+    /// Go's comparisons and `index`'s indexes do: a named integer type (`time.Month`) or a
+    /// `uint64` is then its number.
+    pub by_kind: Option<usize>,
     pub imp: Imp,
 }
 
@@ -116,7 +133,8 @@ pub(crate) struct Registry(HashMap<&'static str, FuncDef>);
 impl Registry {
     /// Registers `name` with a signature such as `"is"` (int, string) or `"sa*"` (string,
     /// ...interface{}): `a` any, `s` string, `i` int, `f` float64, `b` bool, `m` map, `l` list,
-    /// `u` uint32, and a trailing `*` makes the last one variadic.
+    /// `u` uint32, `t` time.Time, `d` time.Duration, `L` *time.Location, and a trailing `*`
+    /// makes the last one variadic.
     pub(crate) fn plain(&mut self, name: &'static str, sig: &str, f: PlainFn) {
         self.add(name, sig, Imp::Plain(f));
     }
@@ -147,6 +165,7 @@ impl Registry {
                 params,
                 shared: false,
                 variadic,
+                by_kind: None,
                 imp,
             },
         );
@@ -158,6 +177,21 @@ fn registry() -> &'static HashMap<&'static str, FuncDef> {
     REG.get_or_init(|| {
         let mut r = Registry(HashMap::new());
         builtins::register(&mut r);
+        // text/template's comparisons take `basicKind`s and `index` reads indexes by kind:
+        // a time.Month is an int to them.
+        for (name, from) in [
+            ("eq", 0),
+            ("ne", 0),
+            ("lt", 0),
+            ("le", 0),
+            ("gt", 0),
+            ("ge", 0),
+            ("index", 1),
+        ] {
+            if let Some(d) = r.0.get_mut(name) {
+                d.by_kind = Some(from);
+            }
+        }
         strings::register(&mut r);
         lists::register(&mut r);
         maths::register(&mut r);

@@ -205,6 +205,122 @@ pub trait Object: Send + Sync {
     fn truth(&self) -> Option<bool> {
         None
     }
+    /// The number of an object whose Go kind is an integer kind (a named integer type such as
+    /// `time.Month` or `time.Duration`, or a `uint64`): Go's `eq` and `lt`, `printf`'s
+    /// numeric verbs and Sprig's conversions see this number. `None` (the default) for other
+    /// objects.
+    fn go_int(&self) -> Option<i128> {
+        None
+    }
+    /// text/template's error for a member the type has but templates cannot use: an
+    /// unexported field (`wall is an unexported field of struct type time.Time`), or a method
+    /// whose results a template cannot take (checked after the method's arity). `None`
+    /// (the default) for usable members and names the type does not have.
+    fn member_error(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
+}
+
+/// A Go integer that is neither `int` nor `int64`: a named integer type with no methods but
+/// `String` (`time.Month`, `time.Weekday`), or a `uint64` (a semver's `Major`). Its reflect
+/// kind is an integer kind, so Go's comparisons, `printf`'s `%d` and Sprig's conversions
+/// see its number, while `%v`, `%s` and actions print its `String` text when it has one.
+pub struct GoInt {
+    type_name: &'static str,
+    kind: &'static str,
+    n: i128,
+    /// What the type's `String` method returns; `None` when it has none.
+    text: Option<String>,
+}
+
+impl GoInt {
+    /// A value of Go type `type_name` (reflect kind `kind`, such as `int` or `uint64`)
+    /// holding `n`, with `text` as its `String()` if the type has that method.
+    pub fn value(
+        type_name: &'static str,
+        kind: &'static str,
+        n: i128,
+        text: Option<String>,
+    ) -> Value {
+        Value::Object(Arc::new(GoInt {
+            type_name,
+            kind,
+            n,
+            text,
+        }))
+    }
+
+    /// A Go `uint64`.
+    pub fn uint64(n: u64) -> Value {
+        GoInt::value("uint64", "uint64", i128::from(n), None)
+    }
+
+    fn unsigned(&self) -> bool {
+        self.kind.starts_with('u')
+    }
+}
+
+impl Object for GoInt {
+    fn type_name(&self) -> &str {
+        self.type_name
+    }
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.call(name, &[])?.ok()
+    }
+    fn method_sig(&self, name: &str) -> Option<&'static str> {
+        (name == "String" && self.text.is_some()).then_some("")
+    }
+    fn member_error(&self, name: &str) -> Option<String> {
+        match self.method_sig(name) {
+            Some(_) => None,
+            None => Some(format!(
+                "can't evaluate field {name} in type {}",
+                self.type_name
+            )),
+        }
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        match (name, args, &self.text) {
+            ("String", [], Some(t)) => Some(Ok(Value::String(t.clone()))),
+            _ => None,
+        }
+    }
+    fn format(&self) -> String {
+        match &self.text {
+            Some(t) => t.clone(),
+            None => self.n.to_string(),
+        }
+    }
+    /// Go's `%#v` of an integer kind: unsigned ones in hexadecimal.
+    fn go_syntax(&self) -> String {
+        if self.unsigned() {
+            format!("{:#x}", self.n)
+        } else {
+            self.n.to_string()
+        }
+    }
+    fn json_plain(&self) -> Option<Value> {
+        Some(match i64::try_from(self.n) {
+            Ok(n) => Value::Int(n),
+            Err(_) => Value::Float(self.n as f64),
+        })
+    }
+    fn go_comparable(&self) -> bool {
+        true
+    }
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        other.go_int() == Some(self.n)
+    }
+    fn truth(&self) -> Option<bool> {
+        Some(self.n != 0)
+    }
+    fn go_int(&self) -> Option<i128> {
+        Some(self.n)
+    }
 }
 
 impl fmt::Debug for Value {
@@ -421,6 +537,19 @@ impl Value {
                 None => self.clone(),
             },
             _ => self.clone(),
+        }
+    }
+
+    /// The number of a value of an integer kind other than `int`/`int64` (see
+    /// [`Object::go_int`]) as an `int64`, for functions that compare by kind. A `uint64`
+    /// past `int64`'s range has no such value.
+    pub fn as_go_int(&self) -> Option<Value> {
+        match self {
+            Value::Object(o) => o
+                .go_int()
+                .and_then(|n| i64::try_from(n).ok())
+                .map(Value::Int64),
+            _ => None,
         }
     }
 

@@ -84,6 +84,17 @@ pub(crate) fn go_f64_to_i64(f: f64) -> i64 {
     }
 }
 
+/// The number cast reads from an object: its unsigned integers, and the two named integer
+/// types it knows (`time.Month`, `time.Weekday`); other named types (`time.Duration`) fail.
+fn cast_go_int(v: &Value) -> Option<i128> {
+    let Value::Object(o) = v else {
+        return None;
+    };
+    let known = matches!(o.type_name(), "time.Month" | "time.Weekday")
+        || (o.kind().starts_with("uint") && o.kind() == o.type_name());
+    known.then(|| o.go_int()).flatten()
+}
+
 /// `cast.ToInt64E`: numbers truncate, booleans are 0/1, strings parse with base prefixes, nil
 /// is 0. Errors name the value as cast does.
 pub(crate) fn to_i64_e(v: &Value) -> Result<i64, String> {
@@ -92,6 +103,8 @@ pub(crate) fn to_i64_e(v: &Value) -> Result<i64, String> {
         Value::Float(f) => Ok(go_f64_to_i64(*f)),
         Value::Bool(b) => Ok(i64::from(*b)),
         Value::Nil => Ok(0),
+        // Go's int64(u) of a uint64 wraps.
+        v if cast_go_int(v).is_some() => Ok(cast_go_int(v).unwrap_or(0) as i64),
         Value::String(s) => parse_int_base0(trim_zero_decimal(s)).ok_or_else(|| {
             format!(
                 "unable to cast {} of type string to int64",
@@ -117,6 +130,7 @@ pub(crate) fn to_f64(v: &Value) -> f64 {
         Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
+        v if cast_go_int(v).is_some() => cast_go_int(v).unwrap_or(0) as f64,
         Value::String(s) => s
             .parse::<f64>()
             .ok()

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Registry, arg_str};
 use crate::render::GoBytes;
-use crate::value::{Object, Value};
+use crate::value::{GoInt, Object, Value};
 pub(crate) use crate::values::gotime::days_from_civil;
 use crate::values::gotime::{self, DAYS, MONTHS, ParsedZone};
 
@@ -415,17 +415,14 @@ impl Time {
         let c = || self.civil();
         Some(match name {
             "Year" => Ok(Value::Int(c().year)),
-            // Go's time.Month prints its name, but until printf, eq and Sprig's
-            // conversions see through named integer types, the number keeps `printf "%d"`,
-            // `eq`, `add` and `int` right (see the report on issue 7).
-            "Month" => Ok(Value::Int(c().month)),
+            "Month" => Ok(month_value(c().month)),
             "Day" => Ok(Value::Int(c().day)),
             "Hour" => Ok(Value::Int(c().hour)),
             "Minute" => Ok(Value::Int(c().min)),
             "Second" => Ok(Value::Int(c().sec)),
             "Nanosecond" => Ok(Value::Int(c().nano)),
             "YearDay" => Ok(Value::Int(c().yday)),
-            "Weekday" => obj(Arc::new(Named::Weekday(c().wday))),
+            "Weekday" => Ok(weekday_value(c().wday)),
             "Unix" => Ok(Value::Int64(self.unix())),
             "UnixMilli" => Ok(Value::Int64(self.nanos.div_euclid(1_000_000) as i64)),
             "UnixMicro" => Ok(Value::Int64(self.nanos.div_euclid(1_000) as i64)),
@@ -460,12 +457,14 @@ fn time_method_sig(name: &str) -> Option<&'static str> {
         "Year" | "Month" | "Day" | "Hour" | "Minute" | "Second" | "Nanosecond" | "YearDay"
         | "Weekday" | "Unix" | "UnixMilli" | "UnixMicro" | "UnixNano" | "IsZero" | "IsDST"
         | "UTC" | "Local" | "Location" | "String" | "GoString" | "MarshalText" | "MarshalJSON"
-        | "MarshalBinary" | "GobEncode" => "",
-        // time.Duration parameters take integer constants as Go's int does.
-        "Add" | "Truncate" | "Round" => "i",
+        | "MarshalBinary" | "GobEncode" | "Clock" | "Date" | "ISOWeek" | "Zone" | "ZoneBounds" => {
+            ""
+        }
+        "Add" | "Truncate" | "Round" => "d",
         "AddDate" => "iii",
         "Format" => "s",
-        "Sub" | "Before" | "After" | "Equal" | "Compare" | "In" => "a",
+        "Sub" | "Before" | "After" | "Equal" | "Compare" => "t",
+        "In" => "L",
         _ => return None,
     })
 }
@@ -484,9 +483,32 @@ fn time_arg(v: &Value) -> Result<Instant, String> {
     }
 }
 
+/// text/template's errors for `time.Time`'s members that templates cannot use: methods
+/// with more than one result (or a second one that is not an error), and unexported fields.
+fn time_member_error(name: &str) -> Option<String> {
+    Some(match name {
+        "Clock" | "Date" => format!("function {name} has 3 return values; should be 1 or 2"),
+        "ISOWeek" | "Zone" => format!(
+            "invalid function signature for {name}: second return value should be error; is int"
+        ),
+        "ZoneBounds" => format!(
+            "invalid function signature for {name}: second return value should be error; is time.Time"
+        ),
+        "wall" | "ext" | "loc" => {
+            format!("{name} is an unexported field of struct type time.Time")
+        }
+        _ if time_method_sig(name).is_some() => return None,
+        // Go gives up before evaluating any arguments.
+        _ => format!("can't evaluate field {name} in type time.Time"),
+    })
+}
+
 impl Object for Time {
     fn type_name(&self) -> &str {
         "time.Time"
+    }
+    fn member_error(&self, name: &str) -> Option<String> {
+        time_member_error(name)
     }
     fn kind(&self) -> &'static str {
         "struct"
@@ -499,14 +521,7 @@ impl Object for Time {
     }
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let time = |t: Time| Ok(Value::Object(Arc::new(t)));
-        let int = |v: &Value| match v {
-            Value::Int(n) | Value::Int64(n) => Some(*n),
-            Value::Object(o) if o.type_name() == "time.Duration" => match o.json_plain() {
-                Some(Value::Int64(n)) => Some(n),
-                _ => None,
-            },
-            _ => None,
-        };
+        let int = duration_arg;
         Some(match (name, args) {
             (_, []) => return self.method0(name),
             ("Format", [Value::String(layout)]) => Ok(Value::String(self.layout(layout))),
@@ -521,7 +536,7 @@ impl Object for Time {
                 };
                 let ord = self.compare(u.nanos, u.mono);
                 Ok(match name {
-                    "Sub" => Value::Object(Arc::new(Named::Duration(self.sub(u.nanos, u.mono)))),
+                    "Sub" => Value::Object(Arc::new(Duration(self.sub(u.nanos, u.mono)))),
                     "Before" => Value::Bool(ord.is_lt()),
                     "After" => Value::Bool(ord.is_gt()),
                     "Equal" => Value::Bool(ord.is_eq()),
@@ -561,25 +576,43 @@ impl Object for Time {
     }
 }
 
-/// Go's named integer types that `time.Time`'s methods return: `time.Weekday` (which prints
-/// its English name) and `time.Duration` (which prints as `1h2m3s`). `encoding/json` and
-/// `%#v` see the number.
-#[derive(Debug, Clone, Copy)]
-enum Named {
-    Weekday(i64),
-    Duration(i64),
+/// Go's `time.Month` (its `String` is the English name, `%!Month(13)` out of range).
+pub(crate) fn month_value(m: i64) -> Value {
+    let text = match usize::try_from(m) {
+        Ok(i @ 1..=12) => MONTHS[i - 1].to_string(),
+        _ => format!("%!Month({m})"),
+    };
+    GoInt::value("time.Month", "int", i128::from(m), Some(text))
 }
 
-impl Named {
-    fn number(self) -> i64 {
-        match self {
-            Named::Weekday(n) | Named::Duration(n) => n,
-        }
-    }
+/// Go's `time.Weekday` (its `String` is the English name, `%!Weekday(7)` out of range).
+fn weekday_value(d: i64) -> Value {
+    let text = match usize::try_from(d) {
+        Ok(i @ 0..=6) => DAYS[i].to_string(),
+        _ => format!("%!Weekday({d})"),
+    };
+    GoInt::value("time.Weekday", "int", i128::from(d), Some(text))
+}
 
+/// Go's `time.Duration`: a named `int64` that prints as `1h2m3s` and has methods.
+#[derive(Debug, Clone, Copy)]
+struct Duration(i64);
+
+/// A `time.Duration` argument: an integer constant converted to it, or a duration.
+fn duration_arg(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(n) | Value::Int64(n) => Some(*n),
+        Value::Object(o) if o.type_name() == "time.Duration" => {
+            o.go_int().and_then(|n| i64::try_from(n).ok())
+        }
+        _ => None,
+    }
+}
+
+impl Duration {
     /// `time.Duration`'s methods.
-    fn duration_method(d: i64, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        let dur = |d: i64| Ok(Value::Object(Arc::new(Named::Duration(d))));
+    fn method(d: i64, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        let dur = |d: i64| Ok(Value::Object(Arc::new(Duration(d))));
         let split = |unit: i64| (d / unit, d % unit);
         Some(match (name, args) {
             ("Hours", []) => {
@@ -605,10 +638,11 @@ impl Named {
             } else {
                 -d
             }),
-            ("Truncate", [Value::Int(m) | Value::Int64(m)]) => {
-                dur(if *m <= 0 { d } else { d - d % m })
+            ("Truncate", [m]) => {
+                let m = duration_arg(m)?;
+                dur(if m <= 0 { d } else { d - d % m })
             }
-            ("Round", [Value::Int(m) | Value::Int64(m)]) => dur(duration_round_to(d, *m)),
+            ("Round", [m]) => dur(duration_round_to(d, duration_arg(m)?)),
             _ => return None,
         })
     }
@@ -641,56 +675,53 @@ fn duration_round_to(d: i64, m: i64) -> i64 {
     }
 }
 
-impl Object for Named {
+impl Object for Duration {
     fn type_name(&self) -> &str {
-        match self {
-            Named::Weekday(_) => "time.Weekday",
-            Named::Duration(_) => "time.Duration",
-        }
+        "time.Duration"
     }
     fn kind(&self) -> &'static str {
-        match self {
-            Named::Duration(_) => "int64",
-            _ => "int",
-        }
+        "int64"
     }
     fn field(&self, name: &str) -> Option<Value> {
         self.call(name, &[])?.ok()
     }
     fn method_sig(&self, name: &str) -> Option<&'static str> {
-        match (self, name) {
-            (_, "String") => Some(""),
-            (
-                Named::Duration(_),
-                "Hours" | "Minutes" | "Seconds" | "Milliseconds" | "Microseconds" | "Nanoseconds"
-                | "Abs",
-            ) => Some(""),
-            (Named::Duration(_), "Truncate" | "Round") => Some("i"),
+        match name {
+            "String" | "Hours" | "Minutes" | "Seconds" | "Milliseconds" | "Microseconds"
+            | "Nanoseconds" | "Abs" => Some(""),
+            "Truncate" | "Round" => Some("d"),
             _ => None,
         }
     }
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        match self {
-            Named::Duration(d) => Named::duration_method(*d, name, args),
-            _ if name == "String" && args.is_empty() => Some(Ok(Value::String(self.format()))),
-            _ => None,
+        Duration::method(self.0, name, args)
+    }
+    fn member_error(&self, name: &str) -> Option<String> {
+        match self.method_sig(name) {
+            Some(_) => None,
+            None => Some(format!("can't evaluate field {name} in type time.Duration")),
         }
     }
     fn format(&self) -> String {
-        match *self {
-            Named::Weekday(d) if (0..7).contains(&d) => DAYS[d as usize].to_string(),
-            Named::Weekday(d) => format!("%!Weekday({d})"),
-            Named::Duration(d) => go_duration(i128::from(d)),
-        }
+        go_duration(i128::from(self.0))
     }
     fn go_syntax(&self) -> String {
-        self.number().to_string()
+        self.0.to_string()
     }
     fn json_plain(&self) -> Option<Value> {
-        Some(match self {
-            Named::Duration(d) => Value::Int64(*d),
-            other => Value::Int(other.number()),
-        })
+        Some(Value::Int64(self.0))
+    }
+    fn go_comparable(&self) -> bool {
+        true
+    }
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        other.go_int() == Some(i128::from(self.0))
+    }
+    fn truth(&self) -> Option<bool> {
+        Some(self.0 != 0)
+    }
+    fn go_int(&self) -> Option<i128> {
+        Some(i128::from(self.0))
     }
 }
 
@@ -702,6 +733,17 @@ struct LocationObj(Arc<Location>);
 impl Object for LocationObj {
     fn type_name(&self) -> &str {
         "*time.Location"
+    }
+    fn member_error(&self, name: &str) -> Option<String> {
+        match name {
+            "String" => None,
+            "name" | "zone" | "tx" | "extend" | "cacheStart" | "cacheEnd" | "cacheZone" => Some(
+                format!("{name} is an unexported field of struct type *time.Location"),
+            ),
+            _ => Some(format!(
+                "can't evaluate field {name} in type *time.Location"
+            )),
+        }
     }
     fn field(&self, name: &str) -> Option<Value> {
         (name == "String").then(|| Value::String(self.format()))
@@ -741,7 +783,7 @@ pub(super) fn register(r: &mut Registry) {
     r.plain("htmlDateInZone", "as", |a| {
         Ok(date_in_zone("2006-01-02", a[0], arg_str(a, 1)))
     });
-    r.plain("unixEpoch", "a", |a| {
+    r.plain("unixEpoch", "t", |a| {
         Ok(Value::String(time_of(a[0]).unix().to_string()))
     });
     // time.Since(t).Round(time.Second); Sprig reads times, ints and int64s, else now.
@@ -786,14 +828,14 @@ pub(super) fn register(r: &mut Registry) {
         parse_date(arg_str(a, 0), arg_str(a, 1)).map(|t| Value::Object(Arc::new(t)))
     });
     for name in ["dateModify", "date_modify"] {
-        r.plain(name, "sa", |a| {
+        r.plain(name, "st", |a| {
             Ok(parse_duration(arg_str(a, 0))
                 .map(|d| add_duration(a[1], d))
                 .unwrap_or_else(|_| a[1].clone()))
         });
     }
     for name in ["mustDateModify", "must_date_modify"] {
-        r.plain(name, "sa", |a| {
+        r.plain(name, "st", |a| {
             parse_duration(arg_str(a, 0)).map(|d| add_duration(a[1], d))
         });
     }

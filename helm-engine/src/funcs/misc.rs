@@ -8,7 +8,7 @@ use base64::Engine as _;
 use super::{Registry, arg_int, arg_str, s, strval};
 use crate::template::exec::{Shared, V, is_true};
 use crate::template::format::type_name;
-use crate::value::{Map, Object, TypedList, Value};
+use crate::value::{GoInt, Map, Object, TypedList, Value};
 
 pub(super) fn register(r: &mut Registry) {
     r.ctx("default", "aa*", default);
@@ -701,9 +701,9 @@ impl Object for SemVer {
     }
     fn field(&self, name: &str) -> Option<Value> {
         Some(match name {
-            "Major" => Value::Int(self.major as i64),
-            "Minor" => Value::Int(self.minor as i64),
-            "Patch" => Value::Int(self.patch as i64),
+            "Major" => GoInt::uint64(self.major),
+            "Minor" => GoInt::uint64(self.minor),
+            "Patch" => GoInt::uint64(self.patch),
             "Prerelease" => Value::String(self.pre.clone()),
             "Metadata" => Value::String(self.meta.clone()),
             "Original" => Value::String(self.original.clone()),

@@ -772,6 +772,9 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             }
             Value::Object(o) => {
                 let o = o.clone();
+                if let Some(e) = o.member_error(name) {
+                    return Err(self.errorf(e));
+                }
                 if let Some(v) = o.field(name) {
                     if !has_args {
                         return Ok(V::own(v));
@@ -833,6 +836,9 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 "wrong number of args for {name}: want {} got {given}",
                 params.len()
             )));
+        }
+        if let Some(e) = o.member_error(name) {
+            return Err(self.errorf(e));
         }
         let special = o.method_arg_type(name);
         let mut vals = Vec::with_capacity(given);
@@ -961,6 +967,13 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             let v = self.validate(f, param(num_in - 1))?;
             argv.push(v);
         }
+        if let Some(from) = def.by_kind {
+            for v in argv.iter_mut().skip(from) {
+                if let Some(n) = v.get().as_go_int() {
+                    *v = V::own(n);
+                }
+            }
+        }
         let result = match def.imp {
             Imp::Plain(f) if !def.shared && argv.iter().any(|v| has_shared(v.get())) => {
                 // Functions that do not keep Go's map references get plain copies.
@@ -1017,7 +1030,9 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 | (P::Bool, Value::Bool(_))
                 | (P::Map, Value::Map(_))
                 | (P::List, Value::List(_))
-        ) || (p == P::Map && v.get().as_shared_map().is_some_and(|m| !m.is_string_map()));
+        ) || (p == P::Map && v.get().as_shared_map().is_some_and(|m| !m.is_string_map()))
+            || go_type_param(p)
+                .is_some_and(|t| matches!(v.get(), Value::Object(o) if o.type_name() == t));
         if ok {
             if p == P::Map {
                 if let Value::Object(o) = v.get() {
@@ -1037,6 +1052,9 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                         p.go_name()
                     )));
                 }
+            } else if p == P::Location {
+                // A nil pointer.
+                return Ok(V::invalid());
             } else if matches!(p, P::Map | P::List) {
                 // An untyped nil becomes the zero value of a nillable type.
                 return Ok(V::own(if p == P::Map {
@@ -1067,7 +1085,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 if p == P::Map {
                     return Ok(V::own(Value::Object(SharedMap::nil_map())));
                 }
-                if matches!(p, P::Any | P::List) {
+                if matches!(p, P::Any | P::List | P::Location) {
                     return Ok(V::invalid());
                 }
                 return Err(self.errorf(format!("cannot assign nil to {}", p.go_name())));
@@ -1108,10 +1126,10 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 Ok(V::own(Value::Float(num.float.unwrap_or(0.0))))
             }
             (P::Float, _) => Err(self.errorf(format!("expected float; found {n}"))),
-            (P::Int, Arg::Number { num, .. }) if num.int.is_some() => {
+            (P::Int | P::Duration, Arg::Number { num, .. }) if num.int.is_some() => {
                 Ok(V::own(Value::Int(num.int.unwrap_or(0))))
             }
-            (P::Int, _) => Err(self.errorf(format!("expected integer; found {n}"))),
+            (P::Int | P::Duration, _) => Err(self.errorf(format!("expected integer; found {n}"))),
             // Go's SetUint keeps the low bits of a constant too big for the type.
             (P::Uint32, Arg::Number { num, .. }) if num.int.is_some_and(|i| i >= 0) => {
                 Ok(V::own(Value::Int(i64::from(num.int.unwrap_or(0) as u32))))
@@ -1128,6 +1146,12 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             _ => Err(self.errorf(format!("can't handle {n} for arg of type {}", p.go_name()))),
         }
     }
+}
+
+/// The Go type a parameter of a host type (`time.Time`, `time.Duration`, `*time.Location`)
+/// accepts: only objects of that type name pass `validate`.
+fn go_type_param(p: P) -> Option<&'static str> {
+    matches!(p, P::Time | P::Duration | P::Location).then(|| p.go_name())
 }
 
 fn own_elem<'a>(v: Value) -> V<'a> {

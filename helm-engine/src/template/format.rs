@@ -297,6 +297,10 @@ struct Spec {
     sharp: bool,
     space: bool,
     zero: bool,
+    /// `%#v`: Go syntax (Go moves `#` here for the `v` verb).
+    sharp_v: bool,
+    /// `%+v`: struct field names (Go moves `+` here for the `v` verb).
+    plus_v: bool,
     width: Option<usize>,
     prec: Option<usize>,
 }
@@ -419,6 +423,11 @@ pub fn sprintf(format: &str, args: &[&Value]) -> String {
             continue;
         };
         argi += 1;
+        if verb == 'v' {
+            // Go's doPrintf: `#` and `+` mean Go syntax and field names for `v`, not flags.
+            sp.sharp_v = std::mem::take(&mut sp.sharp);
+            sp.plus_v = std::mem::take(&mut sp.plus);
+        }
         format_arg(&mut out, arg, verb, &sp);
     }
     if argi < args.len() {
@@ -505,43 +514,68 @@ fn bad_verb(out: &mut String, v: &Value, verb: char, sp: &Spec) {
     } else {
         out.push_str(&type_name(v));
         out.push('=');
-        // Go prints the operand with `v` but the directive's flags: `+` is a sign here.
-        let as_v = match v {
-            Value::Float(_) if sp.plus => 'g',
-            Value::Int(_) | Value::Int64(_) if sp.plus => 'd',
-            _ => 'v',
-        };
-        format_arg(out, v, as_v, sp);
+        // Go prints the operand with `v` but the directive's flags: `+` is a sign and `#`
+        // the alternate form here.
+        format_arg(out, v, 'v', sp);
     }
     out.push(')');
 }
 
-/// Go's `%x`/`%X` of a float64 without precision: shortest hexadecimal mantissa and a
-/// binary exponent of at least two digits (`0x1.8p+01`).
-fn hex_float(f: f64, upper: bool) -> String {
+/// Go's `%x`/`%X` of a finite float64: a hexadecimal mantissa `1.hhh` (shortest without a
+/// precision, else rounded half to even to `prec` digits) and a binary exponent of at least
+/// two digits (`0x1.8p+01`).
+fn hex_float(f: f64, upper: bool, prec: Option<usize>) -> String {
     let bits = f.to_bits();
     let neg = bits >> 63 == 1;
     let mut exp = ((bits >> 52) & 0x7ff) as i64;
     let mut mant = bits & ((1u64 << 52) - 1);
-    let body = if exp == 0 && mant == 0 {
-        "0x0p+00".to_string()
-    } else {
-        if exp == 0 {
-            // Subnormal: normalise so the leading 1 sits at bit 52.
-            exp = -1022;
-            while mant & (1u64 << 52) == 0 {
-                mant <<= 1;
-                exp -= 1;
-            }
-        } else {
-            exp -= 1023;
+    if exp == 0 && mant == 0 {
+        exp = 0;
+    } else if exp == 0 {
+        // Subnormal: normalise so the leading 1 sits at bit 52.
+        exp = -1022;
+        while mant & (1u64 << 52) == 0 {
+            mant <<= 1;
+            exp -= 1;
         }
-        let frac = format!("{:013x}", mant & ((1u64 << 52) - 1));
-        let frac = frac.trim_end_matches('0');
-        let dot = if frac.is_empty() { "" } else { "." };
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("0x1{dot}{frac}p{sign}{:02}", exp.abs())
+    } else {
+        mant |= 1u64 << 52;
+        exp -= 1023;
+    }
+    let lead = mant >> 52;
+    let mut frac = mant & ((1u64 << 52) - 1);
+    let mut lead = lead;
+    let text = match prec {
+        None => {
+            let t = format!("{frac:013x}");
+            t.trim_end_matches('0').to_string()
+        }
+        Some(p) if p < 13 => {
+            let shift = 4 * (13 - p as u32);
+            let full = (lead << 52) | frac;
+            let mut q = full >> shift;
+            let rem = full & ((1u64 << shift) - 1);
+            let half = 1u64 << (shift - 1);
+            if rem > half || (rem == half && q & 1 == 1) {
+                q += 1;
+            }
+            if q >> (4 * p as u32) >= 2 {
+                q >>= 1;
+                exp += 1;
+            }
+            lead = q >> (4 * p as u32);
+            frac = q & ((1u64 << (4 * p as u32)) - 1);
+            if p == 0 {
+                String::new()
+            } else {
+                format!("{frac:0w$x}", w = p)
+            }
+        }
+        Some(p) => format!("{frac:013x}{}", "0".repeat(p - 13)),
     };
+    let dot = if text.is_empty() { "" } else { "." };
+    let sign = if exp < 0 { '-' } else { '+' };
+    let body = format!("0x{lead}{dot}{text}p{sign}{:02}", exp.abs());
     let s = if neg { format!("-{body}") } else { body };
     if upper { s.to_uppercase() } else { s }
 }
@@ -562,56 +596,148 @@ fn binary_float(f: f64) -> String {
     format!("{}{mant}p{sign}{exp}", if neg { "-" } else { "" })
 }
 
-fn sign(s: String, sp: &Spec, neg: bool) -> String {
-    if neg {
-        s
-    } else if sp.plus {
-        format!("+{s}")
-    } else if sp.space {
-        format!(" {s}")
-    } else {
-        s
-    }
-}
-
-fn format_int(out: &mut String, i: i64, verb: char, sp: &Spec) {
+/// Go's `fmtInteger`: digits in the verb's base, zero-padded to the precision (or, with the
+/// `0` flag and no precision, to the width less the sign), then the `#` prefix and the sign;
+/// padded with spaces. A zero with precision 0 prints no digits.
+fn format_int(out: &mut String, i: i128, verb: char, sp: &Spec) {
     let neg = i < 0;
     let a = i.unsigned_abs();
     let mut digits = match verb {
-        'd' | 'v' => a.to_string(),
         'x' => format!("{a:x}"),
         'X' => format!("{a:X}"),
         'o' | 'O' => format!("{a:o}"),
         'b' => format!("{a:b}"),
         _ => a.to_string(),
     };
+    let spaces = Spec { zero: false, ..*sp };
+    let mut min_digits = 0;
     if let Some(p) = sp.prec {
         if p == 0 && a == 0 {
-            digits.clear();
+            return pad(out, "", &spaces, false);
         }
-        while digits.len() < p {
-            digits.insert(0, '0');
-        }
+        min_digits = p;
+    } else if let (true, false, Some(w)) = (sp.zero, sp.minus, sp.width) {
+        min_digits = if neg || sp.plus || sp.space {
+            w.saturating_sub(1)
+        } else {
+            w
+        };
     }
-    let prefix = match verb {
+    if digits.len() < min_digits {
+        digits.insert_str(0, &"0".repeat(min_digits - digits.len()));
+    }
+    let mut prefix = match verb {
+        'b' if sp.sharp => "0b",
+        'o' | 'O' if sp.sharp && !digits.starts_with('0') => "0",
         'x' if sp.sharp => "0x",
         'X' if sp.sharp => "0X",
-        'o' if sp.sharp => "0",
-        'O' => "0o",
-        'b' if sp.sharp => "0b",
         _ => "",
+    }
+    .to_string();
+    if verb == 'O' {
+        prefix.insert_str(0, "0o");
+    }
+    let sign = if neg {
+        "-"
+    } else if sp.plus {
+        "+"
+    } else if sp.space {
+        " "
+    } else {
+        ""
     };
-    let s = format!("{}{prefix}{digits}", if neg { "-" } else { "" });
-    let s = sign(s, sp, neg);
-    let sp2 = Spec {
-        zero: sp.zero && sp.prec.is_none(),
-        ..*sp
+    pad(out, &format!("{sign}{prefix}{digits}"), &spaces, false);
+}
+
+/// Go's `fmtFloat` for the verbs of a float64 (`v` is `g`; `e`, `f` default to precision
+/// 6): the sign (`+`, or a space), `#`'s decimal point and trailing zeros (which Go also
+/// adds to `%#x`, counting the `x` as a digit), zero padding after the sign, and infinities
+/// and NaN never zero-padded.
+fn format_float_verb(out: &mut String, f: f64, verb: char, sp: &Spec) {
+    let (fv, default) = match verb {
+        'v' => ('g', None),
+        'F' => ('f', Some(6)),
+        'e' | 'E' | 'f' => (verb, Some(6)),
+        _ => (verb, None),
     };
-    pad(out, &s, &sp2, true);
+    let prec = sp.prec.or(default);
+    let body = if !f.is_finite() {
+        format_float(f, 'g', None)
+    } else {
+        match fv {
+            'x' | 'X' => hex_float(f, fv == 'X', prec),
+            'b' => binary_float(f),
+            _ => format_float(f, fv, prec),
+        }
+    };
+    let mut num = if body.starts_with(['-', '+']) {
+        body
+    } else {
+        format!("+{body}")
+    };
+    if sp.space && num.starts_with('+') && !sp.plus {
+        num.replace_range(0..1, " ");
+    }
+    if num[1..].starts_with(['I', 'N']) {
+        if num[1..].starts_with('N') && !sp.space && !sp.plus {
+            num.remove(0);
+        }
+        let sp = Spec { zero: false, ..*sp };
+        return pad(out, &num, &sp, false);
+    }
+    if sp.sharp && fv != 'b' {
+        let mut digits: i64 = match fv {
+            'g' | 'G' | 'x' => prec.map_or(6, |p| p as i64),
+            _ => 0,
+        };
+        let chars: Vec<char> = num.chars().collect();
+        let mut head = String::new();
+        head.push(chars[0]);
+        let mut tail = String::new();
+        let (mut has_dot, mut nonzero) = (false, false);
+        for (i, &c) in chars.iter().enumerate().skip(1) {
+            match c {
+                '.' => has_dot = true,
+                'p' | 'P' => {
+                    tail = chars[i..].iter().collect();
+                    break;
+                }
+                'e' | 'E' if fv != 'x' && fv != 'X' => {
+                    tail = chars[i..].iter().collect();
+                    break;
+                }
+                _ => {
+                    nonzero |= c != '0';
+                    if nonzero {
+                        digits -= 1;
+                    }
+                }
+            }
+            head.push(c);
+        }
+        if !has_dot {
+            if head.len() == 2 && head.ends_with('0') {
+                digits -= 1;
+            }
+            head.push('.');
+        }
+        while digits > 0 {
+            head.push('0');
+            digits -= 1;
+        }
+        head.push_str(&tail);
+        num = head;
+    }
+    let shown = if sp.plus || !num.starts_with('+') {
+        &num[..]
+    } else {
+        &num[1..]
+    };
+    pad(out, shown, sp, true);
 }
 
 fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
-    if verb == 'v' && sp.sharp {
+    if sp.sharp_v && !is_scalar(v) {
         // Go syntax names the Go types, so typed slices and named maps are printed as they
         // are (after checking that no map contains itself).
         match crate::value::materialize(v) {
@@ -620,10 +746,9 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
         }
         return;
     }
-    if let (Value::Object(o), 'v', true) = (v, verb, sp.plus) {
-        if !crate::value::has_shared(v) {
-            let sp = Spec { plus: false, ..*sp };
-            pad(out, &o.format_plus(), &sp, false);
+    if let (Value::Object(o), 'v', true) = (v, verb, sp.plus_v) {
+        if !crate::value::has_shared(v) && o.go_int().is_none() {
+            pad(out, &o.format_plus(), sp, false);
             return;
         }
     }
@@ -635,21 +760,14 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
         }
         return;
     }
-    if verb == 'v' && sp.plus {
-        // `%+v` is Go's plusV (field names for structs), not a sign flag.
-        let sp = Spec { plus: false, ..*sp };
-        return format_arg(out, v, verb, &sp);
-    }
-    match verb {
-        'T' => {
-            pad(out, &type_name(v), sp, false);
-            return;
-        }
-        'v' if sp.sharp => {
-            pad(out, &go_syntax(v), sp, false);
-            return;
-        }
-        _ => {}
+    if verb == 'T' {
+        let t = type_name(v);
+        let t: String = match sp.prec {
+            // Go pads `<nil>` without truncating it.
+            Some(p) if !matches!(v, Value::Nil) => t.chars().take(p).collect(),
+            _ => t,
+        };
+        return pad(out, &t, sp, false);
     }
     match v {
         Value::List(l) => {
@@ -683,67 +801,24 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
             _ => bad_verb(out, v, verb, sp),
         },
         Value::Int(i) | Value::Int64(i) => match verb {
-            'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b' => format_int(out, *i, verb, sp),
-            'c' => pad(
-                out,
-                &char::from_u32(*i as u32).unwrap_or('\u{fffd}').to_string(),
-                sp,
-                false,
-            ),
-            'q' => {
-                let c = char::from_u32(*i as u32).unwrap_or('\u{fffd}');
-                let mut s = String::from("'");
-                if c == '\'' {
-                    s.push_str("\\'");
-                } else {
-                    quote_into(&mut s, &c.to_string(), '\'');
-                }
-                s.push('\'');
-                pad(out, &s, sp, false);
-            }
-            'U' => pad(out, &format!("U+{:04X}", i), sp, false),
+            'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b' => format_int(out, i128::from(*i), verb, sp),
+            'c' | 'q' | 'U' => format_rune(out, i128::from(*i), verb, sp),
             'e' | 'E' | 'f' | 'F' | 'g' | 'G' => bad_verb(out, v, verb, sp),
             _ => bad_verb(out, v, verb, sp),
         },
         Value::Float(f) => match verb {
-            'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' => {
-                let fv = match verb {
-                    'v' => 'g',
-                    'F' => 'f',
-                    c => c,
-                };
-                let prec = match verb {
-                    'e' | 'E' | 'f' | 'F' => Some(sp.prec.unwrap_or(6)),
-                    _ => sp.prec,
-                };
-                let mut s = format_float(*f, fv, prec);
-                if sp.sharp && !s.contains('.') && !s.contains("Inf") && !s.contains("NaN") {
-                    if let Some(e) = s.find(['e', 'E']) {
-                        s.insert(e, '.');
-                    } else {
-                        s.push('.');
-                    }
-                }
-                let neg = s.starts_with('-');
-                let s = if s == "+Inf" && !sp.plus {
-                    "+Inf".to_string()
-                } else {
-                    sign(s, sp, neg)
-                };
-                pad(out, &s, sp, true);
-            }
-            'x' | 'X' if sp.prec.is_none() => {
-                let s = hex_float(*f, verb == 'X');
-                let neg = s.starts_with('-');
-                pad(out, &sign(s, sp, neg), sp, true);
-            }
-            'b' => {
-                let s = binary_float(*f);
-                let neg = s.starts_with('-');
-                pad(out, &sign(s, sp, neg), sp, true);
+            'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' | 'x' | 'X' | 'b' => {
+                format_float_verb(out, *f, verb, sp)
             }
             _ => bad_verb(out, v, verb, sp),
         },
+        Value::String(s) if sp.sharp_v => {
+            let t: String = match sp.prec {
+                Some(p) => s.chars().take(p).collect(),
+                None => s.clone(),
+            };
+            pad(out, &go_quote(&t), sp, false);
+        }
         Value::String(s) => match verb {
             'v' | 's' => {
                 let t: String = match sp.prec {
@@ -769,10 +844,15 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
             'x' | 'X' => {
                 let mut h = String::new();
                 let prefix = if verb == 'x' { "0x" } else { "0X" };
-                if sp.sharp && !s.is_empty() {
+                if sp.sharp {
                     h.push_str(prefix);
                 }
-                for (i, byte) in crate::value::go_bytes(s).iter().copied().enumerate() {
+                let bytes = crate::value::go_bytes(s);
+                let n = sp.prec.map_or(bytes.len(), |p| p.min(bytes.len()));
+                if n == 0 {
+                    return pad(out, "", sp, false);
+                }
+                for (i, byte) in bytes[..n].iter().copied().enumerate() {
                     if sp.space && i > 0 {
                         h.push(' ');
                         if sp.sharp {
@@ -811,6 +891,9 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
                 _ => pad(out, &o.format(), sp, false),
             }
         }
+        Value::Object(o) if o.go_int().is_some() => {
+            format_go_int(out, o.as_ref(), o.go_int().unwrap_or(0), verb, sp)
+        }
         Value::Object(o) => match verb {
             'v' => pad(out, &o.format(), sp, false),
             _ if o.format_verb(&directive(sp, verb)).is_some() => {
@@ -820,6 +903,83 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
             's' => pad(out, &o.format(), sp, false),
             _ => bad_verb(out, v, verb, sp),
         },
+    }
+}
+
+/// A value of an integer kind that is not `int` or `int64` (a named integer type such as
+/// `time.Month`, or a `uint64`): a `fmt.Stringer` gives its text to `%v`, `%s`, `%q`, `%x`
+/// and `%X` (Go's `handleMethods`); the integer verbs print the number, and other verbs
+/// complain naming the type, with the number (methods are not called while erroring).
+fn format_go_int(out: &mut String, o: &dyn crate::value::Object, n: i128, verb: char, sp: &Spec) {
+    if sp.sharp_v {
+        // Go syntax: the number, unsigned kinds in hexadecimal.
+        if o.kind().starts_with('u') {
+            let sp = Spec { sharp: true, ..*sp };
+            return format_int(out, n, 'x', &sp);
+        }
+        return format_int(out, n, 'v', sp);
+    }
+    let stringer = o.method_sig("String") == Some("");
+    if stringer && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') {
+        return format_arg(out, &Value::String(o.format()), verb, sp);
+    }
+    match verb {
+        'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b' => format_int(out, n, verb, sp),
+        'c' | 'q' | 'U' => format_rune(out, n, verb, sp),
+        _ => {
+            out.push_str("%!");
+            out.push(verb);
+            out.push('(');
+            out.push_str(o.type_name());
+            out.push('=');
+            format_int(out, n, 'v', sp);
+            out.push(')');
+        }
+    }
+}
+
+/// Go's `%c`, `%q` and `%U` of an integer: the character it is (U+FFFD past Unicode or for
+/// a surrogate), quoted with single quotes, or its code point.
+fn format_rune(out: &mut String, i: i128, verb: char, sp: &Spec) {
+    let c = u32::try_from(i)
+        .ok()
+        .and_then(char::from_u32)
+        .unwrap_or('\u{fffd}');
+    match verb {
+        'c' => pad(out, &c.to_string(), sp, false),
+        'q' => {
+            let mut s = String::from("'");
+            if c == '\'' {
+                s.push_str("\\'");
+            } else {
+                quote_into(&mut s, &c.to_string(), '\'');
+            }
+            s.push('\'');
+            pad(out, &s, sp, false);
+        }
+        _ => {
+            // Go's fmtUnicode: at least four digits (more with a larger precision), the
+            // character after it for `#` when printable, padded with spaces.
+            let digits = sp.prec.filter(|p| *p > 4).unwrap_or(4);
+            let mut u = format!("U+{:0digits$X}", i as u64);
+            if sp.sharp && i <= 0x10FFFF && is_go_print(c) {
+                u.push_str(&format!(" '{c}'"));
+            }
+            let sp = Spec { zero: false, ..*sp };
+            pad(out, &u, &sp, false);
+        }
+    }
+}
+
+/// Whether `%#v` prints a value as `%v` does with its flags (booleans, numbers, strings
+/// quoted), rather than as Go syntax naming its type.
+fn is_scalar(v: &Value) -> bool {
+    match v {
+        Value::Bool(_) | Value::Int(_) | Value::Int64(_) | Value::Float(_) | Value::String(_) => {
+            true
+        }
+        Value::Object(o) => o.go_int().is_some(),
+        _ => false,
     }
 }
 
