@@ -7,6 +7,8 @@ use crate::template::{HELM_ERR_END, HELM_ERR_START, format};
 use crate::value::{Map, Value};
 use std::borrow::Cow;
 
+mod toml_decode;
+
 pub(super) fn register(r: &mut Registry) {
     r.ctx("include", "sa", include);
     r.ctx("tpl", "sa", tpl);
@@ -21,7 +23,7 @@ pub(super) fn register(r: &mut Registry) {
         v => s(crate::yaml::to_yaml_pretty(&v?)),
     });
     r.plain("fromToml", "s", |a| {
-        Ok(Value::Map(match from_toml(arg_str(a, 0)) {
+        Ok(Value::Map(match toml_decode::decode(arg_str(a, 0)) {
             Ok(m) => m,
             Err(e) => {
                 let mut m = Map::new();
@@ -403,8 +405,25 @@ fn write_json(
     Ok(())
 }
 
+/// A JSON string as `encoding/json` writes it; each byte that is not part of valid UTF-8
+/// (a raw byte of [`crate::value::go_string`]) becomes `\ufffd`, as Go replaces it.
 fn json_string(out: &mut String, s: &str, html: bool) {
     out.push('"');
+    if crate::value::has_raw_bytes(s) {
+        let bytes = crate::value::go_bytes(s);
+        for chunk in bytes.utf8_chunks() {
+            json_chars(out, chunk.valid(), html);
+            for _ in chunk.invalid() {
+                out.push_str("\\ufffd");
+            }
+        }
+    } else {
+        json_chars(out, s, html);
+    }
+    out.push('"');
+}
+
+fn json_chars(out: &mut String, s: &str, html: bool) {
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -418,7 +437,6 @@ fn json_string(out: &mut String, s: &str, html: bool) {
             c => out.push(c),
         }
     }
-    out.push('"');
 }
 
 /// BurntSushi/toml's encoding of a map: plain keys first, then tables, sub-tables indented.
@@ -455,198 +473,6 @@ fn plain_lists(v: &Value) -> Value {
         Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), plain_lists(x))).collect()),
         other => other.clone(),
     }
-}
-
-/// Helm's `fromToml` (BurntSushi/toml into `map[string]interface{}`): integers are int64,
-/// floats float64, dates and times `time.Time` in BurntSushi's zones. Error texts are the
-/// `toml` crate's, not BurntSushi's.
-fn from_toml(text: &str) -> Result<Map, String> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e.span().map_or(0, |r| {
-            text[..r.start.min(text.len())].matches('\n').count() + 1
-        });
-        format!("toml: line {line}: {}", e.message().trim_end())
-    })?;
-    let mut cx = TomlCtx {
-        text,
-        headers: table_array_headers(text),
-        path: Vec::new(),
-    };
-    toml_table_to_map(table, &mut cx)
-}
-
-/// The key paths of the `[[...]]` headers in a TOML document: BurntSushi decodes those
-/// arrays of tables as `[]map[string]interface {}`, where an inline array of tables is
-/// `[]interface {}`.
-fn table_array_headers(text: &str) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let Some(rest) = line.trim_start().strip_prefix("[[") else {
-            continue;
-        };
-        if let Some(path) = header_keys(rest) {
-            out.push(path);
-        }
-    }
-    out
-}
-
-/// The dotted key of a `[[` header up to its `]]`: bare, "basic" or 'literal' parts.
-fn header_keys(mut s: &str) -> Option<Vec<String>> {
-    let mut keys = Vec::new();
-    loop {
-        s = s.trim_start_matches([' ', '\t']);
-        let key;
-        if let Some(r) = s.strip_prefix('"') {
-            let mut k = String::new();
-            let mut chars = r.char_indices();
-            let end = loop {
-                match chars.next()? {
-                    (i, '"') => break i,
-                    (_, '\\') => match chars.next()?.1 {
-                        'n' => k.push('\n'),
-                        't' => k.push('\t'),
-                        'r' => k.push('\r'),
-                        'b' => k.push('\u{8}'),
-                        'f' => k.push('\u{c}'),
-                        'u' | 'U' => return None,
-                        c => k.push(c),
-                    },
-                    (_, c) => k.push(c),
-                }
-            };
-            key = k;
-            s = &r[end + 1..];
-        } else if let Some(r) = s.strip_prefix('\'') {
-            let end = r.find('\'')?;
-            key = r[..end].to_string();
-            s = &r[end + 1..];
-        } else {
-            let n = s
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-                .unwrap_or(s.len());
-            if n == 0 {
-                return None;
-            }
-            key = s[..n].to_string();
-            s = &s[n..];
-        }
-        keys.push(key);
-        s = s.trim_start_matches([' ', '\t']);
-        if let Some(r) = s.strip_prefix('.') {
-            s = r;
-        } else {
-            return s.starts_with("]]").then_some(keys);
-        }
-    }
-}
-
-/// BurntSushi/toml's `time.Time` for a TOML date-time (see [`super::dates::toml_time`]);
-/// a local time falls on January 1 of year 0.
-fn toml_time(d: &toml::value::Datetime) -> Value {
-    use super::dates::TomlZone;
-    let (y, mo, day) = d.date.map_or((0, 1, 1), |x| {
-        (i64::from(x.year), i64::from(x.month), i64::from(x.day))
-    });
-    let (h, mi, sec, nano) = d.time.map_or((0, 0, 0, 0), |t| {
-        (
-            i64::from(t.hour),
-            i64::from(t.minute),
-            i64::from(t.second.unwrap_or(0)),
-            i128::from(t.nanosecond.unwrap_or(0)),
-        )
-    });
-    let zone = match (d.offset, d.date.is_some(), d.time.is_some()) {
-        (Some(toml::value::Offset::Z), _, _) => TomlZone::Utc,
-        (Some(toml::value::Offset::Custom { minutes }), _, _) => {
-            TomlZone::Offset(i32::from(minutes) * 60)
-        }
-        (None, true, true) => TomlZone::LocalDatetime,
-        (None, true, false) => TomlZone::LocalDate,
-        (None, _, _) => TomlZone::LocalTime,
-    };
-    let wall = super::dates::days_from_civil(y, mo, day) * 86_400 + h * 3600 + mi * 60 + sec;
-    super::dates::toml_time(i128::from(wall) * 1_000_000_000 + nano, zone)
-}
-
-/// A table's values; `path` is its key path (array indices left out), `headers` the paths
-/// of the document's `[[...]]` headers.
-/// What the decoder carries along: the document, its `[[...]]` header paths, and the key
-/// path (array indices left out) of the value at hand.
-struct TomlCtx<'t> {
-    text: &'t str,
-    headers: Vec<Vec<String>>,
-    path: Vec<String>,
-}
-
-fn toml_table_to_map(t: toml::Table, cx: &mut TomlCtx<'_>) -> Result<Map, String> {
-    t.into_iter()
-        .map(|(k, v)| {
-            cx.path.push(k.clone());
-            let v = toml_to_value(v, cx);
-            cx.path.pop();
-            Ok((k, v?))
-        })
-        .collect()
-}
-
-fn toml_to_value(v: toml::Value, cx: &mut TomlCtx<'_>) -> Result<Value, String> {
-    Ok(match v {
-        toml::Value::String(s) => Value::String(s),
-        toml::Value::Integer(i) => Value::Int64(i),
-        toml::Value::Float(f) => Value::Float(f),
-        toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => {
-            check_toml_datetime(&d, cx)?;
-            toml_time(&d)
-        }
-        toml::Value::Array(a) => {
-            let of_tables = !a.is_empty()
-                && a.iter().all(toml::Value::is_table)
-                && cx.headers.contains(&cx.path);
-            let items = a
-                .into_iter()
-                .map(|x| toml_to_value(x, cx))
-                .collect::<Result<Vec<_>, _>>()?;
-            if of_tables {
-                crate::value::TypedList::of("[]map[string]interface {}", items)
-            } else {
-                Value::List(items)
-            }
-        }
-        toml::Value::Table(t) => Value::Map(toml_table_to_map(t, cx)?),
-    })
-}
-
-/// BurntSushi/toml v1.4 reads TOML 1.0 date-times through Go's `time.Parse`, which wants
-/// seconds and refuses a 60th second; the `toml` crate (TOML 1.1) takes both. Its error
-/// names the line, the key and the value (with `t`, `z` and a space as `T`, `Z`, `T`).
-fn check_toml_datetime(d: &toml::value::Datetime, cx: &TomlCtx<'_>) -> Result<(), String> {
-    let Some(t) = d.time else {
-        return Ok(());
-    };
-    if t.second.is_some_and(|s| s < 60) {
-        return Ok(());
-    }
-    let shown = d.to_string();
-    let normalised: String = cx
-        .text
-        .chars()
-        .map(|c| match c {
-            't' => 'T',
-            'z' => 'Z',
-            ' ' => 'T',
-            c => c,
-        })
-        .collect();
-    let line = normalised.find(&shown).map_or(1, |at| {
-        cx.text[..at.min(cx.text.len())].matches('\n').count() + 1
-    });
-    Err(format!(
-        "toml: line {line} (last key {}): invalid datetime: {}",
-        format::go_quote(&cx.path.join(".")),
-        format::go_quote(&shown)
-    ))
 }
 
 fn toml_key(k: &str) -> String {
@@ -794,5 +620,46 @@ mod tests {
             Value::Map(m)
         });
         assert_eq!(from_json("").unwrap_err(), "unexpected end of JSON input");
+    }
+
+    /// `toJson` and its kin write each byte that is not valid UTF-8 as `\ufffd`, as Go's
+    /// `encoding/json` does. Recorded from helm 3.17.3.
+    #[test]
+    fn json_of_invalid_bytes_matches_helm() {
+        crate::template::tests::check_golden(include_str!(
+            "../template/testdata/json_invalid_bytes.json"
+        ));
+    }
+
+    /// Checks a golden file recorded with `$TZ` unset (helm's local zone UTC), with this
+    /// thread's zones set up alike: TOML date-times depend on the local zone.
+    fn check_tz_unset(json: &str) {
+        use crate::funcs::dates::tz;
+        let _zones = tz::use_zones(tz::Zones::new(tz::test_env(None)));
+        crate::template::tests::check_golden(json);
+    }
+
+    /// 227 malformed TOML documents (bad keys, unterminated and multi-line strings, bad
+    /// escapes, control characters, invalid UTF-8, duplicate keys and tables, table
+    /// redefinition, bad numbers and date-times, `+24:00` offsets, broken arrays and inline
+    /// tables) give BurntSushi/toml v1.4's error text, line and last key, as in helm 3.17.3.
+    #[test]
+    fn toml_errors_match_helm() {
+        check_tz_unset(include_str!("../template/testdata/toml_errors.json"));
+    }
+
+    /// 300 random mutations of valid TOML documents (deleted, inserted and replaced
+    /// characters), decoded or refused as helm 3.17.3 does.
+    #[test]
+    fn toml_mutations_match_helm() {
+        check_tz_unset(include_str!("../template/testdata/toml_mutations.json"));
+    }
+
+    /// Valid TOML of every kind (integers in every base, floats, strings with escapes and line
+    /// continuations, quoted keys, dotted keys, implicit tables, arrays of tables, inline
+    /// tables, date-times at their edges) decodes to helm 3.17.3's values and Go types.
+    #[test]
+    fn toml_documents_match_helm() {
+        check_tz_unset(include_str!("../template/testdata/toml_valid.json"));
     }
 }
