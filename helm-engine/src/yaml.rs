@@ -244,24 +244,49 @@ fn value_to_node(v: &Value) -> Result<Node> {
             }
             resolve_plain(&json_float(*f))
         }
-        Value::String(s) => Node::Str(json_leg_string(s)),
+        Value::String(s) => Node::Str(json_leg_string(&json_valid_utf8(s))),
         Value::List(items) => Node::Seq(items.iter().map(value_to_node).collect::<Result<_>>()?),
-        Value::Map(m) => Node::Map(
-            m.iter()
-                .map(|(k, v)| {
-                    // A NEL in a key breaks the line inside go-yaml's simple key: an error,
-                    // which `toYaml` prints as nothing.
-                    if k.contains('\u{85}') {
-                        return Err(Error::Encode(
-                            "yaml: could not find expected ':' (a NEL in a map key)".into(),
-                        ));
-                    }
-                    Ok((k.clone(), value_to_node(v)?))
-                })
-                .collect::<Result<_>>()?,
-        ),
+        Value::Map(m) => {
+            // JSON writes the keys in Go's byte order; keys that differ only in bytes JSON
+            // turns into U+FFFD then repeat, and go-yaml keeps the last of them.
+            let mut keys: Vec<(&String, Cow<'_, [u8]>)> =
+                m.keys().map(|k| (k, go_bytes(k))).collect();
+            keys.sort_by(|a, b| a.1.cmp(&b.1));
+            let mut pairs: Vec<(String, Node)> = Vec::with_capacity(keys.len());
+            for (k, _) in keys {
+                // A NEL in a key breaks the line inside go-yaml's simple key: an error,
+                // which `toYaml` prints as nothing.
+                if k.contains('\u{85}') {
+                    return Err(Error::Encode(
+                        "yaml: could not find expected ':' (a NEL in a map key)".into(),
+                    ));
+                }
+                insert_pair(
+                    &mut pairs,
+                    json_valid_utf8(k).into_owned(),
+                    value_to_node(&m[k])?,
+                );
+            }
+            Node::Map(pairs)
+        }
         Value::Object(o) => Node::Str(object_text(o.as_ref())),
     })
+}
+
+/// A Go string as `json.Marshal` writes it, read back: each byte that is not part of valid
+/// UTF-8 (a raw-byte character of [`go_string`]) becomes U+FFFD.
+fn json_valid_utf8(s: &str) -> Cow<'_, str> {
+    if !crate::value::has_raw_bytes(s) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| match raw_byte(c) {
+                Some(_) => '\u{fffd}',
+                None => c,
+            })
+            .collect(),
+    )
 }
 
 /// A string after the JSON leg of `sigs.k8s.io/yaml.Marshal`: JSON leaves NEL (U+0085) bare,
@@ -427,7 +452,8 @@ fn word_scan_error(e: Error, src: &str) -> Error {
             .chars()
             .skip(index)
             .skip_while(|&c| c == '*')
-            .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+            // libyaml's anchor names: ASCII letters, digits, `_` and `-`.
+            .take_while(|&c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             .collect();
         return Error::Yaml(if info == ANCHOR_IN_ITSELF {
             format!("{head}anchor '{name}' value contains itself")
@@ -468,6 +494,25 @@ fn word_scan_error(e: Error, src: &str) -> Error {
             };
             return Error::Yaml(format!("{head}{at}did not find expected ',' or '{close}'"));
         }
+    }
+    // A `]` or `}` outside a flow collection is a token to libyaml; where a node should
+    // follow an indicator, the parser finds no node content.
+    if info == "misplaced bracket" && keys::after_node_indicator(&chars, index) {
+        let line0 = line.saturating_sub(1);
+        let at = if line0 == 0 {
+            String::new()
+        } else {
+            format!("line {line0}: ")
+        };
+        return Error::Yaml(format!("{head}{at}did not find expected node content"));
+    }
+    // A quote right after a double-quoted scalar starts another scalar, which libyaml scans
+    // to its end before its parser objects: unclosed, it runs to the end of the stream.
+    if info == "invalid trailing content after double-quoted scalar"
+        && keys::unclosed_quote_at(&chars, index)
+    {
+        let line0 = src.matches('\n').count();
+        return yaml_error_at(line0 + 1, "found unexpected end of stream");
     }
     if let Some((problem, line0)) = keys::multiline_key_error(&chars, index, info) {
         // go-yaml adds one to a scanner error's zero-based line, and leaves out the first.
@@ -551,13 +596,13 @@ fn parse_nodes(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
 
 /// [`parse_nodes`] over text go-yaml's reader passed.
 fn parse_text(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
-    let nodes = parse_events(s, limit)?;
+    let (nodes, lines_read) = parse_events(s, limit)?;
     // saphyr skips a tab that starts a line where libyaml looks for a token (and fails).
     let prepared = reader::prepare(s);
     let chars: Vec<char> = prepared.text.chars().collect();
     if let Some(line0) = keys::tab_at_line_start(&chars) {
         let read = match limit {
-            Some(1) => first_document_lines(&prepared.text),
+            Some(1) => first_document_lines(&prepared.text).min(lines_read),
             _ => usize::MAX,
         };
         if line0 < read {
@@ -590,7 +635,7 @@ fn first_document_lines(s: &str) -> usize {
 }
 
 /// [`parse_text`] up to the events' reading.
-fn parse_events(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
+fn parse_events(s: &str, limit: Option<usize>) -> Result<Parsed> {
     if let Some(line0) = incompatible_version_directive(s, limit == Some(1)) {
         // A parser error: go-yaml shows its zero-based line, none on the first.
         let at = if line0 == 0 {
@@ -635,6 +680,24 @@ fn parse_events(s: &str, limit: Option<usize>) -> Result<Vec<Node>> {
                 };
                 let spaces = " ".repeat(blanks.len());
                 text.to_mut().replace_range(blanks, &spaces);
+            }
+            // libyaml lets a comment follow a block scalar's header with no blank between;
+            // saphyr refuses it. A blank there reads the same.
+            Err(Error::Yaml(m)) if m.starts_with(SCAN_ERROR) && m.ends_with(COMMENT_UNSPACED) => {
+                let index = scan_error_index(&m);
+                let chars: Vec<char> = text.chars().collect();
+                let fixed = keys::block_header_before(&chars, index)
+                    .then(|| byte_at(&text, index))
+                    .flatten()
+                    .map(|at| {
+                        let mut t = text.to_string();
+                        t.insert(at, ' ');
+                        t
+                    });
+                match fixed {
+                    Some(t) => text = std::borrow::Cow::Owned(t),
+                    None => return Err(word_scan_error(Error::Yaml(m), s)),
+                }
             }
             // libyaml skips the leading blanks of a quoted scalar's continuation lines, tabs
             // or too few spaces alike; saphyr holds them to the block's indentation. They
@@ -697,6 +760,7 @@ const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";
 const TAB_IN_QUOTED: &str = "tab cannot be used as indentation";
 const QUOTED_INDENT: &str = "invalid indentation in quoted scalar";
 const FLOW_INDENT: &str = "invalid indentation in flow construct";
+const COMMENT_UNSPACED: &str = "comments must be separated from other tokens by whitespace";
 
 /// The zero-based line of a `%YAML` directive for another version than 1.1, which go-yaml
 /// v2 (libyaml 0.1) refuses; saphyr takes any 1.x. Directives stand before a document's
@@ -863,7 +927,7 @@ fn parse_node_stream(
     s: &str,
     limit: Option<usize>,
     prepared: &reader::Prepared<'_>,
-) -> Result<Vec<Node>> {
+) -> Result<Parsed> {
     let ctx = &ReadCtx {
         original: prepared.with_breaks(s),
         chars: s.chars().collect(),
@@ -879,6 +943,7 @@ fn parse_node_stream(
     let mut parser = Parser::new_from_str(s);
     let mut docs = Vec::new();
     let mut anchors: Anchors = HashMap::new();
+    let mut lines_read = usize::MAX;
     while let Some(ev) = parser.next_event() {
         let (ev, span) = ev.map_err(scan_error)?;
         match ev {
@@ -898,6 +963,8 @@ fn parse_node_stream(
                         {
                             return Err(scan_error(e));
                         }
+                        // libyaml's scanner stops in that token's line.
+                        lines_read = e.marker().line();
                     }
                     ctx.take_deferred()?;
                     break;
@@ -908,8 +975,13 @@ fn parse_node_stream(
             _ => return Err(yaml_error(&span, "unexpected event")),
         }
     }
-    Ok(docs)
+    Ok((docs, lines_read))
 }
+
+/// Documents read, and how many lines libyaml's scanner read for them (`usize::MAX` for
+/// all): the first document of a one-document read ends where the next token starts no
+/// document, and the scanner stops in that token's line.
+type Parsed = (Vec<Node>, usize);
 
 type Anchors = HashMap<usize, Built>;
 

@@ -107,6 +107,7 @@ impl Decoder {
     fn struct_list<T>(
         &mut self,
         n: &Node,
+        parent: &str,
         path: &str,
         go_type: &str,
         mut one: impl FnMut(&mut Self, &[(String, Node)]) -> T,
@@ -120,14 +121,14 @@ impl Decoder {
                         Node::Null => None,
                         Node::Map(pairs) => Some(one(self, pairs)),
                         other => {
-                            self.mismatch(other, "Metadata", path, &format!("chart.{go_type}"));
+                            self.mismatch(other, parent, path, &format!("chart.{go_type}"));
                             None
                         }
                     })
                     .collect(),
             ),
             _ => {
-                self.mismatch(n, "Metadata", path, &format!("[]*chart.{go_type}"));
+                self.mismatch(n, parent, path, &format!("[]*chart.{go_type}"));
                 None
             }
         }
@@ -226,7 +227,8 @@ pub(crate) fn decode(data: &[u8], file: &str, md: &mut Metadata) -> Result<()> {
             "description" => set(&mut md.description, d.string(v, s, f)),
             "keywords" => set(&mut md.keywords, d.strings(v, s, f)),
             "maintainers" => {
-                if let Some(list) = d.struct_list(v, f, "Maintainer", decode_maintainer) {
+                if let Some(list) = d.struct_list(v, "Metadata", f, "Maintainer", decode_maintainer)
+                {
                     md.null_maintainer = list.iter().any(Option::is_none);
                     md.maintainers = list.into_iter().flatten().collect();
                 }
@@ -240,7 +242,8 @@ pub(crate) fn decode(data: &[u8], file: &str, md: &mut Metadata) -> Result<()> {
             "annotations" => set(&mut md.annotations, d.string_map(v, s, f)),
             "kubeVersion" => set(&mut md.kube_version, d.string(v, s, f)),
             "dependencies" => {
-                if let Some(list) = d.struct_list(v, f, "Dependency", decode_dependency) {
+                if let Some(list) = d.struct_list(v, "Metadata", f, "Dependency", decode_dependency)
+                {
                     md.null_dependency = list.iter().any(Option::is_none);
                     md.dependencies = list.into_iter().flatten().collect();
                 }
@@ -257,18 +260,89 @@ pub(crate) fn decode(data: &[u8], file: &str, md: &mut Metadata) -> Result<()> {
     }
 }
 
-/// `Chart.lock` and `requirements.lock`: Helm decodes them into `chart.Lock` and fails on YAML
-/// it cannot read or a document that is not a map. (Their fields are not used for rendering.)
+const LOCK_FIELDS: &[&str] = &["generated", "digest", "dependencies"];
+
+/// `Chart.lock` and `requirements.lock`: Helm decodes them into `chart.Lock` (`helm template`
+/// uses none of its fields: the digest is not checked, the dependencies come from `charts/`)
+/// and fails on YAML it cannot read, a document that is not a map, fields of the wrong type
+/// (the first in JSON key order), or a `generated` time that `time.Time`'s `UnmarshalJSON`
+/// refuses, which stops the decoding at once and so wins over type errors.
 pub(crate) fn check_lock(data: &[u8], file: &str) -> Result<()> {
     let wrap = |m: String| Error::Chart(format!("cannot load {file}: {m}"));
     let text = yaml::decode_yaml_bytes(data).map_err(|e| wrap(e.to_string()))?;
-    match yaml::parse_first_node(&text).map_err(|e| wrap(e.to_string()))? {
-        None | Some(Node::Null) | Some(Node::Map(_)) => Ok(()),
-        Some(other) => Err(wrap(format!(
-            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type chart.Lock",
-            json_kind(&other)
-        ))),
+    let pairs = match yaml::parse_first_node(&text).map_err(|e| wrap(e.to_string()))? {
+        None | Some(Node::Null) => return Ok(()),
+        Some(Node::Map(p)) => p,
+        Some(other) => {
+            return Err(wrap(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type chart.Lock",
+                json_kind(&other)
+            )));
+        }
+    };
+    let mut d = Decoder::default();
+    for (k, v) in sorted(&pairs) {
+        match field(LOCK_FIELDS, k) {
+            Some("generated") => {
+                if let Err(e) = unmarshal_json_time(v) {
+                    return Err(wrap(format!(
+                        "error unmarshaling JSON: while decoding JSON: {e}"
+                    )));
+                }
+            }
+            Some("digest") => {
+                d.string(v, "Lock", "digest");
+            }
+            Some("dependencies") => {
+                d.struct_list(v, "Lock", "dependencies", "Dependency", decode_dependency);
+            }
+            _ => {}
+        }
     }
+    match d.first {
+        Some(e) => Err(wrap(format!(
+            "error unmarshaling JSON: while decoding JSON: {e}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `time.Time`'s `UnmarshalJSON` of a field's JSON text: null leaves the time alone, a string
+/// is parsed as RFC 3339 from its JSON-escaped bytes (Go does not unescape them first),
+/// anything else is not a JSON string. (sigs.k8s.io/yaml converts no scalar for a field whose
+/// type unmarshals itself, so a number stays a number.)
+fn unmarshal_json_time(n: &Node) -> std::result::Result<(), String> {
+    let s = match n {
+        Node::Null => return Ok(()),
+        Node::Str(s) => s,
+        _ => return Err("Time.UnmarshalJSON: input is not a JSON string".into()),
+    };
+    let escaped = json_escaped(s);
+    crate::values::gotime::parse("2006-01-02T15:04:05Z07:00", &escaped).map(|_| ())
+}
+
+/// A string's bytes inside the quotes `json.Marshal` writes: HTML characters, U+2028/U+2029,
+/// control characters, quote and backslash escaped; bytes that are not UTF-8 as U+FFFD.
+fn json_escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c if yaml::raw_byte(c).is_some() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn decode_maintainer(d: &mut Decoder, pairs: &[(String, Node)]) -> Map {

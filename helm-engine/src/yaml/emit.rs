@@ -369,6 +369,18 @@ impl Emitter {
                     self.emit_block_mapping(pairs);
                 }
             }
+            Node::Str(s) if self.indent_sequences && crate::value::has_raw_bytes(s) => {
+                // go-yaml v3 cannot write bytes that are not UTF-8 as text: it tags them
+                // `!!binary` and writes their base64.
+                let text = base64_lines(&super::go_bytes(s));
+                let style = if text.contains('\n') {
+                    Style::Literal
+                } else {
+                    Style::Plain
+                };
+                self.write_indicator(BINARY_TAG, true, false, false);
+                self.emit_scalar(&text, style);
+            }
             scalar => {
                 let (text, style) = scalar_text(scalar);
                 self.emit_scalar(&text, style);
@@ -402,7 +414,13 @@ impl Emitter {
         for (k, v) in sorted {
             self.write_indent();
             let key = Node::Str(k.clone());
-            let simple = !k.chars().any(is_break) && k.len() <= 128;
+            let simple = if self.indent_sequences && crate::value::has_raw_bytes(k) {
+                // The tag counts toward the simple key's length.
+                let text = base64_lines(&super::go_bytes(k));
+                !text.contains('\n') && BINARY_TAG.len() + text.len() <= 128
+            } else {
+                !k.chars().any(is_break) && k.len() <= 128
+            };
             if simple {
                 self.emit_node(&key, false, true, true);
                 self.write_indicator(":", false, false, false);
@@ -661,6 +679,26 @@ impl Emitter {
             }
         }
     }
+}
+
+/// The tag go-yaml v3 gives bytes that are not UTF-8, as its emitter shortens it.
+const BINARY_TAG: &str = "!!binary";
+
+/// Base64 of `data` as go-yaml v3 writes `!!binary` data: one line when it fits 70
+/// characters, else lines of 70, each (the last too) ended by a line break.
+fn base64_lines(data: &[u8]) -> String {
+    use base64::Engine as _;
+    const LINE: usize = 70;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+    if encoded.len() < LINE {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for chunk in encoded.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 /// The text and requested style go-yaml v2's encoder gives a scalar.

@@ -353,3 +353,68 @@ pub(super) fn innermost_flow_close(chars: &[char], index: usize) -> Option<char>
     }
     open.pop()
 }
+
+/// Whether the last token before char `index` (past blanks, breaks and comments) is an
+/// indicator after which a node comes: a mapping value's `:`, a block entry's `-` or an
+/// explicit key's `?`, each followed by a blank.
+pub(super) fn after_node_indicator(chars: &[char], index: usize) -> bool {
+    let mut i = index.min(chars.len());
+    loop {
+        while i > 0 && matches!(chars[i - 1], ' ' | '\t' | '\n' | '\r') {
+            i -= 1;
+        }
+        // A comment runs from a `#` after a blank to the end of its line.
+        let line_start = chars[..i]
+            .iter()
+            .rposition(|&c| c == '\n')
+            .map_or(0, |p| p + 1);
+        let comment = (line_start..i)
+            .find(|&j| chars[j] == '#' && (j == line_start || matches!(chars[j - 1], ' ' | '\t')));
+        match comment {
+            Some(j) if !chars[line_start..j].iter().any(|&c| c == '"' || c == '\'') => i = j,
+            _ => break,
+        }
+    }
+    i > 0
+        && matches!(chars[i - 1], ':' | '-' | '?')
+        && (i == 1 || matches!(chars[i - 2], ' ' | '\t' | '\n' | '\r') || chars[i - 1] == ':')
+}
+
+/// Whether a quote stands at char `index` (after blanks) whose scalar never closes.
+pub(super) fn unclosed_quote_at(chars: &[char], index: usize) -> bool {
+    let mut i = index.min(chars.len());
+    while i < chars.len() && matches!(chars[i], ' ' | '\t') {
+        i += 1;
+    }
+    let Some(&q) = chars.get(i) else {
+        return false;
+    };
+    if q != '"' && q != '\'' {
+        return false;
+    }
+    let mut j = i + 1;
+    while j < chars.len() {
+        match chars[j] {
+            '\\' if q == '"' => j += 2,
+            '\'' if q == '\'' && chars.get(j + 1) == Some(&'\'') => j += 2,
+            c if c == q => return false,
+            _ => j += 1,
+        }
+    }
+    true
+}
+
+/// Whether the `#` at char `index` directly follows a block scalar's header (`|` or `>` and
+/// its indicators, after a blank or at a line's start).
+pub(super) fn block_header_before(chars: &[char], index: usize) -> bool {
+    if chars.get(index) != Some(&'#') {
+        return false;
+    }
+    let mut i = index;
+    while i > 0 && matches!(chars[i - 1], '0'..='9' | '+' | '-') {
+        i -= 1;
+    }
+    i > 0
+        && matches!(chars[i - 1], '|' | '>')
+        && (i == 1 || matches!(chars[i - 2], ' ' | '\t' | '\n' | '\r'))
+}
