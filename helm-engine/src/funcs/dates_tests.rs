@@ -187,6 +187,52 @@ fn toml_datetime_errors_match_helm() {
     ));
 }
 
+/// Go's named integer types and `uint64`: `time.Month`, `time.Weekday`, `time.Duration`
+/// and a semver's `Major`/`Minor` printed (`{{ }}`, `print`, every `printf` verb and flag),
+/// compared (`eq`, `lt` by kind), converted (Sprig's arithmetic and casts), typed, indexed
+/// and serialised, as helm 3.17.3 does (/work/targets/gotypes-work/named.py).
+#[test]
+fn named_integer_types_match_helm() {
+    check_with_tz(include_str!("../template/testdata/gotypes_named.json"));
+}
+
+/// `printf` verbs × flags (`+ - # space 0`, width, precision) × values (ints, floats incl.
+/// infinities and NaN, strings, bools, nil, lists, maps, `time.Month`, `uint64`), as helm
+/// 3.17.3 formats them (/work/targets/gotypes-work/pf.py).
+#[test]
+fn printf_verbs_and_flags_match_helm() {
+    check_with_tz(include_str!("../template/testdata/gotypes_printf.json"));
+}
+
+/// `time.Time` and `time.Duration` methods given every kind of argument (nil, strings,
+/// numbers, maps, lists, times, durations, locations; directly and piped), and the members
+/// templates cannot use (`Clock`, `Date`, `ISOWeek`, `Zone`, `ZoneBounds`, unexported
+/// fields), with helm 3.17.3's errors (/work/targets/gotypes-work/meth.py).
+#[test]
+fn time_method_arguments_match_helm() {
+    check_with_tz(include_str!(
+        "../template/testdata/gotypes_time_methods.json"
+    ));
+}
+
+/// Sprig's date functions with every kind of argument, directly and piped: `unixEpoch`,
+/// `dateModify` and `mustDateModify` take a `time.Time` and get text/template's errors
+/// for anything else (/work/targets/gotypes-work/dargs.py).
+#[test]
+fn date_function_arguments_match_helm() {
+    check_with_tz(include_str!("../template/testdata/gotypes_date_args.json"));
+}
+
+/// Named integers as `index` arguments (a map's key type is checked, naming the type),
+/// compared with each other, inside `%#v` of lists and maps; `%#v` with a width of lists,
+/// maps, `[]string` and `chartutil.Values` (each element padded); float and integer flag
+/// corners (`%#.0f`, `%.3x`, subnormal `%x`, `%#08x`, `%#U`, `%+q`), as in helm 3.17.3
+/// (/work/targets/gotypes-work/extra.py).
+#[test]
+fn named_integer_and_printf_corners_match_helm() {
+    check_with_tz(include_str!("../template/testdata/gotypes_extra.json"));
+}
+
 fn zone_at(loc: &Location, unix: i64) -> (String, i32) {
     let z = loc.lookup(unix);
     (z.name, z.offset)

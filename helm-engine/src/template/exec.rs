@@ -967,7 +967,9 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             let v = self.validate(f, param(num_in - 1))?;
             argv.push(v);
         }
-        if let Some(from) = def.by_kind {
+        // An index into a map keeps its type: Go checks it against the key type.
+        let keyed = argv.first().is_some_and(|c| c.get().is_map());
+        if let Some(from) = def.by_kind.filter(|f| *f == 0 || !keyed) {
             for v in argv.iter_mut().skip(from) {
                 if let Some(n) = v.get().as_go_int() {
                     *v = V::own(n);

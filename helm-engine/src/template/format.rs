@@ -737,6 +737,20 @@ fn format_float_verb(out: &mut String, f: f64, verb: char, sp: &Spec) {
 }
 
 fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
+    let composite = match v {
+        Value::List(_) | Value::Map(_) => true,
+        Value::Object(o) => o.as_shared_map().is_some() || o.typed_list().is_some(),
+        _ => false,
+    };
+    if sp.sharp_v && composite && (sp.width.is_some() || sp.prec.is_some() || sp.space) {
+        // Go applies the width, precision and sign flags to each element (and key), not to
+        // the whole.
+        match crate::value::materialize(v) {
+            Ok(_) => go_syntax_each(out, v, sp),
+            Err(e) => out.push_str(&e),
+        }
+        return;
+    }
     if sp.sharp_v && !is_scalar(v) {
         // Go syntax names the Go types, so typed slices and named maps are printed as they
         // are (after checking that no map contains itself).
@@ -951,6 +965,13 @@ fn format_rune(out: &mut String, i: i128, verb: char, sp: &Spec) {
             let mut s = String::from("'");
             if c == '\'' {
                 s.push_str("\\'");
+            } else if sp.plus && !c.is_ascii() {
+                // Go's QuoteRuneToASCII.
+                if (c as u32) < 0x10000 {
+                    s.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    s.push_str(&format!("\\U{:08x}", c as u32));
+                }
             } else {
                 quote_into(&mut s, &c.to_string(), '\'');
             }
@@ -962,13 +983,74 @@ fn format_rune(out: &mut String, i: i128, verb: char, sp: &Spec) {
             // character after it for `#` when printable, padded with spaces.
             let digits = sp.prec.filter(|p| *p > 4).unwrap_or(4);
             let mut u = format!("U+{:0digits$X}", i as u64);
-            if sp.sharp && i <= 0x10FFFF && is_go_print(c) {
+            let valid = u32::try_from(i).ok().and_then(char::from_u32).is_some();
+            if sp.sharp && valid && is_go_print(c) {
                 u.push_str(&format!(" '{c}'"));
             }
             let sp = Spec { zero: false, ..*sp };
             pad(out, &u, &sp, false);
         }
     }
+}
+
+/// `%#v` with a width or precision of a plain list or map: Go syntax whose scalar elements
+/// and keys are each formatted with the directive (a nil element is `interface {}(nil)`,
+/// unpadded).
+fn go_syntax_each(out: &mut String, v: &Value, sp: &Spec) {
+    let elem = |out: &mut String, x: &Value| match x {
+        Value::Nil => out.push_str("interface {}(nil)"),
+        x if is_scalar(x) => format_arg(out, x, 'v', sp),
+        Value::List(_) | Value::Map(_) => go_syntax_each(out, x, sp),
+        Value::Object(o) if o.as_shared_map().is_some() || o.typed_list().is_some() => {
+            go_syntax_each(out, x, sp)
+        }
+        x => pad(out, &go_syntax_in(x, false), sp, false),
+    };
+    let (type_name, items, entries): (String, Vec<Value>, Vec<(String, Value)>) = match v {
+        Value::List(l) => ("[]interface {}".into(), l.clone(), Vec::new()),
+        Value::Map(m) => (
+            "map[string]interface {}".into(),
+            Vec::new(),
+            m.iter().map(|(k, x)| (k.clone(), x.clone())).collect(),
+        ),
+        Value::Object(o) => {
+            if let Some(t) = o.typed_list() {
+                if t.nil {
+                    return out.push_str(&format!("{}(nil)", t.type_name));
+                }
+                (t.type_name.to_string(), t.items(), Vec::new())
+            } else if let Some(sm) = o.as_shared_map() {
+                if sm.is_nil() {
+                    return out.push_str(&format!("{}(nil)", o.type_name()));
+                }
+                (o.type_name().to_string(), Vec::new(), sm.entries_shared())
+            } else {
+                return elem(out, v);
+            }
+        }
+        other => return elem(out, other),
+    };
+    out.push_str(&type_name);
+    out.push('{');
+    let is_map = matches!(v, Value::Map(_)) || v.as_shared_map().is_some();
+    if is_map {
+        for (i, (k, x)) in entries.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            format_arg(out, &Value::String(k.clone()), 'v', sp);
+            out.push(':');
+            elem(out, x);
+        }
+    } else {
+        for (i, x) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            elem(out, x);
+        }
+    }
+    out.push('}');
 }
 
 /// Whether `%#v` prints a value as `%v` does with its flags (booleans, numbers, strings
