@@ -11,7 +11,7 @@ use crate::values;
 mod manifests;
 mod objects;
 
-pub use objects::{Capabilities, FilesObject, GoBytes, KubeVersion};
+pub use objects::{Capabilities, FilesObject, GoBytes, KubeVersion, go_struct_fields};
 
 /// The version of Helm whose behaviour this engine reproduces.
 pub const HELM_VERSION: &str = "v3.17.3";

@@ -98,8 +98,20 @@ fn main() -> ExitCode {
 fn finish(result: Result<String, String>) -> ExitCode {
     match result {
         Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
+            // Helm writes Go strings as they are: raw bytes (CRDs, files, template text that
+            // is not UTF-8) reach stdout unchanged.
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(&helm_engine::value::go_bytes(&out))
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Err(msg) => {
             eprintln!("Error: {msg}");

@@ -205,9 +205,22 @@ fn run_cases(
     failures.into_inner().unwrap()
 }
 
+/// Output bytes as text that keeps every byte: each byte that is not part of valid UTF-8 is
+/// written `\xNN` (a lossy conversion would let different invalid bytes compare equal).
+fn exact_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 fn same_output(case: &Case, h: &Output, c: &Output) -> Option<String> {
-    let hs = normalise(&String::from_utf8_lossy(&h.stdout));
-    let cs = normalise(&String::from_utf8_lossy(&c.stdout));
+    let hs = normalise(&exact_text(&h.stdout));
+    let cs = normalise(&exact_text(&c.stdout));
     let herr = String::from_utf8_lossy(&h.stderr);
     let cerr = String::from_utf8_lossy(&c.stderr);
     if h.status.code() != c.status.code() {

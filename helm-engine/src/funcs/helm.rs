@@ -58,7 +58,10 @@ pub(super) fn register(r: &mut Registry) {
     r.shared("mustToPrettyJson", "a", |a| {
         to_json(&json_view_keep_structs(a[0])?, true, Some("  ")).map(Value::String)
     });
-    r.shared("toRawJson", "a", |a| s(lenient_json(a[0], false, None)?));
+    // Sprig's toRawJson panics on an encoder error, which the template reports.
+    r.shared("toRawJson", "a", |a| {
+        to_json(&json_view_keep_structs(a[0])?, false, None).map(Value::String)
+    });
     r.shared("mustToRawJson", "a", |a| {
         to_json(&json_view_keep_structs(a[0])?, false, None).map(Value::String)
     });
@@ -439,39 +442,122 @@ fn json_chars(out: &mut String, s: &str, html: bool) {
     }
 }
 
-/// BurntSushi/toml's encoding of a map: plain keys first, then tables, sub-tables indented.
-fn to_toml(v: &Value) -> Result<String, String> {
-    let v = &plain_lists(v);
-    let m = match v {
-        Value::Map(m) => m,
-        // BurntSushi's encoder writes a top-level scalar as a TOML value.
-        Value::String(_) | Value::Int(_) | Value::Int64(_) | Value::Float(_) | Value::Bool(_) => {
-            return toml_value(v);
-        }
-        // An array of tables needs a key to hang from.
-        Value::List(l) if !is_table_array(l) => return toml_value(v),
-        // Text marshalers (semver, times) encode as their text.
-        Value::Object(o) if o.type_name() == "*semver.Version" || o.type_name() == "time.Time" => {
-            return toml_value(v);
-        }
-        _ => return Err("toml: top-level values must be Go maps or structs".into()),
-    };
-    let mut out = String::new();
-    toml_table(&mut out, m, &[], 0)?;
-    Ok(out)
+/// A value as BurntSushi/toml's encoder sees it: Go structs are tables of their fields in
+/// declaration order (embedded structs flattened, nil fields left out), Go maps tables in
+/// key order, slices (typed, `[]byte`, `chartutil.VersionSet`) arrays.
+enum Tv {
+    Leaf(Value),
+    Nil,
+    Array(Vec<Tv>),
+    Table(Vec<(String, Tv)>),
 }
 
-/// The value with Go slice types (`[]string`, `[]map[string]interface {}`) as plain lists,
-/// which BurntSushi's encoder treats alike.
-fn plain_lists(v: &Value) -> Value {
-    match v {
-        Value::Object(o) => match o.typed_list() {
-            Some(t) if !t.nil => Value::List(t.items().iter().map(plain_lists).collect()),
-            _ => v.clone(),
-        },
-        Value::List(l) => Value::List(l.iter().map(plain_lists).collect()),
-        Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), plain_lists(x))).collect()),
-        other => other.clone(),
+fn toml_view(v: &Value) -> Result<Tv, String> {
+    Ok(match v {
+        Value::Nil => Tv::Nil,
+        Value::List(l) => Tv::Array(l.iter().map(toml_view).collect::<Result<_, _>>()?),
+        Value::Map(m) => Tv::Table(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), toml_view(x)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        Value::Object(o) => {
+            if let Some(t) = o.typed_list() {
+                if t.nil {
+                    return Ok(Tv::Nil);
+                }
+                return Ok(Tv::Array(
+                    t.items().iter().map(toml_view).collect::<Result<_, _>>()?,
+                ));
+            }
+            if let Some(m) = o.as_shared_map() {
+                if m.is_nil() {
+                    return Ok(Tv::Nil);
+                }
+                return toml_view(&crate::value::materialize_shallow(v));
+            }
+            if let Some(fields) = crate::render::go_struct_fields(o.type_name()) {
+                let mut out = Vec::new();
+                struct_fields(o.as_ref(), fields, &mut out)?;
+                return Ok(Tv::Table(out));
+            }
+            if let Some(b) = o.bytes() {
+                return Ok(Tv::Array(
+                    b.iter()
+                        .map(|&x| Tv::Leaf(Value::Int(i64::from(x))))
+                        .collect(),
+                ));
+            }
+            match (o.type_name(), o.kind()) {
+                // Only unexported fields: an empty table.
+                ("*time.Location", _) => Tv::Table(Vec::new()),
+                (_, "map") => Tv::Table(
+                    o.entries()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, x)| Ok((crate::funcs::strval(&k), toml_view(&x)?)))
+                        .collect::<Result<_, String>>()?,
+                ),
+                (_, "slice") => match o.json_plain() {
+                    Some(p) => toml_view(&p)?,
+                    None => Tv::Leaf(v.clone()),
+                },
+                _ => Tv::Leaf(v.clone()),
+            }
+        }
+        other => Tv::Leaf(other.clone()),
+    })
+}
+
+/// The fields of a Go struct for the TOML encoder, embedded structs' fields in their place.
+fn struct_fields(
+    o: &dyn crate::value::Object,
+    fields: &[(&str, bool)],
+    out: &mut Vec<(String, Tv)>,
+) -> Result<(), String> {
+    for &(name, embedded) in fields {
+        let Some(x) = o.field(name) else {
+            continue;
+        };
+        if embedded {
+            if let Value::Object(inner) = &x {
+                if let Some(f) = crate::render::go_struct_fields(inner.type_name()) {
+                    struct_fields(inner.as_ref(), f, out)?;
+                }
+            }
+            continue;
+        }
+        match toml_view(&x)? {
+            Tv::Nil => {}
+            t => out.push((name.to_string(), t)),
+        }
+    }
+    Ok(())
+}
+
+/// BurntSushi's encoding of a map or struct: plain keys first, then tables, sub-tables
+/// indented.
+fn to_toml(v: &Value) -> Result<String, String> {
+    let t = toml_view(v)?;
+    match &t {
+        Tv::Table(fields) => {
+            let mut out = String::new();
+            toml_table(&mut out, fields, &[], 0)?;
+            Ok(out)
+        }
+        // BurntSushi's encoder writes a top-level scalar as a TOML value.
+        Tv::Leaf(
+            Value::String(_) | Value::Int(_) | Value::Int64(_) | Value::Float(_) | Value::Bool(_),
+        ) => toml_value(&t),
+        // Text marshalers (semver, times) encode as their text.
+        Tv::Leaf(Value::Object(o))
+            if o.type_name() == "*semver.Version" || o.type_name() == "time.Time" =>
+        {
+            toml_value(&t)
+        }
+        // An array of tables needs a key to hang from.
+        Tv::Array(l) if !is_table_array(l) => toml_value(&t),
+        _ => Err("toml: top-level values must be Go maps or structs".into()),
     }
 }
 
@@ -511,11 +597,30 @@ fn toml_quote(s: &str) -> String {
 }
 
 /// BurntSushi's `isTableArray`: a non-empty array of tables only.
-fn is_table_array(l: &[Value]) -> bool {
-    !l.is_empty() && l.iter().all(|x| matches!(x, Value::Map(_)))
+fn is_table_array(l: &[Tv]) -> bool {
+    !l.is_empty() && l.iter().all(|x| matches!(x, Tv::Table(_)))
 }
 
-fn toml_value(v: &Value) -> Result<String, String> {
+fn toml_value(t: &Tv) -> Result<String, String> {
+    let v = match t {
+        Tv::Nil => return Err("toml: cannot encode a nil value".into()),
+        Tv::Array(l) => {
+            if l.iter().any(|x| matches!(x, Tv::Nil)) {
+                return Err("toml: cannot encode array with nil element".into());
+            }
+            let items: Result<Vec<String>, String> = l.iter().map(toml_value).collect();
+            return Ok(format!("[{}]", items?.join(", ")));
+        }
+        Tv::Table(fields) => {
+            let items: Result<Vec<String>, String> = fields
+                .iter()
+                .filter(|(_, x)| !matches!(x, Tv::Nil))
+                .map(|(k, x)| Ok(format!("{} = {}", toml_key(k), toml_value(x)?)))
+                .collect();
+            return Ok(format!("{{{}}}", items?.join(", ")));
+        }
+        Tv::Leaf(v) => v,
+    };
     Ok(match v {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
@@ -528,61 +633,55 @@ fn toml_value(v: &Value) -> Result<String, String> {
             if s.contains('.') { s } else { format!("{s}.0") }
         }
         Value::String(s) => toml_quote(s),
-        Value::List(l) => {
-            if l.iter().any(|x| matches!(x, Value::Nil)) {
-                return Err("toml: cannot encode array with nil element".into());
-            }
-            let items: Result<Vec<String>, String> = l.iter().map(toml_value).collect();
-            format!("[{}]", items?.join(", "))
-        }
-        Value::Map(m) => {
-            let items: Result<Vec<String>, String> = m
-                .iter()
-                .map(|(k, x)| Ok(format!("{} = {}", toml_key(k), toml_value(x)?)))
-                .collect();
-            format!("{{{}}}", items?.join(", "))
-        }
-        Value::Nil => return Err("toml: cannot encode a nil value".into()),
         Value::Object(o) if o.type_name() == "time.Time" => {
             super::dates::toml_text(o.as_ref()).unwrap_or_else(|| format::go_quote(&o.format()))
         }
         Value::Object(o) => toml_quote(&o.format()),
+        // Lists, maps and nil are views of their own (see `toml_view`).
+        other => toml_value(&toml_view(other)?)?,
     })
 }
 
-fn toml_table(out: &mut String, m: &Map, path: &[String], depth: usize) -> Result<(), String> {
+fn toml_table(
+    out: &mut String,
+    fields: &[(String, Tv)],
+    path: &[String],
+    depth: usize,
+) -> Result<(), String> {
     let ind = "  ".repeat(depth);
-    let is_table = |v: &Value| matches!(v, Value::Map(_));
-    let is_table_array = |v: &Value| matches!(v, Value::List(l) if !l.is_empty() && l.iter().all(|x| matches!(x, Value::Map(_))));
-    for (k, v) in m {
-        if is_table(v) || is_table_array(v) || matches!(v, Value::Nil) {
+    let is_table = |v: &Tv| matches!(v, Tv::Table(_));
+    let is_tables = |v: &Tv| matches!(v, Tv::Array(l) if is_table_array(l));
+    for (k, v) in fields {
+        if is_table(v) || is_tables(v) || matches!(v, Tv::Nil) {
             continue;
         }
         out.push_str(&format!("{ind}{} = {}\n", toml_key(k), toml_value(v)?));
     }
-    for (k, v) in m {
+    for (k, v) in fields {
         let mut p = path.to_vec();
         p.push(toml_key(k));
-        if let Value::Map(sub) = v {
-            // BurntSushi separates only top-level tables with a blank line; arrays of
-            // tables get one at every depth.
-            if depth == 0 && !out.is_empty() {
-                out.push('\n');
+        match v {
+            Tv::Table(sub) => {
+                // BurntSushi separates only top-level tables with a blank line; arrays of
+                // tables get one at every depth.
+                if depth == 0 && !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&format!("{ind}[{}]\n", p.join(".")));
+                toml_table(out, sub, &p, depth + 1)?;
             }
-            out.push_str(&format!("{}[{}]\n", "  ".repeat(depth), p.join(".")));
-            toml_table(out, sub, &p, depth + 1)?;
-        } else if is_table_array(v) {
-            if let Value::List(l) = v {
+            Tv::Array(l) if is_table_array(l) => {
                 for x in l {
-                    if let Value::Map(sub) = x {
+                    if let Tv::Table(sub) = x {
                         if !out.is_empty() {
                             out.push('\n');
                         }
-                        out.push_str(&format!("{}[[{}]]\n", "  ".repeat(depth), p.join(".")));
+                        out.push_str(&format!("{ind}[[{}]]\n", p.join(".")));
                         toml_table(out, sub, &p, depth + 1)?;
                     }
                 }
             }
+            _ => {}
         }
     }
     Ok(())

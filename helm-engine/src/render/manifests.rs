@@ -423,15 +423,14 @@ pub(crate) fn assemble(
 }
 
 /// A manifest that holds raw bytes (see [`yaml::go_string`]) as Helm prints it: go-yaml read
-/// it, so the bytes are UTF-8 (pieces of one character rendered apart join again), or UTF-16
-/// after a byte-order mark, which our text output cannot hold and shows with replacement
-/// characters.
+/// it, so the bytes are UTF-8 (pieces of one character rendered apart join again) or UTF-16
+/// after a byte-order mark, which stays as raw bytes for the caller to write out
+/// ([`yaml::go_bytes`]).
 fn printed_bytes(doc: String) -> String {
-    match yaml::go_bytes(&doc) {
-        std::borrow::Cow::Borrowed(_) => doc,
-        std::borrow::Cow::Owned(bytes) => String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    if !crate::value::has_raw_bytes(&doc) {
+        return doc;
     }
+    crate::value::go_string(&yaml::go_bytes(&doc))
 }
 
 fn write_crds(chart: &Chart, out: &mut String) {
@@ -443,7 +442,7 @@ fn write_crds(chart: &Chart, out: &mut String) {
         {
             out.push_str(&format!(
                 "---\n# Source: {full}/{n}\n{}\n",
-                String::from_utf8_lossy(&f.data)
+                crate::value::go_string(&f.data)
             ));
         }
     }

@@ -316,14 +316,22 @@ impl FilesObject {
     pub fn entries(&self) -> Vec<(String, Value)> {
         self.files
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    Value::String(String::from_utf8_lossy(v).into_owned()),
-                )
-            })
+            .map(|(k, v)| (k.clone(), Value::String(crate::value::go_string(v))))
             .collect()
     }
+}
+
+/// The text `encoding/json` makes of bytes: each byte that is not part of valid UTF-8
+/// becomes U+FFFD (where `String::from_utf8_lossy` replaces whole invalid sequences).
+fn json_lossy(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len());
+    for chunk in data.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for _ in chunk.invalid() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    out
 }
 
 fn str_arg(args: &[Value]) -> std::result::Result<String, String> {
@@ -366,9 +374,9 @@ impl Object for FilesObject {
     }
     fn call(&self, name: &str, args: &[Value]) -> Option<std::result::Result<Value, String>> {
         Some(match name {
-            "AsConfig" => Ok(Value::String(
-                self.as_map(|d| String::from_utf8_lossy(d).into_owned()),
-            )),
+            // Helm writes the map through encoding/json, which makes each byte that is not
+            // UTF-8 a U+FFFD of its own.
+            "AsConfig" => Ok(Value::String(self.as_map(json_lossy))),
             "AsSecrets" => {
                 Ok(Value::String(self.as_map(|d| {
                     base64::engine::general_purpose::STANDARD.encode(d)
@@ -769,6 +777,59 @@ fn metadata_value(md: &Metadata) -> Value {
             Field::new("Type", "type", true, s(&md.chart_type)),
         ],
     )
+}
+
+/// The Go fields, in declaration order, of the structs templates see (`.Chart` and its
+/// parts, `.Capabilities` and its parts), for encoders that read Go field names
+/// (BurntSushi/toml): each name with whether it is an embedded struct.
+pub fn go_struct_fields(type_name: &str) -> Option<&'static [(&'static str, bool)]> {
+    const METADATA: &[(&str, bool)] = &[
+        ("Name", false),
+        ("Home", false),
+        ("Sources", false),
+        ("Version", false),
+        ("Description", false),
+        ("Keywords", false),
+        ("Maintainers", false),
+        ("Icon", false),
+        ("APIVersion", false),
+        ("Condition", false),
+        ("Tags", false),
+        ("AppVersion", false),
+        ("Deprecated", false),
+        ("Annotations", false),
+        ("KubeVersion", false),
+        ("Dependencies", false),
+        ("Type", false),
+    ];
+    Some(match type_name {
+        "struct { chart.Metadata; IsRoot bool }" => &[("Metadata", true), ("IsRoot", false)],
+        "chart.Metadata" | "*chart.Metadata" => METADATA,
+        "*chart.Maintainer" => &[("Name", false), ("Email", false), ("URL", false)],
+        "*chart.Dependency" => &[
+            ("Name", false),
+            ("Version", false),
+            ("Repository", false),
+            ("Condition", false),
+            ("Tags", false),
+            ("Enabled", false),
+            ("ImportValues", false),
+            ("Alias", false),
+        ],
+        "*chartutil.Capabilities" => &[
+            ("KubeVersion", false),
+            ("APIVersions", false),
+            ("HelmVersion", false),
+        ],
+        "chartutil.KubeVersion" => &[("Version", false), ("Major", false), ("Minor", false)],
+        "version.BuildInfo" => &[
+            ("Version", false),
+            ("GitCommit", false),
+            ("GitTreeState", false),
+            ("GoVersion", false),
+        ],
+        _ => return None,
+    })
 }
 
 /// `.Chart`: Helm's `struct { chart.Metadata; IsRoot bool }`.
