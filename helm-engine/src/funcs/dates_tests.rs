@@ -233,6 +233,16 @@ fn named_integer_and_printf_corners_match_helm() {
     check_with_tz(include_str!("../template/testdata/gotypes_extra.json"));
 }
 
+/// A second `printf` campaign: typed slices, `chartutil.Values`, semvers, times, durations,
+/// weekdays, nested lists and maps, extreme floats, escapes; random flag sets; `*` widths
+/// and precisions; explicit argument indexes (`%[2]d`, `BADINDEX`, no `EXTRA` once
+/// reordered), as helm 3.17.3 prints them (/work/targets/gotypes-work/pf2.py; the struct
+/// dumps of `time.Time` for numeric verbs, which show pointers, are not recorded).
+#[test]
+fn printf_objects_flags_and_indexes_match_helm() {
+    check_with_tz(include_str!("../template/testdata/gotypes_printf2.json"));
+}
+
 fn zone_at(loc: &Location, unix: i64) -> (String, i32) {
     let z = loc.lookup(unix);
     (z.name, z.offset)

@@ -735,9 +735,10 @@ impl Object for SemVer {
             if matches!(verb, 'd' | 'x' | 'X' | 'o' | 'O' | 'b' | 'c' | 'q' | 'U') {
                 sprintf(spec, &[&Value::Int(n as i64)])
             } else {
+                // Go prints the number as `v` with the directive's flags (a sign for `+`).
                 format!(
                     "%!{verb}(uint64={})",
-                    sprintf(&spec.replace(verb, "v"), &[&Value::Int(n as i64)])
+                    sprintf(&spec.replace(verb, "d"), &[&Value::Int(n as i64)])
                 )
             }
         };

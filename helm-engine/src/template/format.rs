@@ -305,117 +305,107 @@ struct Spec {
     prec: Option<usize>,
 }
 
-/// Go's `fmt.Sprintf`.
+/// Go's `fmt.Sprintf`: flags, explicit argument indexes (`%[2]d`, `%[1]*d`), widths and
+/// precisions from arguments, and Go's complaints (`%!d(MISSING)`, `%!d(BADINDEX)`,
+/// `%!(BADWIDTH)`, `%!(NOVERB)`, `%!(EXTRA …)` unless arguments were reordered).
 pub fn sprintf(format: &str, args: &[&Value]) -> String {
     let mut out = String::new();
-    let mut argi = 0;
     let b = format.as_bytes();
+    let end = b.len();
+    let mut argi = 0;
+    let mut reordered = false;
     let mut i = 0;
-    while i < b.len() {
+    while i < end {
+        let mut good_index = true;
         let start = i;
-        while i < b.len() && b[i] != b'%' {
+        while i < end && b[i] != b'%' {
             i += 1;
         }
         out.push_str(&format[start..i]);
-        if i >= b.len() {
+        if i >= end {
             break;
         }
         i += 1;
         let mut sp = Spec::default();
-        while i < b.len() {
+        while i < end {
             match b[i] {
+                b'#' => sp.sharp = true,
+                b'0' => sp.zero = !sp.minus,
+                b'+' => sp.plus = true,
                 b'-' => {
                     sp.minus = true;
                     sp.zero = false;
                 }
-                b'+' => sp.plus = true,
-                b'#' => sp.sharp = true,
                 b' ' => sp.space = true,
-                b'0' => sp.zero = !sp.minus,
                 _ => break,
             }
             i += 1;
         }
-        // An explicit argument index: `%[2]d`.
-        if i < b.len() && b[i] == b'[' {
-            if let Some(close) = format[i..].find(']') {
-                if let Ok(n) = format[i + 1..i + close].parse::<usize>() {
-                    if n >= 1 {
-                        argi = n - 1;
-                        i += close + 1;
-                    }
-                }
-            }
-        }
-        if i < b.len() && b[i] == b'*' {
+        let mut after_index;
+        reordered |= b.get(i) == Some(&b'[');
+        (argi, i, after_index) = arg_number(argi, format, i, args.len(), &mut good_index);
+        if i < end && b[i] == b'*' {
             i += 1;
-            match args.get(argi) {
-                Some(Value::Int(w) | Value::Int64(w)) => {
-                    argi += 1;
-                    if *w < 0 {
-                        sp.minus = true;
-                        sp.zero = false;
-                    }
-                    sp.width = Some(w.unsigned_abs() as usize);
-                }
-                _ => {
-                    argi += 1;
-                    out.push_str("%!(BADWIDTH)");
-                }
+            let (w, ok, next) = int_from_arg(args, argi);
+            argi = next;
+            if !ok {
+                out.push_str("%!(BADWIDTH)");
             }
+            if w < 0 {
+                sp.minus = true;
+                sp.zero = false;
+            }
+            sp.width = ok.then_some(w.unsigned_abs() as usize);
+            after_index = false;
         } else {
-            let s = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i > s {
-                // Go refuses widths and precisions over 10^6.
-                match format[s..i].parse::<usize>() {
-                    Ok(w) if w <= 1_000_000 => sp.width = Some(w),
-                    // Go's parsenum gives up on the rest of the format.
-                    _ => {
-                        out.push_str("%!(NOVERB)");
-                        break;
-                    }
+            let (w, present, next) = parse_num(b, i);
+            i = next;
+            if present {
+                sp.width = Some(w);
+                if after_index {
+                    good_index = false;
                 }
             }
         }
-        if i < b.len() && b[i] == b'.' {
+        if i + 1 < end && b[i] == b'.' {
             i += 1;
-            if i < b.len() && b[i] == b'*' {
+            if after_index {
+                good_index = false;
+            }
+            reordered |= b.get(i) == Some(&b'[');
+            (argi, i, after_index) = arg_number(argi, format, i, args.len(), &mut good_index);
+            if i < end && b[i] == b'*' {
                 i += 1;
-                match args.get(argi) {
-                    Some(Value::Int(p) | Value::Int64(p)) if *p >= 0 => {
-                        argi += 1;
-                        sp.prec = Some(*p as usize);
-                    }
-                    _ => {
-                        argi += 1;
-                        out.push_str("%!(BADPREC)");
-                    }
+                let (p, ok, next) = int_from_arg(args, argi);
+                argi = next;
+                if ok && p >= 0 {
+                    sp.prec = Some(p as usize);
+                } else {
+                    out.push_str("%!(BADPREC)");
                 }
+                after_index = false;
             } else {
-                let s = i;
-                while i < b.len() && b[i].is_ascii_digit() {
-                    i += 1;
-                }
-                match format[s..i].parse::<usize>() {
-                    Ok(p) if p <= 1_000_000 => sp.prec = Some(p),
-                    Err(_) if s == i => sp.prec = Some(0),
-                    _ => {
-                        out.push_str("%!(NOVERB)");
-                        break;
-                    }
-                }
+                let (p, _, next) = parse_num(b, i);
+                i = next;
+                sp.prec = Some(p);
             }
         }
-        let Some(verb) = format[i..].chars().next() else {
+        if !after_index {
+            reordered |= b.get(i) == Some(&b'[');
+            (argi, i, _) = arg_number(argi, format, i, args.len(), &mut good_index);
+        }
+        if i >= end {
             out.push_str("%!(NOVERB)");
             break;
-        };
+        }
+        let verb = format[i..].chars().next().unwrap_or('%');
         i += verb.len_utf8();
         if verb == '%' {
             out.push('%');
+            continue;
+        }
+        if !good_index {
+            out.push_str(&format!("%!{verb}(BADINDEX)"));
             continue;
         }
         let Some(arg) = args.get(argi) else {
@@ -430,7 +420,7 @@ pub fn sprintf(format: &str, args: &[&Value]) -> String {
         }
         format_arg(&mut out, arg, verb, &sp);
     }
-    if argi < args.len() {
+    if !reordered && argi < args.len() {
         out.push_str("%!(EXTRA ");
         for (k, a) in args[argi..].iter().enumerate() {
             if k > 0 {
@@ -447,6 +437,76 @@ pub fn sprintf(format: &str, args: &[&Value]) -> String {
         out.push(')');
     }
     out
+}
+
+/// Go's `parsenum`: the decimal number at `i` (none: 0, false), and where it ends. A number
+/// past 10^6 gives up on the rest of the format.
+fn parse_num(b: &[u8], mut i: usize) -> (usize, bool, usize) {
+    let mut n: usize = 0;
+    let mut present = false;
+    while i < b.len() && b[i].is_ascii_digit() {
+        if n > 1_000_000 {
+            return (0, false, b.len());
+        }
+        n = n * 10 + usize::from(b[i] - b'0');
+        present = true;
+        i += 1;
+    }
+    (n, present, i)
+}
+
+/// Go's `argNumber`: an explicit `[n]` at `i` selects argument n (1-based); a malformed or
+/// out-of-range one makes the directive `BADINDEX`. Returns the argument number, where
+/// parsing goes on, and whether an index was read.
+fn arg_number(
+    argi: usize,
+    format: &str,
+    i: usize,
+    n: usize,
+    good: &mut bool,
+) -> (usize, usize, bool) {
+    let b = format.as_bytes();
+    if i >= b.len() || b[i] != b'[' {
+        return (argi, i, false);
+    }
+    let rest = &b[i..];
+    if rest.len() < 3 {
+        *good = false;
+        return (argi, i + 1, false);
+    }
+    let Some(close) = rest.iter().position(|&c| c == b']') else {
+        *good = false;
+        return (argi, i + 1, false);
+    };
+    let (num, present, stop) = parse_num(rest, 1);
+    if !present || stop != close {
+        *good = false;
+        return (argi, i + close + 1, false);
+    }
+    match num.checked_sub(1) {
+        Some(idx) if idx < n => (idx, i + close + 1, true),
+        _ => {
+            *good = false;
+            (argi, i + close + 1, true)
+        }
+    }
+}
+
+/// Go's `intFromArg`: argument `argi` as a width or precision (an integer of at most 10^6
+/// in size), whether it was one, and the next argument number.
+fn int_from_arg(args: &[&Value], argi: usize) -> (i64, bool, usize) {
+    let Some(a) = args.get(argi) else {
+        return (0, false, argi);
+    };
+    let n = match a {
+        Value::Int(n) | Value::Int64(n) => Some(*n),
+        Value::Object(o) => o.go_int().and_then(|n| i64::try_from(n).ok()),
+        _ => None,
+    };
+    match n {
+        Some(n) if (-1_000_000..=1_000_000).contains(&n) => (n, true, argi + 1),
+        _ => (0, false, argi + 1),
+    }
 }
 
 /// The directive `sp` and `verb` were parsed from (`%-5.1s`).
@@ -755,12 +815,24 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
         // Go syntax names the Go types, so typed slices and named maps are printed as they
         // are (after checking that no map contains itself).
         match crate::value::materialize(v) {
-            Ok(_) => pad(out, &go_syntax(v), sp, false),
+            Ok(_) => {
+                let mut text = go_syntax(v);
+                if let (Value::Object(o), Some(p)) = (v, sp.prec) {
+                    // A GoStringer's text is cut to the precision.
+                    if o.type_name() == "time.Time" {
+                        text = text.chars().take(p).collect();
+                    }
+                }
+                pad(out, &text, sp, false)
+            }
             Err(e) => out.push_str(&e),
         }
         return;
     }
     if let (Value::Object(o), 'v', true) = (v, verb, sp.plus_v) {
+        if is_stringer(o.type_name()) && !sp.sharp_v {
+            return format_arg(out, &Value::String(o.format()), 'v', sp);
+        }
         if !crate::value::has_shared(v) && o.go_int().is_none() {
             pad(out, &o.format_plus(), sp, false);
             return;
@@ -846,7 +918,7 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
                     Some(p) => s.chars().take(p).collect(),
                     None => s.clone(),
                 };
-                let q = if sp.sharp && !t.contains('`') {
+                let q = if sp.sharp && can_backquote(&t) {
                     format!("`{t}`")
                 } else if sp.plus {
                     go_quote_ascii(&t)
@@ -907,6 +979,12 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
         }
         Value::Object(o) if o.go_int().is_some() => {
             format_go_int(out, o.as_ref(), o.go_int().unwrap_or(0), verb, sp)
+        }
+        Value::Object(o)
+            if is_stringer(o.type_name()) && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') =>
+        {
+            // fmt's handleMethods: these verbs format the String() text.
+            format_arg(out, &Value::String(o.format()), verb, sp)
         }
         Value::Object(o) => match verb {
             'v' => pad(out, &o.format(), sp, false),
@@ -1065,11 +1143,32 @@ fn is_scalar(v: &Value) -> bool {
     }
 }
 
+/// Go's `strconv.CanBackquote`: no control characters but tab, no backquote, no BOM, valid
+/// UTF-8.
+fn can_backquote(s: &str) -> bool {
+    s.chars().all(|c| {
+        !(c == '`'
+            || c == '\u{feff}'
+            || c == '\x7f'
+            || (c < ' ' && c != '\t')
+            || crate::value::raw_byte_of(c).is_some())
+    })
+}
+
+/// Host types that are `fmt.Stringer`s whose `String` is their `%v` (`%s`, `%q`, `%x` and a
+/// precision apply to that text).
+fn is_stringer(type_name: &str) -> bool {
+    matches!(
+        type_name,
+        "time.Time" | "time.Duration" | "*time.Location" | "*semver.Version"
+    )
+}
+
 /// An element of a list or map: a nil one prints `<nil>` whatever the verb (Go prints the
 /// nil interface before looking at the verb).
 fn format_elem(out: &mut String, v: &Value, verb: char, sp: &Spec) {
     if matches!(v, Value::Nil) && verb != 'T' {
-        pad(out, "<nil>", sp, false);
+        out.push_str("<nil>");
     } else {
         format_arg(out, v, verb, sp);
     }
