@@ -384,26 +384,52 @@ const HELM_ONLY_FUNCTIONS: &[&str] = &[
     "tpl",
 ];
 
+/// Functions `--name-template` has and chart templates do not (Helm gives it Sprig's whole
+/// map), or has in Sprig's form: registered under [`NAME_TEMPLATE_PREFIX`] plus the name.
+const NAME_TEMPLATE_ONLY: &[&str] = &["env", "expandenv", "fromJson"];
+
+/// The registry prefix of the [`NAME_TEMPLATE_ONLY`] functions; no template identifier holds
+/// a `:`, so chart templates cannot call them.
+const NAME_TEMPLATE_PREFIX: &str = "name-template:";
+
 /// Renders `--name-template` into a release name as Helm's `TemplateName` does: a plain Go
-/// template with Sprig's functions only, executed over nil data (so `{{ .Foo }}` prints
-/// `<no value>`, which stays), its errors Go's own text without Helm's clean-up. An empty
-/// template gives an empty name (callers treat the flag as unset then, as Helm does).
-///
-/// Sprig's `env` and `expandenv` are not available (the engine leaves them out, as Helm does
-/// for charts), and Sprig's `fromJson` of invalid JSON gives Helm's error map, not nil.
+/// template with Sprig's functions only (`env` and `expandenv` included, and Sprig's
+/// `fromJson`, which gives any JSON value and nil on an error), executed over nil data (so
+/// `{{ .Foo }}` prints `<no value>`, which stays), its errors Go's own text without Helm's
+/// clean-up. An empty template gives an empty name (callers treat the flag as unset then, as
+/// Helm does).
 pub fn render_name_template(t: &str) -> Result<String> {
     const NAME: &str = "name-template";
     if t.is_empty() {
         return Ok(String::new());
     }
-    let has_func = |n: &str| !HELM_ONLY_FUNCTIONS.contains(&n) && crate::funcs::lookup(n).is_some();
-    crate::template::parse::parse(NAME, t, &has_func).map_err(|e| Error::Template(e.0))?;
+    let has_func = |n: &str| {
+        NAME_TEMPLATE_ONLY.contains(&n)
+            || (!HELM_ONLY_FUNCTIONS.contains(&n) && crate::funcs::lookup(n).is_some())
+    };
+    let rename = |n: &str| {
+        NAME_TEMPLATE_ONLY
+            .contains(&n)
+            .then(|| format!("{NAME_TEMPLATE_PREFIX}{n}"))
+    };
+    // Errors name the functions as the template wrote them.
+    let plain_names = |message: String| {
+        if message.contains(NAME_TEMPLATE_PREFIX) {
+            let mut m = message;
+            for n in NAME_TEMPLATE_ONLY {
+                m = m.replace(&format!("{NAME_TEMPLATE_PREFIX}{n}"), n);
+            }
+            m
+        } else {
+            message
+        }
+    };
     let mut set = TemplateSet::new();
     set.set_missing_key(crate::template::MissingKey::Invalid);
-    set.parse(NAME, t)
+    set.parse_with(NAME, t, &has_func, &rename)
         .map_err(|e| Error::Template(e.to_string()))?;
     set.execute(NAME, &Value::Nil)
-        .map_err(|e| Error::Template(plain_fail_message(&e.to_string())))
+        .map_err(|e| Error::Template(plain_names(plain_fail_message(&e.to_string()))))
 }
 
 /// Helm's chart-template `fail` marks its message for Helm's error clean-up; Sprig's own

@@ -199,6 +199,27 @@ impl TemplateSet {
         Ok(())
     }
 
+    /// [`parse`](Self::parse) with a function table of the caller's: `has_func` says which
+    /// names are functions, and `rename` maps a function name as written to the name it is
+    /// registered under (for functions only some templates may call).
+    pub(crate) fn parse_with(
+        &mut self,
+        name: &str,
+        source: &str,
+        has_func: &dyn Fn(&str) -> bool,
+        rename: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), Error> {
+        let trees = parse::parse(name, source, has_func).map_err(|e| Error::Parse(e.0))?;
+        for mut t in trees {
+            rename_list(&mut t.root, rename);
+            let keep_old = parse::is_empty_list(&t.root) && self.trees.contains_key(&t.name);
+            if !keep_old {
+                self.trees.insert(t.name.clone(), Arc::new(t));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a template of that name (file or `define`) is in the set.
     pub fn contains(&self, name: &str) -> bool {
         self.trees.contains_key(name)
@@ -262,3 +283,43 @@ fn helm_dot(data: &Value) -> Value {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+/// Renames function identifiers throughout a parsed template (see
+/// [`TemplateSet::parse_with`]).
+fn rename_list(l: &mut parse::List, rename: &dyn Fn(&str) -> Option<String>) {
+    for n in &mut l.nodes {
+        match n {
+            parse::Node::Action(p) => rename_pipe(p, rename),
+            parse::Node::If(c) | parse::Node::Range(c) | parse::Node::With(c) => {
+                rename_pipe(&mut c.pipe, rename);
+                rename_list(&mut c.list, rename);
+                if let Some(e) = &mut c.else_list {
+                    rename_list(e, rename);
+                }
+            }
+            parse::Node::Template { pipe: Some(p), .. } => rename_pipe(p, rename),
+            _ => {}
+        }
+    }
+}
+
+fn rename_pipe(p: &mut parse::Pipe, rename: &dyn Fn(&str) -> Option<String>) {
+    for c in &mut p.cmds {
+        for a in &mut c.args {
+            rename_arg(a, rename);
+        }
+    }
+}
+
+fn rename_arg(a: &mut parse::Arg, rename: &dyn Fn(&str) -> Option<String>) {
+    match a {
+        parse::Arg::Identifier { name, .. } => {
+            if let Some(new) = rename(name) {
+                *name = new;
+            }
+        }
+        parse::Arg::Chain { node, .. } => rename_arg(node, rename),
+        parse::Arg::Pipe(p) => rename_pipe(p, rename),
+        _ => {}
+    }
+}

@@ -76,6 +76,10 @@ pub(super) fn register(r: &mut Registry) {
         })
     });
     r.plain("mustFromJson", "s", |a| from_json(arg_str(a, 0)));
+    // Sprig's own fromJson, which `--name-template` gets: any JSON value, nil on an error.
+    r.plain("name-template:fromJson", "s", |a| {
+        Ok(from_json(arg_str(a, 0)).unwrap_or(Value::Nil))
+    });
     r.plain("fromJsonArray", "s", |a| {
         Ok(match from_json(arg_str(a, 0)) {
             Ok(Value::List(l)) => Value::List(l),

@@ -5,6 +5,13 @@ use crate::template::format;
 use crate::value::{Map, SharedMap, TypedList, Value};
 
 pub(super) fn register(r: &mut Registry) {
+    // Sprig's `env` and `expandenv`, for `--name-template` only (see
+    // `render::render_name_template`): no template identifier holds a `:`, so chart templates
+    // cannot call them, as Helm removes them there.
+    r.plain("name-template:env", "s", |a| s(getenv(arg_str(a, 0))));
+    r.plain("name-template:expandenv", "s", |a| {
+        s(expand_env(arg_str(a, 0)))
+    });
     r.plain("trim", "s", |a| {
         s(arg_str(a, 0).trim_matches(char::is_whitespace))
     });
@@ -885,6 +892,68 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
     out.extend_from_slice(&b[offset..]);
     // Cutting inside a multi-byte character gives Go invalid UTF-8, kept as raw bytes.
     crate::value::go_string(&out)
+}
+
+/// Go's `os.Getenv`: the variable's bytes, or "" when unset.
+fn getenv(name: &str) -> String {
+    if name.is_empty() || name.contains(['=', '\0']) {
+        return String::new();
+    }
+    match std::env::var_os(name) {
+        Some(v) => crate::value::go_string(v.as_encoded_bytes()),
+        None => String::new(),
+    }
+}
+
+/// Go's `os.ExpandEnv`: `$name` and `${name}` replaced by the variables' values, a shell
+/// special character (`$1`, `$*`, …) a name of its own, bad syntax (`${}`, an unclosed `${`)
+/// eaten, a `$` before anything else kept.
+fn expand_env(s: &str) -> String {
+    let special = |c: u8| b"*#$@!?-0123456789".contains(&c);
+    let alnum = |c: u8| c == b'_' || c.is_ascii_alphanumeric();
+    let b = s.as_bytes();
+    if !b[..b.len().saturating_sub(1)].contains(&b'$') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() * 2);
+    let mut i = 0;
+    let mut j = 0;
+    while j < b.len() {
+        if b[j] == b'$' && j + 1 < b.len() {
+            out.push_str(&s[i..j]);
+            let rest = &b[j + 1..];
+            // (name range within `rest`, width eaten)
+            let (name, w): (Option<(usize, usize)>, usize) = if rest[0] == b'{' {
+                if rest.len() > 2 && special(rest[1]) && rest[2] == b'}' {
+                    (Some((1, 2)), 3)
+                } else {
+                    match rest.iter().skip(1).position(|&c| c == b'}') {
+                        Some(0) => (None, 2),
+                        Some(k) => (Some((1, k + 1)), k + 2),
+                        None => (None, 1),
+                    }
+                }
+            } else if special(rest[0]) {
+                (Some((0, 1)), 1)
+            } else {
+                let n = rest.iter().take_while(|&&c| alnum(c)).count();
+                (if n > 0 { Some((0, n)) } else { None }, n)
+            };
+            match name {
+                Some((a, z)) => {
+                    let name_text = &s[j + 1 + a..j + 1 + z];
+                    out.push_str(&getenv(name_text));
+                }
+                None if w > 0 => {}
+                None => out.push('$'),
+            }
+            j += w;
+            i = j + 1;
+        }
+        j += 1;
+    }
+    out.push_str(s.get(i..).unwrap_or(""));
+    out
 }
 
 #[cfg(test)]
