@@ -495,6 +495,55 @@ fn word_scan_error(e: Error, src: &str) -> Error {
             return Error::Yaml(format!("{head}{at}did not find expected ',' or '{close}'"));
         }
     }
+    // A plain scalar cannot go on after a comment: libyaml ends it there, and its parser
+    // meets the next line's token where it wants a key (or a `-` in a sequence), on that
+    // token's zero-based line, which is saphyr's one-based line of the comment.
+    if info == "comment intercepting the multiline text" {
+        let text: String = src.lines().nth(line.saturating_sub(1)).unwrap_or("").into();
+        let t = text.trim_start_matches(' ');
+        let problem = if (t.starts_with("- ") || t == "-") && !t.contains(": ") {
+            "did not find expected '-' indicator"
+        } else {
+            "did not find expected key"
+        };
+        return Error::Yaml(format!("{head}line {line}: {problem}"));
+    }
+    // A `,` opening a line of a block collection is a token to libyaml: where a node should
+    // follow an indicator the parser finds no node content, else no key (saphyr first
+    // objects to the comment glued to it).
+    if info == COMMENT_UNSPACED && index > 0 && chars.get(index - 1) == Some(&',') {
+        let comma = index - 1;
+        let line_start = chars[..comma]
+            .iter()
+            .rposition(|&c| c == '\n')
+            .map_or(0, |p| p + 1);
+        if chars[line_start..comma].iter().all(|&c| c == ' ') {
+            let line0 = chars[..comma].iter().filter(|&&c| c == '\n').count();
+            let problem = if keys::after_node_indicator(&chars, comma) {
+                "did not find expected node content"
+            } else if keys::in_block_sequence(&chars, comma) {
+                "did not find expected '-' indicator"
+            } else {
+                "did not find expected key"
+            };
+            let at = if line0 == 0 {
+                String::new()
+            } else {
+                format!("line {line0}: ")
+            };
+            return Error::Yaml(format!("{head}{at}{problem}"));
+        }
+    }
+    // An alias opening a line with a `:` right after its name is a key to libyaml (saphyr
+    // reads the `:` into the name and fails later); go-yaml refuses an unknown one at once.
+    if let Some((name, _, false)) = keys::alias_key(&chars, index) {
+        return Error::Yaml(format!("{head}unknown anchor '{name}' referenced"));
+    }
+    // A tag opening a line ends, for libyaml, at a character that is no URI character,
+    // which must be a blank; saphyr reads on and fails later.
+    if let Some(line0) = keys::bad_tag_line(&chars, index) {
+        return yaml_error_at(line0 + 1, "did not find expected whitespace or line break");
+    }
     // A `]` or `}` outside a flow collection is a token to libyaml; where a node should
     // follow an indicator, the parser finds no node content.
     if info == "misplaced bracket" && keys::after_node_indicator(&chars, index) {
@@ -513,6 +562,17 @@ fn word_scan_error(e: Error, src: &str) -> Error {
     {
         let line0 = src.matches('\n').count();
         return yaml_error_at(line0 + 1, "found unexpected end of stream");
+    }
+    // An alias or anchor right after a quoted scalar is a token libyaml scans before its
+    // parser objects: with no name, the scan fails.
+    if info.starts_with("invalid trailing content after") {
+        if let Some(at) = keys::nameless_anchor_at(&chars, index) {
+            let line0 = chars[..at].iter().filter(|&&c| c == '\n').count();
+            return yaml_error_at(
+                line0 + 1,
+                "did not find expected alphabetic or numeric character",
+            );
+        }
     }
     if let Some((problem, line0)) = keys::multiline_key_error(&chars, index, info) {
         // go-yaml adds one to a scanner error's zero-based line, and leaves out the first.
@@ -680,6 +740,28 @@ fn parse_events(s: &str, limit: Option<usize>) -> Result<Parsed> {
                 };
                 let spaces = " ".repeat(blanks.len());
                 text.to_mut().replace_range(blanks, &spaces);
+            }
+            // An alias with a `:` right after its name is a key to libyaml; saphyr reads the
+            // `:` into the name. A blank between reads the same to libyaml.
+            Err(Error::Yaml(m))
+                if m.starts_with(SCAN_ERROR)
+                    && matches!(
+                        keys::alias_key(&text.chars().collect::<Vec<_>>(), scan_error_index(&m)),
+                        Some((_, _, true))
+                    ) =>
+            {
+                let chars: Vec<char> = text.chars().collect();
+                let fixed = keys::alias_key(&chars, scan_error_index(&m))
+                    .and_then(|(_, colon, _)| byte_at(&text, colon))
+                    .map(|at| {
+                        let mut t = text.to_string();
+                        t.insert(at, ' ');
+                        t
+                    });
+                match fixed {
+                    Some(t) => text = std::borrow::Cow::Owned(t),
+                    None => return Err(word_scan_error(Error::Yaml(m), s)),
+                }
             }
             // libyaml lets a comment follow a block scalar's header with no blank between;
             // saphyr refuses it. A blank there reads the same.
@@ -1102,6 +1184,14 @@ impl ReadCtx<'_> {
         stack.push((!flow).then(|| span.start.col()));
     }
 
+    /// Whether the innermost collection being read is in flow style.
+    fn in_flow(&self) -> bool {
+        self.collections
+            .borrow()
+            .last()
+            .is_some_and(Option::is_none)
+    }
+
     fn leave(&self) {
         self.collections.borrow_mut().pop();
     }
@@ -1355,6 +1445,24 @@ fn build_node(
                 span.start.line()
             ))),
         },
+        Event::Scalar(_, _, _, Some(ref tag))
+        | Event::SequenceStart(_, Some(ref tag))
+        | Event::MappingStart(_, Some(ref tag))
+            if !keys::is_tag_uri(&tag.suffix) =>
+        {
+            // libyaml's tag ends at the first character that is no URI character, which
+            // must be a blank: saphyr reads more into the tag.
+            let start = span.start.index().min(ctx.chars.len());
+            let bang = ctx.chars[..=start.min(ctx.chars.len().saturating_sub(1))]
+                .iter()
+                .rposition(|&c| c == '!')
+                .unwrap_or(start);
+            let line = ctx.chars[..bang].iter().filter(|&&c| c == '\n').count() + 1;
+            Err(yaml_error_at(
+                line,
+                "did not find expected whitespace or line break",
+            ))
+        }
         Event::Scalar(text, style, anchor, tag) => {
             if style == ScalarStyle::Plain && !text.is_empty() {
                 if let Some(line) = ctx.tab_after_plain(span.end.index()) {
@@ -1435,11 +1543,12 @@ fn build_node(
                 }
                 let key_span = next.1;
                 // saphyr reads a `:` with no key before it as an empty key; libyaml's scanner
-                // gives no KEY token there, and its parser finds no key (a parser error, on
-                // the zero-based line).
-                if block
-                    && matches!(&next.0, Event::Scalar(t, ScalarStyle::Plain, 0, None) if t.is_empty())
+                // gives no KEY token there, and its parser finds no key in a block mapping,
+                // or no node in a flow collection, where it reads an entry from the `:` (a
+                // parser error, on the zero-based line).
+                if matches!(&next.0, Event::Scalar(t, ScalarStyle::Plain, 0, None) if t.is_empty())
                     && ctx.chars.get(key_span.start.index()) == Some(&':')
+                    && !keys::after_explicit_key(&ctx.chars, key_span.start.index())
                 {
                     let line0 = key_span.start.line().saturating_sub(1);
                     let at = if line0 == 0 {
@@ -1447,8 +1556,13 @@ fn build_node(
                     } else {
                         format!("line {line0}: ")
                     };
+                    let problem = if ctx.in_flow() {
+                        "did not find expected node content"
+                    } else {
+                        "did not find expected key"
+                    };
                     return Err(Error::Yaml(format!(
-                        "error converting YAML to JSON: yaml: {at}did not find expected key"
+                        "error converting YAML to JSON: yaml: {at}{problem}"
                     )));
                 }
                 if !block && matches!(next.0, Event::Scalar(..)) {

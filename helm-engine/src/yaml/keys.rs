@@ -418,3 +418,126 @@ pub(super) fn block_header_before(chars: &[char], index: usize) -> bool {
         && matches!(chars[i - 1], '|' | '>')
         && (i == 1 || matches!(chars[i - 2], ' ' | '\t' | '\n' | '\r'))
 }
+
+/// The char index of a `*` or `&` at char `index` (after blanks) that no libyaml anchor
+/// name follows (a letter, digit, `_` or `-`).
+pub(super) fn nameless_anchor_at(chars: &[char], index: usize) -> Option<usize> {
+    let mut i = index.min(chars.len());
+    while i < chars.len() && matches!(chars[i], ' ' | '\t') {
+        i += 1;
+    }
+    let named = |c: &char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    (matches!(chars.get(i), Some('*' | '&')) && !chars.get(i + 1).is_some_and(named)).then_some(i)
+}
+
+/// Whether the last token before char `index` (past blanks and breaks) is an explicit key's
+/// `?`.
+pub(super) fn after_explicit_key(chars: &[char], index: usize) -> bool {
+    chars[..index.min(chars.len())]
+        .iter()
+        .rev()
+        .find(|c| !matches!(c, ' ' | '\t' | '\n' | '\r'))
+        == Some(&'?')
+}
+
+/// Whether every character of a tag's suffix is one libyaml reads into a tag: ASCII letters,
+/// digits and the URI characters `-_;/?:@&=+$,.!~*'()[]%`.
+pub(super) fn is_tag_uri(suffix: &str) -> bool {
+    suffix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_;/?:@&=+$,.!~*'()[]%".contains(c))
+}
+
+/// The zero-based line of the last tag before char `index` that opens its line (or the one
+/// before `index`'s) and holds a character that is no URI character before its blank.
+pub(super) fn bad_tag_line(chars: &[char], index: usize) -> Option<usize> {
+    let end = index.min(chars.len());
+    let line_of = |i: usize| chars[..i].iter().filter(|&&c| c == '\n').count();
+    let here = line_of(end);
+    let mut start = chars[..end]
+        .iter()
+        .rposition(|&c| c == '\n')
+        .map_or(0, |p| p + 1);
+    for _ in 0..2 {
+        let mut i = start;
+        while i < chars.len() && matches!(chars[i], ' ' | '\t') {
+            i += 1;
+        }
+        if chars.get(i) == Some(&'!') {
+            let mut j = i + 1;
+            if chars.get(j) == Some(&'!') {
+                j += 1;
+            }
+            let tag: String = chars[j..]
+                .iter()
+                .take_while(|c| !matches!(c, ' ' | '\t' | '\n' | '\r'))
+                .collect();
+            let uri = match tag.strip_prefix('<') {
+                Some(verbatim) => verbatim.strip_suffix('>').unwrap_or(verbatim),
+                None => &tag,
+            };
+            if !is_tag_uri(uri) {
+                return Some(line_of(i).min(here));
+            }
+        }
+        if start == 0 {
+            break;
+        }
+        start = chars[..start - 1]
+            .iter()
+            .rposition(|&c| c == '\n')
+            .map_or(0, |p| p + 1);
+    }
+    None
+}
+
+/// An alias that opens the line of char `index` (or the line before) with a `:` right
+/// after its name: the name, the char index of that `:`, and whether an `&name` anchor
+/// stands before it.
+pub(super) fn alias_key(chars: &[char], index: usize) -> Option<(String, usize, bool)> {
+    let end = index.min(chars.len());
+    let named = |c: &char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    let mut start = chars[..end]
+        .iter()
+        .rposition(|&c| c == '\n')
+        .map_or(0, |p| p + 1);
+    for _ in 0..2 {
+        let mut i = start;
+        while i < chars.len() && chars[i] == ' ' {
+            i += 1;
+        }
+        if chars.get(i) == Some(&'-') && chars.get(i + 1) == Some(&' ') {
+            i += 2;
+        }
+        if chars.get(i) == Some(&'*') {
+            let name: String = chars[i + 1..].iter().take_while(|c| named(c)).collect();
+            let after = i + 1 + name.chars().count();
+            if !name.is_empty() && chars.get(after) == Some(&':') {
+                let anchor: Vec<char> = format!("&{name}").chars().collect();
+                let defined = chars[..i].windows(anchor.len()).enumerate().any(|(j, w)| {
+                    w == anchor.as_slice() && !chars.get(j + anchor.len()).is_some_and(named)
+                });
+                return Some((name, after, defined));
+            }
+        }
+        if start == 0 {
+            break;
+        }
+        start = chars[..start - 1]
+            .iter()
+            .rposition(|&c| c == '\n')
+            .map_or(0, |p| p + 1);
+    }
+    None
+}
+
+/// Whether the last content line before char `at` is a block sequence's entry (`- x`, not
+/// `- k: v`).
+pub(super) fn in_block_sequence(chars: &[char], at: usize) -> bool {
+    let text: String = chars[..at.min(chars.len())].iter().collect();
+    text.lines()
+        .rev()
+        .map(|l| l.trim_start_matches(' '))
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| (l.starts_with("- ") || l == "-") && !l.contains(": "))
+}
