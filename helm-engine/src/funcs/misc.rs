@@ -724,10 +724,26 @@ impl Object for SemVer {
         self.canonical()
     }
     /// A `fmt.Stringer` for `%s`, `%q`, `%x`, `%X`; other verbs print the pointed-to struct
-    /// (`uint64` version numbers, then the strings).
+    /// (`uint64` version numbers, then the strings), and `%#v` with a width, precision or
+    /// space its Go syntax field by field.
     fn format_verb(&self, spec: &str) -> Option<String> {
         use crate::template::format::sprintf;
         let verb = spec.chars().last().unwrap_or('v');
+        if verb == 'v' {
+            // `%#v` with a width, precision or space: Go syntax with the directive applied
+            // to each field.
+            let num = |n: u64| sprintf(spec, &[&GoInt::uint64(n)]);
+            let s = |x: &str| sprintf(spec, &[&Value::String(x.to_string())]);
+            return Some(format!(
+                "&semver.Version{{major:{}, minor:{}, patch:{}, pre:{}, metadata:{}, original:{}}}",
+                num(self.major),
+                num(self.minor),
+                num(self.patch),
+                s(&self.pre),
+                s(&self.meta),
+                s(&self.original)
+            ));
+        }
         if matches!(verb, 's' | 'q' | 'x' | 'X') {
             return Some(sprintf(spec, &[&Value::String(self.canonical())]));
         }

@@ -811,6 +811,17 @@ fn format_arg(out: &mut String, v: &Value, verb: char, sp: &Spec) {
         }
         return;
     }
+    if let (true, Value::Object(o)) = (sp.sharp_v, v) {
+        if o.type_name() == "*semver.Version"
+            && (sp.width.is_some() || sp.prec.is_some() || sp.space)
+        {
+            // A struct pointer without GoString: each field gets the directive.
+            let d = directive(&Spec { sharp: true, ..*sp }, 'v');
+            if let Some(t) = o.format_verb(&d) {
+                return out.push_str(&t);
+            }
+        }
+    }
     if sp.sharp_v && !is_scalar(v) {
         // Go syntax names the Go types, so typed slices and named maps are printed as they
         // are (after checking that no map contains itself).
