@@ -9,7 +9,8 @@
 //!
 //! Tests: `cargo test -p ipam` runs unit tests, the model-based property tests, the
 //! multi-thread stress test and the error cases. The word-level CAS protocol is also checked
-//! exhaustively with loom: `RUSTFLAGS="--cfg loom" cargo test -p ipam --release --lib loom`.
+//! exhaustively with loom: `RUSTFLAGS="--cfg loom" cargo test -p ipam --lib loom` (which
+//! `scripts/test` runs, in its own target directory).
 //! [`reference::MutexIpam`] is the one-global-mutex allocator the benchmarks compare against.
 //!
 //! This crate is a pure library. It must not know about Kubernetes objects, OVN, annotations,
