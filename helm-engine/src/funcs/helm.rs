@@ -90,7 +90,10 @@ pub(super) fn register(r: &mut Registry) {
             Err(e) => Value::List(vec![Value::String(e)]),
         })
     });
-    r.plain("toToml", "a", |a| {
+    // Shared so that Go types inside (a nil `[]*chart.Dependency`) reach the encoder as they
+    // are; a map that holds itself is still an error.
+    r.shared("toToml", "a", |a| {
+        crate::value::materialize(a[0])?;
         if matches!(a[0], Value::Nil) {
             // The encoder asks reflect for the type of nil, which panics.
             return Err("reflect: call of reflect.Value.Type on zero Value".into());
@@ -542,6 +545,15 @@ fn struct_fields(
 /// BurntSushi's encoding of a map or struct: plain keys first, then tables, sub-tables
 /// indented.
 fn to_toml(v: &Value) -> Result<String, String> {
+    // A nil slice is an empty array at the top; a nil map an empty table.
+    if let Value::Object(o) = v {
+        if o.typed_list().is_some_and(|t| t.nil) {
+            return Ok("[]".into());
+        }
+        if o.as_shared_map().is_some_and(|m| m.is_nil()) {
+            return Ok(String::new());
+        }
+    }
     let t = toml_view(v)?;
     match &t {
         Tv::Table(fields) => {

@@ -331,3 +331,13 @@ fn serialising_objects_matches_helm() {
 fn toml_of_structs_matches_helm() {
     check_engine_golden(include_str!("../template/testdata/toml_objects.json"));
 }
+
+/// `toToml` of maps built by templates and shared through variables, `.Values`, `.Release`,
+/// `.Template`, typed and nil slices (a nil slice is `[]` at the top and left out in a table),
+/// empty tables, times, durations, semvers, NaN and `.Capabilities`. Recorded from helm 3.17.3.
+#[test]
+fn toml_of_template_values_matches_helm() {
+    check_engine_golden(include_str!(
+        "../template/testdata/toml_values_objects.json"
+    ));
+}
