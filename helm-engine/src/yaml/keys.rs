@@ -491,9 +491,9 @@ pub(super) fn bad_tag_line(chars: &[char], index: usize) -> Option<usize> {
     None
 }
 
-/// An alias that opens the line of char `index` (or the line before) with a `:` right
-/// after its name: the name, the char index of that `:`, and whether an `&name` anchor
-/// stands before it.
+/// An alias or anchor that opens the line of char `index` (or the line before) with a `:`
+/// right after its name: the name, the char index of that `:`, and whether an `&name`
+/// anchor stands before it (always, for an anchor: libyaml reads it on an empty key).
 pub(super) fn alias_key(chars: &[char], index: usize) -> Option<(String, usize, bool)> {
     let end = index.min(chars.len());
     let named = |c: &char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
@@ -509,7 +509,7 @@ pub(super) fn alias_key(chars: &[char], index: usize) -> Option<(String, usize, 
         if chars.get(i) == Some(&'-') && chars.get(i + 1) == Some(&' ') {
             i += 2;
         }
-        if chars.get(i) == Some(&'*') {
+        if let Some(&sigil @ ('*' | '&')) = chars.get(i) {
             let name: String = chars[i + 1..].iter().take_while(|c| named(c)).collect();
             let after = i + 1 + name.chars().count();
             if !name.is_empty() && chars.get(after) == Some(&':') {
@@ -517,7 +517,7 @@ pub(super) fn alias_key(chars: &[char], index: usize) -> Option<(String, usize, 
                 let defined = chars[..i].windows(anchor.len()).enumerate().any(|(j, w)| {
                     w == anchor.as_slice() && !chars.get(j + anchor.len()).is_some_and(named)
                 });
-                return Some((name, after, defined));
+                return Some((name, after, defined || sigil == '&'));
             }
         }
         if start == 0 {
