@@ -49,15 +49,15 @@
 //! template source given as [`crate::yaml::go_string`]) keeps each such byte as one
 //! private-use character: byte-wise functions (`len`, `b64enc`, hashes, `trunc`, `substr`,
 //! `wrap`, `contains`, `replace`, `%x`, `quote`'s `\xNN`) see the bytes, rune-wise ones see
-//! U+FFFD as Go does, and pieces that join into a character again become it. `toJson` and
-//! `toYaml` of such strings still differ (Go writes U+FFFD).
+//! U+FFFD as Go does, and pieces that join into a character again become it; `toJson` and
+//! `toYaml` write U+FFFD for them, as Go's encoders do.
 //!
 //! Complex constants (`1i`, `1+2i`) are Go's `complex128` for printing, `typeOf`, `eq` and
-//! truth; `toJson` of one gives its text where Helm gives nothing (Go cannot encode it).
+//! truth; Go's JSON encoder refuses them (`json: unsupported type: complex128`).
 //!
-//! Not implemented: `fromToml` gives dates as strings (Go: `time.Time`) and words its errors
-//! differently from BurntSushi/toml; a semver's `Major`, `Minor` and `Patch` are `int` here
-//! (Go: `uint64`, seen by `typeOf` and error messages).
+//! Named integer types keep their Go type: `time.Month` and `time.Weekday` print their names
+//! and compare, convert and serialise as numbers; a semver's `Major`, `Minor` and `Patch` are
+//! `uint64`.
 
 pub(crate) mod exec;
 pub mod format;
@@ -92,6 +92,12 @@ pub enum Error {
         /// The set's root name (`gotpl` in Helm).
         root: String,
     },
+    /// A Go runtime panic inside text/template itself, such as `runtime error: index out of
+    /// range [0] with length 0`. A function running the template (`include`, `tpl`) turns it
+    /// into its own `error calling` error; at the top, Helm's renderer recovers it and
+    /// reports `rendering template failed: PANIC` (see [`Error::helm_message`]).
+    #[error("{0}")]
+    Panic(String),
     /// The engine itself failed (for example, it could not start a thread for a deep include
     /// chain).
     #[error("internal template engine error: {0}")]
@@ -129,6 +135,7 @@ impl Error {
                 }
                 message.clone()
             }
+            Error::Panic(text) => format!("rendering template failed: {text}"),
             other => other.to_string(),
         }
     }

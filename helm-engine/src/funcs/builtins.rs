@@ -50,6 +50,8 @@ pub(super) fn register(r: &mut Registry) {
         Ok(Value::Bool(!(lt(a[0], a[1])? || eq(a[0], a[1])?)))
     });
     r.plain("ge", "aa", |a| Ok(Value::Bool(!lt(a[0], a[1])?)));
+    // The executor answers `call` itself, as it needs the callee's source text (see
+    // `State::call_error`); this entry gives it its arity and the message without the name.
     r.plain("call", "aa*", |a| match a[0] {
         Value::Nil => Err("call of nil".into()),
         other => Err(format!("non-function of type {}", type_name(other))),
@@ -221,9 +223,22 @@ fn kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
         Value::Int(_) | Value::Int64(_) => Kind::Int,
+        // Named integer kinds (a `uint64` past `int64`'s range, which the executor cannot
+        // turn into an `int64`) compare by value with the others, as Go's signed/unsigned
+        // rules amount to.
+        Value::Object(o) if o.go_int().is_some() => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::String(_) => Kind::Str,
         _ => Kind::Invalid,
+    }
+}
+
+/// The value of an operand of [`Kind::Int`].
+fn int_of(v: &Value) -> Option<i128> {
+    match v {
+        Value::Int(i) | Value::Int64(i) => Some(i128::from(*i)),
+        Value::Object(o) => o.go_int(),
+        _ => None,
     }
 }
 
@@ -240,9 +255,9 @@ pub(crate) fn eq(a: &Value, b: &Value) -> Result<bool, String> {
     }
     Ok(match (a, b) {
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
+        _ if k1 == Kind::Int => int_of(a) == int_of(b),
         _ => return eq_composite(a, b),
     })
 }
@@ -314,7 +329,7 @@ fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         return Err("incompatible types for comparison".into());
     }
     Ok(match (a, b) {
-        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
+        _ if k1 == Kind::Int => int_of(a) < int_of(b),
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::String(x), Value::String(y)) => x < y,
         _ => return Err("invalid type for comparison".into()),

@@ -133,6 +133,8 @@ fn json_view_in(v: &Value, structs: bool) -> Result<Value, String> {
     let json_view = |x: &Value| json_view_in(x, structs);
     Ok(match v {
         Value::Object(o) if !structs && o.json_fields().is_some() => v.clone(),
+        // Kept for [`to_json`], which writes named integers exactly (a `uint64` past 2^63).
+        Value::Object(o) if !structs && o.go_int().is_some() => v.clone(),
         Value::Object(o) if o.typed_list().is_some_and(|t| t.nil) => Value::Nil,
         Value::Object(o) if o.as_shared_map().is_some_and(|m| m.is_nil()) => Value::Nil,
         Value::Object(o) if o.typed_list().is_some() || o.as_shared_map().is_some() => {
@@ -403,9 +405,18 @@ fn write_json(
                 .map(|(k, x)| Ok((k.as_str(), Cow::Owned(crate::value::materialize(x)?))));
             write_json_object(out, fields, html, indent, depth)?;
         }
+        // Named integers (`time.Month`, a semver's `uint64` fields) are numbers to Go's
+        // encoder, written exactly even past 2^63.
+        Value::Object(o) if o.go_int().is_some() => {
+            out.push_str(&o.go_int().unwrap_or_default().to_string());
+        }
         Value::Object(o) if o.json_plain().is_some() => {
             let plain = o.json_plain().unwrap_or_default();
             write_json(out, &plain, html, indent, depth)?;
+        }
+        // Go's encoder refuses complex numbers, as it refuses NaN.
+        Value::Object(o) if o.type_name() == "complex128" => {
+            return Err("json: unsupported type: complex128".into());
         }
         Value::Object(o) => match super::dates::json_text(o.as_ref()) {
             Some(t) => json_string(out, &t?, html),
@@ -651,6 +662,11 @@ fn toml_value(t: &Tv) -> Result<String, String> {
         Value::String(s) => toml_quote(s),
         Value::Object(o) if o.type_name() == "time.Time" => {
             super::dates::toml_text(o.as_ref()).unwrap_or_else(|| format::go_quote(&o.format()))
+        }
+        // BurntSushi writes integer kinds as numbers (a `time.Month` is its number), except
+        // `time.Duration`, which it writes as its text.
+        Value::Object(o) if o.type_name() != "time.Duration" && o.go_int().is_some() => {
+            o.go_int().unwrap_or_default().to_string()
         }
         Value::Object(o) => toml_quote(&o.format()),
         // Lists, maps and nil are views of their own (see `toml_view`).

@@ -289,11 +289,13 @@ impl<'s> Shared<'s> {
         let mut out = String::new();
         let r = self.run(&top, dot, &mut out);
         self.overlays.pop();
-        r.map_err(|e| {
-            format!(
+        r.map_err(|e| match e {
+            // A panic skips tpl's own wrapping: only the function call around it recovers.
+            Error::Panic(text) => text,
+            e => format!(
                 "error during tpl function execution for {}: {e}",
                 format::go_quote(text)
-            )
+            ),
         })?;
         Ok(out.replace("<no value>", ""))
     }
@@ -967,6 +969,9 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             let v = self.validate(f, param(num_in - 1))?;
             argv.push(v);
         }
+        if name == "call" {
+            return Err(self.call_error(node, args, &argv));
+        }
         // An index into a map keeps its type: Go checks it against the key type.
         let keyed = argv.first().is_some_and(|c| c.get().is_map());
         if let Some(from) = def.by_kind.filter(|f| *f == 0 || !keyed) {
@@ -1017,6 +1022,22 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 Err(self.errorf(format!("error calling {name}: {e}")))
             }
         }
+    }
+
+    /// What the builtin `call` does with its evaluated arguments here, where no value is a
+    /// function: Go names the callee by its first argument's source text (`non-function
+    /// .Values.a of type float64`), and indexes that argument even when `call` is piped with
+    /// none, a runtime panic Helm reports as a failed render.
+    fn call_error(&mut self, node: Ctx<'t>, args: &'t [Arg], argv: &[V<'a>]) -> Error {
+        let Some(callee) = args.first() else {
+            return Error::Panic("runtime error: index out of range [0] with length 0".into());
+        };
+        let text = match argv.first().map(V::get) {
+            None | Some(Value::Nil) => "call of nil".to_string(),
+            Some(v) => format!("non-function {callee} of type {}", type_name(v)),
+        };
+        self.at(node);
+        self.errorf(format!("error calling call: {text}"))
     }
 
     /// Go's `validateType`: checks a computed value against a parameter type.

@@ -447,6 +447,16 @@ fn more_corners_match_helm() {
     check_golden(include_str!("testdata/corners2.json"));
 }
 
+/// `call` on values that are not functions (Go names the callee by its source text; piped
+/// with no argument, Go indexes past the end, a runtime panic that `include` and `tpl`
+/// report as their error), JSON of complex numbers (Go's encoder refuses them), and named
+/// integers in `toToml`/`toJson` and comparisons, including a `uint64` past 2^63. Recorded
+/// from helm 3.17.3.
+#[test]
+fn call_and_named_integers_match_helm() {
+    check_golden(include_str!("testdata/call_and_named_ints.json"));
+}
+
 /// Template source that is not UTF-8 (given as [`crate::yaml::go_string`] text): Go keeps
 /// the bytes of text and raw strings, while a double-quoted literal's invalid byte becomes
 /// U+FFFD (as `strconv.Unquote` decodes it). Expected bytes from helm 3.17.3.
