@@ -167,6 +167,8 @@ pub fn to_yaml_pretty(v: &Value) -> String {
 
 fn value_to_node_v3(v: &Value) -> Node {
     match v {
+        // go-yaml v3 writes a `time.Duration` as its text, other integer kinds as numbers.
+        Value::Object(o) if o.type_name() == "time.Duration" => Node::Str(o.format()),
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
         Value::Int(i) | Value::Int64(i) => Node::Int(*i),
@@ -178,8 +180,20 @@ fn value_to_node_v3(v: &Value) -> Node {
                 .map(|(k, v)| (k.clone(), value_to_node_v3(v)))
                 .collect(),
         ),
-        Value::Object(o) => Node::Str(object_text(o.as_ref())),
+        Value::Object(o) => {
+            go_int_node(o.as_ref()).unwrap_or_else(|| Node::Str(object_text(o.as_ref())))
+        }
     }
+}
+
+/// A named integer (`time.Month`, a semver's `uint64` fields, `time.Duration`) as the
+/// number both YAML encoders write for it; `None` for other objects.
+fn go_int_node(o: &dyn crate::value::Object) -> Option<Node> {
+    let n = o.go_int()?;
+    Some(match i64::try_from(n) {
+        Ok(i) => Node::Int(i),
+        Err(_) => Node::Uint(u64::try_from(n).ok()?),
+    })
 }
 
 /// `sigs.k8s.io/yaml.Marshal` of a value: like [`to_yaml`] but keeping the trailing newline.
@@ -269,7 +283,9 @@ fn value_to_node(v: &Value) -> Result<Node> {
             }
             Node::Map(pairs)
         }
-        Value::Object(o) => Node::Str(object_text(o.as_ref())),
+        Value::Object(o) => {
+            go_int_node(o.as_ref()).unwrap_or_else(|| Node::Str(object_text(o.as_ref())))
+        }
     })
 }
 

@@ -133,8 +133,9 @@ fn json_view_in(v: &Value, structs: bool) -> Result<Value, String> {
     let json_view = |x: &Value| json_view_in(x, structs);
     Ok(match v {
         Value::Object(o) if !structs && o.json_fields().is_some() => v.clone(),
-        // Kept for [`to_json`], which writes named integers exactly (a `uint64` past 2^63).
-        Value::Object(o) if !structs && o.go_int().is_some() => v.clone(),
+        // Kept: the JSON and YAML writers put named integers as exact numbers (a `uint64`
+        // past 2^63 would lose digits as a float).
+        Value::Object(o) if o.go_int().is_some() => v.clone(),
         Value::Object(o) if o.typed_list().is_some_and(|t| t.nil) => Value::Nil,
         Value::Object(o) if o.as_shared_map().is_some_and(|m| m.is_nil()) => Value::Nil,
         Value::Object(o) if o.typed_list().is_some() || o.as_shared_map().is_some() => {
@@ -582,6 +583,11 @@ fn to_toml(v: &Value) -> Result<String, String> {
         {
             toml_value(&t)
         }
+        Tv::Leaf(Value::Object(o)) if o.type_name() == "complex128" => {
+            Err("unsupported type for key '': complex128".into())
+        }
+        // Integer kinds of named types and `uint64` too (`time.Duration` as its text).
+        Tv::Leaf(Value::Object(o)) if o.go_int().is_some() => toml_value(&t),
         // An array of tables needs a key to hang from.
         Tv::Array(l) if !is_table_array(l) => toml_value(&t),
         _ => Err("toml: top-level values must be Go maps or structs".into()),
@@ -662,6 +668,9 @@ fn toml_value(t: &Tv) -> Result<String, String> {
         Value::String(s) => toml_quote(s),
         Value::Object(o) if o.type_name() == "time.Time" => {
             super::dates::toml_text(o.as_ref()).unwrap_or_else(|| format::go_quote(&o.format()))
+        }
+        Value::Object(o) if o.type_name() == "complex128" => {
+            return Err("unsupported type: complex128".into());
         }
         // BurntSushi writes integer kinds as numbers (a `time.Month` is its number), except
         // `time.Duration`, which it writes as its text.

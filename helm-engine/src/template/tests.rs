@@ -457,6 +457,14 @@ fn call_and_named_integers_match_helm() {
     check_golden(include_str!("testdata/call_and_named_ints.json"));
 }
 
+/// Named integers (`time.Month`, `time.Weekday`, a semver's `uint64` fields, a
+/// `time.Duration`) and complex numbers through `toYaml`, `toYamlPretty`, the JSON functions
+/// and `toToml`, at the top and nested. Recorded from helm 3.17.3.
+#[test]
+fn named_integers_serialise_as_in_helm() {
+    check_golden(include_str!("testdata/named_ints_serialised.json"));
+}
+
 /// Template source that is not UTF-8 (given as [`crate::yaml::go_string`] text): Go keeps
 /// the bytes of text and raw strings, while a double-quoted literal's invalid byte becomes
 /// U+FFFD (as `strconv.Unquote` decodes it). Expected bytes from helm 3.17.3.
