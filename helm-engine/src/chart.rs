@@ -92,6 +92,18 @@ pub struct Metadata {
     pub(crate) null_maintainer: bool,
     /// `dependencies` held a null entry (Helm's validation refuses it).
     pub(crate) null_dependency: bool,
+    /// List and map fields Chart.yaml set to an empty `[]` or `{}`: Go then holds an empty
+    /// slice or map, not nil, which `printf "%#v"` and `toToml` of `.Chart` show.
+    pub(crate) set_empty: SetEmpty,
+}
+
+/// Which of [`Metadata`]'s list and map fields were given empty (`[]`, `{}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SetEmpty {
+    pub(crate) sources: bool,
+    pub(crate) keywords: bool,
+    pub(crate) maintainers: bool,
+    pub(crate) annotations: bool,
 }
 
 /// A loaded chart and its subcharts.

@@ -219,6 +219,18 @@ pub(crate) fn decode(data: &[u8], file: &str, md: &mut Metadata) -> Result<()> {
             continue;
         };
         let s = "Metadata";
+        let empty = match v {
+            Node::Seq(items) => items.is_empty(),
+            Node::Map(pairs) => pairs.is_empty(),
+            _ => false,
+        };
+        match f {
+            "sources" => md.set_empty.sources = empty,
+            "keywords" => md.set_empty.keywords = empty,
+            "maintainers" => md.set_empty.maintainers = empty,
+            "annotations" => md.set_empty.annotations = empty,
+            _ => {}
+        }
         match f {
             "name" => set(&mut md.name, d.string(v, s, f)),
             "home" => set(&mut md.home, d.string(v, s, f)),

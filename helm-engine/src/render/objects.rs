@@ -659,7 +659,7 @@ impl Object for GoStruct {
     }
 }
 
-fn strings_field(name: &'static str, json: &'static str, xs: &[String]) -> Field {
+fn strings_field(name: &'static str, json: &'static str, xs: &[String], set_empty: bool) -> Field {
     Field::new(
         name,
         json,
@@ -667,15 +667,16 @@ fn strings_field(name: &'static str, json: &'static str, xs: &[String]) -> Field
         typed_slice(
             "[]string",
             xs.iter().map(|x| Value::String(x.clone())).collect(),
+            set_empty,
         ),
     )
     .nillable("[]string(nil)")
 }
 
 /// A slice field of Go type `type_name`: nil when it has no elements (as Helm's decoder leaves
-/// a field that Chart.yaml does not set).
-fn typed_slice(type_name: &'static str, items: Vec<Value>) -> Value {
-    if items.is_empty() {
+/// a field that Chart.yaml does not set), unless Chart.yaml gave it as `[]` (`set_empty`).
+fn typed_slice(type_name: &'static str, items: Vec<Value>, set_empty: bool) -> Value {
+    if items.is_empty() && !set_empty {
         TypedList::nil(type_name)
     } else {
         TypedList::of(type_name, items)
@@ -714,13 +715,13 @@ fn metadata_value(md: &Metadata) -> Value {
                     Field::new("Version", "version", true, s(&d.version)),
                     Field::new("Repository", "repository", false, s(&d.repository)),
                     Field::new("Condition", "condition", true, s(&d.condition)),
-                    strings_field("Tags", "tags", &d.tags),
+                    strings_field("Tags", "tags", &d.tags, false),
                     Field::new("Enabled", "enabled", true, Value::Bool(d.enabled)),
                     Field::new(
                         "ImportValues",
                         "import-values",
                         true,
-                        typed_slice("[]interface {}", d.import_values.clone()),
+                        typed_slice("[]interface {}", d.import_values.clone(), false),
                     )
                     .nillable("[]interface {}(nil)"),
                     Field::new("Alias", "alias", true, s(&d.alias)),
@@ -738,15 +739,15 @@ fn metadata_value(md: &Metadata) -> Value {
         vec![
             Field::new("Name", "name", true, s(&md.name)),
             Field::new("Home", "home", true, s(&md.home)),
-            strings_field("Sources", "sources", &md.sources),
+            strings_field("Sources", "sources", &md.sources, md.set_empty.sources),
             Field::new("Version", "version", true, s(&md.version)),
             Field::new("Description", "description", true, s(&md.description)),
-            strings_field("Keywords", "keywords", &md.keywords),
+            strings_field("Keywords", "keywords", &md.keywords, md.set_empty.keywords),
             Field::new(
                 "Maintainers",
                 "maintainers",
                 true,
-                typed_slice("[]*chart.Maintainer", maintainers),
+                typed_slice("[]*chart.Maintainer", maintainers, md.set_empty.maintainers),
             )
             .nillable("[]*chart.Maintainer(nil)"),
             Field::new("Icon", "icon", true, s(&md.icon)),
@@ -759,7 +760,7 @@ fn metadata_value(md: &Metadata) -> Value {
                 "Annotations",
                 "annotations",
                 true,
-                Value::Object(if annotations.is_empty() {
+                Value::Object(if annotations.is_empty() && !md.set_empty.annotations {
                     crate::value::SharedMap::nil_string_map()
                 } else {
                     crate::value::SharedMap::string_map(annotations)
@@ -771,7 +772,8 @@ fn metadata_value(md: &Metadata) -> Value {
                 "Dependencies",
                 "dependencies",
                 true,
-                typed_slice("[]*chart.Dependency", dependencies),
+                // Helm rebuilds the list from the charts it loads: nil when there are none.
+                typed_slice("[]*chart.Dependency", dependencies, false),
             )
             .nillable("[]*chart.Dependency(nil)"),
             Field::new("Type", "type", true, s(&md.chart_type)),
