@@ -18,7 +18,7 @@ mod convert;
 mod crypto;
 mod dates;
 pub(crate) mod goregex;
-mod helm;
+pub(crate) mod helm;
 mod lists;
 mod maths;
 mod misc;
@@ -28,7 +28,7 @@ mod strings;
 mod tests;
 
 #[cfg(test)]
-mod corner_tests;
+pub(crate) mod corner_tests;
 
 pub(crate) use convert::{to_f64, to_i64, to_string as strval};
 pub(crate) use helm::json_to_value;

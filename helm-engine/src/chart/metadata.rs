@@ -336,24 +336,15 @@ fn unmarshal_json_time(n: &Node) -> std::result::Result<(), String> {
 /// A string's bytes inside the quotes `json.Marshal` writes: HTML characters, U+2028/U+2029,
 /// control characters, quote and backslash escaped; bytes that are not UTF-8 as U+FFFD.
 fn json_escaped(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c if yaml::raw_byte(c).is_some() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
+    let valid: String = s
+        .chars()
+        .map(|c| match yaml::raw_byte(c) {
+            Some(_) => '\u{fffd}',
+            None => c,
+        })
+        .collect();
+    let mut out = String::with_capacity(valid.len());
+    crate::funcs::helm::json_chars(&mut out, &valid, true);
     out
 }
 

@@ -445,7 +445,10 @@ fn json_string(out: &mut String, s: &str, html: bool) {
     out.push('"');
 }
 
-fn json_chars(out: &mut String, s: &str, html: bool) {
+/// The characters of a JSON string as `encoding/json` (Go 1.22 and later) escapes them:
+/// quote, backslash, `\b \f \n \r \t` by name, other control characters, U+2028 and U+2029
+/// as `\u00XX`, and `<`, `>`, `&` too when `html`.
+pub(crate) fn json_chars(out: &mut String, s: &str, html: bool) {
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -453,6 +456,8 @@ fn json_chars(out: &mut String, s: &str, html: bool) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
             '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),

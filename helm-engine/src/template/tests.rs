@@ -465,6 +465,13 @@ fn named_integers_serialise_as_in_helm() {
     check_golden(include_str!("testdata/named_ints_serialised.json"));
 }
 
+/// The JSON functions escape `\b` and `\f` by name, as Go 1.22's encoder does, and other
+/// control, HTML and line-separator characters as `\u00XX`. Recorded from helm 3.17.3.
+#[test]
+fn json_control_escapes_match_helm() {
+    check_golden(include_str!("testdata/json_control_escapes.json"));
+}
+
 /// Template source that is not UTF-8 (given as [`crate::yaml::go_string`] text): Go keeps
 /// the bytes of text and raw strings, while a double-quoted literal's invalid byte becomes
 /// U+FFFD (as `strconv.Unquote` decodes it). Expected bytes from helm 3.17.3.

@@ -1126,34 +1126,10 @@ impl<'d> Lexer<'d> {
 /// A key path; its text is BurntSushi's `Key.String()`.
 type Key = Vec<String>;
 
-/// One part of a key as BurntSushi prints it: bare when it can be, else a basic string.
-fn maybe_quoted(k: &str) -> String {
-    if !k.is_empty() && k.chars().all(|c| is_bare_key_char(u32::from(c))) {
-        return k.to_string();
-    }
-    let mut out = String::from("\"");
-    for c in k.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn key_string(k: &[String]) -> String {
     k.iter()
-        .map(|p| maybe_quoted(p))
+        // Each part as BurntSushi prints a key: bare when it can be, else a basic string.
+        .map(|p| super::toml_key(p))
         .collect::<Vec<_>>()
         .join(".")
 }
