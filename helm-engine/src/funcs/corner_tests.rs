@@ -62,7 +62,7 @@ fn unwrap_case(out: &str) -> String {
 /// Checks a golden file of cases that need the whole engine (`.Chart`, `.Capabilities`,
 /// `.Files`, `.Subcharts`): each snippet is rendered through [`template`] as the only template
 /// of `mychart`, and must give helm's output byte for byte, or helm's error message.
-fn check_chart_golden(json: &str) {
+pub(crate) fn check_chart_golden(json: &str) {
     let golden: serde_json::Value = serde_json::from_str(json).unwrap();
     let values = golden["values"].as_str().unwrap();
     let mut failures = Vec::new();

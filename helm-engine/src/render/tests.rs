@@ -263,65 +263,15 @@ fn an_empty_release_name_is_not_provided() {
     assert_eq!(e.to_string(), "release name \"\": no name provided");
 }
 
-/// Checks a golden file of whole-engine cases recorded from helm 3.17.3 (`mychart` 0.1.0, the
-/// golden's `values` and optional `chart_yaml`): each snippet, wrapped as `define` + `include
-/// | b64enc` in `templates/t.yaml`, must give helm's output byte for byte, or its error.
-fn check_engine_golden(json: &str) {
-    use base64::Engine as _;
-    let golden: serde_json::Value = serde_json::from_str(json).unwrap();
-    let values = golden["values"].as_str().unwrap_or("");
-    let chart_yaml = golden["chart_yaml"]
-        .as_str()
-        .unwrap_or("apiVersion: v2\nname: mychart\nversion: 0.1.0\n");
-    let mut failures = Vec::new();
-    for case in golden["cases"].as_array().unwrap() {
-        let name = case["name"].as_str().unwrap();
-        let src = case["src"].as_str().unwrap();
-        let wrapped = format!(
-            "{{{{- define \"{name}\" }}}}{src}{{{{ end -}}}}\nx: {{{{ include \"{name}\" . | b64enc | quote }}}}\n"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("mychart");
-        std::fs::create_dir_all(root.join("templates")).unwrap();
-        std::fs::write(root.join("Chart.yaml"), chart_yaml).unwrap();
-        std::fs::write(root.join("values.yaml"), values).unwrap();
-        std::fs::write(root.join("templates/t.yaml"), wrapped).unwrap();
-        let opts = RenderOptions {
-            release_name: "rel".into(),
-            ..RenderOptions::default()
-        };
-        let got = crate::chart::load(&root)
-            .and_then(|c| template(c, &Map::new(), &opts))
-            .map_err(|e| e.to_string())
-            .map(|out| {
-                let b64 = out
-                    .find("x: \"")
-                    .map(|i| out[i + 4..].trim_end().trim_end_matches('"'))
-                    .unwrap_or("");
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .unwrap_or_default();
-                crate::template::tests::golden_text(&bytes)
-            });
-        let want = match (case.get("out"), case.get("err")) {
-            (Some(o), _) => Ok(o.as_str().unwrap().to_string()),
-            (None, Some(e)) => Err(e.as_str().unwrap().to_string()),
-            _ => panic!("case {name} has neither out nor err"),
-        };
-        if got != want {
-            failures.push(format!("{name}: {src}\n  want {want:?}\n  got  {got:?}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
 /// `toJson`, `toPrettyJson`, `toRawJson`, `mustToJson`, `toToml` and `toYaml` of the built-in
 /// objects (`.Chart`, `.Capabilities` and their parts, `.Release`, `.Files`, `.Template`),
 /// times, durations, semvers, nil in lists and maps, NaN and infinities, big numbers and typed
 /// slices: 342 cases recorded from helm 3.17.3.
 #[test]
 fn serialising_objects_matches_helm() {
-    check_engine_golden(include_str!("../template/testdata/json_objects.json"));
+    crate::funcs::corner_tests::check_chart_golden(include_str!(
+        "../template/testdata/json_objects.json"
+    ));
 }
 
 /// `toToml` of Go structs (`.Chart` with maintainers and annotations, `.Chart.Metadata`,
@@ -329,7 +279,9 @@ fn serialising_objects_matches_helm() {
 /// declaration order, nil fields left out, tables after values. Recorded from helm 3.17.3.
 #[test]
 fn toml_of_structs_matches_helm() {
-    check_engine_golden(include_str!("../template/testdata/toml_objects.json"));
+    crate::funcs::corner_tests::check_chart_golden(include_str!(
+        "../template/testdata/toml_objects.json"
+    ));
 }
 
 /// `toToml` of maps built by templates and shared through variables, `.Values`, `.Release`,
@@ -337,7 +289,7 @@ fn toml_of_structs_matches_helm() {
 /// empty tables, times, durations, semvers, NaN and `.Capabilities`. Recorded from helm 3.17.3.
 #[test]
 fn toml_of_template_values_matches_helm() {
-    check_engine_golden(include_str!(
+    crate::funcs::corner_tests::check_chart_golden(include_str!(
         "../template/testdata/toml_values_objects.json"
     ));
 }
