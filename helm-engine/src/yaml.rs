@@ -529,10 +529,7 @@ fn word_scan_error(e: Error, src: &str) -> Error {
     // objects to the comment glued to it).
     if info == COMMENT_UNSPACED && index > 0 && chars.get(index - 1) == Some(&',') {
         let comma = index - 1;
-        let line_start = chars[..comma]
-            .iter()
-            .rposition(|&c| c == '\n')
-            .map_or(0, |p| p + 1);
+        let line_start = keys::lf_line_start(&chars, comma);
         if chars[line_start..comma].iter().all(|&c| c == ' ') {
             let line0 = chars[..comma].iter().filter(|&&c| c == '\n').count();
             let problem = if keys::after_node_indicator(&chars, comma) {

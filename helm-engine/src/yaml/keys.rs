@@ -197,6 +197,15 @@ fn lex(chars: &[char]) -> Lexed {
     (out, tab, flows)
 }
 
+/// Where the line holding `chars[i]` starts, a line ending at `\n` only (a lone `\r` does
+/// not break it, unlike [`line_start`]).
+pub(super) fn lf_line_start(chars: &[char], i: usize) -> usize {
+    chars[..i]
+        .iter()
+        .rposition(|&c| c == '\n')
+        .map_or(0, |p| p + 1)
+}
+
 fn line_start(chars: &[char], i: usize) -> usize {
     chars[..i]
         .iter()
@@ -364,10 +373,7 @@ pub(super) fn after_node_indicator(chars: &[char], index: usize) -> bool {
             i -= 1;
         }
         // A comment runs from a `#` after a blank to the end of its line.
-        let line_start = chars[..i]
-            .iter()
-            .rposition(|&c| c == '\n')
-            .map_or(0, |p| p + 1);
+        let line_start = lf_line_start(chars, i);
         let comment = (line_start..i)
             .find(|&j| chars[j] == '#' && (j == line_start || matches!(chars[j - 1], ' ' | '\t')));
         match comment {
@@ -454,10 +460,7 @@ pub(super) fn bad_tag_line(chars: &[char], index: usize) -> Option<usize> {
     let end = index.min(chars.len());
     let line_of = |i: usize| chars[..i].iter().filter(|&&c| c == '\n').count();
     let here = line_of(end);
-    let mut start = chars[..end]
-        .iter()
-        .rposition(|&c| c == '\n')
-        .map_or(0, |p| p + 1);
+    let mut start = lf_line_start(chars, end);
     for _ in 0..2 {
         let mut i = start;
         while i < chars.len() && matches!(chars[i], ' ' | '\t') {
@@ -483,10 +486,7 @@ pub(super) fn bad_tag_line(chars: &[char], index: usize) -> Option<usize> {
         if start == 0 {
             break;
         }
-        start = chars[..start - 1]
-            .iter()
-            .rposition(|&c| c == '\n')
-            .map_or(0, |p| p + 1);
+        start = lf_line_start(chars, start - 1);
     }
     None
 }
@@ -497,10 +497,7 @@ pub(super) fn bad_tag_line(chars: &[char], index: usize) -> Option<usize> {
 pub(super) fn alias_key(chars: &[char], index: usize) -> Option<(String, usize, bool)> {
     let end = index.min(chars.len());
     let named = |c: &char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
-    let mut start = chars[..end]
-        .iter()
-        .rposition(|&c| c == '\n')
-        .map_or(0, |p| p + 1);
+    let mut start = lf_line_start(chars, end);
     for _ in 0..2 {
         let mut i = start;
         while i < chars.len() && chars[i] == ' ' {
@@ -523,10 +520,7 @@ pub(super) fn alias_key(chars: &[char], index: usize) -> Option<(String, usize, 
         if start == 0 {
             break;
         }
-        start = chars[..start - 1]
-            .iter()
-            .rposition(|&c| c == '\n')
-            .map_or(0, |p| p + 1);
+        start = lf_line_start(chars, start - 1);
     }
     None
 }
