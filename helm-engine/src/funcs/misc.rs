@@ -729,19 +729,14 @@ impl Object for SemVer {
     fn format_verb(&self, spec: &str) -> Option<String> {
         use crate::template::format::sprintf;
         let verb = spec.chars().last().unwrap_or('v');
+        let s = |x: &str| sprintf(spec, &[&Value::String(x.to_string())]);
         if verb == 'v' {
             // `%#v` with a width, precision or space: Go syntax with the directive applied
             // to each field.
-            let num = |n: u64| sprintf(spec, &[&GoInt::uint64(n)]);
-            let s = |x: &str| sprintf(spec, &[&Value::String(x.to_string())]);
+            let [major, minor, patch, pre, meta, original] =
+                self.fields(|n| sprintf(spec, &[&GoInt::uint64(n)]), s);
             return Some(format!(
-                "&semver.Version{{major:{}, minor:{}, patch:{}, pre:{}, metadata:{}, original:{}}}",
-                num(self.major),
-                num(self.minor),
-                num(self.patch),
-                s(&self.pre),
-                s(&self.meta),
-                s(&self.original)
+                "&semver.Version{{major:{major}, minor:{minor}, patch:{patch}, pre:{pre}, metadata:{meta}, original:{original}}}"
             ));
         }
         if matches!(verb, 's' | 'q' | 'x' | 'X') {
@@ -749,25 +744,16 @@ impl Object for SemVer {
         }
         let num = |n: u64| -> String {
             if matches!(verb, 'd' | 'x' | 'X' | 'o' | 'O' | 'b' | 'c' | 'q' | 'U') {
-                sprintf(spec, &[&Value::Int(n as i64)])
+                sprintf(spec, &[&GoInt::uint64(n)])
             } else {
                 // Go prints the number as `v` with the directive's flags (a sign for `+`).
                 format!(
                     "%!{verb}(uint64={})",
-                    sprintf(&spec.replace(verb, "d"), &[&Value::Int(n as i64)])
+                    sprintf(&spec.replace(verb, "d"), &[&GoInt::uint64(n)])
                 )
             }
         };
-        let s = |x: &str| sprintf(spec, &[&Value::String(x.to_string())]);
-        Some(format!(
-            "&{{{} {} {} {} {} {}}}",
-            num(self.major),
-            num(self.minor),
-            num(self.patch),
-            s(&self.pre),
-            s(&self.meta),
-            s(&self.original)
-        ))
+        Some(format!("&{{{}}}", self.fields(num, s).join(" ")))
     }
     fn go_syntax(&self) -> String {
         let q = crate::template::format::go_quote;
@@ -784,6 +770,19 @@ impl Object for SemVer {
 }
 
 impl SemVer {
+    /// The struct's fields in declaration order, the numbers through `num` and the strings
+    /// through `text`, as `fmt` prints a `*semver.Version` under a non-string verb.
+    fn fields(&self, num: impl Fn(u64) -> String, text: impl Fn(&str) -> String) -> [String; 6] {
+        [
+            num(self.major),
+            num(self.minor),
+            num(self.patch),
+            text(&self.pre),
+            text(&self.meta),
+            text(&self.original),
+        ]
+    }
+
     fn canonical(&self) -> String {
         let mut s = format!("{}.{}.{}", self.major, self.minor, self.patch);
         if !self.pre.is_empty() {

@@ -472,6 +472,14 @@ fn json_control_escapes_match_helm() {
     check_golden(include_str!("testdata/json_control_escapes.json"));
 }
 
+/// `printf` of a semver under every verb and a few flags, with version numbers past
+/// `int64`'s range (Go prints the `uint64` fields, never a wrapped negative). Recorded from
+/// helm 3.17.3.
+#[test]
+fn semver_printf_matches_helm() {
+    check_golden(include_str!("testdata/semver_printf.json"));
+}
+
 /// Template source that is not UTF-8 (given as [`crate::yaml::go_string`] text): Go keeps
 /// the bytes of text and raw strings, while a double-quoted literal's invalid byte becomes
 /// U+FFFD (as `strconv.Unquote` decodes it). Expected bytes from helm 3.17.3.
