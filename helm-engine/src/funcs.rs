@@ -110,6 +110,9 @@ pub(crate) enum Imp {
     And,
     /// Go's short-circuit `or`.
     Or,
+    /// Go's `call`, which the executor answers itself: no template value is a function, and
+    /// its error names the callee by the first argument's source text.
+    Call,
 }
 
 /// A function: Go's parameter list and the implementation.

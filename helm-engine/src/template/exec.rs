@@ -969,7 +969,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
             let v = self.validate(f, param(num_in - 1))?;
             argv.push(v);
         }
-        if name == "call" {
+        if matches!(def.imp, Imp::Call) {
             return Err(self.call_error(node, args, &argv));
         }
         // An index into a map keeps its type: Go checks it against the key type.
@@ -1000,7 +1000,7 @@ impl<'t, 'a> State<'t, 'a, '_, '_> {
                 f(&refs).map(V::own)
             }
             Imp::Ctx(f) => f(&mut *self.sh, argv),
-            Imp::And | Imp::Or => Ok(V::invalid()),
+            Imp::And | Imp::Or | Imp::Call => Ok(V::invalid()),
         };
         match result {
             Ok(v) => {
