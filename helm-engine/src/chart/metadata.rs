@@ -225,20 +225,20 @@ pub(crate) fn decode(data: &[u8], file: &str, md: &mut Metadata) -> Result<()> {
             _ => false,
         };
         match f {
-            "sources" => md.set_empty.sources = empty,
-            "keywords" => md.set_empty.keywords = empty,
-            "maintainers" => md.set_empty.maintainers = empty,
-            "annotations" => md.set_empty.annotations = empty,
-            _ => {}
-        }
-        match f {
             "name" => set(&mut md.name, d.string(v, s, f)),
             "home" => set(&mut md.home, d.string(v, s, f)),
-            "sources" => set(&mut md.sources, d.strings(v, s, f)),
+            "sources" => {
+                md.set_empty.sources = empty;
+                set(&mut md.sources, d.strings(v, s, f));
+            }
             "version" => set(&mut md.version, d.string(v, s, f)),
             "description" => set(&mut md.description, d.string(v, s, f)),
-            "keywords" => set(&mut md.keywords, d.strings(v, s, f)),
+            "keywords" => {
+                md.set_empty.keywords = empty;
+                set(&mut md.keywords, d.strings(v, s, f));
+            }
             "maintainers" => {
+                md.set_empty.maintainers = empty;
                 if let Some(list) = d.struct_list(v, "Metadata", f, "Maintainer", decode_maintainer)
                 {
                     md.null_maintainer = list.iter().any(Option::is_none);
@@ -251,7 +251,10 @@ pub(crate) fn decode(data: &[u8], file: &str, md: &mut Metadata) -> Result<()> {
             "tags" => set(&mut md.tags, d.string(v, s, f)),
             "appVersion" => set(&mut md.app_version, d.string(v, s, f)),
             "deprecated" => set(&mut md.deprecated, d.boolean(v, s, f)),
-            "annotations" => set(&mut md.annotations, d.string_map(v, s, f)),
+            "annotations" => {
+                md.set_empty.annotations = empty;
+                set(&mut md.annotations, d.string_map(v, s, f));
+            }
             "kubeVersion" => set(&mut md.kube_version, d.string(v, s, f)),
             "dependencies" => {
                 if let Some(list) = d.struct_list(v, "Metadata", f, "Dependency", decode_dependency)
