@@ -34,14 +34,14 @@ fn alloc_release(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % ks.len();
             ours.allocate("s", &ks[i]).unwrap();
-            ours.release(&ks[i]).unwrap();
+            ours.release("s", &ks[i]).unwrap();
         })
     });
     g.bench_function("mutex-reference", |b| {
         b.iter(|| {
             i = (i + 1) % ks.len();
             reference.allocate("s", &ks[i]).unwrap();
-            reference.release(&ks[i]).unwrap();
+            reference.release("s", &ks[i]).unwrap();
         })
     });
     g.finish();
@@ -56,14 +56,14 @@ fn static_and_random(c: &mut Criterion) {
     c.bench_function("static-dual-stack-alloc-release", |b| {
         b.iter(|| {
             ipam.allocate_with("s", "static.ns/eth0", &req).unwrap();
-            ipam.release("static.ns/eth0").unwrap();
+            ipam.release("s", "static.ns/eth0").unwrap();
         })
     });
     c.bench_function("random-dual-stack-alloc-release", |b| {
         b.iter(|| {
             ipam.allocate_with("s", "random.ns/eth0", &Request::random())
                 .unwrap();
-            ipam.release("random.ns/eth0").unwrap();
+            ipam.release("s", "random.ns/eth0").unwrap();
         })
     });
 }

@@ -1,18 +1,26 @@
 //! [`Ipam`]: owners, subnets and the lock-free claim path put together.
 //!
-//! Owners live in 16 shards, each a small mutex-protected map chosen by the owner key's hash,
-//! so allocations for different owners rarely meet. Sixteen is plenty for the few cores a
-//! controller runs on, and keeps every shard's hot fields in L1: with 64, each operation
-//! touched cold shard lines (twice the cache misses of one global map).
+//! An owner key names an allocation *within a subnet*, as Kube-OVN keys a pod's NIC per
+//! subnet: the same key may hold addresses in two subnets, and each subnet keeps the index of
+//! its own owners. So two threads allocating in two subnets share no lock and write no common
+//! cache line, which a global owner index cannot give: whatever shard a key hashes to, the
+//! other core wrote it last half of the time, and on a machine whose cores sit on different
+//! dies each such line costs a few hundred nanoseconds.
 //!
-//! What every holder of a shard writes (the mutex word, the index header, the arena's
-//! counters) fits in one 128-byte block; what a thread can write on its own (its records' free
-//! lists and pages, its random MACs' uniqueness set) is in its lane, so two threads working on
-//! different subnets share the shard block and their owners' index lines, not more.
+//! A subnet's owners live in 16 shards, each a small mutex-protected map chosen by the owner
+//! key's hash, so threads sharing a subnet rarely meet. Sixteen is plenty for the few cores a
+//! controller runs on, and keeps every shard's hot fields in L1. What every holder of a shard
+//! writes (the mutex word, the index header, the arena's counters) fits in one 128-byte
+//! block; what a thread can write on its own (its records' free lists and pages) is in its
+//! lane.
 //!
-//! Every shard keeps its own `Arc` of the subnet registry, which changes only while a writer
-//! holds *all* shards: holding one shard is then enough to read the registry, without a
-//! shared counter that both cores would write.
+//! Each thread also has a *view* (one per [`lane`], padded): a mutex holding the subnet
+//! registry and the set of MACs drawn in that lane. An operation holds its view from start to
+//! end, so finding a subnet by name reads the registry without writing a reference count both
+//! cores would share, and a random MAC (drawn with its lane in its low bits) is made unique in
+//! the caller's own set. Adding or removing a subnet takes every view; updating one takes its
+//! shards. Lock order: views by index, then one subnet's shards by index.
+//!
 //! Addresses are claimed by compare-and-swap in the subnet's bitmap while the owner's shard is
 //! held; the claim, not the shard, is what makes an address unique.
 
@@ -22,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{IpamError, Result};
 pub(crate) use crate::owners::Record;
-use crate::owners::{Entry, Key, LANES, MAX_OWNER_LEN, MacSet, Owners, Padded, hash_key, lane};
+use crate::owners::{Entry, Key, LANES, MAX_OWNER_LEN, MacSet, Owners, hash_key, lane};
 use crate::subnet::Subnet;
 use crate::types::{
     AddressRequest, Allocation, Family, MacAddr, MacRequest, Request, RestoreConflict,
@@ -41,108 +49,147 @@ impl Record {
         }
     }
 
-    fn holds(&self, subnet: u32, ip: IpAddr) -> bool {
-        self.subnet == subnet
-            && match ip {
-                IpAddr::V4(a) => self.v4 == Some(a),
-                IpAddr::V6(a) => self.v6 == Some(a),
-            }
+    fn holds(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.v4 == Some(a),
+            IpAddr::V6(a) => self.v6 == Some(a),
+        }
     }
 }
 
+/// Subnets by name. Replaced whole (copy on write) when a subnet is added or removed.
 #[derive(Default)]
-pub(crate) struct Registry {
-    by_name: HashMap<Arc<str>, Arc<Subnet>, Hasher>,
-    /// Indexed by subnet id (ids are small and never reused).
-    by_id: Vec<Option<Arc<Subnet>>>,
+struct Registry {
+    by_name: HashMap<Arc<str>, Arc<Slot>, Hasher>,
 }
 
 impl Registry {
-    fn id(&self, id: u32) -> Option<&Arc<Subnet>> {
-        self.by_id.get(id as usize).and_then(Option::as_ref)
-    }
-
-    fn with(&self, s: Arc<Subnet>) -> Registry {
+    fn with(&self, s: Arc<Slot>) -> Registry {
         let mut by_name = self.by_name.clone();
-        let mut by_id = self.by_id.clone();
-        by_name.insert(s.name.clone(), s.clone());
-        let i = s.id as usize;
-        if by_id.len() <= i {
-            by_id.resize(i + 1, None);
-        }
-        by_id[i] = Some(s);
-        Registry { by_name, by_id }
+        by_name.insert(s.name.clone(), s);
+        Registry { by_name }
     }
 
     fn without(&self, name: &str) -> Registry {
         let mut by_name = self.by_name.clone();
-        let mut by_id = self.by_id.clone();
-        if let Some(s) = by_name.remove(name) {
-            by_id[s.id as usize] = None;
+        by_name.remove(name);
+        Registry { by_name }
+    }
+
+    fn get(&self, name: &str) -> Result<&Arc<Slot>> {
+        self.by_name
+            .get(name)
+            .ok_or_else(|| IpamError::SubnetNotFound {
+                subnet: name.to_owned(),
+            })
+    }
+
+    /// The subnets, sorted by name.
+    fn sorted(&self) -> Vec<&Arc<Slot>> {
+        let mut v: Vec<&Arc<Slot>> = self.by_name.values().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+}
+
+/// One subnet as registered: its owner shards. The subnet's configuration and bitmaps are in
+/// every shard (see [`ShardState::subnet`]), so an update replaces them under the shards.
+struct Slot {
+    name: Arc<str>,
+    shards: Box<[Shard]>,
+}
+
+impl Slot {
+    fn new(subnet: Arc<Subnet>, hasher: &Hasher) -> Slot {
+        Slot {
+            name: subnet.name.clone(),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Shard(Mutex::new(ShardState {
+                        owners: Owners::new(hasher.clone()),
+                        subnet: subnet.clone(),
+                    }))
+                })
+                .collect(),
         }
-        Registry { by_name, by_id }
+    }
+
+    fn lock(&self, shard: usize) -> MutexGuard<'_, ShardState> {
+        lock(&self.shards[shard].0)
+    }
+
+    fn lock_all(&self) -> Vec<MutexGuard<'_, ShardState>> {
+        self.shards.iter().map(|s| lock(&s.0)).collect()
+    }
+
+    /// The subnet's current configuration and bitmaps.
+    fn subnet(&self) -> Arc<Subnet> {
+        self.lock(0).subnet.clone()
+    }
+
+    /// The first owner (in shard order) whose record satisfies `pred`. Takes each shard in
+    /// turn: the caller must hold none of them.
+    fn find_owner(&self, pred: &impl Fn(&Record) -> bool) -> Option<String> {
+        self.shards.iter().find_map(|s| {
+            lock(&s.0)
+                .owners
+                .iter()
+                .find(|(_, r)| pred(r))
+                .map(|(o, _)| o.to_string())
+        })
     }
 }
 
 /// What one shard's mutex guards, inline in one 128-byte block with the mutex word (see
 /// the `shard_is_one_block` test): first what every operation writes, which shares the
-/// mutex word's cache line, then what operations only read, on the other line. What a
-/// thread writes on its own lives in its lane, boxed and padded.
+/// mutex word's cache line, then what operations only read.
 #[repr(C)]
 struct ShardState {
     owners: Owners,
-    registry: Arc<Registry>,
-    /// MACs whose [`mac_shard`] is this shard, by [`mac_lane`].
-    macs: Box<[Padded<MacSet>; LANES]>,
-}
-
-impl ShardState {
-    /// The set that decides whether `m` is taken.
-    fn mac_set(&mut self, m: MacAddr) -> &mut MacSet {
-        &mut self.macs[mac_lane(m)]
-    }
+    /// The subnet, the same `Arc` in each of its shards: holding any one shard is enough to
+    /// read it, and an update, which holds them all, replaces it everywhere.
+    subnet: Arc<Subnet>,
 }
 
 #[repr(align(128))]
 struct Shard(Mutex<ShardState>);
 
-/// The shard a MAC's uniqueness entry lives in. Random MACs are drawn so that this is the
-/// owner's shard, which keeps an allocation to one lock.
-fn mac_shard(m: MacAddr) -> usize {
-    usize::from(m.0[5]) % SHARDS
+/// What one lane's view holds: the registry, and the MACs whose [`mac_lane`] is this lane.
+struct View {
+    registry: Arc<Registry>,
+    macs: MacSet,
 }
 
-/// The lane of its shard a MAC's uniqueness entry lives in. Random MACs are drawn in the
-/// allocating thread's lane, so two threads adding MACs to one shard write different sets.
+#[repr(align(128))]
+struct ViewCell(Mutex<View>);
+
+/// The view whose set decides whether `m` is taken. Random MACs are drawn with the
+/// allocating thread's lane here, so a thread adds its MACs to the set it already holds.
 fn mac_lane(m: MacAddr) -> usize {
-    usize::from(m.0[5] >> SHARDS.trailing_zeros()) % LANES
+    usize::from(m.0[5]) % LANES
 }
 
-/// A random locally administered unicast MAC whose [`mac_shard`] is `shard` and whose
-/// [`mac_lane`] is `lane`.
-pub(crate) fn random_mac(shard: usize, lane: usize) -> MacAddr {
-    const TAG_BITS: u32 = SHARDS.trailing_zeros() + LANES.trailing_zeros();
+/// A random locally administered unicast MAC whose [`mac_lane`] is `lane`.
+pub(crate) fn random_mac(lane: usize) -> MacAddr {
+    const TAG_BITS: u32 = LANES.trailing_zeros();
     let mut b = [0u8; 6];
     b.copy_from_slice(&fastrand::u64(..).to_le_bytes()[..6]);
     b[0] = (b[0] & 0xfc) | 0x02;
-    let tag = (lane << SHARDS.trailing_zeros()) | shard;
-    b[5] = (b[5] & !((1u8 << TAG_BITS) - 1)) | tag as u8;
+    b[5] = (b[5] & !((1u8 << TAG_BITS) - 1)) | lane as u8;
     MacAddr(b)
 }
 
 /// Splits static addresses into one per family.
 pub(crate) fn split_statics(ips: &[IpAddr]) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
     let mut out = (None, None);
-    {
-        for ip in ips {
-            match ip {
-                IpAddr::V4(a) if out.0.is_none() => out.0 = Some(*a),
-                IpAddr::V6(a) if out.1.is_none() => out.1 = Some(*a),
-                _ => {
-                    return Err(IpamError::DuplicateFamily {
-                        family: Family::of(ip),
-                    });
-                }
+    for ip in ips {
+        match ip {
+            IpAddr::V4(a) if out.0.is_none() => out.0 = Some(*a),
+            IpAddr::V6(a) if out.1.is_none() => out.1 = Some(*a),
+            _ => {
+                return Err(IpamError::DuplicateFamily {
+                    family: Family::of(ip),
+                });
             }
         }
     }
@@ -168,11 +215,7 @@ fn held_text(r: &Record) -> String {
 
 enum Failure {
     Error(IpamError),
-    IpInUse {
-        subnet: u32,
-        name: String,
-        ip: IpAddr,
-    },
+    IpInUse { name: String, ip: IpAddr },
     MacInUse(MacAddr),
 }
 
@@ -180,6 +223,12 @@ impl From<IpamError> for Failure {
     fn from(e: IpamError) -> Failure {
         Failure::Error(e)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a shard or view cannot leave a half-written record (inserts are
+    // single map operations), so a poisoned lock is still consistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The allocator. Share it by reference or `Arc`; every method takes `&self`.
@@ -192,11 +241,11 @@ impl From<IpamError> for Failure {
 /// let a = ipam.allocate("ovn-default", "web-0.default/eth0")?;
 /// assert_eq!(a.v4, Some("10.16.0.11".parse().unwrap()));
 /// assert_eq!(ipam.allocate("ovn-default", "web-0.default/eth0")?, a); // idempotent
-/// assert_eq!(ipam.release("web-0.default/eth0"), Some(a));
+/// assert_eq!(ipam.release("ovn-default", "web-0.default/eth0"), Some(a));
 /// # Ok::<(), ipam::IpamError>(())
 /// ```
 pub struct Ipam {
-    shards: Box<[Shard]>,
+    views: Box<[ViewCell; LANES]>,
     /// Serialises subnet changes and restores; holds the next subnet id.
     writer: Mutex<u32>,
     hasher: Hasher,
@@ -216,11 +265,7 @@ impl std::fmt::Debug for Ipam {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding a shard cannot leave a half-written record (inserts are single
-    // map operations), so a poisoned lock is still consistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+type ViewGuard<'a> = MutexGuard<'a, View>;
 
 impl Ipam {
     /// An empty allocator.
@@ -228,17 +273,12 @@ impl Ipam {
         let registry = Arc::new(Registry::default());
         let hasher = Hasher::default();
         Ipam {
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Shard(Mutex::new(ShardState {
-                        registry: registry.clone(),
-                        owners: Owners::new(hasher.clone()),
-                        macs: Box::new(std::array::from_fn(|_| {
-                            Padded(MacSet::new(hasher.clone()))
-                        })),
-                    }))
-                })
-                .collect(),
+            views: Box::new(std::array::from_fn(|_| {
+                ViewCell(Mutex::new(View {
+                    registry: registry.clone(),
+                    macs: MacSet::new(hasher.clone()),
+                }))
+            })),
             writer: Mutex::new(0),
             hasher,
         }
@@ -250,54 +290,61 @@ impl Ipam {
         (h, (h >> 32) as usize % SHARDS)
     }
 
-    fn lock_all(&self) -> Vec<MutexGuard<'_, ShardState>> {
-        self.shards.iter().map(|s| lock(&s.0)).collect()
+    fn view(&self, l: usize) -> ViewGuard<'_> {
+        lock(&self.views[l].0)
     }
 
-    /// Locks `a` and, if different, `b`, in index order so two callers never deadlock.
-    fn lock_pair(
-        &self,
-        a: usize,
-        b: Option<usize>,
-    ) -> (
-        MutexGuard<'_, ShardState>,
-        Option<MutexGuard<'_, ShardState>>,
-    ) {
+    fn lock_views(&self) -> Vec<ViewGuard<'_>> {
+        self.views.iter().map(|v| lock(&v.0)).collect()
+    }
+
+    /// Locks view `a` and, if different, view `b`, in index order.
+    fn view_pair(&self, a: usize, b: Option<usize>) -> (ViewGuard<'_>, Option<ViewGuard<'_>>) {
         match b {
             Some(b) if b != a => {
                 if a < b {
-                    let ga = lock(&self.shards[a].0);
-                    (ga, Some(lock(&self.shards[b].0)))
+                    let ga = self.view(a);
+                    (ga, Some(self.view(b)))
                 } else {
-                    let gb = lock(&self.shards[b].0);
-                    (lock(&self.shards[a].0), Some(gb))
+                    let gb = self.view(b);
+                    (self.view(a), Some(gb))
                 }
             }
-            _ => (lock(&self.shards[a].0), None),
+            _ => (self.view(a), None),
         }
     }
 
+    /// The registry as of now (for scans that need not hold a view).
     fn registry(&self) -> Arc<Registry> {
-        lock(&self.shards[0].0).registry.clone()
+        self.view(lane()).registry.clone()
     }
 
-    fn set_registry(guards: &mut [MutexGuard<'_, ShardState>], r: Registry) {
+    fn set_registry(views: &mut [ViewGuard<'_>], r: Registry) {
         let r = Arc::new(r);
-        for g in guards {
-            g.registry = r.clone();
+        for v in views {
+            v.registry = r.clone();
         }
+    }
+
+    /// A subnet's current configuration and bitmaps.
+    fn subnet(&self, name: &str) -> Result<Arc<Subnet>> {
+        let v = self.view(lane());
+        let s = v.registry.get(name)?.subnet();
+        Ok(s)
     }
 
     /// Adds a subnet. Fails, changing nothing, on an invalid spec or an existing name.
     pub fn add_subnet(&self, spec: SubnetSpec) -> Result<()> {
         let mut next_id = lock(&self.writer);
         let subnet = Arc::new(Subnet::build(*next_id, &spec)?);
-        let mut guards = self.lock_all();
-        if guards[0].registry.by_name.contains_key(spec.name.as_str()) {
+        let mut views = self.lock_views();
+        if views[0].registry.by_name.contains_key(spec.name.as_str()) {
             return Err(IpamError::SubnetExists { subnet: spec.name });
         }
-        let r = guards[0].registry.with(subnet);
-        Self::set_registry(&mut guards, r);
+        let r = views[0]
+            .registry
+            .with(Arc::new(Slot::new(subnet, &self.hasher)));
+        Self::set_registry(&mut views, r);
         *next_id += 1;
         Ok(())
     }
@@ -308,22 +355,12 @@ impl Ipam {
     /// allocation would end up outside the CIDR or on the gateway, network or broadcast.
     pub fn update_subnet(&self, spec: SubnetSpec) -> Result<()> {
         let _w = lock(&self.writer);
-        let id = match self.registry().by_name.get(spec.name.as_str()) {
-            Some(s) => s.id,
-            None => return Err(IpamError::SubnetNotFound { subnet: spec.name }),
-        };
-        let new = Subnet::build(id, &spec)?;
-        let mut guards = self.lock_all();
-        let old = guards[0]
-            .registry
-            .id(id)
-            .cloned()
-            .expect("registered subnet");
-        let held: Vec<(Key<'_>, Record)> = guards
-            .iter()
-            .flat_map(|g| g.owners.iter())
-            .filter(|(_, r)| r.subnet == id)
-            .collect();
+        // The registry changes only under `writer`, so this slot stays registered.
+        let slot = self.registry().get(spec.name.as_str())?.clone();
+        let mut guards = slot.lock_all();
+        let old = guards[0].subnet.clone();
+        let new = Subnet::build(old.id, &spec)?;
+        let held: Vec<(Key<'_>, Record)> = guards.iter().flat_map(|g| g.owners.iter()).collect();
         for (owner, rec) in &held {
             for ip in rec.allocation().ips() {
                 let ok = new
@@ -346,83 +383,55 @@ impl Ipam {
         }
         drop(held);
         new.carry_history(&old);
-        let r = guards[0].registry.with(Arc::new(new));
-        Self::set_registry(&mut guards, r);
+        let new = Arc::new(new);
+        for g in &mut guards {
+            g.subnet = new.clone();
+        }
         Ok(())
     }
 
     /// Removes a subnet that holds no allocations.
     pub fn remove_subnet(&self, name: &str) -> Result<()> {
         let _w = lock(&self.writer);
-        let mut guards = self.lock_all();
-        let Some(s) = guards[0].registry.by_name.get(name).cloned() else {
-            return Err(IpamError::SubnetNotFound {
-                subnet: name.to_owned(),
-            });
-        };
-        let n = guards
-            .iter()
-            .map(|g| g.owners.iter().filter(|(_, r)| r.subnet == s.id).count())
-            .sum();
+        let mut views = self.lock_views();
+        let slot = views[0].registry.get(name)?.clone();
+        let n: usize = slot.lock_all().iter().map(|g| g.owners.len()).sum();
         if n > 0 {
             return Err(IpamError::SubnetInUse {
                 subnet: name.to_owned(),
                 allocations: n,
             });
         }
-        let r = guards[0].registry.without(name);
-        Self::set_registry(&mut guards, r);
+        let r = views[0].registry.without(name);
+        Self::set_registry(&mut views, r);
         Ok(())
     }
 
     /// Names of all subnets, sorted.
     pub fn subnet_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .registry()
-            .by_name
-            .keys()
-            .map(|k| k.to_string())
-            .collect();
-        v.sort();
-        v
+        let reg = self.registry();
+        reg.sorted().iter().map(|s| s.name.to_string()).collect()
     }
 
     /// The configuration a subnet was last added or updated with.
     pub fn subnet_spec(&self, name: &str) -> Option<SubnetSpec> {
-        self.registry().by_name.get(name).map(|s| s.spec.clone())
+        self.subnet(name).ok().map(|s| s.spec.clone())
     }
 
     /// The gateways of a subnet (given or defaulted), IPv4 first.
     pub fn gateways(&self, name: &str) -> Result<Vec<IpAddr>> {
-        let reg = self.registry();
-        let s = reg
-            .by_name
-            .get(name)
-            .ok_or_else(|| IpamError::SubnetNotFound {
-                subnet: name.to_owned(),
-            })?;
+        let s = self.subnet(name)?;
         Ok(s.v4.iter().chain(s.v6.iter()).map(|f| f.gateway).collect())
     }
 
     /// Exact usage of a subnet and its pools.
     pub fn usage(&self, name: &str) -> Result<SubnetUsage> {
-        let s = self.registry().by_name.get(name).cloned().ok_or_else(|| {
-            IpamError::SubnetNotFound {
-                subnet: name.to_owned(),
-            }
-        })?;
-        Ok(s.usage())
+        Ok(self.subnet(name)?.usage())
     }
 
     /// Bytes held by the address bitmaps of a subnet (not counting owner bookkeeping).
     pub fn bitmap_bytes(&self, name: &str) -> Result<usize> {
-        let reg = self.registry();
-        let s = reg
-            .by_name
-            .get(name)
-            .ok_or_else(|| IpamError::SubnetNotFound {
-                subnet: name.to_owned(),
-            })?;
+        let s = self.subnet(name)?;
         Ok(s.v4
             .iter()
             .chain(s.v6.iter())
@@ -430,45 +439,35 @@ impl Ipam {
             .sum())
     }
 
-    /// Allocates the next free addresses (one per family) and a random MAC for `owner`.
+    /// Allocates the next free addresses (one per family) and a random MAC for `owner` in
+    /// `subnet`.
     ///
     /// This is [`Ipam::allocate_with`] with the default request, on a path of its own: the
-    /// most common request can meet no conflict (no static address or MAC), so it needs one
-    /// lock and no retry.
+    /// most common request can meet no conflict (no static address or MAC), so it needs no
+    /// retry and no second view.
     pub fn allocate(&self, subnet: &str, owner: &str) -> Result<Allocation> {
         check_owner(owner)?;
-        let (h, os) = self.owner_slot(owner);
         let l = lane();
-        let mut g = lock(&self.shards[os].0);
+        let mut v = self.view(l);
+        let View { registry, macs } = &mut *v;
+        let slot = registry.get(subnet)?;
+        let (h, os) = self.owner_slot(owner);
+        let mut g = slot.lock(os);
         let ShardState {
-            registry,
             owners,
-            macs,
+            subnet: sub,
         } = &mut *g;
-        let slot = match owners.entry(l, h, owner) {
+        let vacant = match owners.entry(l, h, owner) {
             Entry::Held(have) => {
-                return existing(
-                    registry,
-                    &have,
-                    subnet,
-                    owner,
-                    &Request::default(),
-                    (None, None),
-                );
+                return existing(&have, owner, &Request::default(), (None, None));
             }
-            Entry::Vacant(slot) => slot,
+            Entry::Vacant(vacant) => vacant,
         };
-        let sub = registry
-            .by_name
-            .get(subnet)
-            .ok_or_else(|| IpamError::SubnetNotFound {
-                subnet: subnet.to_owned(),
-            })?;
         let claimed = sub.claim(&AddressRequest::Next, (None, None), 0)?;
-        // Drawn in the owner's shard, so this set is the one that decides uniqueness.
+        // Drawn in this lane, so this view's set is the one that decides uniqueness.
         let mac = loop {
-            let m = random_mac(os, l);
-            if macs[l].insert(m) {
+            let m = random_mac(l);
+            if macs.insert(m) {
                 break m;
             }
         };
@@ -478,204 +477,213 @@ impl Ipam {
             v6: claimed.v6.map(|c| c.0),
             mac: Some(mac),
         };
-        slot.insert(owner, rec);
+        vacant.insert(owner, rec);
         Ok(rec.allocation())
     }
 
-    /// Allocates for `owner` as `req` says. If `owner` already holds addresses in this subnet
-    /// they are returned unchanged (an error if `req` names different static addresses or MAC).
+    /// Allocates for `owner` in `subnet` as `req` says. If `owner` already holds addresses in
+    /// this subnet they are returned unchanged (an error if `req` names different static
+    /// addresses or MAC).
     pub fn allocate_with(&self, subnet: &str, owner: &str, req: &Request) -> Result<Allocation> {
         check_owner(owner)?;
         let statics = match &req.addresses {
             AddressRequest::Static(ips) => split_statics(ips)?,
             _ => (None, None),
         };
-        let (h, os) = self.owner_slot(owner);
-        let ms = match req.mac {
+        let ml = match req.mac {
             MacRequest::Static(m) if !m.is_unicast() => {
                 return Err(IpamError::InvalidMac {
                     input: m.to_string(),
                 });
             }
-            MacRequest::Static(m) => Some(mac_shard(m)),
+            MacRequest::Static(m) => Some(mac_lane(m)),
             _ => None,
         };
-        // A conflict is named by scanning other shards, which must not happen while holding
-        // ours; if the holder let go meanwhile, try again a few times.
+        let (h, os) = self.owner_slot(owner);
+        let l = lane();
+        // A conflict is named by scanning shards, which must not happen while holding ours;
+        // if the holder let go meanwhile, try again a few times.
         let mut attempts = 0;
         loop {
             attempts += 1;
             let outcome = {
-                let (mut g, mut gm) = self.lock_pair(os, ms);
-                let key = OwnerKey {
-                    name: owner,
-                    hash: h,
-                    shard: os,
-                    lane: lane(),
-                };
-                try_allocate(&key, &mut g, gm.as_deref_mut(), subnet, req, statics)
+                let (mut v, mut vm) = self.view_pair(l, ml);
+                let View { registry, macs } = &mut *v;
+                let slot = registry.get(subnet)?;
+                // A static MAC's set is in its own view, which `view_pair` locked as `vm` if
+                // that is not ours.
+                let mac_set = vm.as_deref_mut().map_or(macs, |m| &mut m.macs);
+                let mut g = slot.lock(os);
+                try_allocate(owner, (h, l), &mut g, mac_set, req, statics)
             };
-            match outcome {
+            let e = match outcome {
                 Ok(a) => return Ok(a),
                 Err(Failure::Error(e)) => return Err(e),
-                Err(Failure::IpInUse {
-                    subnet: id,
-                    name,
-                    ip,
-                }) => {
-                    let holder = self.find_owner(|r| r.holds(id, ip));
+                Err(Failure::IpInUse { name, ip }) => {
+                    let holder = self.owner_of(subnet, ip);
                     if holder.is_none() && attempts < 4 {
                         // The holder is mid-release; give it a moment to finish.
                         std::thread::yield_now();
                         continue;
                     }
-                    return Err(IpamError::AddressInUse {
+                    IpamError::AddressInUse {
                         subnet: name,
                         address: ip,
                         owner: holder,
-                    });
+                    }
                 }
                 Err(Failure::MacInUse(mac)) => {
                     let holder = self.find_owner(|r| r.mac == Some(mac));
                     if holder.is_none() && attempts < 4 {
-                        // The holder is mid-release; give it a moment to finish.
                         std::thread::yield_now();
                         continue;
                     }
-                    return Err(IpamError::MacInUse { mac, owner: holder });
+                    IpamError::MacInUse { mac, owner: holder }
                 }
-            }
+            };
+            return Err(e);
         }
     }
 
+    /// The first owner, in any subnet, whose record satisfies `pred`.
     fn find_owner(&self, pred: impl Fn(&Record) -> bool) -> Option<String> {
-        self.shards.iter().find_map(|s| {
-            lock(&s.0)
-                .owners
-                .iter()
-                .find(|(_, r)| pred(r))
-                .map(|(o, _)| o.to_string())
-        })
+        let reg = self.registry();
+        reg.sorted().iter().find_map(|s| s.find_owner(&pred))
     }
 
-    /// Releases everything `owner` holds and returns it; `None` if it held nothing.
-    pub fn release(&self, owner: &str) -> Option<Allocation> {
-        let (h, os) = self.owner_slot(owner);
+    /// Releases everything `owner` holds in `subnet` and returns it; `None` if it held
+    /// nothing there (or there is no such subnet).
+    pub fn release(&self, subnet: &str, owner: &str) -> Option<Allocation> {
         let l = lane();
-        let mut g = lock(&self.shards[os].0);
-        let rec = g.owners.remove(l, h, owner)?;
-        // Bits are cleared under the owner's shard so a concurrent update, which holds every
-        // shard, sees either the record or the cleared bits.
-        if let Some(sub) = g.registry.id(rec.subnet) {
-            sub.release(rec.v4, rec.v6);
-        }
+        let mut v = self.view(l);
+        let (h, os) = self.owner_slot(owner);
+        let rec = {
+            let slot = v.registry.by_name.get(subnet)?;
+            let mut g = slot.lock(os);
+            let rec = g.owners.remove(l, h, owner)?;
+            // Bits are cleared under the owner's shard so a concurrent update, which holds
+            // every shard, sees either the record or the cleared bits.
+            g.subnet.release(rec.v4, rec.v6);
+            rec
+        };
         if let Some(m) = rec.mac {
-            let ms = mac_shard(m);
-            if ms == os {
-                g.mac_set(m).remove(m);
-            } else if ms > os {
-                lock(&self.shards[ms].0).mac_set(m).remove(m);
+            let ml = mac_lane(m);
+            if ml == l {
+                v.macs.remove(m);
+            } else if ml > l {
+                self.view(ml).macs.remove(m);
             } else {
-                // Lock order is by index: let go of ours first. Until the entry is gone a
-                // request for this MAC sees it held by nobody and retries.
-                drop(g);
-                lock(&self.shards[ms].0).mac_set(m).remove(m);
+                // Views are taken in index order: let go of ours first. Until the entry is
+                // gone a request for this MAC sees it held by nobody and retries.
+                drop(v);
+                self.view(ml).macs.remove(m);
             }
         }
         Some(rec.allocation())
     }
 
-    /// The subnet and allocation `owner` holds.
-    pub fn lookup(&self, owner: &str) -> Option<(String, Allocation)> {
+    /// Releases what `owner` holds in every subnet, as Kube-OVN does for a pod whose subnet
+    /// is not known; returns each subnet's name and allocation, sorted by subnet.
+    pub fn release_everywhere(&self, owner: &str) -> Vec<(String, Allocation)> {
+        self.subnet_names()
+            .into_iter()
+            .filter_map(|s| {
+                let a = self.release(&s, owner)?;
+                Some((s, a))
+            })
+            .collect()
+    }
+
+    /// What `owner` holds in `subnet`.
+    pub fn lookup(&self, subnet: &str, owner: &str) -> Option<Allocation> {
+        let l = lane();
+        let v = self.view(l);
         let (h, os) = self.owner_slot(owner);
-        let g = lock(&self.shards[os].0);
-        let rec = g.owners.get(lane(), h, owner)?;
-        let name = g.registry.id(rec.subnet)?.name.to_string();
-        Some((name, rec.allocation()))
+        let slot = v.registry.by_name.get(subnet)?;
+        let rec = slot.lock(os).owners.get(l, h, owner)?;
+        Some(rec.allocation())
     }
 
-    /// Who holds `ip` in `subnet`. This scans every owner: it is meant for diagnostics and
-    /// conflict messages, not for a hot path.
+    /// What `owner` holds in every subnet, sorted by subnet name.
+    pub fn lookup_everywhere(&self, owner: &str) -> Vec<(String, Allocation)> {
+        let l = lane();
+        let v = self.view(l);
+        let (h, os) = self.owner_slot(owner);
+        v.registry
+            .sorted()
+            .iter()
+            .filter_map(|s| {
+                let rec = s.lock(os).owners.get(l, h, owner)?;
+                Some((s.name.to_string(), rec.allocation()))
+            })
+            .collect()
+    }
+
+    /// Who holds `ip` in `subnet`. This scans the subnet's owners: it is meant for
+    /// diagnostics and conflict messages, not for a hot path.
     pub fn owner_of(&self, subnet: &str, ip: IpAddr) -> Option<String> {
-        let id = self.registry().by_name.get(subnet)?.id;
-        self.find_owner(|r| r.holds(id, ip))
+        let slot = self.registry().by_name.get(subnet)?.clone();
+        slot.find_owner(&|r: &Record| r.holds(ip))
     }
 
-    /// Number of owners holding an allocation.
+    /// Number of allocations held, over all subnets.
     pub fn allocation_count(&self) -> usize {
-        self.shards.iter().map(|s| lock(&s.0).owners.len()).sum()
+        let v = self.view(lane());
+        v.registry
+            .by_name
+            .values()
+            .flat_map(|s| s.shards.iter())
+            .map(|sh| lock(&sh.0).owners.len())
+            .sum()
     }
 
     /// Loads existing allocations, as a controller does from annotations after a restart.
     /// Each record is restored whole or refused; refusals (address or MAC held by someone
-    /// else, owner holding something else, address outside the subnet or reserved, unknown
-    /// subnet) are reported, never merged. A record identical to what its owner already holds
-    /// counts as restored.
+    /// else, owner holding something else in the subnet, address outside the subnet or
+    /// reserved, unknown subnet) are reported, never merged. A record identical to what its
+    /// owner already holds counts as restored.
     pub fn restore(&self, records: impl IntoIterator<Item = RestoreRecord>) -> RestoreReport {
         let _w = lock(&self.writer);
-        let mut guards = self.lock_all();
-        let registry = guards[0].registry.clone();
+        // With every view held no allocation is in flight (each holds its view throughout),
+        // so the shards below are taken without waiting.
+        let mut views = self.lock_views();
+        let registry = views[0].registry.clone();
         let mut report = RestoreReport::default();
         let mut names = Reverse::default();
-        let records = records.into_iter();
-        let per_shard = records.size_hint().0 / SHARDS + 1;
-        for g in guards.iter_mut() {
-            g.owners.reserve(per_shard);
-        }
-        for (index, r) in records.enumerate() {
-            match self.restore_one(&mut guards, &registry, r, &mut names) {
-                Ok(()) => report.restored += 1,
-                Err((owner, error)) => report.conflicts.push(RestoreConflict {
-                    index,
-                    owner,
-                    error,
-                }),
+        let l = lane();
+        for (index, r) in records.into_iter().enumerate() {
+            match self.restore_one(&mut views, &registry, &r, l) {
+                Ok(Some(rec)) => {
+                    names.note(&r.owner, &rec);
+                    report.restored += 1;
+                }
+                // Already held identically.
+                Ok(None) => report.restored += 1,
+                Err(error) => {
+                    let error = names.name_holder(&registry, error);
+                    report.conflicts.push(RestoreConflict {
+                        index,
+                        owner: r.owner,
+                        error,
+                    });
+                }
             }
         }
         report
     }
 
+    /// Validates a record, claims its addresses and MAC and stores it; returns the record
+    /// stored, or `None` if the owner already held exactly this. Conflicts come back without
+    /// their holder, which the caller names.
     fn restore_one(
         &self,
-        guards: &mut [MutexGuard<'_, ShardState>],
-        registry: &Registry,
-        r: RestoreRecord,
-        names: &mut Reverse,
-    ) -> std::result::Result<(), (String, IpamError)> {
-        let (h, os) = self.owner_slot(&r.owner);
-        let l = lane();
-        match self.restore_checked(guards, registry, &r, (h, os, l), names) {
-            Ok(Some(rec)) => {
-                if names.built {
-                    names.note(&r.owner, &rec);
-                }
-                guards[os].owners.insert(l, h, &r.owner, rec);
-                Ok(())
-            }
-            // Already held identically.
-            Ok(None) => Ok(()),
-            Err(e) => Err((r.owner, e)),
-        }
-    }
-
-    /// Validates and claims a record; the caller inserts the returned owner record.
-    /// `Ok(None)` means the owner already holds exactly this.
-    fn restore_checked(
-        &self,
-        guards: &mut [MutexGuard<'_, ShardState>],
+        views: &mut [ViewGuard<'_>],
         registry: &Registry,
         r: &RestoreRecord,
-        (h, os, l): (u64, usize, usize),
-        names: &mut Reverse,
+        l: usize,
     ) -> Result<Option<Record>> {
         check_owner(&r.owner)?;
-        let sub =
-            registry
-                .by_name
-                .get(r.subnet.as_str())
-                .ok_or_else(|| IpamError::SubnetNotFound {
-                    subnet: r.subnet.clone(),
-                })?;
+        let slot = registry.get(r.subnet.as_str())?;
         let statics = split_statics(&r.ips)?;
         if let Some(m) = r.mac {
             if !m.is_unicast() {
@@ -684,56 +692,41 @@ impl Ipam {
                 });
             }
         }
+        let (h, os) = self.owner_slot(&r.owner);
+        let mut g = slot.lock(os);
+        let ShardState { owners, subnet } = &mut *g;
         let rec = Record {
-            subnet: sub.id,
+            subnet: subnet.id,
             v4: statics.0,
             v6: statics.1,
             mac: r.mac,
         };
-        if let Some(have) = guards[os].owners.get(l, h, &r.owner) {
-            if have == rec {
-                return Ok(None);
-            }
-            if have.subnet != sub.id {
-                let subnet = registry.id(have.subnet).map(|s| s.name.to_string());
-                return Err(IpamError::OwnerInOtherSubnet {
+        let vacant = match owners.entry(l, h, &r.owner) {
+            Entry::Held(have) if have == rec => return Ok(None),
+            Entry::Held(have) => {
+                return Err(IpamError::OwnerHoldsOther {
                     owner: r.owner.clone(),
-                    subnet: subnet.unwrap_or_default(),
+                    held: held_text(&have),
                 });
             }
-            return Err(IpamError::OwnerHoldsOther {
-                owner: r.owner.clone(),
-                held: held_text(&have),
-            });
-        }
+            Entry::Vacant(vacant) => vacant,
+        };
         // Take the MAC first (one probe); give it back if the addresses are taken.
         if let Some(m) = r.mac {
-            if !guards[mac_shard(m)].mac_set(m).insert(m) {
+            if !views[mac_lane(m)].macs.insert(m) {
                 return Err(IpamError::MacInUse {
                     mac: m,
-                    owner: names.mac_owner(guards, m),
+                    owner: None,
                 });
             }
         }
-        let claimed = match sub.claim_exact(statics) {
-            Ok(c) => c,
-            Err(e) => {
-                if let Some(m) = r.mac {
-                    guards[mac_shard(m)].mac_set(m).remove(m);
-                }
-                return Err(match e {
-                    IpamError::AddressInUse {
-                        subnet, address, ..
-                    } => IpamError::AddressInUse {
-                        subnet,
-                        address,
-                        owner: names.ip_owner(guards, sub.id, address),
-                    },
-                    e => e,
-                });
+        if let Err(e) = subnet.claim_exact(statics) {
+            if let Some(m) = r.mac {
+                views[mac_lane(m)].macs.remove(m);
             }
-        };
-        debug_assert!(claimed.v4.map(|c| c.0) == rec.v4 && claimed.v6.map(|c| c.0) == rec.v6);
+            return Err(e);
+        }
+        vacant.insert(&r.owner, rec);
         Ok(Some(rec))
     }
 }
@@ -743,19 +736,22 @@ impl Ipam {
 #[derive(Default)]
 struct Reverse {
     built: bool,
+    /// By subnet id and address.
     ips: HashMap<(u32, IpAddr), Box<str>, Hasher>,
     macs: HashMap<MacAddr, Box<str>, Hasher>,
 }
 
 impl Reverse {
-    fn build(&mut self, guards: &[MutexGuard<'_, ShardState>]) {
+    fn build(&mut self, registry: &Registry) {
         if self.built {
             return;
         }
         self.built = true;
-        for g in guards {
-            for (o, r) in g.owners.iter() {
-                self.note(o, &r);
+        for s in registry.by_name.values() {
+            for g in s.lock_all() {
+                for (o, r) in g.owners.iter() {
+                    self.note(o, &r);
+                }
             }
         }
     }
@@ -773,63 +769,54 @@ impl Reverse {
         }
     }
 
-    fn ip_owner(
-        &mut self,
-        g: &[MutexGuard<'_, ShardState>],
-        subnet: u32,
-        ip: IpAddr,
-    ) -> Option<String> {
-        self.build(g);
-        self.ips.get(&(subnet, ip)).map(|o| o.to_string())
+    /// `e` with the holder of the address or MAC it names filled in.
+    fn name_holder(&mut self, registry: &Registry, e: IpamError) -> IpamError {
+        match e {
+            IpamError::AddressInUse {
+                subnet,
+                address,
+                owner: None,
+            } => {
+                self.build(registry);
+                let id = registry.get(&subnet).map(|s| s.subnet().id);
+                let owner = id
+                    .ok()
+                    .and_then(|id| self.ips.get(&(id, address)))
+                    .map(|o| o.to_string());
+                IpamError::AddressInUse {
+                    subnet,
+                    address,
+                    owner,
+                }
+            }
+            IpamError::MacInUse { mac, owner: None } => {
+                self.build(registry);
+                let owner = self.macs.get(&mac).map(|o| o.to_string());
+                IpamError::MacInUse { mac, owner }
+            }
+            e => e,
+        }
     }
-
-    fn mac_owner(&mut self, g: &[MutexGuard<'_, ShardState>], m: MacAddr) -> Option<String> {
-        self.build(g);
-        self.macs.get(&m).map(|o| o.to_string())
-    }
-}
-
-/// An owner key with its hash and shard, computed once per request.
-struct OwnerKey<'a> {
-    name: &'a str,
-    hash: u64,
-    shard: usize,
-    /// The calling thread's [`lane`].
-    lane: usize,
 }
 
 fn try_allocate(
-    key: &OwnerKey<'_>,
+    owner: &str,
+    (h, l): (u64, usize),
     st: &mut ShardState,
-    mac_st: Option<&mut ShardState>,
-    subnet: &str,
+    mac_set: &mut MacSet,
     req: &Request,
     statics: (Option<Ipv4Addr>, Option<Ipv6Addr>),
 ) -> std::result::Result<Allocation, Failure> {
-    let (owner, h, owner_shard, l) = (key.name, key.hash, key.shard, key.lane);
     let ShardState {
-        registry,
         owners,
-        macs,
+        subnet: sub,
     } = st;
     if let Some(have) = owners.get(l, h, owner) {
-        return existing(registry, &have, subnet, owner, req, statics).map_err(Failure::Error);
+        return existing(&have, owner, req, statics).map_err(Failure::Error);
     }
-    let sub = registry
-        .by_name
-        .get(subnet)
-        .ok_or_else(|| IpamError::SubnetNotFound {
-            subnet: subnet.to_owned(),
-        })?;
     let pool = sub.pool_index(req.pool.as_deref())?;
-    // A static MAC's set is in its own shard, which the caller locked as `mac_st` if that is
-    // not the owner's.
-    let mac_sets: &mut [Padded<MacSet>; LANES] = match mac_st {
-        Some(m) => &mut m.macs,
-        None => macs,
-    };
     if let MacRequest::Static(m) = req.mac {
-        if mac_sets[mac_lane(m)].contains(m) {
+        if mac_set.contains(m) {
             return Err(Failure::MacInUse(m));
         }
     }
@@ -839,7 +826,6 @@ fn try_allocate(
             subnet, address, ..
         }) => {
             return Err(Failure::IpInUse {
-                subnet: sub.id,
                 name: subnet,
                 ip: address,
             });
@@ -847,20 +833,19 @@ fn try_allocate(
         Err(e) => return Err(Failure::Error(e)),
     };
     let mac = match req.mac {
-        MacRequest::Static(m) => Some(m),
+        MacRequest::Static(m) => {
+            mac_set.insert(m);
+            Some(m)
+        }
         MacRequest::None => None,
-        // Drawn in the owner's shard and this thread's lane, so this set is the one that
-        // decides uniqueness.
+        // Drawn in this thread's lane, so this set is the one that decides uniqueness.
         MacRequest::Random => Some(loop {
-            let m = random_mac(owner_shard, l);
-            if mac_sets[l].insert(m) {
+            let m = random_mac(l);
+            if mac_set.insert(m) {
                 break m;
             }
         }),
     };
-    if let MacRequest::Static(m) = req.mac {
-        mac_sets[mac_lane(m)].insert(m);
-    }
     let rec = Record {
         subnet: sub.id,
         v4: claimed.v4.map(|c| c.0),
@@ -871,22 +856,13 @@ fn try_allocate(
     Ok(rec.allocation())
 }
 
-/// The answer to a repeated request by an owner that already holds addresses.
+/// The answer to a repeated request by an owner that already holds addresses in the subnet.
 fn existing(
-    registry: &Registry,
     have: &Record,
-    subnet: &str,
     owner: &str,
     req: &Request,
     statics: (Option<Ipv4Addr>, Option<Ipv6Addr>),
 ) -> Result<Allocation> {
-    let held_in = registry.id(have.subnet).map(|s| &*s.name);
-    if held_in != Some(subnet) {
-        return Err(IpamError::OwnerInOtherSubnet {
-            owner: owner.to_owned(),
-            subnet: held_in.unwrap_or_default().to_owned(),
-        });
-    }
     let ip_differs = statics.0.is_some_and(|a| have.v4 != Some(a))
         || statics.1.is_some_and(|a| have.v6 != Some(a));
     let mac_differs = matches!(req.mac, MacRequest::Static(m) if have.mac != Some(m));
@@ -898,7 +874,6 @@ fn existing(
     }
     Ok(have.allocation())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -909,9 +884,13 @@ mod tests {
     fn shard_is_one_block() {
         assert_eq!(std::mem::size_of::<Shard>(), 128);
         assert_eq!(std::mem::align_of::<Shard>(), 128);
+        assert_eq!(std::mem::size_of::<ViewCell>(), 128);
         // Where the mutex puts its data (after its word, in today's std).
         let ipam = Ipam::new();
-        let shard = &ipam.shards[0];
+        ipam.add_subnet(SubnetSpec::new("s", "10.0.0.0/24").unwrap())
+            .unwrap();
+        let slot = ipam.registry().get("s").unwrap().clone();
+        let shard = &slot.shards[0];
         let data = {
             let g = lock(&shard.0);
             &*g as *const ShardState as usize
@@ -925,22 +904,49 @@ mod tests {
         );
     }
 
-    /// Random MACs land in the set their shard and lane bits name, are locally administered
-    /// unicast, and keep the rest of their bits random.
+    /// Random MACs land in the set their lane bits name, are locally administered unicast,
+    /// and keep the rest of their bits random.
     #[test]
     fn random_macs_carry_their_set() {
         let mut seen = std::collections::HashSet::new();
-        for shard in 0..SHARDS {
-            for lane in 0..LANES {
-                for _ in 0..50 {
-                    let m = random_mac(shard, lane);
-                    assert_eq!((mac_shard(m), mac_lane(m)), (shard, lane), "{m}");
-                    assert!(m.is_unicast());
-                    assert_eq!(m.0[0] & 0x03, 0x02, "{m} locally administered unicast");
-                    seen.insert(m);
-                }
+        for lane in 0..LANES {
+            for _ in 0..200 {
+                let m = random_mac(lane);
+                assert_eq!(mac_lane(m), lane, "{m}");
+                assert!(m.is_unicast());
+                assert_eq!(m.0[0] & 0x03, 0x02, "{m} locally administered unicast");
+                seen.insert(m);
             }
         }
-        assert!(seen.len() > SHARDS * LANES * 49, "random bits repeat");
+        assert!(seen.len() > LANES * 199, "random bits repeat");
+    }
+
+    /// Two threads allocating in two subnets take no lock in common: each holds its own
+    /// view and its own subnet's shards.
+    #[test]
+    fn subnets_share_no_shard() {
+        let ipam = Ipam::new();
+        for s in ["a", "b"] {
+            ipam.add_subnet(SubnetSpec::new(s, "10.0.0.0/24").unwrap())
+                .unwrap();
+        }
+        let reg = ipam.registry();
+        let (a, b) = (reg.get("a").unwrap(), reg.get("b").unwrap());
+        let a_shards: Vec<usize> = a
+            .shards
+            .iter()
+            .map(|s| s as *const Shard as usize)
+            .collect();
+        assert!(
+            b.shards
+                .iter()
+                .all(|s| !a_shards.contains(&(s as *const Shard as usize)))
+        );
+        // The same key is an owner in each subnet, with addresses of each.
+        let x = ipam.allocate("a", "p.ns/eth0").unwrap();
+        let y = ipam.allocate("b", "p.ns/eth0").unwrap();
+        assert_ne!(x.mac, y.mac);
+        assert_eq!(ipam.lookup("a", "p.ns/eth0"), Some(x));
+        assert_eq!(ipam.lookup("b", "p.ns/eth0"), Some(y));
     }
 }

@@ -222,14 +222,6 @@ pub enum IpamError {
         /// The current holder (`None` if it was released while we looked it up).
         owner: Option<String>,
     },
-    /// The owner already holds an allocation in another subnet.
-    #[error("owner {owner:?} already holds addresses in subnet {subnet:?}; release them first")]
-    OwnerInOtherSubnet {
-        /// The owner key.
-        owner: String,
-        /// The subnet where it holds addresses.
-        subnet: String,
-    },
     /// The owner already holds addresses (or a MAC) other than the ones requested.
     #[error(
         "owner {owner:?} already holds {held}; release it before asking for different addresses"

@@ -1,11 +1,14 @@
 //! IP and MAC address management for the Kubernetes controller: subnets (IPv4, IPv6, dual
 //! stack) with gateways, excludes and named pools; allocation keyed by an owner such as
-//! `pod.namespace/eth0` (next free, static, random, from a pool), release, MACs, exact usage
-//! figures, and a bulk restore at start-up. Semantics follow Kube-OVN's IPAM.
+//! `pod.namespace/eth0` within a subnet (next free, static, random, from a pool), release,
+//! MACs unique across the allocator, exact usage figures, and a bulk restore at start-up.
+//! Semantics follow Kube-OVN's IPAM, which also names an owner per subnet: one key may hold
+//! addresses in several subnets, and [`Ipam::release_everywhere`] frees them all.
 //!
 //! The allocate and release path takes no global lock: addresses are claimed by
 //! compare-and-swap in atomic bitmap words (two bits per address: in use, ever used, so
-//! never-used addresses go out before released ones), and owners live in a sharded map.
+//! never-used addresses go out before released ones), and each subnet keeps its owners in a
+//! sharded map of its own, so threads working in different subnets share no lock.
 //!
 //! Tests: `cargo test -p ipam` runs unit tests, the model-based property tests, the
 //! multi-thread stress test and the error cases. The word-level CAS protocol is also checked

@@ -318,9 +318,10 @@ impl Tails {
     }
 }
 
-/// Lanes a shard's arena and MAC set are split into, by [`lane`]: threads in different
-/// lanes reuse their own freed records and bump their own pages, so two threads whose owners
-/// share a shard do not write each other's record lines.
+/// Lanes a shard's arena is split into, by [`lane`]: threads in different lanes reuse their
+/// own freed records and bump their own pages, so two threads whose owners share a shard do
+/// not write each other's record lines. The allocator also gives each lane a view of its own
+/// (the registry and the MACs drawn in that lane).
 pub(crate) const LANES: usize = 4;
 
 /// Threads currently holding each lane.
@@ -470,7 +471,7 @@ impl Arena {
                 self.garbage += p.len() - l.tail as usize;
             }
             let size = (PAGE_MIN << self.pages.len().min(3)).min(PAGE_MAX);
-            // 65536 pages of 64 KiB is 4 GiB of records in one shard (64 GiB over all shards):
+            // 65536 pages of 64 KiB is 4 GiB of records in one shard (64 GiB over a subnet's shards):
             // memory runs out long before the handle does.
             assert!(
                 self.pages.len() < 1 << (32 - OFFSET_BITS),
@@ -929,12 +930,6 @@ impl Owners {
     pub(crate) fn len(&self) -> usize {
         self.index.len()
     }
-
-    /// Makes room for `n` more owners.
-    pub(crate) fn reserve(&mut self, n: usize) {
-        let st = &self.store;
-        self.index.reserve(n, |&x| st.stored_hash(x));
-    }
 }
 
 /// Encoded length of the record at the start of `b`.
@@ -961,7 +956,7 @@ fn mac_hash(hasher: &Hasher, m: &[u8; 6]) -> u64 {
     hasher.hash_one(MacAddr(*m).to_u64())
 }
 
-/// MACs whose uniqueness one shard decides, six bytes each in an open-addressing table.
+/// MACs whose uniqueness one lane's view decides, six bytes each in an open-addressing table.
 pub(crate) struct MacSet {
     table: hashbrown::HashTable<[u8; 6]>,
     hasher: Hasher,

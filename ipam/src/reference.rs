@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use crate::allocator::{Hasher, Record, SHARDS, random_mac, split_statics};
+use crate::allocator::{Hasher, Record, random_mac, split_statics};
 use crate::error::{IpamError, Result};
 use crate::owners::LANES;
 use crate::subnet::Subnet;
@@ -20,7 +20,8 @@ use crate::types::{
 struct Inner {
     subnets: Vec<Subnet>,
     by_name: HashMap<Box<str>, usize, Hasher>,
-    owners: HashMap<Box<str>, Record, Hasher>,
+    /// By subnet index and owner key: an owner is named within its subnet.
+    owners: HashMap<(usize, Box<str>), Record, Hasher>,
     macs: HashSet<u64, Hasher>,
 }
 
@@ -76,20 +77,15 @@ impl MutexIpam {
             .ok_or_else(|| IpamError::SubnetNotFound {
                 subnet: subnet.to_owned(),
             })?;
-        if let Some(have) = owners.get(owner) {
-            if have.subnet as usize != id {
-                return Err(IpamError::OwnerInOtherSubnet {
-                    owner: owner.to_owned(),
-                    subnet: subnets[have.subnet as usize].name.to_string(),
-                });
-            }
+        // The key is built only for a new owner; a lookup needs no allocation.
+        if let Some(have) = owners.get(&(id, owner) as &dyn OwnerKey) {
             return Ok(have.allocation());
         }
         let sub = &subnets[id];
         let claimed = sub.claim(&AddressRequest::Next, (None, None), 0)?;
         let mac = loop {
-            // Any shard and lane pattern: this allocator keeps one set, so those bits are random.
-            let m = random_mac(fastrand::usize(..SHARDS), fastrand::usize(..LANES));
+            // Any lane pattern: this allocator keeps one set, so those bits are random.
+            let m = random_mac(fastrand::usize(..LANES));
             if macs.insert(m.to_u64()) {
                 break m;
             }
@@ -100,14 +96,15 @@ impl MutexIpam {
             v6: claimed.v6.map(|c| c.0),
             mac: Some(mac),
         };
-        owners.insert(owner.into(), rec);
+        owners.insert((id, owner.into()), rec);
         Ok(rec.allocation())
     }
 
-    /// Releases what `owner` holds.
-    pub fn release(&self, owner: &str) -> Option<Allocation> {
+    /// Releases what `owner` holds in `subnet`.
+    pub fn release(&self, subnet: &str, owner: &str) -> Option<Allocation> {
         let mut g = self.inner();
-        let rec = g.owners.remove(owner)?;
+        let id = *g.by_name.get(subnet)?;
+        let rec = g.owners.remove(&(id, owner) as &dyn OwnerKey)?;
         if let Some(m) = rec.mac {
             g.macs.remove(&m.to_u64());
         }
@@ -124,7 +121,8 @@ impl MutexIpam {
         for (index, r) in records.enumerate() {
             match restore_one(&mut g, &r) {
                 Ok(rec) => {
-                    g.owners.insert(r.owner.into_boxed_str(), rec);
+                    g.owners
+                        .insert((rec.subnet as usize, r.owner.into_boxed_str()), rec);
                     report.restored += 1;
                 }
                 Err(error) => report.conflicts.push(RestoreConflict {
@@ -147,7 +145,9 @@ fn restore_one(g: &mut Inner, r: &RestoreRecord) -> Result<Record> {
         })?;
     let sub = &g.subnets[id];
     let statics = split_statics(&r.ips)?;
-    if g.owners.contains_key(r.owner.as_str()) {
+    if g.owners
+        .contains_key(&(id, r.owner.as_str()) as &dyn OwnerKey)
+    {
         return Err(IpamError::OwnerHoldsOther {
             owner: r.owner.clone(),
             held: String::new(),
@@ -173,3 +173,42 @@ fn restore_one(g: &mut Inner, r: &RestoreRecord) -> Result<Record> {
     };
     Ok(rec)
 }
+
+/// Looks up `(subnet, owner)` keys by borrowed parts, as `HashMap<String, _>` is looked up
+/// by `&str`: the map's `(usize, Box<str>)` keys and a `(usize, &str)` probe hash and compare
+/// alike through this trait.
+trait OwnerKey {
+    fn parts(&self) -> (usize, &str);
+}
+
+impl OwnerKey for (usize, Box<str>) {
+    fn parts(&self) -> (usize, &str) {
+        (self.0, &self.1)
+    }
+}
+
+impl OwnerKey for (usize, &str) {
+    fn parts(&self) -> (usize, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn OwnerKey + 'a> for (usize, Box<str>) {
+    fn borrow(&self) -> &(dyn OwnerKey + 'a) {
+        self
+    }
+}
+
+impl std::hash::Hash for dyn OwnerKey + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn OwnerKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn OwnerKey + '_ {}

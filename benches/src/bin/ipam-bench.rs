@@ -33,7 +33,7 @@ use ipam::{AddressBitmap, Ipam, MacAddr, RestoreRecord, SubnetSpec};
 trait Allocator: Sync {
     fn add(&self, spec: SubnetSpec);
     fn alloc(&self, subnet: &str, owner: &str);
-    fn free(&self, owner: &str);
+    fn free(&self, subnet: &str, owner: &str);
     fn restore(&self, records: &mut dyn Iterator<Item = RestoreRecord>) -> usize;
 }
 
@@ -44,8 +44,8 @@ impl Allocator for Ipam {
     fn alloc(&self, subnet: &str, owner: &str) {
         self.allocate(subnet, owner).expect("free address");
     }
-    fn free(&self, owner: &str) {
-        self.release(owner).expect("held");
+    fn free(&self, subnet: &str, owner: &str) {
+        self.release(subnet, owner).expect("held");
     }
     fn restore(&self, records: &mut dyn Iterator<Item = RestoreRecord>) -> usize {
         let r = Ipam::restore(self, records);
@@ -61,8 +61,8 @@ impl Allocator for MutexIpam {
     fn alloc(&self, subnet: &str, owner: &str) {
         self.allocate(subnet, owner).expect("free address");
     }
-    fn free(&self, owner: &str) {
-        self.release(owner).expect("held");
+    fn free(&self, subnet: &str, owner: &str) {
+        self.release(subnet, owner).expect("held");
     }
     fn restore(&self, records: &mut dyn Iterator<Item = RestoreRecord>) -> usize {
         let r = MutexIpam::restore(self, records);
@@ -228,14 +228,14 @@ fn alloc_release<A: Allocator>(
                 for i in 0..warmup {
                     let k = &ks[i % ks.len()];
                     a.alloc(subnet, k);
-                    a.free(k);
+                    a.free(subnet, k);
                 }
                 barrier.wait();
                 let (c0, d0, t0) = (thread_cpu_ns(), thread_run_delay_ns(), Instant::now());
                 for i in 0..ops {
                     let k = &ks[i % ks.len()];
                     a.alloc(subnet, k);
-                    a.free(k);
+                    a.free(subnet, k);
                 }
                 let (on_cpu, delayed) = (thread_cpu_ns() - c0, thread_run_delay_ns() - d0);
                 let wall = t0.elapsed().as_nanos() as u64;

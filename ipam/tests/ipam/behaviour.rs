@@ -27,15 +27,15 @@ fn next_skips_gateway_excludes_and_is_idempotent() {
     assert_eq!(b.v4, Some("10.0.0.13".parse().unwrap()));
     assert_eq!(a.v6, None);
     assert_eq!(ipam.allocate("s", "a.ns/eth0").unwrap(), a);
-    assert_eq!(ipam.lookup("a.ns/eth0"), Some(("s".to_owned(), a)));
+    assert_eq!(ipam.lookup("s", "a.ns/eth0"), Some(a));
     assert_eq!(
         ipam.owner_of("s", ip("10.0.0.13")).as_deref(),
         Some("b.ns/eth0")
     );
     assert_eq!(ipam.gateways("s").unwrap(), vec![ip("10.0.0.1")]);
-    assert_eq!(ipam.release("a.ns/eth0"), Some(a));
-    assert_eq!(ipam.release("a.ns/eth0"), None);
-    assert_eq!(ipam.lookup("a.ns/eth0"), None);
+    assert_eq!(ipam.release("s", "a.ns/eth0"), Some(a));
+    assert_eq!(ipam.release("s", "a.ns/eth0"), None);
+    assert_eq!(ipam.lookup("s", "a.ns/eth0"), None);
 }
 
 #[test]
@@ -43,7 +43,7 @@ fn never_used_addresses_go_out_before_released_ones() {
     // /29: .0 network, .1 gateway, .7 broadcast, so .2 to .6 are allocatable.
     let ipam = with_subnet("s", "10.0.0.0/29");
     let first = ipam.allocate("s", "o0").unwrap().v4.unwrap();
-    ipam.release("o0");
+    ipam.release("s", "o0");
     let mut got = Vec::new();
     for i in 1..=4 {
         got.push(ipam.allocate("s", &format!("o{i}")).unwrap().v4.unwrap());
@@ -142,7 +142,7 @@ fn dual_stack_gives_both_families_or_neither() {
     ));
     assert_eq!(ipam.usage("s").unwrap(), before, "no IPv6 address leaked");
     // A static IPv6 alone gets the IPv4 side filled in (and fails whole when it cannot).
-    ipam.release("a");
+    ipam.release("s", "a");
     let b = ipam
         .allocate_with("s", "b", &Request::static_ips(&[ip("fd00::99")]))
         .unwrap();
@@ -227,7 +227,7 @@ fn macs_are_unique_unicast_and_static_ones_conflict() {
         Err(IpamError::MacInUse { owner, .. }) => assert_eq!(owner.as_deref(), Some("x")),
         other => panic!("{other:?}"),
     }
-    ipam.release("x");
+    ipam.release("s", "x");
     assert!(ipam.allocate_with("s", "y", &req).is_ok());
     let none = ipam
         .allocate_with("s", "z", &Request::next().mac(MacRequest::None))
@@ -321,14 +321,14 @@ fn update_expands_and_keeps_allocations() {
     let ipam = with_subnet("s", "10.0.1.0/24");
     let a = ipam.allocate("s", "a").unwrap();
     let b = ipam.allocate("s", "b").unwrap();
-    ipam.release("b");
+    ipam.release("s", "b");
     // Expand downwards: the base changes, allocations and history move with it.
     let spec = SubnetSpec::new("s", "10.0.0.0/23")
         .unwrap()
         .with_gateway("10.0.1.1")
         .unwrap();
     ipam.update_subnet(spec).unwrap();
-    assert_eq!(ipam.lookup("a").unwrap().1, a);
+    assert_eq!(ipam.lookup("s", "a").unwrap(), a);
     assert_eq!(ipam.usage("s").unwrap().v4.unwrap().used, 1);
     assert_eq!(ipam.usage("s").unwrap().v4.unwrap().total, 512 - 3);
     // b's old address was used before, so it is not the next one.
@@ -342,12 +342,12 @@ fn update_expands_and_keeps_allocations() {
         .with_excludes(&[&a.v4.unwrap().to_string()])
         .unwrap();
     ipam.update_subnet(spec).unwrap();
-    assert_eq!(ipam.lookup("a").unwrap().1, a);
-    ipam.release("a");
+    assert_eq!(ipam.lookup("s", "a").unwrap(), a);
+    ipam.release("s", "a");
     let st = ipam.allocate_with("s", "d", &Request::static_ips(&[IpAddr::V4(a.v4.unwrap())]));
     assert!(matches!(st, Err(IpamError::StaticReserved { .. })));
     // Shrinking away from a held address is refused and changes nothing.
-    let held = ipam.lookup("c").unwrap().1.v4.unwrap();
+    let held = ipam.lookup("s", "c").unwrap().v4.unwrap();
     let other_half = if held.octets()[2] == 0 {
         "10.0.1.0/24"
     } else {
@@ -373,21 +373,63 @@ fn remove_subnet_only_when_empty() {
         ipam.remove_subnet("s"),
         Err(IpamError::SubnetInUse { allocations: 1, .. })
     ));
-    ipam.release("a");
+    ipam.release("s", "a");
     ipam.remove_subnet("s").unwrap();
     assert!(ipam.subnet_names().is_empty());
     assert!(matches!(
         ipam.allocate("s", "a"),
         Err(IpamError::SubnetNotFound { .. })
     ));
-    // The owner key is free for another subnet now.
+}
+
+/// An owner key names an allocation within a subnet, as Kube-OVN keys a NIC per subnet: the
+/// same key holds addresses in two subnets independently, MACs stay unique across both, and
+/// the `_everywhere` calls see and release both.
+#[test]
+fn owners_are_named_per_subnet() {
+    let ipam = with_subnet("s", "10.0.0.0/24");
     ipam.add_subnet(SubnetSpec::new("t", "10.1.0.0/24").unwrap())
         .unwrap();
-    ipam.allocate("t", "a").unwrap();
-    assert!(matches!(
-        ipam.allocate("t2", "a"),
-        Err(IpamError::OwnerInOtherSubnet { .. })
-    ));
+    let a = ipam.allocate("s", "p.ns/eth0").unwrap();
+    let b = ipam.allocate("t", "p.ns/eth0").unwrap();
+    assert_eq!(a.v4, Some("10.0.0.2".parse().unwrap()));
+    assert_eq!(b.v4, Some("10.1.0.2".parse().unwrap()));
+    assert_ne!(a.mac, b.mac);
+    assert_eq!(
+        ipam.allocate("t", "p.ns/eth0").unwrap(),
+        b,
+        "idempotent per subnet"
+    );
+    assert_eq!(ipam.allocation_count(), 2);
+    assert_eq!(
+        ipam.lookup_everywhere("p.ns/eth0"),
+        vec![("s".to_owned(), a), ("t".to_owned(), b)]
+    );
+    // A static MAC held in one subnet is refused in the other, naming its holder.
+    let req = Request::next().mac(MacRequest::Static(a.mac.unwrap()));
+    match ipam.allocate_with("t", "q.ns/eth0", &req) {
+        Err(IpamError::MacInUse { owner, .. }) => assert_eq!(owner.as_deref(), Some("p.ns/eth0")),
+        other => panic!("{other:?}"),
+    }
+    // Releasing in one subnet leaves the other.
+    assert_eq!(ipam.release("t", "p.ns/eth0"), Some(b));
+    assert_eq!(ipam.release("t", "p.ns/eth0"), None);
+    assert_eq!(ipam.lookup("s", "p.ns/eth0"), Some(a));
+    assert_eq!(ipam.lookup("t", "p.ns/eth0"), None);
+    assert_eq!(ipam.release("nope", "p.ns/eth0"), None);
+    assert_eq!(ipam.lookup("nope", "p.ns/eth0"), None);
+    let c = ipam.allocate("t", "p.ns/eth0").unwrap();
+    assert_eq!(
+        ipam.release_everywhere("p.ns/eth0"),
+        vec![("s".to_owned(), a), ("t".to_owned(), c)]
+    );
+    assert_eq!(ipam.allocation_count(), 0);
+    assert!(ipam.lookup_everywhere("p.ns/eth0").is_empty());
+    // With the MAC free again it can be given statically in the other subnet.
+    assert_eq!(
+        ipam.allocate_with("t", "q.ns/eth0", &req).unwrap().mac,
+        a.mac
+    );
 }
 
 #[test]
@@ -447,7 +489,7 @@ fn restore_loads_records_and_reports_conflicts() {
         IpamError::MacInUse { owner, .. } => assert_eq!(owner.as_deref(), Some("a")),
         e => panic!("{e}"),
     }
-    assert_eq!(ipam.lookup("g").unwrap().1.v6, None);
+    assert_eq!(ipam.lookup("s", "g").unwrap().v6, None);
     // New allocations avoid restored addresses.
     for i in 0..240 {
         let a = ipam.allocate("s", &format!("n{i}")).unwrap();
@@ -498,7 +540,7 @@ fn static_mac_survives_growth_of_the_mac_sets() {
         Err(IpamError::MacInUse { owner, .. }) => assert_eq!(owner.as_deref(), Some("first")),
         other => panic!("{other:?}"),
     }
-    ipam.release("first");
+    ipam.release("s", "first");
     assert_eq!(
         ipam.allocate_with("s", "second", &req).unwrap().mac,
         Some(m)
@@ -526,8 +568,8 @@ fn owners_released_on_other_threads_free_everything() {
             let (ipam, held) = (&ipam, &held);
             sc.spawn(move || {
                 for i in (t..held.len()).step_by(4) {
-                    assert_eq!(ipam.lookup(&owner(i)), Some(("s".into(), held[i])));
-                    assert_eq!(ipam.release(&owner(i)), Some(held[i]));
+                    assert_eq!(ipam.lookup("s", &owner(i)), Some(held[i]));
+                    assert_eq!(ipam.release("s", &owner(i)), Some(held[i]));
                 }
             });
         }

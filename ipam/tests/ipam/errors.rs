@@ -125,8 +125,8 @@ fn request_errors_leave_no_state() {
     // Keys without a `.`, with several, and sharing tails all round-trip.
     for k in ["plain", "a.b.c/eth0", ".leading", "trailing.", "p.ns/eth0"] {
         let a = ipam.allocate("s", k).unwrap();
-        assert_eq!(ipam.lookup(k), Some(("s".to_owned(), a)));
-        assert_eq!(ipam.release(k), Some(a));
+        assert_eq!(ipam.lookup("s", k), Some(a));
+        assert_eq!(ipam.release("s", k), Some(a));
     }
     assert!(matches!(
         ipam.allocate("nope", "a"),
@@ -137,7 +137,7 @@ fn request_errors_leave_no_state() {
     assert!(matches!(err, IpamError::Exhausted { .. }));
     assert!(err.to_string().contains("no free IPv4 address"), "{err}");
     assert_eq!(ipam.allocation_count(), 1);
-    assert_eq!(ipam.lookup("b"), None);
+    assert_eq!(ipam.lookup("s", "b"), None);
     let u = ipam.usage("s").unwrap().v4.unwrap();
     assert_eq!((u.total, u.used, u.available), (1, 1, 0));
     assert!(matches!(

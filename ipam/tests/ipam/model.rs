@@ -107,7 +107,7 @@ fn check(ipam: &Ipam, m: &Model) {
     let mut seen = HashSet::new();
     let mut macs = HashSet::new();
     for (o, off) in &m.owners {
-        let (_, a) = ipam.lookup(o).expect("owner known");
+        let a = ipam.lookup("s", o).expect("owner known");
         assert_eq!(off_of(a.v4.unwrap()), *off);
         assert!(seen.insert(*off));
         if let Some(mac) = a.mac {
@@ -202,7 +202,7 @@ fn run(ops: Vec<Op>) {
             }
             Op::Release { owner } => {
                 let name = owner_name(owner);
-                let r = ipam.release(&name);
+                let r = ipam.release("s", &name);
                 assert_eq!(r.map(|a| off_of(a.v4.unwrap())), m.owners.remove(&name));
                 m.restored_plain.remove(&name);
             }
@@ -285,7 +285,7 @@ proptest! {
                     Err(e) => panic!("{e}"),
                 }
             } else {
-                prop_assert_eq!(ipam.release(&name).is_some(), held.remove(&name));
+                prop_assert_eq!(ipam.release("d", &name).is_some(), held.remove(&name));
             }
             let u = ipam.usage("d").unwrap();
             prop_assert_eq!(u.v4.unwrap().used, held.len() as u128);

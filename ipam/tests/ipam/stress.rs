@@ -99,12 +99,12 @@ fn no_duplicates_under_contention() {
                         // Forget it before giving it back, so a fresh claim by another
                         // thread is never mistaken for a duplicate.
                         w.give(s, &a);
-                        assert_eq!(ipam.release(&o), Some(a));
+                        assert_eq!(ipam.release(s, &o), Some(a));
                     }
                 }
                 for (o, s, a) in held {
                     w.give(s, &a);
-                    assert_eq!(ipam.release(&o), Some(a));
+                    assert_eq!(ipam.release(s, &o), Some(a));
                 }
             })
         })
