@@ -295,3 +295,127 @@ proptest! {
         }
     }
 }
+
+/// What an operation on two subnets does: allocate next (with a random or a given MAC),
+/// release in one subnet, or release everywhere.
+#[derive(Debug, Clone)]
+enum TwoOp {
+    Alloc {
+        subnet: u8,
+        owner: u8,
+        mac: Option<u8>,
+    },
+    Release {
+        subnet: u8,
+        owner: u8,
+    },
+    ReleaseEverywhere {
+        owner: u8,
+    },
+}
+
+fn two_op() -> impl Strategy<Value = TwoOp> {
+    prop_oneof![
+        4 => (0u8..2, 0u8..6, proptest::option::of(0u8..4))
+            .prop_map(|(subnet, owner, mac)| TwoOp::Alloc { subnet, owner, mac }),
+        3 => (0u8..2, 0u8..6).prop_map(|(subnet, owner)| TwoOp::Release { subnet, owner }),
+        1 => (0u8..6).prop_map(|owner| TwoOp::ReleaseEverywhere { owner }),
+    ]
+}
+
+const TWO: [&str; 2] = ["a", "b"];
+
+fn fixed_mac(i: u8) -> ipam::MacAddr {
+    ipam::MacAddr([0x02, 0, 0, 0, 0, i])
+}
+
+/// Owners named per subnet: the same key in two subnets holds two allocations, each released
+/// on its own; MACs stay unique across both subnets, and usage counts each subnet's owners.
+fn run_two(ops: Vec<TwoOp>) {
+    let ipam = Ipam::new();
+    // Three allocatable addresses each (/29 less network, gateway, broadcast and two
+    // excludes), so exhaustion is reached too.
+    for (i, s) in TWO.iter().enumerate() {
+        let spec = SubnetSpec::new(*s, &format!("10.{i}.0.0/29"))
+            .unwrap()
+            .with_excludes(&[&format!("10.{i}.0.6"), &format!("10.{i}.0.5")])
+            .unwrap();
+        ipam.add_subnet(spec).unwrap();
+    }
+    let mut held: HashMap<(usize, String), ipam::Allocation> = HashMap::new();
+    for op in ops {
+        match op {
+            TwoOp::Alloc { subnet, owner, mac } => {
+                let (s, name) = (usize::from(subnet), owner_name(owner));
+                let req = match mac {
+                    Some(i) => Request::next().mac(MacRequest::Static(fixed_mac(i))),
+                    None => Request::next(),
+                };
+                let r = ipam.allocate_with(TWO[s], &name, &req);
+                let mac_holder = mac.and_then(|i| {
+                    held.iter()
+                        .find(|(_, a)| a.mac == Some(fixed_mac(i)))
+                        .map(|((_, o), _)| o.clone())
+                });
+                let used = held.keys().filter(|(hs, _)| *hs == s).count();
+                match held.get(&(s, name.clone())) {
+                    Some(have) if mac.is_none_or(|i| have.mac == Some(fixed_mac(i))) => {
+                        assert_eq!(r.unwrap(), *have)
+                    }
+                    Some(_) => {
+                        assert!(matches!(r, Err(IpamError::OwnerHoldsOther { .. })), "{r:?}")
+                    }
+                    None if mac_holder.is_some() => match r {
+                        Err(IpamError::MacInUse { owner, .. }) => assert_eq!(owner, mac_holder),
+                        other => panic!("{other:?}"),
+                    },
+                    None if used == 3 => {
+                        assert!(matches!(r, Err(IpamError::Exhausted { .. })), "{r:?}")
+                    }
+                    None => {
+                        held.insert((s, name), r.unwrap());
+                    }
+                }
+            }
+            TwoOp::Release { subnet, owner } => {
+                let (s, name) = (usize::from(subnet), owner_name(owner));
+                assert_eq!(ipam.release(TWO[s], &name), held.remove(&(s, name)));
+            }
+            TwoOp::ReleaseEverywhere { owner } => {
+                let name = owner_name(owner);
+                let want: Vec<(String, ipam::Allocation)> = (0..2)
+                    .filter_map(|s| Some((TWO[s].to_owned(), held.remove(&(s, name.clone()))?)))
+                    .collect();
+                assert_eq!(ipam.release_everywhere(&name), want);
+            }
+        }
+        let mut macs = HashSet::new();
+        let mut ips = HashSet::new();
+        for ((s, o), a) in &held {
+            assert_eq!(ipam.lookup(TWO[*s], o), Some(*a));
+            assert!(macs.insert(a.mac.unwrap()), "MAC {:?} held twice", a.mac);
+            assert!(ips.insert(a.v4.unwrap()), "{:?} held twice", a.v4);
+        }
+        for (s, name) in TWO.iter().enumerate() {
+            let used = held.keys().filter(|(hs, _)| *hs == s).count() as u128;
+            assert_eq!(ipam.usage(name).unwrap().v4.unwrap().used, used);
+        }
+        for o in 0..6 {
+            let name = owner_name(o);
+            let want: Vec<(String, ipam::Allocation)> = (0..2)
+                .filter_map(|s| Some((TWO[s].to_owned(), *held.get(&(s, name.clone()))?)))
+                .collect();
+            assert_eq!(ipam.lookup_everywhere(&name), want);
+        }
+        assert_eq!(ipam.allocation_count(), held.len());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn two_subnets_keep_owners_apart(ops in proptest::collection::vec(two_op(), 1..80)) {
+        run_two(ops);
+    }
+}
