@@ -14,11 +14,11 @@
 //! block; what a thread can write on its own (its records' free lists and pages) is in its
 //! lane.
 //!
-//! Each thread also has a *view* (one per [`lane`], padded): a mutex holding the subnet
-//! registry and the set of MACs drawn in that lane. An operation holds its view from start to
+//! Each thread also has a *view* (one per [`thread_slot`], padded): a mutex holding the subnet
+//! registry and the set of MACs drawn in that slot. An operation holds its view from start to
 //! end, so finding a subnet by name reads the registry without writing a reference count both
-//! cores would share, and a random MAC (drawn with its lane in its low bits) is made unique in
-//! the caller's own set. Adding or removing a subnet takes every view; updating one takes its
+//! cores would share, and a random MAC (drawn with its slot in its low bits) is made unique in
+//! the caller's own set. Up to 64 threads each have a view of their own. Adding or removing a subnet takes every view; updating one takes its
 //! shards. Lock order: views by index, then one subnet's shards by index.
 //!
 //! Addresses are claimed by compare-and-swap in the subnet's bitmap while the owner's shard is
@@ -30,7 +30,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{IpamError, Result};
 pub(crate) use crate::owners::Record;
-use crate::owners::{Entry, Key, LANES, MAX_OWNER_LEN, MacSet, Owners, hash_key, lane};
+use crate::owners::{
+    Entry, Key, LANES, MAX_OWNER_LEN, MacSet, Owners, THREAD_SLOTS, hash_key, lane, thread_slot,
+};
 use crate::subnet::Subnet;
 use crate::types::{
     AddressRequest, Allocation, Family, MacAddr, MacRequest, Request, RestoreConflict,
@@ -154,7 +156,8 @@ struct ShardState {
 #[repr(align(128))]
 struct Shard(Mutex<ShardState>);
 
-/// What one lane's view holds: the registry, and the MACs whose [`mac_lane`] is this lane.
+/// What one thread slot's view holds: the registry, and the MACs whose [`mac_view`] is this
+/// slot.
 struct View {
     registry: Arc<Registry>,
     macs: MacSet,
@@ -164,18 +167,18 @@ struct View {
 struct ViewCell(Mutex<View>);
 
 /// The view whose set decides whether `m` is taken. Random MACs are drawn with the
-/// allocating thread's lane here, so a thread adds its MACs to the set it already holds.
-fn mac_lane(m: MacAddr) -> usize {
-    usize::from(m.0[5]) % LANES
+/// allocating thread's slot here, so a thread adds its MACs to the set it already holds.
+fn mac_view(m: MacAddr) -> usize {
+    usize::from(m.0[5]) % THREAD_SLOTS
 }
 
-/// A random locally administered unicast MAC whose [`mac_lane`] is `lane`.
-pub(crate) fn random_mac(lane: usize) -> MacAddr {
-    const TAG_BITS: u32 = LANES.trailing_zeros();
+/// A random locally administered unicast MAC whose [`mac_view`] is `slot`.
+pub(crate) fn random_mac(slot: usize) -> MacAddr {
+    const TAG_BITS: u32 = THREAD_SLOTS.trailing_zeros();
     let mut b = [0u8; 6];
     b.copy_from_slice(&fastrand::u64(..).to_le_bytes()[..6]);
     b[0] = (b[0] & 0xfc) | 0x02;
-    b[5] = (b[5] & !((1u8 << TAG_BITS) - 1)) | lane as u8;
+    b[5] = (b[5] & !((1u8 << TAG_BITS) - 1)) | slot as u8;
     MacAddr(b)
 }
 
@@ -225,6 +228,12 @@ impl From<IpamError> for Failure {
     }
 }
 
+/// The calling thread's slot (its view) and lane (its part of each shard's arena).
+fn me() -> (usize, usize) {
+    let t = thread_slot();
+    (t, t % LANES)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a shard or view cannot leave a half-written record (inserts are
     // single map operations), so a poisoned lock is still consistent.
@@ -245,7 +254,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// # Ok::<(), ipam::IpamError>(())
 /// ```
 pub struct Ipam {
-    views: Box<[ViewCell; LANES]>,
+    views: Box<[ViewCell; THREAD_SLOTS]>,
     /// Serialises subnet changes and restores; holds the next subnet id.
     writer: Mutex<u32>,
     hasher: Hasher,
@@ -316,7 +325,7 @@ impl Ipam {
 
     /// The registry as of now (for scans that need not hold a view).
     fn registry(&self) -> Arc<Registry> {
-        self.view(lane()).registry.clone()
+        self.view(thread_slot()).registry.clone()
     }
 
     fn set_registry(views: &mut [ViewGuard<'_>], r: Registry) {
@@ -328,7 +337,7 @@ impl Ipam {
 
     /// A subnet's current configuration and bitmaps.
     fn subnet(&self, name: &str) -> Result<Arc<Subnet>> {
-        let v = self.view(lane());
+        let v = self.view(thread_slot());
         let s = v.registry.get(name)?.subnet();
         Ok(s)
     }
@@ -447,8 +456,8 @@ impl Ipam {
     /// retry and no second view.
     pub fn allocate(&self, subnet: &str, owner: &str) -> Result<Allocation> {
         check_owner(owner)?;
-        let l = lane();
-        let mut v = self.view(l);
+        let (t, l) = me();
+        let mut v = self.view(t);
         let View { registry, macs } = &mut *v;
         let slot = registry.get(subnet)?;
         let (h, os) = self.owner_slot(owner);
@@ -464,9 +473,9 @@ impl Ipam {
             Entry::Vacant(vacant) => vacant,
         };
         let claimed = sub.claim(&AddressRequest::Next, (None, None), 0)?;
-        // Drawn in this lane, so this view's set is the one that decides uniqueness.
+        // Drawn in this slot, so this view's set is the one that decides uniqueness.
         let mac = loop {
-            let m = random_mac(l);
+            let m = random_mac(t);
             if macs.insert(m) {
                 break m;
             }
@@ -496,25 +505,25 @@ impl Ipam {
                     input: m.to_string(),
                 });
             }
-            MacRequest::Static(m) => Some(mac_lane(m)),
+            MacRequest::Static(m) => Some(mac_view(m)),
             _ => None,
         };
         let (h, os) = self.owner_slot(owner);
-        let l = lane();
+        let (t, l) = me();
         // A conflict is named by scanning shards, which must not happen while holding ours;
         // if the holder let go meanwhile, try again a few times.
         let mut attempts = 0;
         loop {
             attempts += 1;
             let outcome = {
-                let (mut v, mut vm) = self.view_pair(l, ml);
+                let (mut v, mut vm) = self.view_pair(t, ml);
                 let View { registry, macs } = &mut *v;
                 let slot = registry.get(subnet)?;
                 // A static MAC's set is in its own view, which `view_pair` locked as `vm` if
                 // that is not ours.
                 let mac_set = vm.as_deref_mut().map_or(macs, |m| &mut m.macs);
                 let mut g = slot.lock(os);
-                try_allocate(owner, (h, l), &mut g, mac_set, req, statics)
+                try_allocate(owner, (h, t, l), &mut g, mac_set, req, statics)
             };
             let e = match outcome {
                 Ok(a) => return Ok(a),
@@ -554,8 +563,8 @@ impl Ipam {
     /// Releases everything `owner` holds in `subnet` and returns it; `None` if it held
     /// nothing there (or there is no such subnet).
     pub fn release(&self, subnet: &str, owner: &str) -> Option<Allocation> {
-        let l = lane();
-        let mut v = self.view(l);
+        let (t, l) = me();
+        let mut v = self.view(t);
         let (h, os) = self.owner_slot(owner);
         let rec = {
             let slot = v.registry.by_name.get(subnet)?;
@@ -567,10 +576,10 @@ impl Ipam {
             rec
         };
         if let Some(m) = rec.mac {
-            let ml = mac_lane(m);
-            if ml == l {
+            let ml = mac_view(m);
+            if ml == t {
                 v.macs.remove(m);
-            } else if ml > l {
+            } else if ml > t {
                 self.view(ml).macs.remove(m);
             } else {
                 // Views are taken in index order: let go of ours first. Until the entry is
@@ -596,8 +605,8 @@ impl Ipam {
 
     /// What `owner` holds in `subnet`.
     pub fn lookup(&self, subnet: &str, owner: &str) -> Option<Allocation> {
-        let l = lane();
-        let v = self.view(l);
+        let (t, l) = me();
+        let v = self.view(t);
         let (h, os) = self.owner_slot(owner);
         let slot = v.registry.by_name.get(subnet)?;
         let rec = slot.lock(os).owners.get(l, h, owner)?;
@@ -606,8 +615,8 @@ impl Ipam {
 
     /// What `owner` holds in every subnet, sorted by subnet name.
     pub fn lookup_everywhere(&self, owner: &str) -> Vec<(String, Allocation)> {
-        let l = lane();
-        let v = self.view(l);
+        let (t, l) = me();
+        let v = self.view(t);
         let (h, os) = self.owner_slot(owner);
         v.registry
             .sorted()
@@ -628,7 +637,7 @@ impl Ipam {
 
     /// Number of allocations held, over all subnets.
     pub fn allocation_count(&self) -> usize {
-        let v = self.view(lane());
+        let v = self.view(thread_slot());
         v.registry
             .by_name
             .values()
@@ -713,7 +722,7 @@ impl Ipam {
         };
         // Take the MAC first (one probe); give it back if the addresses are taken.
         if let Some(m) = r.mac {
-            if !views[mac_lane(m)].macs.insert(m) {
+            if !views[mac_view(m)].macs.insert(m) {
                 return Err(IpamError::MacInUse {
                     mac: m,
                     owner: None,
@@ -722,7 +731,7 @@ impl Ipam {
         }
         if let Err(e) = subnet.claim_exact(statics) {
             if let Some(m) = r.mac {
-                views[mac_lane(m)].macs.remove(m);
+                views[mac_view(m)].macs.remove(m);
             }
             return Err(e);
         }
@@ -801,7 +810,7 @@ impl Reverse {
 
 fn try_allocate(
     owner: &str,
-    (h, l): (u64, usize),
+    (h, t, l): (u64, usize, usize),
     st: &mut ShardState,
     mac_set: &mut MacSet,
     req: &Request,
@@ -838,9 +847,9 @@ fn try_allocate(
             Some(m)
         }
         MacRequest::None => None,
-        // Drawn in this thread's lane, so this set is the one that decides uniqueness.
+        // Drawn in this thread's slot, so this set is the one that decides uniqueness.
         MacRequest::Random => Some(loop {
-            let m = random_mac(l);
+            let m = random_mac(t);
             if mac_set.insert(m) {
                 break m;
             }
@@ -904,21 +913,21 @@ mod tests {
         );
     }
 
-    /// Random MACs land in the set their lane bits name, are locally administered unicast,
+    /// Random MACs land in the set their slot bits name, are locally administered unicast,
     /// and keep the rest of their bits random.
     #[test]
     fn random_macs_carry_their_set() {
         let mut seen = std::collections::HashSet::new();
-        for lane in 0..LANES {
-            for _ in 0..200 {
-                let m = random_mac(lane);
-                assert_eq!(mac_lane(m), lane, "{m}");
+        for slot in 0..THREAD_SLOTS {
+            for _ in 0..50 {
+                let m = random_mac(slot);
+                assert_eq!(mac_view(m), slot, "{m}");
                 assert!(m.is_unicast());
                 assert_eq!(m.0[0] & 0x03, 0x02, "{m} locally administered unicast");
                 seen.insert(m);
             }
         }
-        assert!(seen.len() > LANES * 199, "random bits repeat");
+        assert!(seen.len() > THREAD_SLOTS * 49, "random bits repeat");
     }
 
     /// Two threads allocating in two subnets take no lock in common: each holds its own

@@ -320,59 +320,69 @@ impl Tails {
 
 /// Lanes a shard's arena is split into, by [`lane`]: threads in different lanes reuse their
 /// own freed records and bump their own pages, so two threads whose owners share a shard do
-/// not write each other's record lines. The allocator also gives each lane a view of its own
-/// (the registry and the MACs drawn in that lane).
+/// not write each other's record lines.
 pub(crate) const LANES: usize = 4;
 
-/// Threads currently holding each lane.
-static LANE_USERS: [std::sync::atomic::AtomicUsize; LANES] =
-    [const { std::sync::atomic::AtomicUsize::new(0) }; LANES];
+/// Slots handed to live threads (see [`thread_slot`]); a thread's lane is its slot modulo
+/// [`LANES`]. The allocator gives each slot a view of its own (the registry and the MACs
+/// drawn in that slot), so up to this many threads never wait for one another's view.
+pub(crate) const THREAD_SLOTS: usize = 64;
 
-/// A thread's hold on its lane, given back when the thread exits.
-struct LaneHold(usize);
+/// Threads currently holding each slot.
+static SLOT_USERS: [std::sync::atomic::AtomicUsize; THREAD_SLOTS] =
+    [const { std::sync::atomic::AtomicUsize::new(0) }; THREAD_SLOTS];
 
-impl LaneHold {
-    /// Takes the lane the fewest live threads hold (the lowest on a tie).
+/// A thread's hold on its slot, given back when the thread exits.
+struct SlotHold(usize);
+
+impl SlotHold {
+    /// Takes the slot the fewest live threads hold (the lowest on a tie), so consecutive
+    /// threads also get consecutive lanes.
     ///
-    /// Lanes go to live threads, not to thread numbers: with `number % LANES` two running
+    /// Slots go to live threads, not to thread numbers: with `number % LANES` two running
     /// threads could share a lane while another stood empty, and a worker could land on the
-    /// lane of the thread that restored or filled the allocator, whose MAC sets hold nearly
-    /// every MAC, and probe those big sets on every allocation while the other worker probes
-    /// small ones. The count is taken by compare-and-swap from the value the choice was made
-    /// on, so two threads starting at the same instant cannot both take the one free lane:
-    /// the loser chooses again.
-    fn take() -> LaneHold {
+    /// lane of the thread that restored or filled the allocator, whose records and MAC set
+    /// are the big ones. The count is taken by compare-and-swap from the value the choice was
+    /// made on, so two threads starting at the same instant cannot both take the one free
+    /// slot: the loser chooses again.
+    fn take() -> SlotHold {
         use std::sync::atomic::Ordering::Relaxed;
         loop {
-            let (l, held) = (0..LANES)
-                .map(|l| (l, LANE_USERS[l].load(Relaxed)))
+            let (l, held) = (0..THREAD_SLOTS)
+                .map(|l| (l, SLOT_USERS[l].load(Relaxed)))
                 .min_by_key(|&(_, held)| held)
                 .unwrap_or((0, 0));
-            if LANE_USERS[l]
+            if SLOT_USERS[l]
                 .compare_exchange(held, held + 1, Relaxed, Relaxed)
                 .is_ok()
             {
-                return LaneHold(l);
+                return SlotHold(l);
             }
         }
     }
 }
 
-impl Drop for LaneHold {
+impl Drop for SlotHold {
     fn drop(&mut self) {
-        LANE_USERS[self.0].fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        SLOT_USERS[self.0].fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
 thread_local! {
-    static LANE: LaneHold = LaneHold::take();
+    static SLOT: SlotHold = SlotHold::take();
 }
 
-/// This thread's lane.
+/// This thread's slot, below [`THREAD_SLOTS`].
+#[inline]
+pub(crate) fn thread_slot() -> usize {
+    // A thread whose locals are being destroyed still gets a valid slot.
+    SLOT.try_with(|h| h.0).unwrap_or(0)
+}
+
+/// This thread's lane, below [`LANES`].
 #[inline]
 pub(crate) fn lane() -> usize {
-    // A thread whose locals are being destroyed still gets a valid lane.
-    LANE.try_with(|h| h.0).unwrap_or(0)
+    thread_slot() % LANES
 }
 
 /// Keeps `T` on cache lines of its own (128 bytes: adjacent-line prefetchers pull pairs).

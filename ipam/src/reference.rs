@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use crate::allocator::{Hasher, Record, random_mac, split_statics};
 use crate::error::{IpamError, Result};
-use crate::owners::LANES;
+use crate::owners::THREAD_SLOTS;
 use crate::subnet::Subnet;
 use crate::types::{
     AddressRequest, Allocation, RestoreConflict, RestoreRecord, RestoreReport, SubnetSpec,
@@ -84,8 +84,8 @@ impl MutexIpam {
         let sub = &subnets[id];
         let claimed = sub.claim(&AddressRequest::Next, (None, None), 0)?;
         let mac = loop {
-            // Any lane pattern: this allocator keeps one set, so those bits are random.
-            let m = random_mac(fastrand::usize(..LANES));
+            // Any slot pattern: this allocator keeps one set, so those bits are random.
+            let m = random_mac(fastrand::usize(..THREAD_SLOTS));
             if macs.insert(m.to_u64()) {
                 break m;
             }
