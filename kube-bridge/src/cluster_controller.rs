@@ -545,7 +545,7 @@ pub fn restore_from_cluster(ipam: &ipam::Ipam, objects: &Objects) -> ClusterRest
         });
     }
     for owner in &gone {
-        if ipam.release(owner).is_some() {
+        if !ipam.release_everywhere(owner).is_empty() {
             out.released += 1;
         }
     }
@@ -565,12 +565,11 @@ fn gate_allocation(
     request: impl FnOnce() -> Result<ipam::Request, (String, String)>,
     allocated: &mut usize,
 ) -> Result<ipam::Allocation, (String, String)> {
-    match ipam.lookup(owner) {
-        Some((s, a)) if s == subnet => Ok(a),
-        other => {
-            if other.is_some() {
-                ipam.release(owner);
-            }
+    match ipam.lookup(subnet, owner) {
+        Some(a) => Ok(a),
+        None => {
+            // A pod holds one address at a time: whatever it holds elsewhere goes back.
+            ipam.release_everywhere(owner);
             let req = request()?;
             let allocation = ipam.allocate_with(subnet, owner, &req).map_err(|e| {
                 (
@@ -692,14 +691,14 @@ impl PortGate {
             .pods
             .iter()
             .filter(|((ns, name), pod)| {
-                wants_port(pod) && ipam.lookup(&owner_key(ns, name)).is_some()
+                wants_port(pod) && !ipam.lookup_everywhere(&owner_key(ns, name)).is_empty()
             })
             .map(|(key, pod)| (key.clone(), pod.metadata.uid.clone()))
             .collect();
         let nodes_through = objects
             .nodes
             .iter()
-            .filter(|(name, _)| ipam.lookup(&node_owner_key(name)).is_some())
+            .filter(|(name, _)| !ipam.lookup_everywhere(&node_owner_key(name)).is_empty())
             .map(|(name, node)| (name.clone(), node.metadata.uid.clone()))
             .collect();
         PortGate {
@@ -878,13 +877,10 @@ impl PortGate {
     fn after_pass(&mut self, ipam: &ipam::Ipam, held: &mut HeldBack, objects: &mut Objects) {
         held.pods.retain(|(ns, name), h| {
             let owner = owner_key(ns, name);
-            match ipam.lookup(&owner) {
-                Some((s, a)) if s == h.subnet && a == h.allocation => return true,
-                Some(_) => {
-                    ipam.release(&owner);
-                }
-                None => {}
+            if ipam.lookup(&h.subnet, &owner) == Some(h.allocation) {
+                return true;
             }
+            ipam.release_everywhere(&owner);
             let req = ipam::Request {
                 addresses: ipam::AddressRequest::Static(h.allocation.ips().collect()),
                 pool: None,
@@ -909,15 +905,10 @@ impl PortGate {
         }
         held.nodes.retain(|name, h| {
             let owner = node_owner_key(name);
-            match ipam.lookup(&owner) {
-                Some((s, a)) if s == h.allocated.address.subnet && a == h.allocation => {
-                    return true;
-                }
-                Some(_) => {
-                    ipam.release(&owner);
-                }
-                None => {}
+            if ipam.lookup(&h.allocated.address.subnet, &owner) == Some(h.allocation) {
+                return true;
             }
+            ipam.release_everywhere(&owner);
             let req = ipam::Request {
                 addresses: ipam::AddressRequest::Static(h.allocation.ips().collect()),
                 pool: None,

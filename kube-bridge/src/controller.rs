@@ -183,11 +183,11 @@ impl Controller {
         subnet: &str,
         req: impl FnOnce() -> Result<ipam::Request, (String, String)>,
     ) -> Result<(ipam::Allocation, bool), (String, String)> {
-        match self.ipam.lookup(owner) {
-            Some((s, a)) if s == subnet => Ok((a, false)),
-            other => {
-                if other.is_some() {
-                    self.ipam.release(owner);
+        match self.ipam.lookup(subnet, owner) {
+            Some(a) => Ok((a, false)),
+            None => {
+                // An owner holds one address at a time: whatever it holds elsewhere goes back.
+                if !self.ipam.release_everywhere(owner).is_empty() {
                     self.owners.remove(owner);
                 }
                 let req = req()?;
@@ -296,7 +296,7 @@ impl Controller {
             .cloned()
             .collect::<Vec<_>>()
         {
-            self.ipam.release(&gone);
+            self.ipam.release_everywhere(&gone);
             self.owners.remove(&gone);
             report.released += 1;
         }
@@ -449,8 +449,7 @@ impl Controller {
             if !keep.contains(name.as_str()) {
                 // Pods of a removed subnet lose their addresses in this pass anyway.
                 for owner in self.owners.clone() {
-                    if self.ipam.lookup(&owner).is_some_and(|(s, _)| s == name) {
-                        self.ipam.release(&owner);
+                    if self.ipam.release(&name, &owner).is_some() {
                         self.owners.remove(&owner);
                     }
                 }
@@ -537,7 +536,7 @@ impl Controller {
             });
         }
         for owner in &gone {
-            self.ipam.release(owner);
+            self.ipam.release_everywhere(owner);
         }
         let failed: BTreeSet<&str> = report.conflicts.iter().map(|c| c.owner.as_str()).collect();
         self.owners.extend(

@@ -126,7 +126,8 @@ fn restore_rebuilds_ipam_from_ip_records_and_annotations() {
         }
     );
     let held = |owner: &str| {
-        ipam.lookup(owner)
+        ipam.lookup_everywhere(owner)
+            .pop()
             .map(|(s, a)| (s, a.ips().collect::<Vec<_>>()))
     };
     assert_eq!(held("a.ns1"), Some(("net1".into(), vec![ip("10.1.0.5")])));
@@ -1247,10 +1248,10 @@ fn port_gate_holds_a_pod_until_its_annotations_record_its_address() {
     let first = held.pods[&key].allocation;
     // The pass released it (as the controller does for an owner it no longer sees): it
     // comes back.
-    ipam.release("a.ns1");
+    ipam.release("net1", "a.ns1");
     gate.after_pass(&ipam, &mut held, &mut pass);
     assert_eq!(pass.pods.len(), 2, "the pods are back for the writeback");
-    assert_eq!(ipam.lookup("a.ns1"), Some(("net1".into(), first)));
+    assert_eq!(ipam.lookup("net1", "a.ns1"), Some(first));
     let wanted = held.pods[&key].allocated.annotations.clone();
 
     // Once the annotations record the address, the pod goes through, with that address.
@@ -1258,7 +1259,7 @@ fn port_gate_holds_a_pod_until_its_annotations_record_its_address() {
     let mut pass = objects.clone();
     let held = gate.hold_back(&ipam, &mut pass);
     assert!(held.pods.is_empty() && pass.pods.contains_key(&key));
-    assert_eq!(ipam.lookup("a.ns1"), Some(("net1".into(), first)));
+    assert_eq!(ipam.lookup("net1", "a.ns1"), Some(first));
 
     // Re-created under the same name: it waits for its own annotations, same address.
     let pod_a = objects.pods.get_mut(&key).expect("a");
