@@ -7,9 +7,10 @@
 //! other core wrote it last half of the time, and on a machine whose cores sit on different
 //! dies each such line costs a few hundred nanoseconds.
 //!
-//! A subnet's owners live in 16 shards, each a small mutex-protected map chosen by the owner
-//! key's hash, so threads sharing a subnet rarely meet. Sixteen is plenty for the few cores a
-//! controller runs on, and keeps every shard's hot fields in L1. What every holder of a shard
+//! A subnet's owners live in up to 16 shards (one per 256 addresses), each a small
+//! mutex-protected map chosen by the owner key's hash, so threads sharing a subnet rarely
+//! meet. Sixteen is plenty for the few cores a controller runs on, and keeps every shard's hot
+//! fields in L1. What every holder of a shard
 //! writes (the mutex word, the index header, the arena's counters) fits in one 128-byte
 //! block; what a thread can write on its own (its records' free lists and pages) is in its
 //! lane.
@@ -18,8 +19,11 @@
 //! registry and the set of MACs drawn in that slot. An operation holds its view from start to
 //! end, so finding a subnet by name reads the registry without writing a reference count both
 //! cores would share, and a random MAC (drawn with its slot in its low bits) is made unique in
-//! the caller's own set. Up to 64 threads each have a view of their own. Adding or removing a subnet takes every view; updating one takes its
-//! shards. Lock order: views by index, then one subnet's shards by index.
+//! the caller's own set. Up to 64 threads each have a view of their own.
+//!
+//! Adding or removing a subnet, and a restore, take every view, so no operation is in flight;
+//! updating a subnet takes only its shards. Locks are taken in one order: the writer mutex,
+//! views by index, then shards by index.
 //!
 //! Addresses are claimed by compare-and-swap in the subnet's bitmap while the owner's shard is
 //! held; the claim, not the shard, is what makes an address unique.
@@ -62,11 +66,11 @@ impl Record {
 /// Subnets by name. Replaced whole (copy on write) when a subnet is added or removed.
 #[derive(Default)]
 struct Registry {
-    by_name: HashMap<Arc<str>, Arc<Slot>, Hasher>,
+    by_name: HashMap<Arc<str>, Arc<SubnetShards>, Hasher>,
 }
 
 impl Registry {
-    fn with(&self, s: Arc<Slot>) -> Registry {
+    fn with(&self, s: Arc<SubnetShards>) -> Registry {
         let mut by_name = self.by_name.clone();
         by_name.insert(s.name.clone(), s);
         Registry { by_name }
@@ -78,7 +82,7 @@ impl Registry {
         Registry { by_name }
     }
 
-    fn get(&self, name: &str) -> Result<&Arc<Slot>> {
+    fn get(&self, name: &str) -> Result<&Arc<SubnetShards>> {
         self.by_name
             .get(name)
             .ok_or_else(|| IpamError::SubnetNotFound {
@@ -87,8 +91,8 @@ impl Registry {
     }
 
     /// The subnets, sorted by name.
-    fn sorted(&self) -> Vec<&Arc<Slot>> {
-        let mut v: Vec<&Arc<Slot>> = self.by_name.values().collect();
+    fn sorted(&self) -> Vec<&Arc<SubnetShards>> {
+        let mut v: Vec<&Arc<SubnetShards>> = self.by_name.values().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
@@ -96,16 +100,21 @@ impl Registry {
 
 /// One subnet as registered: its owner shards. The subnet's configuration and bitmaps are in
 /// every shard (see [`ShardState::subnet`]), so an update replaces them under the shards.
-struct Slot {
+struct SubnetShards {
     name: Arc<str>,
     shards: Box<[Shard]>,
 }
 
-impl Slot {
-    fn new(subnet: Arc<Subnet>, hasher: &Hasher) -> Slot {
-        Slot {
+impl SubnetShards {
+    fn new(subnet: Arc<Subnet>, hasher: &Hasher) -> SubnetShards {
+        // One shard per 256 addresses up to `SHARDS`, a power of two: a shard costs about a
+        // kilobyte, and an allocator may hold thousands of small subnets, whose allocation
+        // rate (a pod start each) needs no more. The count stays when an update expands the
+        // subnet.
+        let n = (subnet.size() / 256).clamp(1, SHARDS as u128) as usize;
+        SubnetShards {
             name: subnet.name.clone(),
-            shards: (0..SHARDS)
+            shards: (0..n.next_power_of_two())
                 .map(|_| {
                     Shard(Mutex::new(ShardState {
                         owners: Owners::new(hasher.clone()),
@@ -116,8 +125,10 @@ impl Slot {
         }
     }
 
-    fn lock(&self, shard: usize) -> MutexGuard<'_, ShardState> {
-        lock(&self.shards[shard].0)
+    /// The shard of the owner whose key hashes to `h`.
+    fn lock_for(&self, h: u64) -> MutexGuard<'_, ShardState> {
+        // The count is a power of two; the low bits of `h` pick the bucket.
+        lock(&self.shards[(h >> 32) as usize & (self.shards.len() - 1)].0)
     }
 
     fn lock_all(&self) -> Vec<MutexGuard<'_, ShardState>> {
@@ -126,7 +137,7 @@ impl Slot {
 
     /// The subnet's current configuration and bitmaps.
     fn subnet(&self) -> Arc<Subnet> {
-        self.lock(0).subnet.clone()
+        lock(&self.shards[0].0).subnet.clone()
     }
 
     /// The first owner (in shard order) whose record satisfies `pred`. Takes each shard in
@@ -293,10 +304,9 @@ impl Ipam {
         }
     }
 
-    /// The owner's hash and shard.
-    fn owner_slot(&self, owner: &str) -> (u64, usize) {
-        let h = hash_key(&self.hasher, owner.as_bytes());
-        (h, (h >> 32) as usize % SHARDS)
+    /// The owner key's hash, which picks its shard and its bucket.
+    fn owner_hash(&self, owner: &str) -> u64 {
+        hash_key(&self.hasher, owner.as_bytes())
     }
 
     fn view(&self, l: usize) -> ViewGuard<'_> {
@@ -352,7 +362,7 @@ impl Ipam {
         }
         let r = views[0]
             .registry
-            .with(Arc::new(Slot::new(subnet, &self.hasher)));
+            .with(Arc::new(SubnetShards::new(subnet, &self.hasher)));
         Self::set_registry(&mut views, r);
         *next_id += 1;
         Ok(())
@@ -364,9 +374,9 @@ impl Ipam {
     /// allocation would end up outside the CIDR or on the gateway, network or broadcast.
     pub fn update_subnet(&self, spec: SubnetSpec) -> Result<()> {
         let _w = lock(&self.writer);
-        // The registry changes only under `writer`, so this slot stays registered.
-        let slot = self.registry().get(spec.name.as_str())?.clone();
-        let mut guards = slot.lock_all();
+        // The registry changes only under `writer`, so these shards stay registered.
+        let shards = self.registry().get(spec.name.as_str())?.clone();
+        let mut guards = shards.lock_all();
         let old = guards[0].subnet.clone();
         let new = Subnet::build(old.id, &spec)?;
         let held: Vec<(Key<'_>, Record)> = guards.iter().flat_map(|g| g.owners.iter()).collect();
@@ -403,8 +413,8 @@ impl Ipam {
     pub fn remove_subnet(&self, name: &str) -> Result<()> {
         let _w = lock(&self.writer);
         let mut views = self.lock_views();
-        let slot = views[0].registry.get(name)?.clone();
-        let n: usize = slot.lock_all().iter().map(|g| g.owners.len()).sum();
+        let shards = views[0].registry.get(name)?.clone();
+        let n: usize = shards.lock_all().iter().map(|g| g.owners.len()).sum();
         if n > 0 {
             return Err(IpamError::SubnetInUse {
                 subnet: name.to_owned(),
@@ -459,9 +469,9 @@ impl Ipam {
         let (t, l) = me();
         let mut v = self.view(t);
         let View { registry, macs } = &mut *v;
-        let slot = registry.get(subnet)?;
-        let (h, os) = self.owner_slot(owner);
-        let mut g = slot.lock(os);
+        let shards = registry.get(subnet)?;
+        let h = self.owner_hash(owner);
+        let mut g = shards.lock_for(h);
         let ShardState {
             owners,
             subnet: sub,
@@ -508,7 +518,7 @@ impl Ipam {
             MacRequest::Static(m) => Some(mac_view(m)),
             _ => None,
         };
-        let (h, os) = self.owner_slot(owner);
+        let h = self.owner_hash(owner);
         let (t, l) = me();
         // A conflict is named by scanning shards, which must not happen while holding ours;
         // if the holder let go meanwhile, try again a few times.
@@ -518,11 +528,11 @@ impl Ipam {
             let outcome = {
                 let (mut v, mut vm) = self.view_pair(t, ml);
                 let View { registry, macs } = &mut *v;
-                let slot = registry.get(subnet)?;
+                let shards = registry.get(subnet)?;
                 // A static MAC's set is in its own view, which `view_pair` locked as `vm` if
                 // that is not ours.
                 let mac_set = vm.as_deref_mut().map_or(macs, |m| &mut m.macs);
-                let mut g = slot.lock(os);
+                let mut g = shards.lock_for(h);
                 try_allocate(owner, (h, t, l), &mut g, mac_set, req, statics)
             };
             let e = match outcome {
@@ -565,10 +575,10 @@ impl Ipam {
     pub fn release(&self, subnet: &str, owner: &str) -> Option<Allocation> {
         let (t, l) = me();
         let mut v = self.view(t);
-        let (h, os) = self.owner_slot(owner);
+        let h = self.owner_hash(owner);
         let rec = {
-            let slot = v.registry.by_name.get(subnet)?;
-            let mut g = slot.lock(os);
+            let shards = v.registry.by_name.get(subnet)?;
+            let mut g = shards.lock_for(h);
             let rec = g.owners.remove(l, h, owner)?;
             // Bits are cleared under the owner's shard so a concurrent update, which holds
             // every shard, sees either the record or the cleared bits.
@@ -607,9 +617,9 @@ impl Ipam {
     pub fn lookup(&self, subnet: &str, owner: &str) -> Option<Allocation> {
         let (t, l) = me();
         let v = self.view(t);
-        let (h, os) = self.owner_slot(owner);
-        let slot = v.registry.by_name.get(subnet)?;
-        let rec = slot.lock(os).owners.get(l, h, owner)?;
+        let h = self.owner_hash(owner);
+        let shards = v.registry.by_name.get(subnet)?;
+        let rec = shards.lock_for(h).owners.get(l, h, owner)?;
         Some(rec.allocation())
     }
 
@@ -617,12 +627,12 @@ impl Ipam {
     pub fn lookup_everywhere(&self, owner: &str) -> Vec<(String, Allocation)> {
         let (t, l) = me();
         let v = self.view(t);
-        let (h, os) = self.owner_slot(owner);
+        let h = self.owner_hash(owner);
         v.registry
             .sorted()
             .iter()
             .filter_map(|s| {
-                let rec = s.lock(os).owners.get(l, h, owner)?;
+                let rec = s.lock_for(h).owners.get(l, h, owner)?;
                 Some((s.name.to_string(), rec.allocation()))
             })
             .collect()
@@ -631,8 +641,8 @@ impl Ipam {
     /// Who holds `ip` in `subnet`. This scans the subnet's owners: it is meant for
     /// diagnostics and conflict messages, not for a hot path.
     pub fn owner_of(&self, subnet: &str, ip: IpAddr) -> Option<String> {
-        let slot = self.registry().by_name.get(subnet)?.clone();
-        slot.find_owner(&|r: &Record| r.holds(ip))
+        let shards = self.registry().by_name.get(subnet)?.clone();
+        shards.find_owner(&|r: &Record| r.holds(ip))
     }
 
     /// Number of allocations held, over all subnets.
@@ -692,7 +702,7 @@ impl Ipam {
         l: usize,
     ) -> Result<Option<Record>> {
         check_owner(&r.owner)?;
-        let slot = registry.get(r.subnet.as_str())?;
+        let shards = registry.get(r.subnet.as_str())?;
         let statics = split_statics(&r.ips)?;
         if let Some(m) = r.mac {
             if !m.is_unicast() {
@@ -701,8 +711,8 @@ impl Ipam {
                 });
             }
         }
-        let (h, os) = self.owner_slot(&r.owner);
-        let mut g = slot.lock(os);
+        let h = self.owner_hash(&r.owner);
+        let mut g = shards.lock_for(h);
         let ShardState { owners, subnet } = &mut *g;
         let rec = Record {
             subnet: subnet.id,
@@ -898,8 +908,8 @@ mod tests {
         let ipam = Ipam::new();
         ipam.add_subnet(SubnetSpec::new("s", "10.0.0.0/24").unwrap())
             .unwrap();
-        let slot = ipam.registry().get("s").unwrap().clone();
-        let shard = &slot.shards[0];
+        let shards = ipam.registry().get("s").unwrap().clone();
+        let shard = &shards.shards[0];
         let data = {
             let g = lock(&shard.0);
             &*g as *const ShardState as usize
@@ -911,6 +921,39 @@ mod tests {
             written_end <= 64,
             "written fields end at byte {written_end}, past the mutex word's cache line"
         );
+    }
+
+    /// Small subnets get few shards (a shard costs about a kilobyte, and thousands of small
+    /// subnets are common); from 4096 addresses on, 16. Expanding keeps the count, and every
+    /// owner is still found.
+    #[test]
+    fn shard_count_follows_subnet_size() {
+        let ipam = Ipam::new();
+        for (name, cidr, want) in [
+            ("a", "10.0.0.0/24", 1),
+            ("b", "10.1.0.0/22", 4),
+            ("c", "10.2.0.0/20", 16),
+            ("d", "10.3.0.0/16", 16),
+            ("e", "fd00::/64", 16),
+            ("f", "10.4.0.0/16,fd01::/120", 1),
+        ] {
+            ipam.add_subnet(SubnetSpec::new(name, cidr).unwrap())
+                .unwrap();
+            assert_eq!(
+                ipam.registry().get(name).unwrap().shards.len(),
+                want,
+                "{cidr}"
+            );
+        }
+        let held: Vec<_> = (0..200)
+            .map(|i| ipam.allocate("a", &format!("p{i}.ns/eth0")).unwrap())
+            .collect();
+        ipam.update_subnet(SubnetSpec::new("a", "10.0.0.0/16").unwrap())
+            .unwrap();
+        assert_eq!(ipam.registry().get("a").unwrap().shards.len(), 1);
+        for (i, a) in held.iter().enumerate() {
+            assert_eq!(ipam.lookup("a", &format!("p{i}.ns/eth0")), Some(*a));
+        }
     }
 
     /// Random MACs land in the set their slot bits name, are locally administered unicast,

@@ -46,8 +46,9 @@ const HAS_MAC: u8 = 4;
 /// Bits of a handle that give the byte offset inside its page.
 const OFFSET_BITS: u32 = 16;
 const PAGE_MAX: usize = 1 << OFFSET_BITS;
-/// The first page is small so an allocator with a few owners per shard stays small.
-const PAGE_MIN: usize = 8 << 10;
+/// The first page is small, and each next one twice the last up to [`PAGE_MAX`], so a shard
+/// with a few owners stays small: an allocator with a thousand subnets has 16,000 shards.
+const PAGE_FIRST: usize = 256;
 /// Free lists exist for records up to this many bytes; longer ones become garbage until the
 /// next compaction.
 const FREE_CLASSES: usize = 256;
@@ -461,7 +462,8 @@ impl Arena {
         &mut self.pages[(h >> OFFSET_BITS) as usize][(h as usize) & (PAGE_MAX - 1)..]
     }
 
-    /// A slot of exactly `n` bytes (`4 <= n <= PAGE_MIN`), from `lane`'s free list or page.
+    /// A slot of exactly `n` bytes (`4 <= n <= PAGE_MAX`), from `lane`'s free list or page.
+    /// Records are far shorter than a page: [`MAX_OWNER_LEN`] bounds the key.
     fn alloc(&mut self, lane: usize, n: usize) -> u32 {
         self.live += n;
         let l = &mut self.lanes[lane];
@@ -480,7 +482,9 @@ impl Arena {
             if let Some(p) = self.pages.get(l.page as usize) {
                 self.garbage += p.len() - l.tail as usize;
             }
-            let size = (PAGE_MIN << self.pages.len().min(3)).min(PAGE_MAX);
+            let size = (PAGE_FIRST << self.pages.len().min(8))
+                .max(n.next_power_of_two())
+                .min(PAGE_MAX);
             // 65536 pages of 64 KiB is 4 GiB of records in one shard (64 GiB over a subnet's shards):
             // memory runs out long before the handle does.
             assert!(

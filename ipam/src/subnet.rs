@@ -168,6 +168,15 @@ impl Subnet {
         }
     }
 
+    /// Addresses in the CIDR, of the smaller family for dual stack (saturating at
+    /// `u128::MAX` for a `/0`).
+    pub(crate) fn size(&self) -> u128 {
+        self.families()
+            .map(|f| f.last.saturating_add(1))
+            .min()
+            .unwrap_or(0)
+    }
+
     fn families(&self) -> impl Iterator<Item = &FamilySpace> {
         self.v4.iter().chain(self.v6.iter())
     }
