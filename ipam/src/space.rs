@@ -6,34 +6,22 @@
 //! inside its own region, so two threads write to different cache lines; a shared cursor would
 //! make every claim bounce a line between cores.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::bitmap::{
     AddressBitmap, CHUNK_ADDRS, CHUNK_SHIFT, CHUNK_WORDS, LOW, WORD_ADDRS, Want, claim_in_word,
     intervals_mask, split,
 };
+use crate::owners::thread_slot;
 use crate::types::Usage;
 
 /// Inclusive offset interval.
 pub(crate) type Interval = (u128, u128);
 
+/// Hints per pool, by [`thread_slot`]: slots go to live threads lowest first, so up to 16
+/// live threads each search a region of their own.
 const SLOTS: usize = 16;
 const NO_REGION: u64 = u64::MAX;
-
-/// A small per-thread number, so threads pick different hint slots.
-pub(crate) fn thread_slot() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    SLOT.with(|s| {
-        if s.get() == usize::MAX {
-            s.set(NEXT.fetch_add(1, Ordering::Relaxed));
-        }
-        s.get()
-    })
-}
 
 #[repr(align(128))]
 struct Hint {
