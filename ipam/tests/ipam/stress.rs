@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use ipam::{Ipam, MacAddr, Request, SubnetSpec};
+use ipam::{Ipam, MacAddr, MacRequest, Request, SubnetSpec};
 
 struct Witness {
     ips: Mutex<HashSet<(String, IpAddr)>>,
@@ -71,8 +71,18 @@ fn no_duplicates_under_contention() {
                     let subnet = if rng.bool() { "a" } else { "b" };
                     // Owners share key tails across threads (interned per shard).
                     let owner = format!("t{t}-{i}.ns{}/eth0", i % 5);
-                    let req = match rng.u8(..4) {
+                    let req = match rng.u8(..5) {
                         0 => Request::random(),
+                        // A few static MACs every thread asks for: their sets are other
+                        // threads' views as often as not.
+                        4 => Request::next().mac(MacRequest::Static(MacAddr([
+                            0x02,
+                            0,
+                            0,
+                            0,
+                            rng.u8(..2),
+                            rng.u8(..),
+                        ]))),
                         1 => Request::next().pool("p"),
                         2 => {
                             let base = if subnet == "a" { "10.0.0" } else { "10.1.0" };
@@ -83,6 +93,7 @@ fn no_duplicates_under_contention() {
                     };
                     // Half the default requests go through `allocate`, their own path.
                     let got = if matches!(req.addresses, ipam::AddressRequest::Next)
+                        && matches!(req.mac, MacRequest::Random)
                         && req.pool.is_none()
                         && rng.bool()
                     {
