@@ -171,7 +171,26 @@ struct Shard(Mutex<ShardState>);
 /// slot.
 struct View {
     registry: Arc<Registry>,
+    /// The subnet this view's thread named last, so a thread working in one subnet compares
+    /// its name instead of hashing it. Cleared whenever the registry changes.
+    recent: Option<Arc<SubnetShards>>,
     macs: MacSet,
+}
+
+/// The subnet called `name`, through a view's one-entry cache `recent`.
+#[inline]
+fn find<'a>(
+    registry: &Registry,
+    recent: &'a mut Option<Arc<SubnetShards>>,
+    name: &str,
+) -> Result<&'a SubnetShards> {
+    if recent.as_ref().is_none_or(|s| *s.name != *name) {
+        *recent = Some(registry.get(name)?.clone());
+    }
+    // Set just above if it was not already this subnet.
+    recent.as_deref().ok_or_else(|| IpamError::SubnetNotFound {
+        subnet: name.to_owned(),
+    })
 }
 
 #[repr(align(128))]
@@ -296,6 +315,7 @@ impl Ipam {
             views: Box::new(std::array::from_fn(|_| {
                 ViewCell(Mutex::new(View {
                     registry: registry.clone(),
+                    recent: None,
                     macs: MacSet::new(hasher.clone()),
                 }))
             })),
@@ -342,6 +362,7 @@ impl Ipam {
         let r = Arc::new(r);
         for v in views {
             v.registry = r.clone();
+            v.recent = None;
         }
     }
 
@@ -468,8 +489,12 @@ impl Ipam {
         check_owner(owner)?;
         let (t, l) = me();
         let mut v = self.view(t);
-        let View { registry, macs } = &mut *v;
-        let shards = registry.get(subnet)?;
+        let View {
+            registry,
+            recent,
+            macs,
+        } = &mut *v;
+        let shards = find(registry, recent, subnet)?;
         let h = self.owner_hash(owner);
         let mut g = shards.lock_for(h);
         let ShardState {
@@ -527,8 +552,12 @@ impl Ipam {
             attempts += 1;
             let outcome = {
                 let (mut v, mut vm) = self.view_pair(t, ml);
-                let View { registry, macs } = &mut *v;
-                let shards = registry.get(subnet)?;
+                let View {
+                    registry,
+                    recent,
+                    macs,
+                } = &mut *v;
+                let shards = find(registry, recent, subnet)?;
                 // A static MAC's set is in its own view, which `view_pair` locked as `vm` if
                 // that is not ours.
                 let mac_set = vm.as_deref_mut().map_or(macs, |m| &mut m.macs);
@@ -577,7 +606,10 @@ impl Ipam {
         let mut v = self.view(t);
         let h = self.owner_hash(owner);
         let rec = {
-            let shards = v.registry.by_name.get(subnet)?;
+            let View {
+                registry, recent, ..
+            } = &mut *v;
+            let shards = find(registry, recent, subnet).ok()?;
             let mut g = shards.lock_for(h);
             let rec = g.owners.remove(l, h, owner)?;
             // Bits are cleared under the owner's shard so a concurrent update, which holds
