@@ -763,6 +763,55 @@ mod tests {
         assert_eq!(lsp_addresses(&nb, "a.ns1"), address);
     }
 
+    /// A pod whose namespace moves to another subnet gets an address there, and the one it
+    /// held in the first subnet goes back: IPAM names an owner per subnet, so the controller
+    /// itself keeps a pod to one address.
+    #[tokio::test]
+    async fn a_pod_moved_to_another_subnet_gives_back_its_first_address() {
+        let nb = OvsdbServer::nb().expect("NB starts");
+        let mut controller = Controller::connect(&nb.unix_remote())
+            .await
+            .expect("controller connects");
+        let report = controller
+            .converge(&objects(vec![
+                subnet("net1", "10.1.0.0/24", &["ns1"]),
+                subnet("net2", "10.2.0.0/24", &[]),
+                pod("ns1", "a"),
+            ]))
+            .await;
+        assert_eq!(report.errors, []);
+        assert!(lsp_addresses(&nb, "a.ns1").contains("10.1.0."));
+
+        let report = controller
+            .converge(&objects(vec![
+                subnet("net1", "10.1.0.0/24", &[]),
+                subnet("net2", "10.2.0.0/24", &["ns1"]),
+                pod("ns1", "a"),
+            ]))
+            .await;
+        assert_eq!(report.errors, []);
+        assert_eq!(report.allocated, 1);
+        let address = lsp_addresses(&nb, "a.ns1");
+        assert!(address.contains("10.2.0."), "{address}");
+        let held: Vec<String> = controller
+            .ipam()
+            .lookup_everywhere("a.ns1")
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(held, ["net2"]);
+        let used = |s: &str| {
+            controller
+                .ipam()
+                .usage(s)
+                .expect("subnet")
+                .v4
+                .expect("v4")
+                .used
+        };
+        assert_eq!((used("net1"), used("net2")), (0, 1));
+    }
+
     /// Held objects (declared, contents not decodable now) keep what they have: the held pod
     /// its port and address (a new pod does not get it), the held Subnet its switch and its
     /// pods; once they decode again nothing moves.
