@@ -177,6 +177,20 @@ struct View {
     macs: MacSet,
 }
 
+impl View {
+    /// The subnet called `name` (through the cache) and this view's MAC set, borrowed
+    /// together.
+    #[inline]
+    fn subnet_and_macs(&mut self, name: &str) -> Result<(&SubnetShards, &mut MacSet)> {
+        let View {
+            registry,
+            recent,
+            macs,
+        } = self;
+        Ok((find(registry, recent, name)?, macs))
+    }
+}
+
 /// The subnet called `name`, through a view's one-entry cache `recent`.
 #[inline]
 fn find<'a>(
@@ -489,12 +503,7 @@ impl Ipam {
         check_owner(owner)?;
         let (t, l) = me();
         let mut v = self.view(t);
-        let View {
-            registry,
-            recent,
-            macs,
-        } = &mut *v;
-        let shards = find(registry, recent, subnet)?;
+        let (shards, macs) = v.subnet_and_macs(subnet)?;
         let h = self.owner_hash(owner);
         let mut g = shards.lock_for(h);
         let ShardState {
@@ -552,12 +561,7 @@ impl Ipam {
             attempts += 1;
             let outcome = {
                 let (mut v, mut vm) = self.view_pair(t, ml);
-                let View {
-                    registry,
-                    recent,
-                    macs,
-                } = &mut *v;
-                let shards = find(registry, recent, subnet)?;
+                let (shards, macs) = v.subnet_and_macs(subnet)?;
                 // A static MAC's set is in its own view, which `view_pair` locked as `vm` if
                 // that is not ours.
                 let mac_set = vm.as_deref_mut().map_or(macs, |m| &mut m.macs);
