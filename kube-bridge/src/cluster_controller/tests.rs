@@ -1004,16 +1004,24 @@ impl MetricsEndpoint {
     /// Scrapes until `metric` has a value `accept` takes; fails after [`LIMIT`] with
     /// the last scrape.
     async fn wait_for(&self, metric: &str, accept: impl Fn(f64) -> bool) -> String {
+        self.wait_until(metric, |body| {
+            metrics_line(body, metric).is_some_and(&accept)
+        })
+        .await
+    }
+
+    /// Scrapes until a body satisfies `accept`; fails after [`LIMIT`] with the last scrape,
+    /// naming `what` was awaited.
+    async fn wait_until(&self, what: &str, accept: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + LIMIT;
         loop {
             let body = self.scrape().await;
-            let value = metrics_line(&body, metric);
-            if value.is_some_and(&accept) {
+            if accept(&body) {
                 return body;
             }
             assert!(
                 Instant::now() < deadline,
-                "{metric} not as expected within {LIMIT:?} (last value {value:?}):\n{body}"
+                "{what} not as expected within {LIMIT:?}:\n{body}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -1294,9 +1302,17 @@ async fn metrics_scraped_from_a_running_controller() {
     let available = |subnet: &str| {
         format!("kube_ovn_subnet_available_ips{{subnet=\"{subnet}\",family=\"ipv4\"}}")
     };
-    // web-0 and web-1 in net1 (253 usable in a /24), node1's join address.
-    let body = endpoint.wait_for(&used("net1"), |v| v == 2.0).await;
+    // web-0 and web-1 in net1 (253 usable in a /24), node1's join address. A pass records
+    // its count and its latency one after the other, so a scrape taken between the two sees
+    // them differ by one: wait for a scrape between passes.
     let value = |body: &str, metric: &str| metrics_line(body, metric).unwrap_or(f64::NAN);
+    let body = endpoint
+        .wait_until("net1's usage, with every pass timed", |body| {
+            value(body, &used("net1")) == 2.0
+                && value(body, "kube_ovn_reconcile_duration_seconds_count")
+                    == value(body, "kube_ovn_reconciles_total")
+        })
+        .await;
     assert_eq!(value(&body, &available("net1")), 251.0, "{body}");
     assert_eq!(value(&body, &used("join")), 1.0, "{body}");
     assert_eq!(value(&body, &used("ovn-default")), 0.0, "{body}");
