@@ -16,7 +16,7 @@ pub(crate) mod tz;
 
 #[cfg(test)]
 #[path = "dates_tests.rs"]
-mod dates_tests;
+pub(crate) mod dates_tests;
 
 use tz::Location;
 

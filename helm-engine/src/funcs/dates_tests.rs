@@ -18,8 +18,9 @@ fn env_with_tz(tz: Option<&str>) -> ZoneEnv {
 }
 
 /// Checks a golden file whose `tz` field is the `$TZ` helm ran with (`null`: unset, where
-/// `/etc/localtime` was UTC), with this thread's zones set up alike.
-fn check_with_tz(json: &str) {
+/// `/etc/localtime` was UTC; a file without the field too), with this thread's zones set up
+/// alike.
+pub(crate) fn check_with_tz(json: &str) {
     let golden: serde_json::Value = serde_json::from_str(json).unwrap();
     let tz = golden["tz"].as_str();
     let _zones = tz::use_zones(Zones::new(env_with_tz(tz)));

@@ -736,6 +736,9 @@ fn toml_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+    // TOML date-times depend on the local zone; the TOML golden files have no `tz` field, so
+    // they are checked with `$TZ` unset (helm's local zone UTC), as they were recorded.
+    use crate::funcs::dates::dates_tests::check_with_tz;
 
     #[test]
     fn json_like_go() {
@@ -776,28 +779,20 @@ mod tests {
         ));
     }
 
-    /// Checks a golden file recorded with `$TZ` unset (helm's local zone UTC), with this
-    /// thread's zones set up alike: TOML date-times depend on the local zone.
-    fn check_tz_unset(json: &str) {
-        use crate::funcs::dates::tz;
-        let _zones = tz::use_zones(tz::Zones::new(tz::test_env(None)));
-        crate::template::tests::check_golden(json);
-    }
-
     /// 227 malformed TOML documents (bad keys, unterminated and multi-line strings, bad
     /// escapes, control characters, invalid UTF-8, duplicate keys and tables, table
     /// redefinition, bad numbers and date-times, `+24:00` offsets, broken arrays and inline
     /// tables) give BurntSushi/toml v1.4's error text, line and last key, as in helm 3.17.3.
     #[test]
     fn toml_errors_match_helm() {
-        check_tz_unset(include_str!("../template/testdata/toml_errors.json"));
+        check_with_tz(include_str!("../template/testdata/toml_errors.json"));
     }
 
     /// 300 random mutations of valid TOML documents (deleted, inserted and replaced
     /// characters), decoded or refused as helm 3.17.3 does.
     #[test]
     fn toml_mutations_match_helm() {
-        check_tz_unset(include_str!("../template/testdata/toml_mutations.json"));
+        check_with_tz(include_str!("../template/testdata/toml_mutations.json"));
     }
 
     /// Valid TOML of every kind (integers in every base, floats, strings with escapes and line
@@ -805,6 +800,6 @@ mod tests {
     /// tables, date-times at their edges) decodes to helm 3.17.3's values and Go types.
     #[test]
     fn toml_documents_match_helm() {
-        check_tz_unset(include_str!("../template/testdata/toml_valid.json"));
+        check_with_tz(include_str!("../template/testdata/toml_valid.json"));
     }
 }
