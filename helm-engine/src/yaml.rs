@@ -741,103 +741,80 @@ fn parse_events(s: &str, limit: Option<usize>) -> Result<Parsed> {
     // go-yaml's reader: NEL, LS and PS are line breaks, a byte-order mark is content.
     let prepared = reader::prepare(s);
     let s: &str = &prepared.text;
-    // go-yaml takes a tab after a mapping's `:` as the separating whitespace; saphyr refuses
-    // it. The tab separates, it is no content, so a space in its place reads the same.
+    // Where libyaml reads text saphyr's scanner refuses, the text is repaired to read the
+    // same to both (see [`repair_scan`]) and parsed again; any other outcome is final.
     let mut text = std::borrow::Cow::Borrowed(s);
     for _ in 0..1000 {
-        match parse_node_stream(&text, limit, &prepared) {
-            Err(Error::Yaml(m)) if m.starts_with(SCAN_ERROR) && m.ends_with(TAB_AFTER_COLON) => {
-                let index = scan_error_index(&m);
-                let Some(blanks) = tab_after_colon(&text, index) else {
-                    return Err(word_scan_error(Error::Yaml(m), s));
-                };
-                let spaces = " ".repeat(blanks.len());
-                text.to_mut().replace_range(blanks, &spaces);
-            }
-            // An alias with a `:` right after its name is a key to libyaml; saphyr reads the
-            // `:` into the name. A blank between reads the same to libyaml.
-            Err(Error::Yaml(m))
-                if m.starts_with(SCAN_ERROR)
-                    && matches!(
-                        keys::alias_key(&text.chars().collect::<Vec<_>>(), scan_error_index(&m)),
-                        Some((_, _, true))
-                    ) =>
-            {
-                let chars: Vec<char> = text.chars().collect();
-                let fixed = keys::alias_key(&chars, scan_error_index(&m))
-                    .and_then(|(_, colon, _)| byte_at(&text, colon))
-                    .map(|at| {
-                        let mut t = text.to_string();
-                        t.insert(at, ' ');
-                        t
-                    });
-                match fixed {
-                    Some(t) => text = std::borrow::Cow::Owned(t),
-                    None => return Err(word_scan_error(Error::Yaml(m), s)),
-                }
-            }
-            // libyaml lets a comment follow a block scalar's header with no blank between;
-            // saphyr refuses it. A blank there reads the same.
-            Err(Error::Yaml(m)) if m.starts_with(SCAN_ERROR) && m.ends_with(COMMENT_UNSPACED) => {
-                let index = scan_error_index(&m);
-                let chars: Vec<char> = text.chars().collect();
-                let fixed = keys::block_header_before(&chars, index)
-                    .then(|| byte_at(&text, index))
-                    .flatten()
-                    .map(|at| {
-                        let mut t = text.to_string();
-                        t.insert(at, ' ');
-                        t
-                    });
-                match fixed {
-                    Some(t) => text = std::borrow::Cow::Owned(t),
-                    None => return Err(word_scan_error(Error::Yaml(m), s)),
-                }
-            }
-            // libyaml skips the leading blanks of a quoted scalar's continuation lines, tabs
-            // or too few spaces alike; saphyr holds them to the block's indentation. They
-            // are no content, so spaces enough in their place read the same.
-            Err(Error::Yaml(m))
-                if m.starts_with(SCAN_ERROR)
-                    && (m.ends_with(TAB_IN_QUOTED) || m.ends_with(QUOTED_INDENT)) =>
-            {
-                let index = scan_error_index(&m);
-                let fixed = if m.ends_with(TAB_IN_QUOTED) {
-                    untab_line_start(&text, index)
-                } else {
-                    reindent_quoted(&text, index)
-                };
-                match fixed {
-                    Some(t) => text = std::borrow::Cow::Owned(t),
-                    None => return Err(word_scan_error(Error::Yaml(m), s)),
-                }
-            }
-            // saphyr wants a flow collection's lines indented past the block around it;
-            // libyaml does not (unless the collection is a key that goes stale), and blanks
-            // there are no content.
-            Err(Error::Yaml(m)) if m.starts_with(SCAN_ERROR) && m.ends_with(FLOW_INDENT) => {
-                let index = scan_error_index(&m);
-                let chars: Vec<char> = text.chars().collect();
-                let fixed = keys::flow_key_error(&chars, index)
-                    .is_none()
-                    .then(|| keys::flow_open_indent(&chars, index))
-                    .flatten()
-                    .and_then(|indent| {
-                        let at = byte_at(&text, index)?;
-                        let start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
-                        let mut t = text.to_string();
-                        t.insert_str(start, &" ".repeat(indent + 1));
-                        Some(t)
-                    });
-                match fixed {
-                    Some(t) => text = std::borrow::Cow::Owned(t),
-                    None => return Err(word_scan_error(Error::Yaml(m), s)),
-                }
-            }
-            other => return other.map_err(|e| word_scan_error(e, s)),
+        let parsed = parse_node_stream(&text, limit, &prepared);
+        let repaired = match &parsed {
+            Err(Error::Yaml(m)) if m.starts_with(SCAN_ERROR) => repair_scan(&text, m),
+            _ => None,
+        };
+        match repaired {
+            Some(t) => text = std::borrow::Cow::Owned(t),
+            None => return parsed.map_err(|e| word_scan_error(e, s)),
         }
     }
     parse_node_stream(&text, limit, &prepared).map_err(|e| word_scan_error(e, s))
+}
+
+/// `text` repaired where saphyr's scanner stopped with `message` on text libyaml reads, so
+/// that both read it alike; `None` when it is not such a place.
+fn repair_scan(text: &str, message: &str) -> Option<String> {
+    let index = scan_error_index(message);
+    // go-yaml takes a tab after a mapping's `:` as the separating whitespace; saphyr refuses
+    // it. The tab separates, it is no content, so a space in its place reads the same.
+    if message.ends_with(TAB_AFTER_COLON) {
+        let blanks = tab_after_colon(text, index)?;
+        let mut t = text.to_owned();
+        let spaces = " ".repeat(blanks.len());
+        t.replace_range(blanks, &spaces);
+        return Some(t);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    // An alias with a `:` right after its name is a key to libyaml; saphyr reads the `:` into
+    // the name. A blank between reads the same to libyaml.
+    if let Some((_, colon, true)) = keys::alias_key(&chars, index) {
+        return with_space_at(text, colon);
+    }
+    // libyaml lets a comment follow a block scalar's header with no blank between; saphyr
+    // refuses it. A blank there reads the same.
+    if message.ends_with(COMMENT_UNSPACED) {
+        return keys::block_header_before(&chars, index)
+            .then(|| with_space_at(text, index))
+            .flatten();
+    }
+    // libyaml skips the leading blanks of a quoted scalar's continuation lines, tabs or too
+    // few spaces alike; saphyr holds them to the block's indentation. They are no content, so
+    // spaces enough in their place read the same.
+    if message.ends_with(TAB_IN_QUOTED) {
+        return untab_line_start(text, index);
+    }
+    if message.ends_with(QUOTED_INDENT) {
+        return reindent_quoted(text, index);
+    }
+    // saphyr wants a flow collection's lines indented past the block around it; libyaml does
+    // not (unless the collection is a key that goes stale), and blanks there are no content.
+    if message.ends_with(FLOW_INDENT) {
+        let indent = keys::flow_key_error(&chars, index)
+            .is_none()
+            .then(|| keys::flow_open_indent(&chars, index))
+            .flatten()?;
+        let at = byte_at(text, index)?;
+        let start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        let mut t = text.to_owned();
+        t.insert_str(start, &" ".repeat(indent + 1));
+        return Some(t);
+    }
+    None
+}
+
+/// `text` with a space before the character at `char_index`.
+fn with_space_at(text: &str, char_index: usize) -> Option<String> {
+    let at = byte_at(text, char_index)?;
+    let mut t = text.to_owned();
+    t.insert(at, ' ');
+    Some(t)
 }
 
 /// libyaml's reader error for a character outside [`is_yaml_char`].
