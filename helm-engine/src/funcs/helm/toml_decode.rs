@@ -384,6 +384,27 @@ impl<'d> Lexer<'d> {
         r
     }
 
+    /// The start of a table name or a key (BurntSushi's `lexTableNameStart` and
+    /// `lexKeyNameStart`): after blanks, a quoted or bare name that `end` follows. `stop` (or
+    /// the end of input) there means an empty name, refused with `empty`, and a `.` an empty
+    /// part, refused with `separator`.
+    fn name_start(&mut self, end: St, stop: char, empty: &str, separator: &str) -> Option<St> {
+        self.skip_whitespace();
+        let r = self.peek();
+        if r == u32::from(stop) || r == EOF {
+            self.errorf(empty.into())
+        } else if r == u32::from('.') {
+            self.errorf(separator.into())
+        } else if r == u32::from('"') || r == u32::from('\'') {
+            self.ignore();
+            self.push(end);
+            Some(St::QuotedName)
+        } else {
+            self.push(end);
+            Some(St::BareName)
+        }
+    }
+
     fn skip_whitespace(&mut self) {
         loop {
             let r = self.next();
@@ -458,22 +479,12 @@ impl<'d> Lexer<'d> {
                 self.emit(Item::ArrayTableEnd);
                 Some(St::TopEnd)
             }
-            St::TableNameStart => {
-                self.skip_whitespace();
-                let r = self.peek();
-                if r == u32::from(']') || r == EOF {
-                    self.errorf("unexpected end of table name (table names cannot be empty)".into())
-                } else if r == u32::from('.') {
-                    self.errorf("unexpected table separator (table names cannot be empty)".into())
-                } else if r == u32::from('"') || r == u32::from('\'') {
-                    self.ignore();
-                    self.push(St::TableNameEnd);
-                    Some(St::QuotedName)
-                } else {
-                    self.push(St::TableNameEnd);
-                    Some(St::BareName)
-                }
-            }
+            St::TableNameStart => self.name_start(
+                St::TableNameEnd,
+                ']',
+                "unexpected end of table name (table names cannot be empty)",
+                "unexpected table separator (table names cannot be empty)",
+            ),
             St::TableNameEnd => {
                 self.skip_whitespace();
                 let r = self.next();
@@ -536,20 +547,7 @@ impl<'d> Lexer<'d> {
                 }
             }
             St::KeyNameStart => {
-                self.skip_whitespace();
-                let r = self.peek();
-                if r == u32::from('=') || r == EOF {
-                    self.errorf("unexpected '='".into())
-                } else if r == u32::from('.') {
-                    self.errorf("unexpected '.'".into())
-                } else if r == u32::from('"') || r == u32::from('\'') {
-                    self.ignore();
-                    self.push(St::KeyEnd);
-                    Some(St::QuotedName)
-                } else {
-                    self.push(St::KeyEnd);
-                    Some(St::BareName)
-                }
+                self.name_start(St::KeyEnd, '=', "unexpected '='", "unexpected '.'")
             }
             St::KeyEnd => {
                 self.skip_whitespace();
