@@ -197,21 +197,28 @@ fn set<T>(slot: &mut T, v: Option<T>) {
     }
 }
 
+/// The top-level mapping of `file`, as `yaml.Unmarshal` into a Go `go_type` struct reads it:
+/// `None` for an empty document or null (nothing to decode), an error naming the type for any
+/// other kind of node.
+fn top_pairs(data: &[u8], file: &str, go_type: &str) -> Result<Option<Vec<(String, Node)>>> {
+    let wrap = |m: String| Error::Chart(format!("cannot load {file}: {m}"));
+    let text = yaml::decode_yaml_bytes(data).map_err(|e| wrap(e.to_string()))?;
+    match yaml::parse_first_node(&text).map_err(|e| wrap(e.to_string()))? {
+        None | Some(Node::Null) => Ok(None),
+        Some(Node::Map(p)) => Ok(Some(p)),
+        Some(other) => Err(wrap(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type {go_type}",
+            json_kind(&other)
+        ))),
+    }
+}
+
 /// Decodes `file` (`Chart.yaml` or `requirements.yaml`) over `md`, as `yaml.Unmarshal(data,
 /// c.Metadata)` does: fields the file names are replaced, the others kept.
 pub(crate) fn decode(data: &[u8], file: &str, md: &mut Metadata) -> Result<()> {
     let wrap = |m: String| Error::Chart(format!("cannot load {file}: {m}"));
-    let text = yaml::decode_yaml_bytes(data).map_err(|e| wrap(e.to_string()))?;
-    let node = yaml::parse_first_node(&text).map_err(|e| wrap(e.to_string()))?;
-    let pairs = match node {
-        None | Some(Node::Null) => return Ok(()),
-        Some(Node::Map(p)) => p,
-        Some(other) => {
-            return Err(wrap(format!(
-                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type chart.Metadata",
-                json_kind(&other)
-            )));
-        }
+    let Some(pairs) = top_pairs(data, file, "chart.Metadata")? else {
+        return Ok(());
     };
     let mut d = Decoder::default();
     for (k, v) in sorted(&pairs) {
@@ -284,16 +291,8 @@ const LOCK_FIELDS: &[&str] = &["generated", "digest", "dependencies"];
 /// refuses, which stops the decoding at once and so wins over type errors.
 pub(crate) fn check_lock(data: &[u8], file: &str) -> Result<()> {
     let wrap = |m: String| Error::Chart(format!("cannot load {file}: {m}"));
-    let text = yaml::decode_yaml_bytes(data).map_err(|e| wrap(e.to_string()))?;
-    let pairs = match yaml::parse_first_node(&text).map_err(|e| wrap(e.to_string()))? {
-        None | Some(Node::Null) => return Ok(()),
-        Some(Node::Map(p)) => p,
-        Some(other) => {
-            return Err(wrap(format!(
-                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type chart.Lock",
-                json_kind(&other)
-            )));
-        }
+    let Some(pairs) = top_pairs(data, file, "chart.Lock")? else {
+        return Ok(());
     };
     let mut d = Decoder::default();
     for (k, v) in sorted(&pairs) {
