@@ -652,6 +652,15 @@ mod tests {
         .expect("the connection state changes within 20 s")
     }
 
+    /// A fresh NB and a controller connected to it over its unix socket.
+    async fn connected() -> (OvsdbServer, Controller) {
+        let nb = OvsdbServer::nb().expect("NB starts");
+        let controller = Controller::connect(&nb.unix_remote())
+            .await
+            .expect("controller connects");
+        (nb, controller)
+    }
+
     fn objects(docs: Vec<serde_json::Value>) -> crate::Objects {
         let mut objects = crate::Objects::default();
         for doc in docs {
@@ -699,10 +708,7 @@ mod tests {
     /// the accepted one is not charged with the overlap. Fixing the edit changes nothing.
     #[tokio::test]
     async fn an_invalid_subnet_edit_keeps_the_last_accepted_version() {
-        let nb = OvsdbServer::nb().expect("NB starts");
-        let mut controller = Controller::connect(&nb.unix_remote())
-            .await
-            .expect("controller connects");
+        let (nb, mut controller) = connected().await;
         let good = || vec![subnet("net1", "10.1.0.0/24", &["ns1"]), pod("ns1", "a")];
         let report = controller.converge(&objects(good())).await;
         assert_eq!(report.errors, []);
@@ -768,10 +774,7 @@ mod tests {
     /// itself keeps a pod to one address.
     #[tokio::test]
     async fn a_pod_moved_to_another_subnet_gives_back_its_first_address() {
-        let nb = OvsdbServer::nb().expect("NB starts");
-        let mut controller = Controller::connect(&nb.unix_remote())
-            .await
-            .expect("controller connects");
+        let (nb, mut controller) = connected().await;
         let report = controller
             .converge(&objects(vec![
                 subnet("net1", "10.1.0.0/24", &["ns1"]),
@@ -817,10 +820,7 @@ mod tests {
     /// pods; once they decode again nothing moves.
     #[tokio::test]
     async fn held_objects_keep_their_ports_and_addresses() {
-        let nb = OvsdbServer::nb().expect("NB starts");
-        let mut controller = Controller::connect(&nb.unix_remote())
-            .await
-            .expect("controller connects");
+        let (nb, mut controller) = connected().await;
         let all = || {
             vec![
                 subnet("net1", "10.1.0.0/24", &["ns1"]),
@@ -873,10 +873,7 @@ mod tests {
 
     #[tokio::test]
     async fn connection_state_follows_the_controllers_own_nb_connection() {
-        let nb = OvsdbServer::nb().expect("NB starts");
-        let controller = Controller::connect(&nb.unix_remote())
-            .await
-            .expect("controller connects");
+        let (nb, controller) = connected().await;
         let mut state = controller.connection_state();
         let connected = wait_for(&mut state, |s| matches!(s, ConnectionState::Connected(_))).await;
         assert!(
