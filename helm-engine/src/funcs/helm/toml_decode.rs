@@ -1235,23 +1235,7 @@ impl<'d> Parser<'d> {
             }
             Item::KeyStart => {
                 let outer = self.context.clone();
-                let mut k = self.next_pos()?;
-                let mut key = Key::new();
-                while k.typ != Item::KeyEnd && k.typ != Item::Eof {
-                    key.push(self.key_part(&k)?);
-                    k = self.next()?;
-                }
-                let Some((last, parents)) = key.split_last() else {
-                    return Err(Self::bug("empty key".into()));
-                };
-                self.current_key = last.clone();
-                for part in parents {
-                    let mut c = self.context.clone();
-                    c.push(part.clone());
-                    self.add_implicit_context(&c)?;
-                }
-                let v_item = self.next()?;
-                let (val, is_array) = self.value(v_item, false)?;
+                let (_, val, is_array) = self.key_value()?;
                 let ck = self.current_key.clone();
                 self.set_value(&ck, val)?;
                 self.set_type(&ck, is_array);
@@ -1261,6 +1245,30 @@ impl<'d> Parser<'d> {
             t => return Err(Self::bug(format!("Unexpected type at top level: {t:?}"))),
         }
         Ok(())
+    }
+
+    /// A `key = value` pair, from its key's first part on: the key (never empty) becomes the
+    /// current key, its dotted parents implicit tables under the current context, and the
+    /// value is read. Storing the value is the caller's.
+    fn key_value(&mut self) -> PResult<(Key, Node, bool)> {
+        let mut k = self.next_pos()?;
+        let mut key = Key::new();
+        while k.typ != Item::KeyEnd && k.typ != Item::Eof {
+            key.push(self.key_part(&k)?);
+            k = self.next()?;
+        }
+        let Some((last, parents)) = key.split_last() else {
+            return Err(Self::bug("empty key".into()));
+        };
+        self.current_key = last.clone();
+        for part in parents {
+            let mut c = self.context.clone();
+            c.push(part.clone());
+            self.add_implicit_context(&c)?;
+        }
+        let v_item = self.next()?;
+        let (val, is_array) = self.value(v_item, false)?;
+        Ok((key, val, is_array))
     }
 
     fn key_part(&mut self, it: &Token) -> PResult<String> {
@@ -1423,23 +1431,8 @@ impl<'d> Parser<'d> {
                 self.expect(Item::Text)?;
                 continue;
             }
-            let mut k = self.next_pos()?;
-            let mut key = Key::new();
-            while k.typ != Item::KeyEnd && k.typ != Item::Eof {
-                key.push(self.key_part(&k)?);
-                k = self.next()?;
-            }
-            let Some((last, parents)) = key.split_last() else {
-                return Err(Self::bug("empty key".into()));
-            };
-            self.current_key = last.clone();
-            for part in parents {
-                let mut c = self.context.clone();
-                c.push(part.clone());
-                self.add_implicit_context(&c)?;
-            }
-            let v_item = self.next()?;
-            let (val, is_array) = self.value(v_item, false)?;
+            let (key, val, is_array) = self.key_value()?;
+            let parents = key.split_last().map_or(&[][..], |(_, p)| p);
             let ck = self.current_key.clone();
             self.set_value(&ck, val.clone())?;
             self.set_type(&ck, is_array);
