@@ -339,6 +339,16 @@ fn json_leg_string(s: &str) -> String {
 
 /// go-yaml's wording, wrapped as `sigs.k8s.io/yaml` wraps it; go-yaml leaves out the line when
 /// the problem is on the first one.
+/// The line of a parser error as go-yaml shows it, ready to precede the message: its
+/// zero-based line `line0`, and none on the first.
+fn parser_line(line0: usize) -> String {
+    if line0 == 0 {
+        String::new()
+    } else {
+        format!("line {line0}: ")
+    }
+}
+
 fn yaml_error_at(line: usize, info: &str) -> Error {
     if line <= 1 {
         Error::Yaml(format!("error converting YAML to JSON: yaml: {info}"))
@@ -503,11 +513,7 @@ fn word_scan_error(e: Error, src: &str) -> Error {
     if info == "illegal placement of ':' indicator" {
         if let Some(close) = keys::innermost_flow_close(&chars, index) {
             let line0 = line.saturating_sub(1);
-            let at = if line0 == 0 {
-                String::new()
-            } else {
-                format!("line {line0}: ")
-            };
+            let at = parser_line(line0);
             return Error::Yaml(format!("{head}{at}did not find expected ',' or '{close}'"));
         }
     }
@@ -539,11 +545,7 @@ fn word_scan_error(e: Error, src: &str) -> Error {
             } else {
                 "did not find expected key"
             };
-            let at = if line0 == 0 {
-                String::new()
-            } else {
-                format!("line {line0}: ")
-            };
+            let at = parser_line(line0);
             return Error::Yaml(format!("{head}{at}{problem}"));
         }
     }
@@ -561,11 +563,7 @@ fn word_scan_error(e: Error, src: &str) -> Error {
     // follow an indicator, the parser finds no node content.
     if info == "misplaced bracket" && keys::after_node_indicator(&chars, index) {
         let line0 = line.saturating_sub(1);
-        let at = if line0 == 0 {
-            String::new()
-        } else {
-            format!("line {line0}: ")
-        };
+        let at = parser_line(line0);
         return Error::Yaml(format!("{head}{at}did not find expected node content"));
     }
     // A quote right after a double-quoted scalar starts another scalar, which libyaml scans
@@ -711,11 +709,7 @@ fn first_document_lines(s: &str) -> usize {
 fn parse_events(s: &str, limit: Option<usize>) -> Result<Parsed> {
     if let Some(line0) = incompatible_version_directive(s, limit == Some(1)) {
         // A parser error: go-yaml shows its zero-based line, none on the first.
-        let at = if line0 == 0 {
-            String::new()
-        } else {
-            format!("line {line0}: ")
-        };
+        let at = parser_line(line0);
         return Err(Error::Yaml(format!(
             "error converting YAML to JSON: yaml: {at}found incompatible YAML document"
         )));
@@ -729,11 +723,7 @@ fn parse_events(s: &str, limit: Option<usize>) -> Result<Parsed> {
         ));
     }
     if let Some(line0) = leading_document_end(s) {
-        let at = if line0 == 0 {
-            String::new()
-        } else {
-            format!("line {line0}: ")
-        };
+        let at = parser_line(line0);
         return Err(Error::Yaml(format!(
             "error converting YAML to JSON: yaml: {at}did not find expected node content"
         )));
@@ -1541,11 +1531,7 @@ fn build_node(
                     && !keys::after_explicit_key(&ctx.chars, key_span.start.index())
                 {
                     let line0 = key_span.start.line().saturating_sub(1);
-                    let at = if line0 == 0 {
-                        String::new()
-                    } else {
-                        format!("line {line0}: ")
-                    };
+                    let at = parser_line(line0);
                     let problem = if ctx.in_flow() {
                         "did not find expected node content"
                     } else {
